@@ -1,0 +1,147 @@
+"""Turns HTTP Basic credentials into a Principal.
+
+Three schemes arrive as Basic auth, told apart by the user name (reference/codecommit.md
+section 5): `NAME-at-ACCOUNT` is an HTTPS Git credential, `AKIA…[%token]` with a
+`<timestamp>Z<signature>` password is the SigV4 Git password, anything else is a user
+name with that user's password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from auth.errors import AuthenticationFailed
+from auth.identities import load_principal
+from auth.passwords import verify_password_async
+from auth.principal import Principal
+from auth.secretbox import SecretBox
+from auth.sigv4 import looks_like_git_password, verify_git_password
+from gitserver.db import AccessKey, Database, GitCredential, User
+
+_CACHE_TTL = 300.0
+_CACHE_MAX = 10_000
+
+
+class _VerifiedCache:
+    """Remembers recent successful argon2 checks so a clone's 2-3 requests pay once.
+
+    Keys hold an HMAC of the password under a per-process key, never the password; an
+    entry only counts while the stored hash is unchanged (a reset or delete voids it).
+    """
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._entries: dict[tuple[str, bytes], tuple[str, float]] = {}
+
+    def _digest(self, password: str) -> bytes:
+        return hmac.new(self._key, password.encode(), hashlib.sha256).digest()
+
+    def hit(self, subject: str, password: str, password_hash: str) -> bool:
+        entry = self._entries.get((subject, self._digest(password)))
+        if entry is None:
+            return False
+        cached_hash, expires = entry
+        return expires > time.monotonic() and hmac.compare_digest(cached_hash, password_hash)
+
+    def remember(self, subject: str, password: str, password_hash: str) -> None:
+        if len(self._entries) >= _CACHE_MAX:
+            self._entries.clear()
+        self._entries[(subject, self._digest(password))] = (
+            password_hash,
+            time.monotonic() + _CACHE_TTL,
+        )
+
+
+class Authenticator:
+    """Checks credentials against the store; one instance per server process."""
+
+    def __init__(
+        self, db: Database, box: SecretBox, account_id: str, regions: tuple[str, ...]
+    ) -> None:
+        self._db = db
+        self._box = box
+        self._account_id = account_id
+        self._regions = regions
+        self._cache = _VerifiedCache()
+
+    async def basic(
+        self, username: str, password: str, *, paths: Iterable[str], hosts: Iterable[str]
+    ) -> Principal:
+        """Authenticate Basic credentials sent to a Git URL.
+
+        Raises:
+            AuthenticationFailed: unknown, inactive or wrong credentials.
+        """
+        if username[:4] in {"AKIA", "ASIA"} and looks_like_git_password(password):
+            return await self._sigv4_git(username, password, tuple(paths), tuple(hosts))
+        if "-at-" in username:
+            return await self._git_credential(username, password)
+        return await self._password(username, password)
+
+    async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
+        if password_hash and self._cache.hit(subject, password, password_hash):
+            return True
+        if not await verify_password_async(password_hash, password):
+            return False
+        assert password_hash is not None  # verify_password is False without a hash
+        self._cache.remember(subject, password, password_hash)
+        return True
+
+    async def _password(self, username: str, password: str) -> Principal:
+        async with self._db.reader() as session:
+            user = await session.scalar(select(User).where(User.name == username))
+            if not await self._checked(
+                f"user:{username}", password, user.password_hash if user else None
+            ):
+                raise AuthenticationFailed("invalid user name or password")
+            assert user is not None
+            return await load_principal(session, user, self._account_id, "password")
+
+    async def _git_credential(self, username: str, password: str) -> Principal:
+        async with self._db.reader() as session:
+            row = (
+                await session.execute(
+                    select(GitCredential, User)
+                    .join(User, User.id == GitCredential.user_id)
+                    .where(GitCredential.service_user_name == username)
+                )
+            ).first()
+            credential, user = (row[0], row[1]) if row else (None, None)
+            stored = credential.password_hash if credential else None
+            if not await self._checked(f"cred:{username}", password, stored):
+                raise AuthenticationFailed("invalid user name or password")
+            assert credential is not None and user is not None
+            if credential.status != "Active":
+                raise AuthenticationFailed("this Git credential is inactive")
+            return await load_principal(session, user, self._account_id, "git-credential")
+
+    async def _sigv4_git(
+        self, username: str, password: str, paths: tuple[str, ...], hosts: tuple[str, ...]
+    ) -> Principal:
+        key_id, _, token = username.partition("%")
+        if token:
+            # Temporary (STS) credentials need a token service this server does not run.
+            raise AuthenticationFailed("temporary credentials are not supported")
+        async with self._db.reader() as session:
+            row = (
+                await session.execute(
+                    select(AccessKey, User)
+                    .join(User, User.id == AccessKey.user_id)
+                    .where(AccessKey.id == key_id)
+                )
+            ).first()
+            if row is None or row[0].status != "Active":
+                raise AuthenticationFailed("invalid or inactive access key")
+            key, user = row[0], row[1]
+            secret = self._box.decrypt(key.secret_ciphertext, key.id)
+            if not verify_git_password(
+                secret, password, paths=paths, hosts=hosts, regions=self._regions
+            ):
+                raise AuthenticationFailed("the SigV4 Git password does not match")
+            return await load_principal(session, user, self._account_id, "sigv4")

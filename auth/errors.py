@@ -1,0 +1,35 @@
+"""Errors raised by the auth package.
+
+AuthError
+├── NotFound            a user, group or credential does not exist
+├── AlreadyExists       the name or key is taken
+├── InvalidInput        a name or value breaks the rules
+├── LimitExceeded       e.g. a third Git credential for one user
+└── AuthenticationFailed  credentials do not identify an active principal
+"""
+
+from __future__ import annotations
+
+
+class AuthError(Exception):
+    """Base class of auth errors; the message is safe to show to the caller."""
+
+
+class NotFound(AuthError):
+    pass
+
+
+class AlreadyExists(AuthError):
+    pass
+
+
+class InvalidInput(AuthError):
+    pass
+
+
+class LimitExceeded(AuthError):
+    pass
+
+
+class AuthenticationFailed(AuthError):
+    pass

@@ -1,0 +1,172 @@
+"""Users and groups. Functions take the caller's session: one unit of work per request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth import ids
+from auth.errors import AlreadyExists, InvalidInput, NotFound
+from auth.passwords import hash_password
+from auth.principal import Principal
+from gitserver.db import Group, GroupMember, User
+
+# IAM's rules: user names 1-64, group names 1-128, of [\w+=,.@-].
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_GROUP_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    user_id: str
+    name: str
+    is_admin: bool
+    groups: tuple[str, ...]
+    created_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "UserId": self.user_id,
+            "UserName": self.name,
+            "Admin": self.is_admin,
+            "Groups": list(self.groups),
+            "CreateDate": self.created_at.isoformat(),
+        }
+
+
+def validate_user_name(name: str) -> str:
+    if not _USER_NAME.fullmatch(name):
+        raise InvalidInput(f"invalid user name {name!r}: use 1-64 of letters, digits and +=,.@_-")
+    return name
+
+
+async def create_user(
+    session: AsyncSession, name: str, *, admin: bool = False, password: str | None = None
+) -> User:
+    """Create a user; IAM names are case-insensitive for uniqueness."""
+    validate_user_name(name)
+    existing = await session.scalar(select(User.id).where(func.lower(User.name) == name.lower()))
+    if existing:
+        raise AlreadyExists(f"user {name} already exists")
+    user = User(
+        id=ids.user_id(),
+        name=name,
+        is_admin=admin,
+        password_hash=hash_password(password) if password else None,
+        tags={},
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_user(session: AsyncSession, name: str) -> User:
+    user = await session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"user {name} does not exist")
+    return user
+
+
+async def user_groups(session: AsyncSession, user_id: str) -> tuple[str, ...]:
+    rows = await session.scalars(
+        select(Group.name)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
+        .order_by(Group.name)
+    )
+    return tuple(rows)
+
+
+async def list_users(session: AsyncSession) -> list[UserInfo]:
+    users = await session.scalars(select(User).order_by(User.name))
+    return [
+        UserInfo(u.id, u.name, u.is_admin, await user_groups(session, u.id), u.created_at)
+        for u in users
+    ]
+
+
+async def delete_user(session: AsyncSession, name: str) -> None:
+    user = await get_user(session, name)
+    await session.delete(user)
+
+
+async def set_password(session: AsyncSession, name: str, password: str) -> None:
+    user = await get_user(session, name)
+    user.password_hash = hash_password(password)
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def create_group(session: AsyncSession, name: str) -> Group:
+    if not _GROUP_NAME.fullmatch(name):
+        raise InvalidInput(f"invalid group name {name!r}: use 1-128 of letters, digits and +=,.@_-")
+    existing = await session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower()))
+    if existing:
+        raise AlreadyExists(f"group {name} already exists")
+    group = Group(id=ids.group_id(), name=name)
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def get_group(session: AsyncSession, name: str) -> Group:
+    group = await session.scalar(select(Group).where(Group.name == name))
+    if group is None:
+        raise NotFound(f"group {name} does not exist")
+    return group
+
+
+async def list_groups(session: AsyncSession) -> list[tuple[Group, list[str]]]:
+    groups = await session.scalars(select(Group).order_by(Group.name))
+    result = []
+    for group in groups:
+        members = await session.scalars(
+            select(User.name)
+            .join(GroupMember, GroupMember.user_id == User.id)
+            .where(GroupMember.group_id == group.id)
+            .order_by(User.name)
+        )
+        result.append((group, list(members)))
+    return result
+
+
+async def delete_group(session: AsyncSession, name: str) -> None:
+    await session.delete(await get_group(session, name))
+
+
+async def add_user_to_group(session: AsyncSession, group_name: str, user_name: str) -> None:
+    group = await get_group(session, group_name)
+    user = await get_user(session, user_name)
+    if await session.get(GroupMember, (group.id, user.id)) is None:
+        session.add(GroupMember(group_id=group.id, user_id=user.id))
+
+
+async def remove_user_from_group(session: AsyncSession, group_name: str, user_name: str) -> None:
+    group = await get_group(session, group_name)
+    user = await get_user(session, user_name)
+    result = await session.execute(
+        delete(GroupMember).where(GroupMember.group_id == group.id, GroupMember.user_id == user.id)
+    )
+    if getattr(result, "rowcount", 0) == 0:
+        raise NotFound(f"user {user_name} is not in group {group_name}")
+
+
+async def load_principal(
+    session: AsyncSession, user: User, account_id: str, authenticated_by: str
+) -> Principal:
+    """Everything policy evaluation needs about `user`, read once per request."""
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        arn=f"arn:aws:iam::{account_id}:user/{user.name}",
+        is_admin=user.is_admin,
+        groups=await user_groups(session, user.id),
+        tags={str(k): str(v) for k, v in (user.tags or {}).items()},
+        authenticated_by=authenticated_by,
+    )

@@ -1,0 +1,3 @@
+from gitserver.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""Assembly: builds the services from settings and runs the front ends on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from auth import identities
+from auth.authenticate import Authenticator
+from auth.authorizer import Authorizer
+from auth.ids import generate_password
+from auth.secretbox import SecretBox
+from gitserver.config import Settings
+from gitserver.db import Database
+from gitserver.gitcmd import Git
+from gitserver.store.maintenance import MaintenanceScheduler
+from gitserver.store.reconcile import Reconciler
+from gitserver.store.repositories import Endpoints, RepositoryStore
+from gitserver.transport.engine import GitEngine
+from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
+from gitserver.transport.http import GitHttp, GitHttpLimits
+
+log = logging.getLogger(__name__)
+
+ADMIN_PASSWORD_FILE = "initial-admin-password"
+# Forced on every git the server starts: durable objects and refs before a push is
+# acknowledged (the promise is not to lose a commit, whatever crashes).
+GIT_CONFIG = {"core.fsync": "committed", "core.fsyncMethod": "fsync"}
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything both the server and the CLI need, built once from settings."""
+
+    settings: Settings
+    db: Database
+    git: Git
+    box: SecretBox
+    store: RepositoryStore
+    endpoints: Endpoints
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        data = settings.data.resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        endpoints = Endpoints(
+            settings.region,
+            settings.account_id,
+            settings.public_base_url,
+            settings.public_ssh_base,
+        )
+        git = Git(data / "home", forced_config=GIT_CONFIG)
+        return cls(
+            settings=settings,
+            db=Database(settings.effective_database_url),
+            git=git,
+            box=SecretBox.load_or_create(data),
+            store=RepositoryStore(data, git, endpoints),
+            endpoints=endpoints,
+        )
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+def _hook_socket(data: Path) -> Path:
+    path = data / "run" / f"hooks-{os.getpid()}.sock"
+    if len(str(path)) < 100:  # sun_path holds 108 bytes
+        return path
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"gitserver-hooks-{os.getpid()}.sock"
+
+
+async def bootstrap_admin(services: Services) -> str | None:
+    """On first start, create `admin` and return its password (also written 0600)."""
+    async with services.db.session() as session:
+        if await identities.count_users(session):
+            return None
+        password = generate_password(24)
+        await identities.create_user(session, "admin", admin=True, password=password)
+    path = services.settings.data / ADMIN_PASSWORD_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    return password
+
+
+class Server:
+    """`gitserver serve`: HTTP git, hooks, reconciler and maintenance in one process."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        settings = services.settings
+        data = settings.data.resolve()
+        self.maintenance = MaintenanceScheduler(
+            services.git, services.db, services.store, settings.maintenance_delay
+        )
+        self.reconciler = Reconciler(
+            services.db, services.store, settings.prepared_grace, on_change=self._changed
+        )
+        self.engine = GitEngine(
+            services.git,
+            Authorizer(),
+            services.endpoints,
+            hooks_dir=data / "hooks",
+            hook_socket=_hook_socket(data),
+        )
+        self.hooks = HookServer(self.engine, HookHandler(self.engine, services.db, self._changed))
+        self.authenticator = Authenticator(
+            services.db, services.box, settings.account_id, (settings.region,)
+        )
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.http_port = 0
+
+    async def _changed(self, repository_id: str) -> None:
+        if self.services.settings.maintenance:
+            self.maintenance.schedule(repository_id)
+
+    def app(self) -> web.Application:
+        settings = self.services.settings
+        git_http = GitHttp(
+            self.engine,
+            self.authenticator,
+            self.services.db,
+            self.services.store,
+            GitHttpLimits(
+                settings.max_upload_request, settings.max_push_commands, settings.git_timeout
+            ),
+        )
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.add_routes(git_http.routes())
+        app.add_routes([web.get("/healthz", self._health)])
+        return app
+
+    async def _health(self, request: web.Request) -> web.Response:
+        await self.services.db.ping()
+        return web.json_response({"status": "ok"})
+
+    async def start(self) -> None:
+        settings = self.services.settings
+        install_hooks(self.engine.hooks_dir)
+        await self.hooks.start()
+        await self.reconciler.run()
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        host, port = settings.http_address
+        site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl(), backlog=512)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.http_port = sockets[0].getsockname()[1] if sockets else port
+        if settings.reconcile_interval > 0:
+            self._tasks.append(asyncio.create_task(self._reconcile_forever()))
+
+    def _ssl(self) -> ssl.SSLContext | None:
+        settings = self.services.settings
+        if not settings.tls_cert:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+        return context
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.services.settings.reconcile_interval)
+            try:
+                await self.reconciler.run()
+            except Exception:
+                log.exception("periodic reconcile failed")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.maintenance.close()
+        await self.hooks.close()
+        with contextlib.suppress(Exception):
+            await self.services.close()

@@ -1,0 +1,1 @@
+"""The `gitserver` command line."""

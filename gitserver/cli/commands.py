@@ -1,0 +1,281 @@
+"""CLI command handlers: parse arguments, call one service, shape the result."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from auth import credentials, identities
+from gitserver.app import Server, Services, bootstrap_admin
+from gitserver.cli.output import CommandError, Output, Result, table
+from gitserver.config import Settings
+from gitserver.store import maintenance, repositories
+from gitserver.store.reconcile import Reconciler
+
+Handler = Callable[[Settings, argparse.Namespace, Output], Awaitable[Result | None]]
+CLI_ACTOR = "cli"
+
+
+@contextlib.asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[Services]:
+    services = Services.build(settings)
+    try:
+        await services.db.upgrade()
+        yield services
+    finally:
+        await services.close()
+
+
+async def serve(settings: Settings, args: argparse.Namespace, out: Output) -> None:
+    async with _services(settings) as services:
+        password = await bootstrap_admin(services)
+        if password:
+            out.say(f"Created user admin with password: {password}")
+            out.say(f"(also written to {settings.data / 'initial-admin-password'}, mode 0600)")
+        server = Server(services)
+        await server.start()
+        host, _ = settings.http_address
+        scheme = "https" if settings.tls_cert else "http"
+        out.say(f"gitserver: HTTP listening on {scheme}://{host}:{server.http_port}")
+        if not settings.no_ssh:
+            out.say("gitserver: SSH transport is not built yet; serving HTTP only")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+
+async def db_upgrade(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings):
+        return Result({"status": "upgraded"}, "database is at the newest revision")
+
+
+def _password_from_stdin() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise CommandError("password must be at least 8 characters")
+    return password
+
+
+async def user_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    password = _password_from_stdin() if args.password_stdin else None
+    async with _services(settings) as s, s.db.session() as session:
+        user = await identities.create_user(session, args.name, admin=args.admin, password=password)
+        data = {
+            "UserName": user.name,
+            "UserId": user.id,
+            "Arn": settings.user_arn(user.name),
+            "Admin": user.is_admin,
+        }
+    return Result(data, f"created user {user.name} ({user.id})")
+
+
+async def user_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        users = await identities.list_users(session)
+    rows = [[u.name, u.user_id, "yes" if u.is_admin else "", ",".join(u.groups)] for u in users]
+    return Result(
+        {"users": [u.as_json() for u in users]},
+        table(rows, ["NAME", "ID", "ADMIN", "GROUPS"]),
+    )
+
+
+async def user_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await identities.delete_user(session, args.name)
+    return Result({"deleted": args.name}, f"deleted user {args.name}")
+
+
+async def user_set_password(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    password = _password_from_stdin()
+    async with _services(settings) as s, s.db.session() as session:
+        await identities.set_password(session, args.name, password)
+    return Result({"UserName": args.name}, f"password set for {args.name}")
+
+
+async def group_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        group = await identities.create_group(session, args.name)
+        data = {"GroupName": group.name, "GroupId": group.id}
+    return Result(data, f"created group {group.name}")
+
+
+async def group_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        groups = await identities.list_groups(session)
+    data = {"groups": [{"GroupName": g.name, "GroupId": g.id, "Users": m} for g, m in groups]}
+    return Result(data, table([[g.name, ",".join(m)] for g, m in groups], ["GROUP", "USERS"]))
+
+
+async def group_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await identities.delete_group(session, args.name)
+    return Result({"deleted": args.name}, f"deleted group {args.name}")
+
+
+async def group_add_user(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await identities.add_user_to_group(session, args.group, args.user)
+    return Result(
+        {"GroupName": args.group, "UserName": args.user}, f"added {args.user} to {args.group}"
+    )
+
+
+async def group_remove_user(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await identities.remove_user_from_group(session, args.group, args.user)
+    return Result(
+        {"GroupName": args.group, "UserName": args.user}, f"removed {args.user} from {args.group}"
+    )
+
+
+async def credential_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        new = await credentials.create_git_credential(session, args.name, settings.account_id)
+    text = f"username: {new.username}\npassword: {new.password}\n(the password is shown only now)"
+    return Result(new.as_json(), text)
+
+
+async def credential_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        rows = await credentials.list_git_credentials(session, args.name)
+    items = [credentials.credential_json(c, user) for c, user in rows]
+    text = table(
+        [[i["ServiceSpecificCredentialId"], i["ServiceUserName"], i["Status"]] for i in items],
+        ["ID", "USERNAME", "STATUS"],
+    )
+    return Result({"credentials": items}, text)
+
+
+async def _credential_status(settings: Settings, ident: str, status: str) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await credentials.set_git_credential_status(session, ident, status)
+    return Result({"ServiceSpecificCredentialId": ident, "Status": status}, f"{ident}: {status}")
+
+
+async def credential_activate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    return await _credential_status(settings, args.id, "Active")
+
+
+async def credential_deactivate(
+    settings: Settings, args: argparse.Namespace, out: Output
+) -> Result:
+    return await _credential_status(settings, args.id, "Inactive")
+
+
+async def credential_reset(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        username, password = await credentials.reset_git_credential(session, args.id)
+    return Result(
+        {"username": username, "password": password}, f"username: {username}\npassword: {password}"
+    )
+
+
+async def credential_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await credentials.delete_git_credential(session, args.id)
+    return Result({"deleted": args.id}, f"deleted {args.id}")
+
+
+async def access_key_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        new = await credentials.create_access_key(session, args.name, s.box)
+    text = (
+        f"AccessKeyId: {new.access_key_id}\nSecretAccessKey: {new.secret_access_key}\n"
+        "(the secret is shown only now)"
+    )
+    return Result(new.as_json(), text)
+
+
+async def access_key_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        rows = await credentials.list_access_keys(session, args.name)
+    items = [credentials.access_key_json(k, user) for k, user in rows]
+    text = table(
+        [[i["AccessKeyId"], i["UserName"], i["Status"]] for i in items], ["ID", "USER", "STATUS"]
+    )
+    return Result({"AccessKeyMetadata": items}, text)
+
+
+async def _key_status(settings: Settings, ident: str, status: str) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await credentials.set_access_key_status(session, ident, status)
+    return Result({"AccessKeyId": ident, "Status": status}, f"{ident}: {status}")
+
+
+async def access_key_activate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    return await _key_status(settings, args.id, "Active")
+
+
+async def access_key_deactivate(
+    settings: Settings, args: argparse.Namespace, out: Output
+) -> Result:
+    return await _key_status(settings, args.id, "Inactive")
+
+
+async def access_key_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        await credentials.delete_access_key(session, args.id)
+    return Result({"deleted": args.id}, f"deleted {args.id}")
+
+
+async def repo_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s:
+        repo = await repositories.create_repository(
+            s.db, s.store, args.name, args.description, CLI_ACTOR
+        )
+        data = s.store.metadata(repo)
+    return Result(data, f"created {repo.name}\nclone: {data['cloneUrlHttp']}")
+
+
+async def repo_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        repos = [s.store.metadata(r) for r in await repositories.list_repositories(session)]
+    rows = [[r["repositoryName"], r.get("defaultBranch", ""), r["cloneUrlHttp"]] for r in repos]
+    return Result({"repositories": repos}, table(rows, ["NAME", "DEFAULT", "CLONE URL"]))
+
+
+async def repo_get(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        repo = await repositories.get_repository(session, args.name)
+        data = s.store.metadata(repo)
+        data["maintainedAt"] = repositories.iso(repo.maintained_at)
+        data["pushedAt"] = repositories.iso(repo.pushed_at)
+    return Result(data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+async def repo_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s:
+        repo_id = await repositories.delete_repository(s.db, s.store, args.name, CLI_ACTOR)
+    data: dict[str, Any] = {"repositoryId": repo_id} if repo_id else {}
+    return Result(data, f"deleted {args.name}" if repo_id else f"{args.name} did not exist")
+
+
+async def repo_reconcile(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s:
+        if args.name:
+            async with s.db.reader() as session:
+                await repositories.get_repository(session, args.name)
+        # The CLI runs beside live servers: only rows older than the grace are stale.
+        report = await Reconciler(s.db, s.store, settings.prepared_grace).run(args.name)
+    data = report.as_json()
+    return Result(data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+async def repo_maintain(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s:
+        async with s.db.reader() as session:
+            repo = await repositories.get_repository(session, args.name)
+        done = await maintenance.maintain(s.git, s.db, s.store, repo.id)
+    if not done:
+        raise CommandError(f"maintenance of {args.name} is already running")
+    return Result({"repositoryName": args.name, "maintained": True}, f"maintained {args.name}")

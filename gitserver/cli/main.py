@@ -1,0 +1,168 @@
+"""`gitserver`: the command line. Parses, calls one service, prints text or one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from auth.errors import AuthError
+from gitserver.cli import commands
+from gitserver.cli.output import CommandError, Output
+from gitserver.config import ConfigError, add_arguments, load_settings
+from gitserver.gitcmd import GitError
+from gitserver.store.errors import StoreError
+
+COMMON = (
+    "data",
+    "database_url",
+    "base_url",
+    "ssh_base_url",
+    "http",
+    "ssh",
+    "region",
+    "account_id",
+    "log_level",
+)
+SERVE = (
+    "no_ssh",
+    "tls_cert",
+    "tls_key",
+    "workers",
+    "webhook_allowed_hosts",
+    "git_timeout",
+    "max_upload_request",
+    "max_push_commands",
+    "reconcile_interval",
+    "prepared_grace",
+    "maintenance_delay",
+    "maintenance",
+)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_arguments(parser, COMMON)
+    parser.add_argument("--config", default=argparse.SUPPRESS, help="gitserver.toml to read")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON object on stdout",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gitserver", description=__doc__)
+    _common(parser)
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    def leaf(sub: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        command: argparse.ArgumentParser = sub.add_parser(
+            name, help=help_text, description=help_text
+        )
+        _common(command)
+        command.set_defaults(handler=handler)
+        return command
+
+    serve = leaf(groups, "serve", commands.serve, "run the server")
+    add_arguments(serve, SERVE)
+
+    db = groups.add_parser("db", help="database maintenance").add_subparsers(required=True)
+    leaf(db, "upgrade", commands.db_upgrade, "apply database migrations")
+
+    user = groups.add_parser("user", help="users").add_subparsers(required=True)
+    c = leaf(user, "create", commands.user_create, "create a user")
+    c.add_argument("name")
+    c.add_argument("--admin", action="store_true", help="full access and identity management")
+    c.add_argument("--password-stdin", action="store_true", help="read a password from stdin")
+    leaf(user, "list", commands.user_list, "list users")
+    leaf(user, "delete", commands.user_delete, "delete a user").add_argument("name")
+    c = leaf(user, "set-password", commands.user_set_password, "set a password from stdin")
+    c.add_argument("name")
+
+    group = groups.add_parser("group", help="groups").add_subparsers(required=True)
+    leaf(group, "create", commands.group_create, "create a group").add_argument("name")
+    leaf(group, "list", commands.group_list, "list groups and members")
+    leaf(group, "delete", commands.group_delete, "delete a group").add_argument("name")
+    for name, handler in (
+        ("add-user", commands.group_add_user),
+        ("remove-user", commands.group_remove_user),
+    ):
+        c = leaf(group, name, handler, f"{name.replace('-', ' ')} to/from a group")
+        c.add_argument("group")
+        c.add_argument("user")
+
+    cred = groups.add_parser("credential", help="HTTPS Git credentials").add_subparsers(
+        required=True
+    )
+    leaf(cred, "create", commands.credential_create, "create a Git credential").add_argument("name")
+    leaf(cred, "list", commands.credential_list, "list Git credentials").add_argument(
+        "name", nargs="?"
+    )
+    for name, handler in (
+        ("delete", commands.credential_delete),
+        ("activate", commands.credential_activate),
+        ("deactivate", commands.credential_deactivate),
+        ("reset", commands.credential_reset),
+    ):
+        leaf(cred, name, handler, f"{name} a Git credential").add_argument("id")
+
+    key = groups.add_parser("access-key", help="SigV4 access keys").add_subparsers(required=True)
+    leaf(key, "create", commands.access_key_create, "create an access key").add_argument("name")
+    leaf(key, "list", commands.access_key_list, "list access keys").add_argument("name", nargs="?")
+    for name, handler in (
+        ("delete", commands.access_key_delete),
+        ("activate", commands.access_key_activate),
+        ("deactivate", commands.access_key_deactivate),
+    ):
+        leaf(key, name, handler, f"{name} an access key").add_argument("id")
+
+    repo = groups.add_parser("repo", help="repositories").add_subparsers(required=True)
+    c = leaf(repo, "create", commands.repo_create, "create a repository")
+    c.add_argument("name")
+    c.add_argument("--description", default="")
+    leaf(repo, "list", commands.repo_list, "list repositories")
+    leaf(repo, "get", commands.repo_get, "show a repository").add_argument("name")
+    leaf(repo, "delete", commands.repo_delete, "delete a repository").add_argument("name")
+    leaf(
+        repo, "reconcile", commands.repo_reconcile, "record ref changes the server missed"
+    ).add_argument("name", nargs="?")
+    leaf(repo, "maintain", commands.repo_maintain, "repack and index now").add_argument("name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    flags = vars(args)
+    as_json = bool(flags.pop("json", False))
+    output = Output(as_json)
+    try:
+        settings = load_settings(flags)
+    except ConfigError as exc:
+        return output.fail(f"configuration: {exc}")
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        result = asyncio.run(args.handler(settings, args, output))
+    except (AuthError, StoreError, CommandError) as exc:
+        return output.fail(str(exc))
+    except GitError as exc:
+        logging.getLogger(__name__).error("git failed: %s", exc.stderr[-2000:])
+        return output.fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    if result is not None:
+        output.emit(result)
+    return 0
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=None, sort_keys=False, default=str)

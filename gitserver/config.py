@@ -1,0 +1,278 @@
+"""Settings: one table drives the flags, the `GITSERVER_*` variables and `gitserver.toml`.
+
+Precedence, highest first: command-line flag, environment variable, `gitserver.toml`
+(the file named by `--config` / `GITSERVER_CONFIG`, else `./gitserver.toml`, else
+`DATA/gitserver.toml`), built-in default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A setting has a value that cannot be used."""
+
+
+def parse_hostport(value: str) -> tuple[str, int]:
+    """Parse `HOST:PORT` (IPv6 hosts in brackets)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ConfigError(f"port out of range in {value!r}")
+    return host, number
+
+
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"expected a boolean, got {value!r}")
+
+
+def _int(value: str | int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"expected an integer, got {value!r}") from exc
+
+
+def _float(value: str | float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"expected a number, got {value!r}") from exc
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+def _list(value: str | list[str]) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting: its key (also the toml key), flag, variable, parser and help text."""
+
+    key: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+    flag: str = ""
+
+    @property
+    def env(self) -> str:
+        return "GITSERVER_" + self.key.upper()
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.key.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("data", "./data", _str, "data directory (repositories, keys, SQLite database)"),
+    Option("database_url", "", _str, "SQLAlchemy URL; default SQLite in the data directory"),
+    Option("http", "127.0.0.1:8080", _str, "HTTP listen address HOST:PORT"),
+    Option("ssh", "127.0.0.1:2222", _str, "SSH listen address HOST:PORT"),
+    Option("no_ssh", False, _bool, "do not start the SSH server"),
+    Option("base_url", "", _str, "public base URL used in clone URLs (default from --http)"),
+    Option("ssh_base_url", "", _str, "public ssh:// base used in SSH clone URLs"),
+    Option("tls_cert", "", _str, "PEM certificate: serve HTTPS on the HTTP port"),
+    Option("tls_key", "", _str, "PEM private key for --tls-cert"),
+    Option("workers", True, _bool, "run event delivery and pipeline jobs in this process"),
+    Option("region", "us-east-1", _str, "AWS region used in ARNs and SigV4 scopes"),
+    Option("account_id", "000000000000", _str, "12-digit account id used in ARNs"),
+    Option("webhook_allowed_hosts", (), _list, "hosts/CIDRs webhooks may reach though private"),
+    Option("log_level", "INFO", _str, "logging level"),
+    Option("git_timeout", 3600.0, _float, "seconds a git transport process may run"),
+    Option("max_upload_request", 64 * 1024 * 1024, _int, "max inflated fetch request bytes"),
+    Option("max_push_commands", 4 * 1024 * 1024, _int, "max bytes of a push's command list"),
+    Option(
+        "reconcile_interval", 300.0, _float, "seconds between reconciler runs (0: only at start)"
+    ),
+    Option("prepared_grace", 30.0, _float, "seconds before a stuck ref update is reconciled"),
+    Option("maintenance_delay", 2.0, _float, "seconds after a push before repository maintenance"),
+    Option("maintenance", True, _bool, "run repository maintenance in the background"),
+)
+
+_BY_KEY = {option.key: option for option in OPTIONS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings. Build with `load_settings`."""
+
+    data: Path = Path("./data")
+    database_url: str = ""
+    http: str = "127.0.0.1:8080"
+    ssh: str = "127.0.0.1:2222"
+    no_ssh: bool = False
+    base_url: str = ""
+    ssh_base_url: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    workers: bool = True
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    git_timeout: float = 3600.0
+    max_upload_request: int = 64 * 1024 * 1024
+    max_push_commands: int = 4 * 1024 * 1024
+    reconcile_interval: float = 300.0
+    prepared_grace: float = 30.0
+    maintenance_delay: float = 2.0
+    maintenance: bool = True
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data / 'gitserver.db').resolve()}"
+
+    @property
+    def http_address(self) -> tuple[str, int]:
+        return parse_hostport(self.http)
+
+    @property
+    def ssh_address(self) -> tuple[str, int]:
+        return parse_hostport(self.ssh)
+
+    @property
+    def public_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host, port = self.http_address
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{host}:{port}"
+
+    @property
+    def public_ssh_base(self) -> str:
+        if self.ssh_base_url:
+            return self.ssh_base_url.rstrip("/")
+        host, port = self.ssh_address
+        return f"ssh://{host}:{port}"
+
+    def repository_arn(self, name: str) -> str:
+        return f"arn:aws:codecommit:{self.region}:{self.account_id}:{name}"
+
+    def user_arn(self, name: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:user/{name}"
+
+
+def add_arguments(parser: argparse.ArgumentParser, keys: tuple[str, ...]) -> None:
+    """Add the flags for `keys` to `parser`; unset flags stay absent from the namespace."""
+    for key in keys:
+        option = _BY_KEY[key]
+        if option.parse is _bool:
+            parser.add_argument(
+                option.cli_flag,
+                dest=key,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=f"{option.help} [{option.env}]",
+            )
+        else:
+            parser.add_argument(
+                option.cli_flag,
+                dest=key,
+                default=argparse.SUPPRESS,
+                help=f"{option.help} [{option.env}]",
+            )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    section = document.get("gitserver", document)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [gitserver] must be a table")
+    unknown = sorted(set(section) - set(_BY_KEY))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    return section
+
+
+def _config_file(flags: Mapping[str, Any], env: Mapping[str, str]) -> Path | None:
+    explicit = flags.get("config") or env.get("GITSERVER_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    data = Path(flags.get("data") or env.get("GITSERVER_DATA") or "./data")
+    for candidate in (Path("gitserver.toml"), data / "gitserver.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve settings from flags, environment and the toml file.
+
+    Raises:
+        ConfigError: a value is malformed or a config file is unreadable.
+    """
+    flags = dict(flags or {})
+    env = os.environ if env is None else env
+    path = _config_file(flags, env)
+    file_values = _read_toml(path) if path else {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        if option.key in flags and flags[option.key] is not None:
+            raw, source = flags[option.key], "flag"
+        elif option.env in env:
+            raw, source = env[option.env], "env"
+        elif option.key in file_values:
+            raw, source = file_values[option.key], str(path)
+        else:
+            values[option.key] = option.default
+            continue
+        try:
+            values[option.key] = option.parse(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"{option.key} ({source}): {exc}") from exc
+        sources[option.key] = source
+    values["data"] = Path(values["data"])
+    settings = Settings(**values, sources=sources)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    parse_hostport(settings.http)
+    parse_hostport(settings.ssh)
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together")
+    if not (settings.account_id.isdigit() and len(settings.account_id) == 12):
+        raise ConfigError("account_id must be 12 digits")
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """Return a copy of `settings` with `changes` applied."""
+    return dataclasses.replace(settings, **changes)

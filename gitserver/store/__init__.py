@@ -1,0 +1,1 @@
+"""Repository store: bare repositories, the ref ledger, reconcile and maintenance."""

@@ -1,0 +1,149 @@
+"""The reconciler: makes SQL's ledger agree with the refs git really holds.
+
+Two gaps close here. A `prepared` ref update whose `committed` never arrived (the
+receive-pack died between writing the ref and reporting it) is resolved from what the
+ref holds now. And refs changed behind the server's back (a `git push` straight into the
+directory, a restored backup) become events with actor `system`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from gitserver.db import Database, RefUpdate, Repository, utcnow
+from gitserver.store.naming import ZERO_OID
+from gitserver.store.refs import (
+    RefChange,
+    RefKind,
+    apply_ref_changes,
+    classify,
+    known_refs,
+    lock_repository,
+    read_refs,
+    set_head,
+)
+from gitserver.store.repositories import RepositoryStore
+
+log = logging.getLogger(__name__)
+
+RECONCILER_ACTOR = "system"
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    repositories: int = 0
+    resolved_committed: int = 0
+    resolved_aborted: int = 0
+    external_changes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "repositories": self.repositories,
+            "resolvedCommitted": self.resolved_committed,
+            "resolvedAborted": self.resolved_aborted,
+            "externalChanges": self.external_changes,
+            "errors": self.errors,
+        }
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Database,
+        store: RepositoryStore,
+        grace: float,
+        on_change: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._grace = timedelta(seconds=grace)
+        self._on_change = on_change
+
+    async def run(self, name: str | None = None) -> ReconcileReport:
+        """Reconcile one repository by name, or all of them."""
+        report = ReconcileReport()
+        async with self._db.reader() as session:
+            query = select(Repository.id, Repository.name)
+            if name is not None:
+                query = query.where(Repository.name == name)
+            targets = list((await session.execute(query)).tuples())
+        for repo_id, repo_name in targets:
+            try:
+                await self.reconcile_repository(repo_id, report)
+            except Exception:
+                log.exception("reconcile failed", extra={"repository": repo_name})
+                report.errors.append(repo_name)
+        return report
+
+    async def reconcile_repository(self, repo_id: str, report: ReconcileReport) -> None:
+        path = self._store.path(repo_id)
+        git = self._store.git
+        new_default = None
+        changed = False
+        async with self._db.session() as session:
+            repo = await lock_repository(session, repo_id)
+            if repo is None or not path.exists():
+                return
+            report.repositories += 1
+            # Under the lock no prepared row can appear without us seeing it, and git
+            # cannot move a ref past a prepared row until its hook returns.
+            actual = await read_refs(git, path)
+            pending = list(
+                await session.scalars(
+                    select(RefUpdate)
+                    .where(RefUpdate.repository_id == repo_id, RefUpdate.state == "prepared")
+                    .order_by(RefUpdate.id)
+                )
+            )
+            cutoff = utcnow() - self._grace
+            in_flight = {row.ref for row in pending if row.created_at > cutoff}
+            for row in (r for r in pending if r.created_at <= cutoff):
+                current = actual.get(row.ref, ZERO_OID)
+                row.resolved_at = utcnow()
+                if current == row.new:
+                    row.state = "committed"
+                    report.resolved_committed += 1
+                    change = RefChange(row.ref, row.old, row.new, RefKind(row.kind))
+                    default = await apply_ref_changes(
+                        session,
+                        repo,
+                        [change],
+                        actor=row.actor,
+                        push_id=row.push_id,
+                        transport=row.transport,
+                    )
+                    new_default = new_default or default
+                    changed = True
+                else:
+                    row.state = "aborted"
+                    report.resolved_aborted += 1
+            known = await known_refs(session, repo_id)
+            external = []
+            for ref in sorted(set(actual) | set(known)):
+                if ref in in_flight:
+                    continue
+                old, new = known.get(ref, ZERO_OID), actual.get(ref, ZERO_OID)
+                if old != new:
+                    external.append(RefChange(ref, old, new, await classify(git, path, old, new)))
+            if external:
+                report.external_changes += len(external)
+                changed = True
+                default = await apply_ref_changes(
+                    session,
+                    repo,
+                    external,
+                    actor=RECONCILER_ACTOR,
+                    push_id="reconcile",
+                    transport="none",
+                )
+                new_default = new_default or default
+        if new_default:
+            await set_head(git, path, new_default)
+        if changed and self._on_change is not None:
+            await self._on_change(repo_id)

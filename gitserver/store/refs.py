@@ -1,0 +1,177 @@
+"""The ref ledger: SQL's copy of every ref, and the events that changes to it produce."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gitserver.db import Ref, Repository, utcnow
+from gitserver.gitcmd import Git, GitError
+from gitserver.store.naming import ZERO_OID, reference_type, short_name
+from triggers.events import Event, EventType, record_event
+
+log = logging.getLogger(__name__)
+
+
+class RefKind(StrEnum):
+    CREATED = "created"
+    DELETED = "deleted"
+    FAST_FORWARD = "fast-forward"
+    FORCED = "forced"
+
+
+@dataclass(frozen=True, slots=True)
+class RefChange:
+    ref: str
+    old: str
+    new: str
+    kind: RefKind
+
+
+def parse_update_lines(text: str) -> list[tuple[str, str, str]]:
+    """`old new ref` lines (pre-receive and reference-transaction stdin).
+
+    Deleting a packed ref makes git 2.39 report an extra zero-to-zero update, and an
+    update through the HEAD symref is reported for HEAD too (for its reflog): drop both.
+    """
+    updates = []
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) != 3:
+            continue
+        old, new, ref = parts
+        if (old == ZERO_OID and new == ZERO_OID) or not ref.startswith("refs/"):
+            continue
+        updates.append((old, new, ref))
+    return updates
+
+
+async def read_refs(git: Git, path: Path) -> dict[str, str]:
+    """Every ref of the repository and the object it points at (symrefs excluded)."""
+    result = await git.run("for-each-ref", "--format=%(objectname) %(refname)", repo=path)
+    refs = {}
+    for line in result.stdout.decode("utf-8", "surrogateescape").splitlines():
+        oid, _, name = line.partition(" ")
+        refs[name] = oid
+    return refs
+
+
+async def classify(
+    git: Git, path: Path, old: str, new: str, object_env: Mapping[str, str] | None = None
+) -> RefKind:
+    """Created, deleted, fast-forward or forced; `object_env` reaches quarantined objects."""
+    if old == ZERO_OID:
+        return RefKind.CREATED
+    if new == ZERO_OID:
+        return RefKind.DELETED
+    try:
+        result = await git.run(
+            "merge-base", "--is-ancestor", old, new, repo=path, extra_env=object_env, check=False
+        )
+    except GitError:
+        return RefKind.FORCED
+    return RefKind.FAST_FORWARD if result.returncode == 0 else RefKind.FORCED
+
+
+async def lock_repository(session: AsyncSession, repository_id: str) -> Repository | None:
+    """Serialize ref-ledger writers of one repository, across processes and backends."""
+    await session.execute(
+        update(Repository)
+        .where(Repository.id == repository_id)
+        .values(ref_version=Repository.ref_version + 1)
+    )
+    return await session.get(Repository, repository_id, populate_existing=True)
+
+
+def choose_default_branch(changes: Sequence[RefChange]) -> str | None:
+    """CodeCommit makes the first pushed branch the default; in a multi-branch first push
+    prefer main, then master, then the first branch in the push."""
+    created = [
+        short_name(c.ref)
+        for c in changes
+        if c.kind is RefKind.CREATED and reference_type(c.ref) == "branch"
+    ]
+    for preferred in ("main", "master"):
+        if preferred in created:
+            return preferred
+    return created[0] if created else None
+
+
+def _event_for(
+    repo: Repository, change: RefChange, actor: str, push_id: str, transport: str
+) -> Event:
+    detail: dict[str, object] = {
+        "repositoryId": repo.id,
+        "repositoryName": repo.name,
+        "referenceType": reference_type(change.ref),
+        "referenceName": short_name(change.ref),
+        "referenceFullName": change.ref,
+        "pushId": push_id,
+        "transport": transport,
+    }
+    if change.kind is RefKind.CREATED:
+        kind = EventType.REFERENCE_CREATED
+        detail["commitId"] = change.new
+    elif change.kind is RefKind.DELETED:
+        kind = EventType.REFERENCE_DELETED
+        detail["oldCommitId"] = change.old
+    else:
+        kind = EventType.REFERENCE_UPDATED
+        detail["commitId"] = change.new
+        detail["oldCommitId"] = change.old
+        detail["forced"] = change.kind is RefKind.FORCED
+    return Event(kind, repo.name, actor, detail, repository_id=repo.id)
+
+
+async def apply_ref_changes(
+    session: AsyncSession,
+    repo: Repository,
+    changes: Sequence[RefChange],
+    *,
+    actor: str,
+    push_id: str,
+    transport: str,
+) -> str | None:
+    """Record `changes` in the ledger with one event each; the caller holds the repo lock.
+
+    Returns the branch that became the default, if this change gave the repo its first.
+    """
+    if not changes:
+        return None
+    for change in changes:
+        if change.kind is RefKind.DELETED:
+            await session.execute(
+                delete(Ref).where(Ref.repository_id == repo.id, Ref.name == change.ref)
+            )
+        else:
+            row = await session.get(Ref, (repo.id, change.ref))
+            if row is None:
+                session.add(Ref(repository_id=repo.id, name=change.ref, target=change.new))
+            else:
+                row.target = change.new
+        record_event(session, _event_for(repo, change, actor, push_id, transport))
+    now = utcnow()
+    repo.updated_at = now
+    repo.pushed_at = now
+    if repo.default_branch is None:
+        repo.default_branch = choose_default_branch(changes)
+        return repo.default_branch
+    return None
+
+
+async def known_refs(session: AsyncSession, repository_id: str) -> dict[str, str]:
+    rows = await session.execute(
+        select(Ref.name, Ref.target).where(Ref.repository_id == repository_id)
+    )
+    return {name: target for name, target in rows.tuples()}
+
+
+async def set_head(git: Git, path: Path, branch: str) -> None:
+    """Point HEAD at the default branch, so `git clone` checks it out."""
+    await git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}", repo=path)

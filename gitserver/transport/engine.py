@@ -1,0 +1,202 @@
+"""The transport engine shared by smart HTTP and SSH: authorization of git services,
+push sessions, and starting `upload-pack` / `receive-pack` with the server's settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auth.authorizer import Action, Authorizer, Decision
+from auth.principal import Principal
+from gitserver.gitcmd import Git
+from gitserver.store.pushes import PushContext, Update
+from gitserver.store.refs import RefKind
+from gitserver.store.repositories import Endpoints
+from gitserver.transport.pktline import Command
+
+# Gitea's check: only key=value pairs separated by ':' become GIT_PROTOCOL.
+_GIT_PROTOCOL = re.compile(r"[0-9a-zA-Z]+=[0-9a-zA-Z]+(:[0-9a-zA-Z]+=[0-9a-zA-Z]+)*")
+
+UPLOAD_PACK = "git-upload-pack"
+RECEIVE_PACK = "git-receive-pack"
+UPLOAD_ARCHIVE = "git-upload-archive"
+SERVICES = (UPLOAD_PACK, RECEIVE_PACK, UPLOAD_ARCHIVE)
+
+_UPLOAD_CONFIG = {
+    "uploadpack.allowFilter": "true",
+    "uploadpack.allowReachableSHA1InWant": "true",
+    "uploadarchive.allowUnreachable": "false",
+}
+
+
+def valid_git_protocol(value: str) -> bool:
+    return _GIT_PROTOCOL.fullmatch(value) is not None
+
+
+def service_action(service: str) -> Action:
+    return Action.GIT_PUSH if service == RECEIVE_PACK else Action.GIT_PULL
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Where a request came from, for policy conditions and the audit log."""
+
+    source_ip: str
+    secure: bool
+    transport: str  # http, https, ssh
+    user_agent: str = ""
+
+
+@dataclass(slots=True)
+class PushSession:
+    """One receive-pack run: the hooks find it by `token`."""
+
+    token: str
+    context: PushContext
+    principal: Principal
+    repository_name: str
+    path: Path
+    request: RequestInfo
+    kinds: dict[Update, RefKind] = field(default_factory=dict)
+
+
+class GitEngine:
+    """Decides who may run which git service, and starts it."""
+
+    def __init__(
+        self,
+        git: Git,
+        authorizer: Authorizer,
+        endpoints: Endpoints,
+        *,
+        hooks_dir: Path,
+        hook_socket: Path,
+    ) -> None:
+        self.git = git
+        self.authorizer = authorizer
+        self.endpoints = endpoints
+        self.hooks_dir = hooks_dir
+        self.hook_socket = hook_socket
+        self._pushes: dict[str, PushSession] = {}
+
+    def context(self, principal: Principal, request: RequestInfo) -> dict[str, object]:
+        now = datetime.now(UTC)
+        return {
+            "aws:username": principal.name,
+            "aws:userid": principal.user_id,
+            "aws:SourceIp": request.source_ip,
+            "aws:SecureTransport": request.secure,
+            "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": int(now.timestamp()),
+            "aws:RequestedRegion": self.endpoints.region,
+        }
+
+    def authorize_service(
+        self, principal: Principal, service: str, repository: str, request: RequestInfo
+    ) -> Decision:
+        """The repository-level check made before anything is read or advertised.
+
+        For a push this is AWS's first GitPush check, with no `codecommit:References`.
+        """
+        return self.authorizer.authorize(
+            principal,
+            service_action(service),
+            self.endpoints.arn(repository),
+            self.context(principal, request),
+        )
+
+    def denied_refs(
+        self,
+        principal: Principal,
+        repository: str,
+        updates: Sequence[Command],
+        request: RequestInfo,
+    ) -> dict[str, str]:
+        """GitPush per ref, with `codecommit:References`; returns reasons for denied refs."""
+        base = self.context(principal, request)
+        arn = self.endpoints.arn(repository)
+        reasons = {}
+        for update in updates:
+            decision = self.authorizer.authorize(
+                principal, Action.GIT_PUSH, arn, {**base, "codecommit:References": [update.ref]}
+            )
+            if not decision.allowed:
+                reasons[update.ref] = decision.message(principal)
+        return reasons
+
+    @contextlib.contextmanager
+    def push_session(
+        self,
+        principal: Principal,
+        repository_id: str,
+        repository_name: str,
+        path: Path,
+        request: RequestInfo,
+    ) -> Iterator[PushSession]:
+        session = PushSession(
+            token=secrets.token_urlsafe(32),
+            context=PushContext(
+                repository_id, str(uuid.uuid4()), principal.name, request.transport
+            ),
+            principal=principal,
+            repository_name=repository_name,
+            path=path,
+            request=request,
+        )
+        self._pushes[session.token] = session
+        try:
+            yield session
+        finally:
+            del self._pushes[session.token]
+
+    def find_push(self, token: str) -> PushSession | None:
+        return self._pushes.get(token)
+
+    def _service_config(self, service: str) -> dict[str, str]:
+        if service == RECEIVE_PACK:
+            return {
+                "core.hooksPath": str(self.hooks_dir),
+                "receive.advertisePushOptions": "true",
+                "receive.fsckObjects": "true",
+                "receive.autogc": "false",
+            }
+        return dict(_UPLOAD_CONFIG)
+
+    async def spawn(
+        self,
+        service: str,
+        path: Path,
+        *,
+        stateless: bool,
+        advertise: bool = False,
+        protocol: str = "",
+        push: PushSession | None = None,
+    ) -> asyncio.subprocess.Process:
+        """Start `git <service>` on `path`; stdin and stdout are the caller's to stream."""
+        args = [service.removeprefix("git-")]
+        if stateless:
+            args.append("--stateless-rpc")
+        if advertise:
+            args.append("--advertise-refs")
+        env: dict[str, str] = {}
+        if protocol and valid_git_protocol(protocol):
+            env["GIT_PROTOCOL"] = protocol
+        if push is not None:
+            env["GITSERVER_HOOK_TOKEN"] = push.token
+            env["GITSERVER_HOOK_SOCKET"] = str(self.hook_socket)
+            env["GITSERVER_PUSH_ID"] = push.context.push_id
+        return await self.git.spawn(
+            *args, str(path), config=self._service_config(service), extra_env=env
+        )
+
+    def object_env(self, hook_env: Mapping[str, str]) -> dict[str, str]:
+        """The hook's view of objects (quarantine included) for checks run on its behalf."""
+        keys = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
+        return {key: hook_env[key] for key in keys if hook_env.get(key)}

@@ -1,0 +1,173 @@
+"""Push hooks: the scripts git runs, and the local socket where the server answers them.
+
+git runs `pre-receive` (objects still quarantined) and `reference-transaction`
+(prepared / committed / aborted) from the directory in `core.hooksPath`, which the
+server passes only to the receive-packs it starts. Each script hands its stdin to the
+server over a unix socket with the push's token; the server classifies and authorizes
+the updates and writes the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitserver.db import Database
+from gitserver.store import pushes
+from gitserver.store.refs import classify, parse_update_lines, set_head
+from gitserver.transport.engine import GitEngine, PushSession
+from gitserver.transport.pktline import Command
+
+log = logging.getLogger(__name__)
+
+HOOKS = ("pre-receive", "reference-transaction")
+_MAX_REQUEST = 64 * 1024 * 1024
+CLIENT = Path(__file__).with_name("hookclient.py")
+
+
+def install_hooks(hooks_dir: Path) -> None:
+    """Write the hook scripts (atomically; several servers may share a data dir)."""
+    hooks_dir.mkdir(parents=True, exist_ok=True)
+    for hook in HOOKS:
+        script = f"#!/bin/sh\nexec '{sys.executable}' -I -S '{CLIENT}' {hook} \"$@\"\n"
+        target = hooks_dir / hook
+        if target.exists() and target.read_text() == script:
+            continue
+        tmp = hooks_dir / f".{hook}.{os.getpid()}"
+        tmp.write_text(script)
+        tmp.chmod(0o755)
+        tmp.replace(target)
+
+
+@dataclass(frozen=True, slots=True)
+class HookReply:
+    exit: int
+    message: str = ""
+
+
+OnCommitted = Callable[[str], Awaitable[None]]
+
+
+class HookHandler:
+    """What the server does for each hook call."""
+
+    def __init__(self, engine: GitEngine, db: Database, on_committed: OnCommitted) -> None:
+        self._engine = engine
+        self._db = db
+        self._on_committed = on_committed
+
+    async def handle(
+        self, push: PushSession, hook: str, args: list[str], stdin: str, env: dict[str, str]
+    ) -> HookReply:
+        updates = parse_update_lines(stdin)
+        if hook == "pre-receive":
+            return await self._pre_receive(push, updates, env)
+        if hook == "reference-transaction" and args:
+            return await self._reference_transaction(push, args[0], updates)
+        return HookReply(1, f"gitserver: unexpected hook {hook}")
+
+    async def _pre_receive(
+        self, push: PushSession, updates: list[pushes.Update], env: dict[str, str]
+    ) -> HookReply:
+        denied = self._engine.denied_refs(
+            push.principal,
+            push.repository_name,
+            [Command(old, new, ref) for old, new, ref in updates],
+            push.request,
+        )
+        if denied:
+            lines = [f"gitserver: {ref}: {reason}" for ref, reason in denied.items()]
+            return HookReply(1, "\n".join(lines))
+        object_env = self._engine.object_env(env)
+        for update in updates:
+            old, new, _ = update
+            push.kinds[update] = await classify(self._engine.git, push.path, old, new, object_env)
+        return HookReply(0)
+
+    async def _reference_transaction(
+        self, push: PushSession, state: str, updates: list[pushes.Update]
+    ) -> HookReply:
+        if not updates:
+            return HookReply(0)
+        if state == "prepared":
+            for update in updates:
+                if update not in push.kinds:
+                    old, new, _ = update
+                    push.kinds[update] = await classify(self._engine.git, push.path, old, new)
+            await pushes.record_prepared(self._db, push.context, updates, push.kinds)
+        elif state == "committed":
+            applied, default = await pushes.record_committed(self._db, push.context, updates)
+            if default:
+                await set_head(self._engine.git, push.path, default)
+            if applied:
+                await self._on_committed(push.context.repository_id)
+        elif state == "aborted":
+            await pushes.record_aborted(self._db, push.context, updates)
+        return HookReply(0)
+
+
+class HookServer:
+    """A unix socket that answers hook clients, one JSON request and reply each."""
+
+    def __init__(self, engine: GitEngine, handler: HookHandler) -> None:
+        self._engine = engine
+        self._handler = handler
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        path = self._engine.hook_socket
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self._server = await asyncio.start_unix_server(self._serve, path=str(path), limit=2**20)
+        path.chmod(0o600)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        with contextlib.suppress(FileNotFoundError):
+            self._engine.hook_socket.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            reply = await self._reply(reader)
+            writer.write(json.dumps({"exit": reply.exit, "message": reply.message}).encode())
+            await writer.drain()
+        except Exception:
+            log.exception("hook request failed")
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _reply(self, reader: asyncio.StreamReader) -> HookReply:
+        chunks, size = [], 0
+        while chunk := await reader.read(65536):
+            size += len(chunk)
+            if size > _MAX_REQUEST:
+                return HookReply(1, "gitserver: hook request too large")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        try:
+            request = json.loads(raw.decode("utf-8", "surrogateescape"))
+            token, hook = str(request["token"]), str(request["hook"])
+            args = [str(a) for a in request.get("args", [])]
+            stdin, env = str(request.get("stdin", "")), dict(request.get("env", {}))
+        except (ValueError, KeyError, TypeError):
+            return HookReply(1, "gitserver: malformed hook request")
+        push = self._engine.find_push(token)
+        if push is None:
+            return HookReply(1, "gitserver: this push is not known to the server")
+        try:
+            return await self._handler.handle(push, hook, args, stdin, env)
+        except Exception:
+            log.exception("hook failed", extra={"hook": hook, "push_id": push.context.push_id})
+            return HookReply(1, "gitserver: internal error while recording this push")

@@ -1,0 +1,343 @@
+"""Smart HTTP (gitprotocol-http(5)) in front of `git upload-pack|receive-pack --stateless-rpc`.
+
+Bytes stream both ways in bounded chunks: a pack never sits in memory. Unknown and
+forbidden repositories look the same to a caller who may not read them: authorization
+is decided on the ARN, which only needs the name, before the name is looked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+
+from aiohttp import web
+
+from auth.authenticate import Authenticator
+from auth.errors import AuthenticationFailed
+from auth.principal import Principal
+from gitserver.db import Database, Repository
+from gitserver.gitcmd import kill
+from gitserver.store.errors import InvalidRepositoryName
+from gitserver.store.naming import validate_repository_name
+from gitserver.store.repositories import RepositoryStore, find_repository
+from gitserver.transport.engine import (
+    RECEIVE_PACK,
+    UPLOAD_PACK,
+    GitEngine,
+    RequestInfo,
+    valid_git_protocol,
+)
+from gitserver.transport.pktline import (
+    FLUSH,
+    ProtocolError,
+    PushRequest,
+    pkt,
+    read_push_request,
+    rejection_report,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK = 65536
+REALM = 'Basic realm="gitserver", charset="UTF-8"'
+_SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
+NO_CACHE = {
+    "Cache-Control": "no-cache, max-age=0, must-revalidate",
+    "Expires": "Fri, 01 Jan 1980 00:00:00 GMT",
+    "Pragma": "no-cache",
+}
+
+
+class GitHttpLimits:
+    def __init__(self, max_upload_request: int, max_push_commands: int, timeout: float) -> None:
+        self.max_upload_request = max_upload_request
+        self.max_push_commands = max_push_commands
+        self.timeout = timeout
+
+
+def _text(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
+    # git prints a text/plain error body to the user ("remote: ...").
+    return status(text=message + "\n", content_type="text/plain", headers=headers or None)
+
+
+class GitHttp:
+    """Route handlers for `/v1/repos/{name}` and `/{name}.git`."""
+
+    def __init__(
+        self,
+        engine: GitEngine,
+        authenticator: Authenticator,
+        db: Database,
+        store: RepositoryStore,
+        limits: GitHttpLimits,
+    ) -> None:
+        self.engine = engine
+        self.authenticator = authenticator
+        self.db = db
+        self.store = store
+        self.limits = limits
+
+    def routes(self) -> list[web.RouteDef]:
+        routes = []
+        for prefix in ("/v1/repos/{name}", "/{name:[^/]+\\.git}"):
+            routes += [
+                web.get(prefix + "/info/refs", self.info_refs),
+                web.post(prefix + "/git-upload-pack", self.upload_pack),
+                web.post(prefix + "/git-receive-pack", self.receive_pack),
+            ]
+        return routes
+
+    async def info_refs(self, request: web.Request) -> web.StreamResponse:
+        service = request.query.get("service", "")
+        if service not in (UPLOAD_PACK, RECEIVE_PACK):
+            raise _text(web.HTTPForbidden, "gitserver: only the smart HTTP protocol is supported")
+        _, repo, _ = await self._admit(request, service)
+        protocol = self._protocol(request)
+        process = await self.engine.spawn(
+            service, self.store.path(repo.id), stateless=True, advertise=True, protocol=protocol
+        )
+        response = web.StreamResponse(
+            headers={"Content-Type": f"application/x-{service}-advertisement", **NO_CACHE}
+        )
+        await response.prepare(request)
+        if "version=2" not in protocol:
+            await response.write(pkt(f"# service={service}\n".encode()) + FLUSH)
+        await self._stream(process, request, response, feed=None, kill_on_disconnect=True)
+        return response
+
+    async def upload_pack(self, request: web.Request) -> web.StreamResponse:
+        self._require_type(request, UPLOAD_PACK)
+        _, repo, _ = await self._admit(request, UPLOAD_PACK)
+        process = await self.engine.spawn(
+            UPLOAD_PACK, self.store.path(repo.id), stateless=True, protocol=self._protocol(request)
+        )
+        response = self._result_response(UPLOAD_PACK)
+        feed = _feed(request, process, b"", self.limits.max_upload_request)
+        await self._stream(process, request, response, feed=feed, kill_on_disconnect=True)
+        return response
+
+    async def receive_pack(self, request: web.Request) -> web.StreamResponse:
+        self._require_type(request, RECEIVE_PACK)
+        principal, repo, info = await self._admit(request, RECEIVE_PACK)
+        try:
+            push = await read_push_request(request.content, self.limits.max_push_commands)
+        except ProtocolError as exc:
+            raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
+        denied = self.engine.denied_refs(principal, repo.name, push.commands, info)
+        if denied:
+            return await self._reject(request, push, denied)
+        path = self.store.path(repo.id)
+        with self.engine.push_session(principal, repo.id, repo.name, path, info) as session:
+            process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
+            response = self._result_response(RECEIVE_PACK)
+            feed = _feed(request, process, push.raw, limit=0)
+            # Once git has the whole push, let it finish even if the client goes away:
+            # the repository, not the client, decides what happened.
+            await self._stream(process, request, response, feed=feed, kill_on_disconnect=False)
+        return response
+
+    async def _reject(
+        self, request: web.Request, push: PushRequest, denied: dict[str, str]
+    ) -> web.StreamResponse:
+        if not push.reports_status:
+            raise _text(web.HTTPForbidden, "gitserver: " + next(iter(denied.values())))
+        # Drain the pack without storing it, so the client reads our report, not a reset.
+        async for _ in request.content.iter_chunked(CHUNK):
+            pass
+        response = self._result_response(RECEIVE_PACK)
+        await response.prepare(request)
+        await response.write(rejection_report(push, denied))
+        await response.write_eof()
+        return response
+
+    def _result_response(self, service: str) -> web.StreamResponse:
+        return web.StreamResponse(
+            headers={"Content-Type": f"application/x-{service}-result", **NO_CACHE}
+        )
+
+    def _require_type(self, request: web.Request, service: str) -> None:
+        if request.content_type != f"application/x-{service}-request":
+            raise _text(web.HTTPUnsupportedMediaType, f"gitserver: expected a {service} request")
+
+    def _protocol(self, request: web.Request) -> str:
+        value = request.headers.get("Git-Protocol", "")
+        if value and not valid_git_protocol(value):
+            raise _text(web.HTTPBadRequest, "gitserver: malformed Git-Protocol header")
+        return value
+
+    async def _admit(
+        self, request: web.Request, service: str
+    ) -> tuple[Principal, Repository, RequestInfo]:
+        """Name check, authentication, authorization, then lookup: in that order."""
+        name = request.match_info["name"].removesuffix(".git")
+        try:
+            validate_repository_name(name)
+        except InvalidRepositoryName as exc:
+            raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
+        info = RequestInfo(
+            source_ip=request.remote or "",
+            secure=request.secure,
+            transport="https" if request.secure else "http",
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        principal = await self._authenticate(request)
+        decision = self.engine.authorize_service(principal, service, name, info)
+        if not decision.allowed:
+            raise _text(web.HTTPForbidden, decision.message(principal))
+        async with self.db.reader() as session:
+            repo = await find_repository(session, name)
+        if repo is None:
+            raise _text(web.HTTPNotFound, f"gitserver: repository {name} does not exist")
+        return principal, repo, info
+
+    async def _authenticate(self, request: web.Request) -> Principal:
+        header = request.headers.get("Authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            raise _text(
+                web.HTTPUnauthorized,
+                "gitserver: authentication required",
+                **{"WWW-Authenticate": REALM},
+            )
+        try:
+            username, sep, password = (
+                base64.b64decode(encoded, validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            username, sep, password = "", "", ""
+        if not sep:
+            raise _text(
+                web.HTTPUnauthorized,
+                "gitserver: malformed credentials",
+                **{"WWW-Authenticate": REALM},
+            )
+        try:
+            return await self.authenticator.basic(
+                username, password, paths=_signed_paths(request.path), hosts=_hosts(request)
+            )
+        except AuthenticationFailed as exc:
+            log.info("authentication failed", extra={"user": username, "reason": str(exc)})
+            raise _text(
+                web.HTTPUnauthorized,
+                "gitserver: invalid credentials",
+                **{"WWW-Authenticate": REALM},
+            ) from None
+
+    async def _stream(
+        self,
+        process: asyncio.subprocess.Process,
+        request: web.Request,
+        response: web.StreamResponse,
+        *,
+        feed: asyncio.Task[bool] | None,
+        kill_on_disconnect: bool,
+    ) -> None:
+        """Copy git's stdout to the client while `feed` copies the body to git's stdin."""
+        assert process.stdout is not None and process.stderr is not None
+        if feed is None and process.stdin is not None:
+            process.stdin.close()
+        drain_err = asyncio.ensure_future(_tail(process.stderr))
+        client_gone = False
+        try:
+            async with asyncio.timeout(self.limits.timeout):
+                if not response.prepared:
+                    await response.prepare(request)
+                while chunk := await process.stdout.read(CHUNK):
+                    if client_gone:
+                        continue
+                    try:
+                        await response.write(chunk)
+                    except (ConnectionError, RuntimeError):
+                        client_gone = True
+                        if kill_on_disconnect or (feed is not None and not await _done(feed)):
+                            kill(process)
+                if feed is not None and not await feed:
+                    kill(process)  # the body ended early: git must not act on half a push
+                await process.wait()
+            if not client_gone:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await response.write_eof()
+        except (TimeoutError, asyncio.CancelledError):
+            kill(process)
+            raise
+        finally:
+            if process.returncode is None:
+                kill(process)
+                await process.wait()
+            if feed is not None and not feed.done():
+                feed.cancel()
+            stderr = await drain_err
+            if process.returncode not in (0, None) and stderr:
+                log.info("git exited %s: %s", process.returncode, stderr[-500:])
+
+
+async def _done(feed: asyncio.Task[bool]) -> bool:
+    """Whether the whole request body reached git (waits for the feeder to settle)."""
+    try:
+        return await feed
+    except Exception:
+        return False
+
+
+def _feed(
+    request: web.Request, process: asyncio.subprocess.Process, prefix: bytes, limit: int
+) -> asyncio.Task[bool]:
+    """Copy `prefix` and then the request body into git's stdin; True if it all arrived."""
+
+    async def copy() -> bool:
+        stdin = process.stdin
+        assert stdin is not None
+        total = 0
+        body = request.content.iter_chunked(CHUNK)
+        try:
+            if prefix:
+                await _write(stdin, prefix)
+            while True:
+                try:
+                    chunk = await anext(body)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    return False  # the client went away mid-body
+                total += len(chunk)
+                if limit and total > limit:
+                    log.warning("request body over the limit", extra={"limit": limit})
+                    return False
+                await _write(stdin, chunk)
+            stdin.close()
+        except ConnectionError:
+            pass  # git stopped reading: it has said what it had to say
+        return True
+
+    return asyncio.ensure_future(copy())
+
+
+async def _write(stdin: asyncio.StreamWriter, data: bytes) -> None:
+    stdin.write(data)
+    await stdin.drain()
+
+
+async def _tail(stream: asyncio.StreamReader, keep: int = 4096) -> str:
+    tail = b""
+    while chunk := await stream.read(CHUNK):
+        tail = (tail + chunk)[-keep:]
+    return tail.decode("utf-8", "replace")
+
+
+def _signed_paths(path: str) -> list[str]:
+    """The repository path a SigV4 Git password signs: the URL without the service part."""
+    for suffix in _SUFFIXES:
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    base = path.rstrip("/")
+    return [base, base + "/"]
+
+
+def _hosts(request: web.Request) -> list[str]:
+    host = request.headers.get("Host", request.host)
+    bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return [bare, host] if bare != host else [host]

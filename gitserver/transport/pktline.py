@@ -1,0 +1,130 @@
+"""pkt-line framing (gitprotocol-common(5)) and the receive-pack command list."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+FLUSH = b"0000"
+MAX_PKT = 65520
+_SIDEBAND_DATA = MAX_PKT - 5
+
+
+class ProtocolError(Exception):
+    """The client sent something that is not the git protocol."""
+
+
+def pkt(data: bytes) -> bytes:
+    if len(data) + 4 > MAX_PKT:
+        raise ValueError("pkt-line too long")
+    return f"{len(data) + 4:04x}".encode() + data
+
+
+def sideband(channel: int, data: bytes) -> bytes:
+    """`data` on side-band channel `channel`, split into maximal packets."""
+    out = bytearray()
+    for start in range(0, len(data), _SIDEBAND_DATA):
+        out += pkt(bytes([channel]) + data[start : start + _SIDEBAND_DATA])
+    return bytes(out)
+
+
+async def read_pkt(reader: asyncio.StreamReader | object, raw: bytearray) -> bytes | None:
+    """Read one pkt-line; None for a flush. Appends the bytes read to `raw`."""
+    header = await _read_exactly(reader, 4)
+    raw += header
+    try:
+        length = int(header, 16)
+    except ValueError:
+        raise ProtocolError(f"bad pkt-line header {header!r}") from None
+    if length == 0:
+        return None
+    if length < 4 or length > MAX_PKT:
+        raise ProtocolError(f"bad pkt-line length {length}")
+    payload = await _read_exactly(reader, length - 4)
+    raw += payload
+    return payload
+
+
+async def _read_exactly(reader: object, size: int) -> bytes:
+    try:
+        data: bytes = await reader.readexactly(size)  # type: ignore[attr-defined]
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError("truncated request") from exc
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    old: str
+    new: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushRequest:
+    """What receive-pack will be asked to do, read before any pack byte reaches git."""
+
+    commands: tuple[Command, ...]
+    capabilities: frozenset[str]
+    raw: bytes  # every byte consumed, to be replayed into git's stdin
+
+    @property
+    def atomic(self) -> bool:
+        return "atomic" in self.capabilities
+
+    @property
+    def sideband(self) -> bool:
+        return "side-band-64k" in self.capabilities or "side-band" in self.capabilities
+
+    @property
+    def reports_status(self) -> bool:
+        return bool({"report-status", "report-status-v2"} & self.capabilities)
+
+
+def _is_oid(value: str) -> bool:
+    return len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)
+
+
+async def read_push_request(reader: object, limit: int) -> PushRequest:
+    """Parse pkt-lines up to the first flush: shallow lines, then `old new ref[\\0caps]`.
+
+    An empty list (the probe POST git sends before a real push) is valid.
+
+    Raises:
+        ProtocolError: malformed lines, an oversized list, or push certificates.
+    """
+    raw = bytearray()
+    commands: list[Command] = []
+    capabilities: frozenset[str] = frozenset()
+    while True:
+        line = await read_pkt(reader, raw)
+        if line is None:
+            break
+        if len(raw) > limit:
+            raise ProtocolError("too many ref updates in one push")
+        text = line.rstrip(b"\n")
+        if text.startswith(b"shallow "):
+            continue
+        if text.startswith(b"push-cert"):
+            raise ProtocolError("signed pushes are not supported")
+        body, nul, caps = text.partition(b"\0")
+        if nul and not commands:
+            capabilities = frozenset(caps.decode("ascii", "replace").split())
+        parts = body.decode("utf-8", "surrogateescape").split(" ")
+        if len(parts) != 3 or not (_is_oid(parts[0]) and _is_oid(parts[1])) or not parts[2]:
+            raise ProtocolError("malformed ref update command")
+        commands.append(Command(parts[0], parts[1], parts[2]))
+    return PushRequest(tuple(commands), capabilities, bytes(raw))
+
+
+def rejection_report(request: PushRequest, reasons: dict[str, str]) -> bytes:
+    """A report-status answer rejecting every command (what git prints as remote rejected)."""
+    report = bytearray(pkt(b"unpack ok\n"))
+    for command in request.commands:
+        reason = reasons.get(command.ref, "rejected because another ref in this push was denied")
+        reason = reason.replace("\n", " ")[:400]
+        report += pkt(f"ng {command.ref} {reason}\n".encode())
+    report += FLUSH
+    if request.sideband:
+        return sideband(1, bytes(report)) + FLUSH
+    return bytes(report)
