@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory profile
 
-# Verifying against this when the account does not exist keeps the timing the same.
-_DUMMY_HASH = _hasher.hash("gitserver-dummy-password")
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verifying against this when the account does not exist keeps the timing the same.
+    return _hasher.hash("gitserver-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -20,7 +24,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not a hash exists; never raises on a mismatch."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

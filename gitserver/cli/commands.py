@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from auth import credentials, identities
-from gitserver.app import Server, Services, bootstrap_admin
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
+from gitserver.services import Services, bootstrap_admin
 from gitserver.store import maintenance, repositories
 from gitserver.store.reconcile import Reconciler
+from triggers import outbox
 
 Handler = Callable[[Settings, argparse.Namespace, Output], Awaitable[Result | None]]
 CLI_ACTOR = "cli"
@@ -32,6 +33,8 @@ async def _services(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def serve(settings: Settings, args: argparse.Namespace, out: Output) -> None:
+    from gitserver.app import Server  # aiohttp is only needed here
+
     async with _services(settings) as services:
         password = await bootstrap_admin(services)
         if password:
@@ -279,3 +282,13 @@ async def repo_maintain(settings: Settings, args: argparse.Namespace, out: Outpu
     if not done:
         raise CommandError(f"maintenance of {args.name} is already running")
     return Result({"repositoryName": args.name, "maintained": True}, f"maintained {args.name}")
+
+
+async def event_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        events = await outbox.list_events(
+            session, repository=args.repo, after=args.after, limit=args.limit
+        )
+    items = [{"seq": seq, **event.envelope()} for seq, event in events]
+    rows = [[str(i["seq"]), i["time"], i["type"], i["repository"] or "", i["actor"]] for i in items]
+    return Result({"events": items}, table(rows, ["SEQ", "TIME", "TYPE", "REPOSITORY", "ACTOR"]))

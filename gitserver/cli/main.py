@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         repo, "reconcile", commands.repo_reconcile, "record ref changes the server missed"
     ).add_argument("name", nargs="?")
     leaf(repo, "maintain", commands.repo_maintain, "repack and index now").add_argument("name")
+    event = groups.add_parser("event", help="the event outbox").add_subparsers(required=True)
+    c = leaf(event, "list", commands.event_list, "list stored events, oldest first")
+    c.add_argument("--repo", help="only events of this repository")
+    c.add_argument("--after", type=int, default=0, help="only events after this sequence number")
+    c.add_argument("--limit", type=int, default=1000)
     return parser
 
 

@@ -77,9 +77,19 @@ class Database:
             yield session
 
     async def upgrade(self) -> None:
-        """Apply Alembic migrations up to head."""
-        from gitserver.db.migrate import upgrade
+        """Apply Alembic migrations up to head (a cheap check first: the CLI runs this often)."""
+        from gitserver.db.migrate import HEAD_REVISION, upgrade
 
+        async with self.read_engine.connect() as connection:
+            try:
+                current = (
+                    await connection.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar()
+            except Exception:
+                current = None
+            await connection.rollback()
+        if current == HEAD_REVISION:
+            return
         async with self.engine.connect() as connection:
             await connection.run_sync(upgrade)
             await connection.commit()

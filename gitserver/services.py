@@ -1,0 +1,68 @@
+"""The service container shared by the server and the CLI, built once from settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from auth import identities
+from auth.ids import generate_password
+from auth.secretbox import SecretBox
+from gitserver.config import Settings
+from gitserver.db import Database
+from gitserver.gitcmd import Git
+from gitserver.store.repositories import Endpoints, RepositoryStore
+
+ADMIN_PASSWORD_FILE = "initial-admin-password"
+# Forced on every git the server starts: durable objects and refs before a push is
+# acknowledged (the promise is not to lose a commit, whatever crashes).
+GIT_CONFIG = {"core.fsync": "committed", "core.fsyncMethod": "fsync"}
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything both the server and the CLI need, built once from settings."""
+
+    settings: Settings
+    db: Database
+    git: Git
+    box: SecretBox
+    store: RepositoryStore
+    endpoints: Endpoints
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        data = settings.data.resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        endpoints = Endpoints(
+            settings.region,
+            settings.account_id,
+            settings.public_base_url,
+            settings.public_ssh_base,
+        )
+        git = Git(data / "home", forced_config=GIT_CONFIG)
+        return cls(
+            settings=settings,
+            db=Database(settings.effective_database_url),
+            git=git,
+            box=SecretBox.load_or_create(data),
+            store=RepositoryStore(data, git, endpoints),
+            endpoints=endpoints,
+        )
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def bootstrap_admin(services: Services) -> str | None:
+    """On first start, create `admin` and return its password (also written 0600)."""
+    async with services.db.session() as session:
+        if await identities.count_users(session):
+            return None
+        password = generate_password(24)
+        await identities.create_user(session, "admin", admin=True, password=password)
+    path = services.settings.data / ADMIN_PASSWORD_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    return password

@@ -1,0 +1,111 @@
+"""Fixtures: one real server per database backend, the real CLI and the real git."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import (
+    Git,
+    Server,
+    create_pg_database,
+    drop_pg_database,
+    postgres_admin_url,
+)
+
+BACKENDS = ["sqlite", "postgres"]
+_PG_URL = postgres_admin_url()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _PG_URL is None:
+        return "PostgreSQL: not reachable; tests parametrized with [postgres] are skipped"
+    return f"PostgreSQL: {_PG_URL.rpartition('@')[2]}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres" and _PG_URL is None:
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (set GITSERVER_TEST_DATABASE_URL)")
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_factory(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[Path], str]]:
+    """Makes a fresh, empty database URL of the session's backend."""
+    created: list[str] = []
+
+    def make(data: Path) -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{data / 'gitserver.db'}"
+        assert _PG_URL is not None
+        url = create_pg_database(_PG_URL)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        drop_pg_database(_PG_URL or "", url)
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database_factory: Callable[[Path], str]
+) -> Iterator[Server]:
+    """A server shared by the tests of one backend; each test makes its own repositories."""
+    data = tmp_path_factory.mktemp("server") / "data"
+    data.mkdir()
+    instance = Server(
+        data=data, database_url=database_factory(data), extra_args=["--maintenance-delay", "0.2"]
+    )
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def make_server(
+    tmp_path: Path, database_factory: Callable[[Path], str]
+) -> Iterator[Callable[..., Server]]:
+    """A private server for tests that restart or kill it."""
+    servers: list[Server] = []
+
+    def make(*extra: str, env: dict[str, str] | None = None) -> Server:
+        data = tmp_path / f"data{len(servers)}"
+        data.mkdir()
+        instance = Server(
+            data=data, database_url=database_factory(data), extra_args=list(extra), env=env or {}
+        )
+        instance.start()
+        servers.append(instance)
+        return instance
+
+    yield make
+    for instance in servers:
+        instance.stop()
+
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def repo(server: Server) -> Callable[..., str]:
+    """Creates a repository with a unique name on the shared server."""
+
+    def make(prefix: str = "repo") -> str:
+        name = f"{prefix}-{next(_names)}-{uuid.uuid4().hex[:6]}"
+        server.cli("repo", "create", name)
+        return name
+
+    return make
+
+
+@pytest.fixture
+def git(tmp_path: Path) -> Git:
+    return Git(tmp_path / "home")

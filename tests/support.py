@@ -1,0 +1,259 @@
+"""Test support: a real `gitserver serve` process, the real CLI, the real `git`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+VENV_BIN = Path(sys.executable).parent
+GITSERVER = str(VENV_BIN / "gitserver")
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str | None:
+    """The PostgreSQL to test against, or None when none is reachable."""
+    url = os.environ.get("GITSERVER_TEST_DATABASE_URL", PG_DEFAULT)
+    parsed = urllib.parse.urlparse(url.replace("+asyncpg", ""))
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5432), 2):
+            pass
+    except OSError:
+        return None
+    return url
+
+
+def _pg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def create_pg_database(admin_url: str) -> str:
+    """A fresh database for one test session; returns its SQLAlchemy URL."""
+    import asyncpg
+
+    name = f"gitserver_test_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(_pg_dsn(admin_url))
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    name = url.rpartition("/")[2]
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(_pg_dsn(admin_url))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+@dataclass
+class Server:
+    """A running `gitserver serve` on ephemeral ports."""
+
+    data: Path
+    database_url: str
+    process: subprocess.Popen[bytes] | None = None
+    port: int = 0
+    admin_password: str = ""
+    extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if "--tls-cert" in self.extra_args else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def cli_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GITSERVER_")}
+        env.update(self.env)
+        return env
+
+    def cli(self, *args: str, input: str | None = None, check: bool = True) -> Any:
+        """Run `gitserver ... --json` against this server's data and database."""
+        argv = [
+            GITSERVER,
+            *args,
+            "--data",
+            str(self.data),
+            "--database-url",
+            self.database_url,
+            "--json",
+        ]
+        if self.port:
+            argv += ["--base-url", self.base_url]
+        result = subprocess.run(
+            argv, input=input, capture_output=True, text=True, env=self.cli_env(), timeout=120
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"gitserver {' '.join(args)} failed: {result.stderr}")
+        if not check:
+            return result
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def start(self, timeout: float = 60) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data.parent / f"{self.data.name}-server.log"
+        argv = [
+            GITSERVER,
+            "serve",
+            "--data",
+            str(self.data),
+            "--database-url",
+            self.database_url,
+            "--http",
+            f"127.0.0.1:{self.port}",
+            "--no-ssh",
+            *self.extra_args,
+        ]
+        self.process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=self.log_path.open("ab"),
+            env=self.cli_env(),
+        )
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        lines: list[str] = []
+        while time.monotonic() < deadline:
+            raw = self.process.stdout.readline()
+            if not raw:
+                break
+            line = raw.decode().rstrip()
+            lines.append(line)
+            if m := re.match(r"Created user admin with password: (\S+)", line):
+                self.admin_password = m.group(1)
+            if m := re.search(r"listening on https?://[^:]+:(\d+)", line):
+                self.port = int(m.group(1))
+                # Keep draining stdout so the server never blocks on a full pipe.
+                threading.Thread(target=self.process.stdout.read, daemon=True).start()
+                return
+        raise RuntimeError(f"server did not start: {lines} {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def url(self, repo: str, user: str = "admin", password: str | None = None) -> str:
+        password = self.admin_password if password is None else password
+        auth = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}@"
+        scheme, _, host = self.base_url.partition("://")
+        return f"{scheme}://{auth}{host}/v1/repos/{repo}"
+
+    def events(self, repo: str | None = None, after: int = 0) -> list[dict[str, Any]]:
+        args = ["event", "list", "--after", str(after)]
+        if repo:
+            args += ["--repo", repo]
+        return list(self.cli(*args)["events"])
+
+
+def git_env(home: Path) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Committer",
+        "GIT_COMMITTER_EMAIL": "committer@example.com",
+        "LC_ALL": "C",
+    }
+
+
+class Git:
+    """The real git CLI with an isolated HOME."""
+
+    def __init__(self, home: Path) -> None:
+        self.env = git_env(home)
+
+    def __call__(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+        input: bytes | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            env={**self.env, **(env or {})},
+            input=input.decode() if input else None,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"git {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def init(self, path: Path, branch: str = "main") -> Path:
+        self("init", "-q", "-b", branch, str(path))
+        return path
+
+    def commit(
+        self,
+        work: Path,
+        name: str = "file.txt",
+        content: str | None = None,
+        message: str | None = None,
+    ) -> str:
+        target = work / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content if content is not None else uuid.uuid4().hex + "\n")
+        self("add", name, cwd=work)
+        self("commit", "-q", "-m", message or f"change {name}", cwd=work)
+        return self.rev_parse(work, "HEAD")
+
+    def rev_parse(self, work: Path, rev: str) -> str:
+        return self("rev-parse", rev, cwd=work).stdout.strip()
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
