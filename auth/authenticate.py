@@ -1,30 +1,38 @@
-"""Turns HTTP Basic credentials into a Principal.
+"""Turns credentials into a Principal: HTTP Basic for smart HTTP, public keys for SSH.
 
 Three schemes arrive as Basic auth, told apart by the user name (reference/codecommit.md
 section 5): `NAME-at-ACCOUNT` is an HTTPS Git credential, `AKIA…[%token]` with a
 `<timestamp>Z<signature>` password is the SigV4 Git password, anything else is a user
-name with that user's password.
+name with that user's password. Over SSH the user name is the key's owner or its
+`SSHPublicKeyId`, and the key is looked up at every login (a deactivation is immediate).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from auth.errors import AuthenticationFailed
 from auth.identities import load_principal
-from auth.passwords import verify_password_async
+from auth.passwords import verify_password
 from auth.principal import Principal
 from auth.secretbox import SecretBox
 from auth.sigv4 import looks_like_git_password, verify_git_password
+from auth.sshkeys import find_login
 from gitserver.db import AccessKey, Database, GitCredential, User
 
 _CACHE_TTL = 300.0
+# argon2 checks run on a small pool of their own: it bounds CPU in a login burst, and the
+# memory each check takes (19 MiB) stays with the thread that ran it, so few threads.
+_ARGON2_THREADS = 4
 _CACHE_MAX = 10_000
 
 
@@ -58,6 +66,14 @@ class _VerifiedCache:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SshLogin:
+    """Who an SSH public key identified, and by which key."""
+
+    principal: Principal
+    key_id: str
+
+
 class Authenticator:
     """Checks credentials against the store; one instance per server process."""
 
@@ -69,6 +85,10 @@ class Authenticator:
         self._account_id = account_id
         self._regions = regions
         self._cache = _VerifiedCache()
+        self._argon2 = ThreadPoolExecutor(_ARGON2_THREADS, thread_name_prefix="argon2")
+
+    def close(self) -> None:
+        self._argon2.shutdown(wait=False, cancel_futures=True)
 
     async def basic(
         self, username: str, password: str, *, paths: Iterable[str], hosts: Iterable[str]
@@ -84,10 +104,25 @@ class Authenticator:
             return await self._git_credential(username, password)
         return await self._password(username, password)
 
+    async def ssh_key(self, ssh_user: str, fingerprint_sha256: str) -> SshLogin:
+        """Authenticate an SSH public key offered for `ssh_user`.
+
+        Raises:
+            AuthenticationFailed: unknown or inactive key, or a user name it does not match.
+        """
+        async with self._db.reader() as session:
+            found = await find_login(session, ssh_user, fingerprint_sha256)
+            if found is None:
+                raise AuthenticationFailed("unknown or inactive SSH key for this user")
+            key, user = found
+            principal = await load_principal(session, user, self._account_id, "ssh-key")
+        return SshLogin(principal, key.id)
+
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):
             return True
-        if not await verify_password_async(password_hash, password):
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self._argon2, verify_password, password_hash, password):
             return False
         assert password_hash is not None  # verify_password is False without a hash
         self._cache.remember(subject, password, password_hash)

@@ -82,6 +82,7 @@ def _log_decision(request: AuthzRequest, decision: Decision) -> None:
             "action": str(request.action),
             "resource": request.resource,
             "decision": str(decision.effect),
+            "transport": request.context.get("gitserver:Transport", ""),
         },
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 
 from argon2 import PasswordHasher
@@ -29,8 +28,3 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
-
-
-async def verify_password_async(password_hash: str | None, password: str) -> bool:
-    """`verify_password` in a thread: argon2 is CPU- and memory-hard by design."""
-    return await asyncio.to_thread(verify_password, password_hash, password)

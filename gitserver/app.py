@@ -16,9 +16,11 @@ from auth.authorizer import Authorizer
 from gitserver.services import Services
 from gitserver.store.maintenance import MaintenanceScheduler
 from gitserver.store.reconcile import Reconciler
-from gitserver.transport.engine import GitEngine
+from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
+from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys
 from gitserver.transport.http import GitHttp, GitHttpLimits
+from gitserver.transport.ssh import GitSsh, SshLimits
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def _hook_socket(data: Path) -> Path:
 
 
 class Server:
-    """`gitserver serve`: HTTP git, hooks, reconciler and maintenance in one process."""
+    """`gitserver serve`: HTTP and SSH git, hooks, reconciler and maintenance in one process."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -51,14 +53,22 @@ class Server:
             services.endpoints,
             hooks_dir=data / "hooks",
             hook_socket=_hook_socket(data),
+            on_push_end=self._settle_push,
         )
-        self.hooks = HookServer(self.engine, HookHandler(self.engine, services.db, self._changed))
+        self.hook_handler = HookHandler(self.engine, services.db, self._changed)
+        self.hooks = HookServer(self.engine, self.hook_handler)
         self.authenticator = Authenticator(
             services.db, services.box, settings.account_id, (settings.region,)
         )
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.http_port = 0
+        self.ssh: GitSsh | None = None
+        self.ssh_port = 0
+        self.host_keys: list[HostKey] = []
+
+    async def _settle_push(self, push: PushSession) -> None:
+        await self.hook_handler.resolve(push)
 
     async def _changed(self, repository_id: str) -> None:
         if self.services.settings.maintenance:
@@ -98,8 +108,30 @@ class Server:
         assert server is not None
         sockets = getattr(server, "sockets", None) or []
         self.http_port = sockets[0].getsockname()[1] if sockets else port
+        if not settings.no_ssh:
+            await self._start_ssh()
         if settings.reconcile_interval > 0:
             self._tasks.append(asyncio.create_task(self._reconcile_forever()))
+
+    async def _start_ssh(self) -> None:
+        settings = self.services.settings
+        # Generating an RSA host key takes a moment of CPU on the first start.
+        self.host_keys = await asyncio.to_thread(load_host_keys, host_keys_dir(settings.data))
+        self.ssh = GitSsh(
+            self.engine,
+            self.authenticator,
+            self.services.db,
+            self.services.store,
+            self.host_keys,
+            SshLimits(
+                settings.ssh_idle_timeout,
+                settings.ssh_session_timeout,
+                settings.ssh_max_sessions,
+                settings.ssh_max_sessions_per_user,
+            ),
+        )
+        host, port = settings.ssh_address
+        self.ssh_port = await self.ssh.start(host, port)
 
     def _ssl(self) -> ssl.SSLContext | None:
         settings = self.services.settings
@@ -121,8 +153,12 @@ class Server:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.ssh is not None:
+            await self.ssh.close()  # before the hook socket: pushes may still be settling
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.engine.drain()
+        self.authenticator.close()
         await self.maintenance.close()
         await self.hooks.close()
         with contextlib.suppress(Exception):

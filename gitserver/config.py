@@ -93,6 +93,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("http", "127.0.0.1:8080", _str, "HTTP listen address HOST:PORT"),
     Option("ssh", "127.0.0.1:2222", _str, "SSH listen address HOST:PORT"),
     Option("no_ssh", False, _bool, "do not start the SSH server"),
+    Option("ssh_idle_timeout", 300.0, _float, "seconds an SSH connection may move no data"),
+    Option("ssh_session_timeout", 3600.0, _float, "seconds one SSH git command may run"),
+    Option("ssh_max_sessions", 256, _int, "concurrent SSH git sessions, in total"),
+    Option("ssh_max_sessions_per_user", 32, _int, "concurrent SSH git sessions per user"),
     Option("base_url", "", _str, "public base URL used in clone URLs (default from --http)"),
     Option("ssh_base_url", "", _str, "public ssh:// base used in SSH clone URLs"),
     Option("tls_cert", "", _str, "PEM certificate: serve HTTPS on the HTTP port"),
@@ -125,6 +129,10 @@ class Settings:
     http: str = "127.0.0.1:8080"
     ssh: str = "127.0.0.1:2222"
     no_ssh: bool = False
+    ssh_idle_timeout: float = 300.0
+    ssh_session_timeout: float = 3600.0
+    ssh_max_sessions: int = 256
+    ssh_max_sessions_per_user: int = 32
     base_url: str = ""
     ssh_base_url: str = ""
     tls_cert: str = ""
@@ -183,7 +191,16 @@ def add_arguments(parser: argparse.ArgumentParser, keys: tuple[str, ...]) -> Non
     """Add the flags for `keys` to `parser`; unset flags stay absent from the namespace."""
     for key in keys:
         option = _BY_KEY[key]
-        if option.parse is _bool:
+        if option.parse is _bool and option.key.startswith("no_"):
+            # argparse's BooleanOptionalAction reads any "--no-…" flag as False.
+            parser.add_argument(
+                option.cli_flag,
+                dest=key,
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=f"{option.help} [{option.env}]",
+            )
+        elif option.parse is _bool:
             parser.add_argument(
                 option.cli_flag,
                 dest=key,
@@ -271,6 +288,12 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("--tls-cert and --tls-key go together")
     if not (settings.account_id.isdigit() and len(settings.account_id) == 12):
         raise ConfigError("account_id must be 12 digits")
+    for key in ("ssh_idle_timeout", "ssh_session_timeout"):
+        if getattr(settings, key) <= 0:
+            raise ConfigError(f"{key} must be positive")
+    for key in ("ssh_max_sessions", "ssh_max_sessions_per_user"):
+        if getattr(settings, key) < 1:
+            raise ConfigError(f"{key} must be at least 1")
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

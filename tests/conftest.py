@@ -11,7 +11,9 @@ import pytest
 
 from tests.support import (
     Git,
+    Remote,
     Server,
+    SshIdentity,
     create_pg_database,
     drop_pg_database,
     postgres_admin_url,
@@ -109,3 +111,27 @@ def repo(server: Server) -> Callable[..., str]:
 @pytest.fixture
 def git(tmp_path: Path) -> Git:
     return Git(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def ssh_identity(server: Server, tmp_path_factory: pytest.TempPathFactory) -> SshIdentity:
+    """An ed25519 key registered for `admin` on the shared server, and its known_hosts."""
+    directory = tmp_path_factory.mktemp("ssh")
+    identity = SshIdentity.generate(directory, server.known_hosts(directory / "known_hosts"))
+    identity.register(server)
+    return identity
+
+
+@pytest.fixture(params=["http", "ssh"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def remote(transport: str, server: Server, git: Git, request: pytest.FixtureRequest) -> Remote:
+    """Clone URLs for the test's transport; `git` is set up to use it (SSH: its key)."""
+    env: dict[str, str] = {}
+    if transport == "ssh":
+        env = request.getfixturevalue("ssh_identity").git_env()
+        git.env.update(env)
+    return Remote(server, transport, env)

@@ -81,6 +81,7 @@ class Server:
     database_url: str
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
+    ssh_port: int = 0
     admin_password: str = ""
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
@@ -109,6 +110,8 @@ class Server:
         ]
         if self.port:
             argv += ["--base-url", self.base_url]
+        if self.ssh_port:
+            argv += ["--ssh-base-url", f"ssh://127.0.0.1:{self.ssh_port}"]
         result = subprocess.run(
             argv, input=input, capture_output=True, text=True, env=self.cli_env(), timeout=120
         )
@@ -130,9 +133,11 @@ class Server:
             self.database_url,
             "--http",
             f"127.0.0.1:{self.port}",
-            "--no-ssh",
+            *([] if "--no-ssh" in self.extra_args else ["--ssh", f"127.0.0.1:{self.ssh_port}"]),
             *self.extra_args,
         ]
+        want_ssh = "--no-ssh" not in self.extra_args
+        http_seen = ssh_seen = False
         self.process = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
@@ -150,8 +155,13 @@ class Server:
             lines.append(line)
             if m := re.match(r"Created user admin with password: (\S+)", line):
                 self.admin_password = m.group(1)
-            if m := re.search(r"listening on https?://[^:]+:(\d+)", line):
+            if m := re.search(r"HTTP listening on https?://[^:]+:(\d+)", line):
                 self.port = int(m.group(1))
+                http_seen = True
+            if m := re.search(r"SSH listening on \S+:(\d+)", line):
+                self.ssh_port = int(m.group(1))
+                ssh_seen = True
+            if http_seen and (ssh_seen or not want_ssh):
                 # Keep draining stdout so the server never blocks on a full pipe.
                 threading.Thread(target=self.process.stdout.read, daemon=True).start()
                 return
@@ -179,6 +189,17 @@ class Server:
         auth = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}@"
         scheme, _, host = self.base_url.partition("://")
         return f"{scheme}://{auth}{host}/v1/repos/{repo}"
+
+    def ssh_url(self, repo: str, user: str = "admin") -> str:
+        """`ssh://USER@127.0.0.1:PORT/v1/repos/REPO`; USER is a user name or an SSHPublicKeyId."""
+        assert self.ssh_port, "this server runs without SSH"
+        return f"ssh://{user}@127.0.0.1:{self.ssh_port}/v1/repos/{repo}"
+
+    def known_hosts(self, path: Path) -> Path:
+        """Write the server's published host keys as a known_hosts file."""
+        keys = self.cli("ssh-key", "host-fingerprints")["hostKeys"]
+        path.write_text("".join(f"[127.0.0.1]:{self.ssh_port} {k['publicKey']}\n" for k in keys))
+        return path
 
     def events(self, repo: str | None = None, after: int = 0) -> list[dict[str, Any]]:
         args = ["event", "list", "--after", str(after)]
@@ -257,3 +278,173 @@ class Git:
 
 def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class Remote:
+    """Where a git contract test talks to the server: smart HTTP or SSH."""
+
+    server: Server
+    transport: str
+    env: dict[str, str]
+
+    def url(self, repo: str, user: str = "admin") -> str:
+        if self.transport == "ssh":
+            return self.server.ssh_url(repo, user)
+        return self.server.url(repo, user)
+
+
+@dataclass
+class SshIdentity:
+    """A key pair made with ssh-keygen, and the OpenSSH command line that uses only it."""
+
+    key: Path
+    known_hosts: Path
+    key_id: str = ""  # the SSHPublicKeyId, once registered
+
+    @classmethod
+    def generate(cls, directory: Path, known_hosts: Path, kind: str = "ed25519") -> SshIdentity:
+        directory.mkdir(parents=True, exist_ok=True)
+        key = directory / f"id_{kind}_{uuid.uuid4().hex[:8]}"
+        extra = ["-b", "3072"] if kind == "rsa" else []
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", kind, *extra, "-N", "", "-C", "test", "-f", str(key)],
+            check=True,
+            timeout=60,
+        )
+        return cls(key, known_hosts)
+
+    @property
+    def public_key(self) -> Path:
+        return self.key.with_name(self.key.name + ".pub")
+
+    def argv(self) -> list[str]:
+        return [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            str(self.key),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "LogLevel=ERROR",
+        ]
+
+    def git_env(self) -> dict[str, str]:
+        """Environment for `git` to use this identity (GIT_SSH_COMMAND)."""
+        return {"GIT_SSH_COMMAND": " ".join(self.argv())}
+
+    def register(self, server: Server, user: str = "admin") -> str:
+        """Upload the public key for `user`; returns its SSHPublicKeyId."""
+        added = server.cli("ssh-key", "add", user, "--key-file", str(self.public_key))
+        self.key_id = str(added["SSHPublicKeyId"])
+        return self.key_id
+
+
+# --- Helpers for the robustness and reconcile tests -------------------------------------
+
+
+def cli_env_call(server: Server, env: dict[str, str], *args: str, check: bool = True) -> Any:
+    """`server.cli(...)` with extra environment variables for this one call."""
+    saved = dict(server.env)
+    server.env.update(env)
+    try:
+        return server.cli(*args, check=check)
+    finally:
+        server.env.clear()
+        server.env.update(saved)
+
+
+def kill_server(server: Server) -> None:
+    """SIGKILL the server process: no shutdown code runs, as in a crash."""
+    assert server.process is not None
+    server.process.kill()
+    server.process.wait()
+
+
+def basic_auth(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def http_request(
+    server: Server,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    password: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One raw HTTP request as admin (or with `password`); returns status, headers, body."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        all_headers = {
+            "Authorization": basic_auth(
+                "admin", server.admin_password if password is None else password
+            ),
+            **(headers or {}),
+        }
+        conn.request(method, path, body=body if method == "POST" else None, headers=all_headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, dict(response.getheaders()), data
+    finally:
+        conn.close()
+
+
+def server_git_processes(server: Server) -> list[list[str]]:
+    """The command lines of every process the server started (git and its children)."""
+    import psutil
+
+    try:
+        children = psutil.Process(server.pid()).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    lines = []
+    for child in children:
+        try:
+            lines.append(child.cmdline())
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return lines
+
+
+def wait_until(predicate: Any, timeout: float = 60.0, interval: float = 0.05) -> Any:
+    """Poll `predicate` until it returns something truthy; that value, or None at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def run_sql(server: Server, *statements: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run raw SQL statements on the server's database in one transaction; rows of the last."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def go() -> list[Any]:
+        engine = create_async_engine(server.database_url)
+        try:
+            async with engine.begin() as conn:
+                result = None
+                for statement in statements:
+                    result = await conn.execute(text(statement), params or {})
+                return list(result.fetchall()) if result is not None and result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())

@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import signal
 import sys
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from auth import credentials, identities
@@ -45,8 +47,12 @@ async def serve(settings: Settings, args: argparse.Namespace, out: Output) -> No
         host, _ = settings.http_address
         scheme = "https" if settings.tls_cert else "http"
         out.say(f"gitserver: HTTP listening on {scheme}://{host}:{server.http_port}")
-        if not settings.no_ssh:
-            out.say("gitserver: SSH transport is not built yet; serving HTTP only")
+        if server.ssh is not None:
+            ssh_host, _ = settings.ssh_address
+            shown = f"[{ssh_host}]" if ":" in ssh_host else ssh_host
+            out.say(f"gitserver: SSH listening on {shown}:{server.ssh_port}")
+            for key in server.host_keys:
+                out.say(f"gitserver: SSH host key {key.describe()}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -292,3 +298,73 @@ async def event_list(settings: Settings, args: argparse.Namespace, out: Output) 
     items = [{"seq": seq, **event.envelope()} for seq, event in events]
     rows = [[str(i["seq"]), i["time"], i["type"], i["repository"] or "", i["actor"]] for i in items]
     return Result({"events": items}, table(rows, ["SEQ", "TIME", "TYPE", "REPOSITORY", "ACTOR"]))
+
+
+def _read_key_file(name: str) -> str:
+    try:
+        return sys.stdin.read() if name == "-" else Path(name).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {name}: {exc}") from None
+
+
+async def ssh_key_add(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    from auth import sshkeys
+
+    text = _read_key_file(args.key_file)
+    async with _services(settings) as s, s.db.session() as session:
+        key = await sshkeys.add_ssh_key(session, args.name, text)
+        data = sshkeys.ssh_key_json(key, args.name)
+    return Result(data, f"SSHPublicKeyId: {key.id}\nfingerprint: {key.fingerprint_sha256}")
+
+
+async def ssh_key_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    from auth import sshkeys
+
+    async with _services(settings) as s, s.db.reader() as session:
+        rows = await sshkeys.list_ssh_keys(session, args.name)
+    items = [sshkeys.ssh_key_json(key, user) for key, user in rows]
+    text = table(
+        [[str(i["SSHPublicKeyId"]), str(i["UserName"]), str(i["Status"])] for i in items],
+        ["ID", "USER", "STATUS"],
+    )
+    return Result({"SSHPublicKeys": items}, text)
+
+
+async def _ssh_key_status(settings: Settings, ident: str, status: str) -> Result:
+    from auth import sshkeys
+
+    async with _services(settings) as s, s.db.session() as session:
+        await sshkeys.set_ssh_key_status(session, ident, status)
+    return Result({"SSHPublicKeyId": ident, "Status": status}, f"{ident}: {status}")
+
+
+async def ssh_key_activate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    return await _ssh_key_status(settings, args.id, "Active")
+
+
+async def ssh_key_deactivate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    return await _ssh_key_status(settings, args.id, "Inactive")
+
+
+async def ssh_key_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    from auth import sshkeys
+
+    async with _services(settings) as s, s.db.session() as session:
+        await sshkeys.delete_ssh_key(session, args.id)
+    return Result({"deleted": args.id}, f"deleted {args.id}")
+
+
+async def ssh_host_fingerprints(
+    settings: Settings, args: argparse.Namespace, out: Output
+) -> Result:
+    from gitserver.transport.hostkeys import host_keys_dir, load_host_keys
+
+    keys = await asyncio.to_thread(load_host_keys, host_keys_dir(settings.data))
+    base = urllib.parse.urlsplit(settings.public_ssh_base)
+    host, port = base.hostname or "127.0.0.1", base.port or 22
+    items = [key.as_json(host, port) for key in keys]
+    lines = [
+        f"{key.describe()}\n  {item['knownHostsLine']}"
+        for key, item in zip(keys, items, strict=True)
+    ]
+    return Result({"hostKeys": items}, "\n".join(lines))

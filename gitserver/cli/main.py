@@ -30,6 +30,10 @@ COMMON = (
 )
 SERVE = (
     "no_ssh",
+    "ssh_idle_timeout",
+    "ssh_session_timeout",
+    "ssh_max_sessions",
+    "ssh_max_sessions_per_user",
     "tls_cert",
     "tls_key",
     "workers",
@@ -121,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         leaf(key, name, handler, f"{name} an access key").add_argument("id")
 
+    ssh = groups.add_parser("ssh-key", help="SSH public keys").add_subparsers(required=True)
+    c = leaf(ssh, "add", commands.ssh_key_add, "upload a user's SSH public key")
+    c.add_argument("name")
+    c.add_argument("--key-file", required=True, help="the public key (.pub); '-' for stdin")
+    leaf(ssh, "list", commands.ssh_key_list, "list SSH public keys").add_argument("name", nargs="?")
+    for name, handler in (
+        ("delete", commands.ssh_key_delete),
+        ("activate", commands.ssh_key_activate),
+        ("deactivate", commands.ssh_key_deactivate),
+    ):
+        leaf(ssh, name, handler, f"{name} an SSH public key").add_argument("id")
+    leaf(
+        ssh,
+        "host-fingerprints",
+        commands.ssh_host_fingerprints,
+        "the server's SSH host keys, fingerprints and known_hosts lines",
+    )
+
     repo = groups.add_parser("repo", help="repositories").add_subparsers(required=True)
     c = leaf(repo, "create", commands.repo_create, "create a repository")
     c.add_argument("name")
@@ -155,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:
         result = asyncio.run(args.handler(settings, args, output))
     except (AuthError, StoreError, CommandError) as exc:

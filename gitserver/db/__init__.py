@@ -11,6 +11,7 @@ from gitserver.db.models import (
     Ref,
     RefUpdate,
     Repository,
+    SSHPublicKey,
     User,
     utcnow,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Ref",
     "RefUpdate",
     "Repository",
+    "SSHPublicKey",
     "User",
     "utcnow",
 ]

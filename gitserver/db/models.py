@@ -103,6 +103,22 @@ class AccessKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SSHPublicKey(Base):
+    """An SSH public key, IAM's `SSHPublicKey`: one owner; the SHA256 fingerprint is unique."""
+
+    __tablename__ = "ssh_public_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    algorithm: Mapped[str] = mapped_column(String(64))
+    bits: Mapped[int] = mapped_column(Integer)
+    fingerprint_md5: Mapped[str] = mapped_column(String(64))
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="Active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Repository(Base):
     __tablename__ = "repositories"
 

@@ -23,7 +23,9 @@ def validate_repository_name(name: str) -> str:
         raise InvalidRepositoryName(
             "The repository name is not valid: use 1-100 letters, digits, '.', '_' or '-'"
         )
-    if name.endswith(".git") or name in {".", ".."}:
+    if name in {".", ".."}:
+        raise InvalidRepositoryName("The repository name is not valid: '.' and '..' are reserved")
+    if name.endswith(".git"):
         raise InvalidRepositoryName("The repository name is not valid: it may not end in .git")
     return name
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from gitserver.db import Database, RefUpdate, Repository, utcnow
 from gitserver.store.naming import ZERO_OID
+from gitserver.store.pushes import settle, was_applied
 from gitserver.store.refs import (
     RefChange,
-    RefKind,
     apply_ref_changes,
     classify,
     known_refs,
@@ -84,15 +84,13 @@ class Reconciler:
     async def reconcile_repository(self, repo_id: str, report: ReconcileReport) -> None:
         path = self._store.path(repo_id)
         git = self._store.git
-        new_default = None
-        changed = False
         async with self._db.session() as session:
             repo = await lock_repository(session, repo_id)
             if repo is None or not path.exists():
                 return
             report.repositories += 1
-            # Under the lock no prepared row can appear without us seeing it, and git
-            # cannot move a ref past a prepared row until its hook returns.
+            # Under the lock no prepared row can appear without us seeing it; a ref with a
+            # fresh prepared row may be moving right now, so it is left to its push.
             actual = await read_refs(git, path)
             pending = list(
                 await session.scalars(
@@ -103,26 +101,12 @@ class Reconciler:
             )
             cutoff = utcnow() - self._grace
             in_flight = {row.ref for row in pending if row.created_at > cutoff}
-            for row in (r for r in pending if r.created_at <= cutoff):
-                current = actual.get(row.ref, ZERO_OID)
-                row.resolved_at = utcnow()
-                if current == row.new:
-                    row.state = "committed"
-                    report.resolved_committed += 1
-                    change = RefChange(row.ref, row.old, row.new, RefKind(row.kind))
-                    default = await apply_ref_changes(
-                        session,
-                        repo,
-                        [change],
-                        actor=row.actor,
-                        push_id=row.push_id,
-                        transport=row.transport,
-                    )
-                    new_default = new_default or default
-                    changed = True
-                else:
-                    row.state = "aborted"
-                    report.resolved_aborted += 1
+            stale = [r for r in pending if r.created_at <= cutoff]
+            applied = {r.id for r in stale if await was_applied(path, r, actual)}
+            report.resolved_committed += len(applied)
+            report.resolved_aborted += len(stale) - len(applied)
+            new_default = await settle(session, repo, stale, applied)
+            changed = bool(applied)
             known = await known_refs(session, repo_id)
             external = []
             for ref in sorted(set(actual) | set(known)):

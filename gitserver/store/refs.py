@@ -172,6 +172,17 @@ async def known_refs(session: AsyncSession, repository_id: str) -> dict[str, str
     return {name: target for name, target in rows.tuples()}
 
 
+def reflog_has(path: Path, ref: str, old: str, new: str) -> bool:
+    """Whether the reflog of `ref` records the step `old -> new` (reads a small file)."""
+    logs = (path / "logs").resolve()
+    target = (logs / ref).resolve()
+    if not target.is_relative_to(logs) or not target.is_file():
+        return False
+    prefix = f"{old} {new} ".encode()
+    with target.open("rb") as handle:
+        return any(line.startswith(prefix) for line in handle)
+
+
 async def set_head(git: Git, path: Path, branch: str) -> None:
     """Point HEAD at the default branch, so `git clone` checks it out."""
     await git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}", repo=path)

@@ -1,1 +1,1 @@
-"""Git transports: pkt-lines, the git-process engine, smart HTTP, push hooks."""
+"""Git transports: pkt-lines, the git-process engine, smart HTTP, SSH, push hooks."""

@@ -8,10 +8,11 @@ import contextlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from auth.authorizer import Action, Authorizer, Decision
 from auth.principal import Principal
@@ -78,6 +79,7 @@ class GitEngine:
         *,
         hooks_dir: Path,
         hook_socket: Path,
+        on_push_end: Callable[[PushSession], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.git = git
         self.authorizer = authorizer
@@ -85,6 +87,8 @@ class GitEngine:
         self.hooks_dir = hooks_dir
         self.hook_socket = hook_socket
         self._pushes: dict[str, PushSession] = {}
+        self._on_push_end = on_push_end
+        self._settling: set[asyncio.Task[None]] = set()
 
     def context(self, principal: Principal, request: RequestInfo) -> dict[str, object]:
         now = datetime.now(UTC)
@@ -96,6 +100,8 @@ class GitEngine:
             "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": int(now.timestamp()),
             "aws:RequestedRegion": self.endpoints.region,
+            # Not an AWS key: it lets the audit record say which front end asked.
+            "gitserver:Transport": request.transport,
         }
 
     def authorize_service(
@@ -155,6 +161,15 @@ class GitEngine:
             yield session
         finally:
             del self._pushes[session.token]
+            if self._on_push_end is not None:
+                # receive-pack has exited: settle what its post-receive did not report.
+                task = asyncio.get_running_loop().create_task(self._on_push_end(session))
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+
+    async def drain(self) -> None:
+        """Wait for pushes that are still being settled (at shutdown)."""
+        await asyncio.gather(*self._settling, return_exceptions=True)
 
     def find_push(self, token: str) -> PushSession | None:
         return self._pushes.get(token)
@@ -163,6 +178,8 @@ class GitEngine:
         if service == RECEIVE_PACK:
             return {
                 "core.hooksPath": str(self.hooks_dir),
+                # The reflog is how a push is settled when post-receive never reported.
+                "core.logAllRefUpdates": "true",
                 "receive.advertisePushOptions": "true",
                 "receive.fsckObjects": "true",
                 "receive.autogc": "false",
@@ -192,6 +209,9 @@ class GitEngine:
             env["GITSERVER_HOOK_TOKEN"] = push.token
             env["GITSERVER_HOOK_SOCKET"] = str(self.hook_socket)
             env["GITSERVER_PUSH_ID"] = push.context.push_id
+            # The reflog's ident: who pushed, for anyone reading the repository later.
+            env["GIT_COMMITTER_NAME"] = push.principal.name
+            env["GIT_COMMITTER_EMAIL"] = f"{push.principal.name}@{push.request.transport}"
         return await self.git.spawn(
             *args, str(path), config=self._service_config(service), extra_env=env
         )

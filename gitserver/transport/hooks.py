@@ -1,10 +1,11 @@
 """Push hooks: the scripts git runs, and the local socket where the server answers them.
 
-git runs `pre-receive` (objects still quarantined) and `reference-transaction`
-(prepared / committed / aborted) from the directory in `core.hooksPath`, which the
+git runs `pre-receive` (objects still quarantined, no ref locked yet) and `post-receive`
+(fed exactly the updates it applied) from the directory in `core.hooksPath`, which the
 server passes only to the receive-packs it starts. Each script hands its stdin to the
-server over a unix socket with the push's token; the server classifies and authorizes
-the updates and writes the ledger.
+server over a unix socket with the push's token. pre-receive authorizes, classifies and
+records every update as `prepared`; post-receive commits them to the ledger with their
+events (see gitserver.store.pushes for why not reference-transaction).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gitserver.transport.pktline import Command
 
 log = logging.getLogger(__name__)
 
-HOOKS = ("pre-receive", "reference-transaction")
+HOOKS = ("pre-receive", "post-receive")
 _MAX_REQUEST = 64 * 1024 * 1024
 CLIENT = Path(__file__).with_name("hookclient.py")
 
@@ -35,6 +36,9 @@ CLIENT = Path(__file__).with_name("hookclient.py")
 def install_hooks(hooks_dir: Path) -> None:
     """Write the hook scripts (atomically; several servers may share a data dir)."""
     hooks_dir.mkdir(parents=True, exist_ok=True)
+    for stale in hooks_dir.iterdir():
+        if stale.name not in HOOKS and not stale.name.startswith("."):
+            stale.unlink()  # a hook an older version installed must not run any more
     for hook in HOOKS:
         script = f"#!/bin/sh\nexec '{sys.executable}' -I -S '{CLIENT}' {hook} \"$@\"\n"
         target = hooks_dir / hook
@@ -69,8 +73,8 @@ class HookHandler:
         updates = parse_update_lines(stdin)
         if hook == "pre-receive":
             return await self._pre_receive(push, updates, env)
-        if hook == "reference-transaction" and args:
-            return await self._reference_transaction(push, args[0], updates)
+        if hook == "post-receive":
+            return await self._post_receive(push, updates)
         return HookReply(1, f"gitserver: unexpected hook {hook}")
 
     async def _pre_receive(
@@ -89,28 +93,30 @@ class HookHandler:
         for update in updates:
             old, new, _ = update
             push.kinds[update] = await classify(self._engine.git, push.path, old, new, object_env)
+        if updates:
+            await pushes.record_prepared(self._db, push.context, updates, push.kinds)
         return HookReply(0)
 
-    async def _reference_transaction(
-        self, push: PushSession, state: str, updates: list[pushes.Update]
-    ) -> HookReply:
-        if not updates:
-            return HookReply(0)
-        if state == "prepared":
-            for update in updates:
-                if update not in push.kinds:
-                    old, new, _ = update
-                    push.kinds[update] = await classify(self._engine.git, push.path, old, new)
-            await pushes.record_prepared(self._db, push.context, updates, push.kinds)
-        elif state == "committed":
-            applied, default = await pushes.record_committed(self._db, push.context, updates)
-            if default:
-                await set_head(self._engine.git, push.path, default)
-            if applied:
-                await self._on_committed(push.context.repository_id)
-        elif state == "aborted":
-            await pushes.record_aborted(self._db, push.context, updates)
+    async def _post_receive(self, push: PushSession, updates: list[pushes.Update]) -> HookReply:
+        applied, default = await pushes.record_applied(self._db, push.context, updates)
+        await self.after_push(push, applied, default)
         return HookReply(0)
+
+    async def after_push(self, push: PushSession, applied: bool, default: str | None) -> None:
+        if default:
+            await set_head(self._engine.git, push.path, default)
+        if applied:
+            await self._on_committed(push.context.repository_id)
+
+    async def resolve(self, push: PushSession) -> None:
+        """Settle what post-receive did not report, once receive-pack has exited."""
+        try:
+            applied, default = await pushes.resolve_push(
+                self._db, self._engine.git, push.path, push.context
+            )
+            await self.after_push(push, applied, default)
+        except Exception:
+            log.exception("settling a push failed", extra={"push_id": push.context.push_id})
 
 
 class HookServer:

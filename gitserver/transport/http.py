@@ -243,22 +243,30 @@ class GitHttp:
         client_gone = False
         try:
             async with asyncio.timeout(self.limits.timeout):
-                if not response.prepared:
-                    await response.prepare(request)
                 while chunk := await process.stdout.read(CHUNK):
                     if client_gone:
                         continue
                     try:
+                        # Headers wait for git's first byte: a request git refuses
+                        # without a word is answered 400, not an empty 200.
+                        if not response.prepared:
+                            await response.prepare(request)
                         await response.write(chunk)
                     except (ConnectionError, RuntimeError):
                         client_gone = True
-                        if kill_on_disconnect or (feed is not None and not await _done(feed)):
+                        # A push whose body broke off has EOF on git's stdin (see _feed):
+                        # git gives up by itself; a kill would leave its quarantine behind.
+                        if kill_on_disconnect:
                             kill(process)
                 if feed is not None and not await feed:
                     kill(process)  # the body ended early: git must not act on half a push
                 await process.wait()
+            if not response.prepared and process.returncode != 0:
+                raise _text(web.HTTPBadRequest, "gitserver: git could not process this request")
             if not client_gone:
                 with contextlib.suppress(ConnectionError, RuntimeError):
+                    if not response.prepared:
+                        await response.prepare(request)
                     await response.write_eof()
         except (TimeoutError, asyncio.CancelledError):
             kill(process)
@@ -272,14 +280,6 @@ class GitHttp:
             stderr = await drain_err
             if process.returncode not in (0, None) and stderr:
                 log.info("git exited %s: %s", process.returncode, stderr[-500:])
-
-
-async def _done(feed: asyncio.Task[bool]) -> bool:
-    """Whether the whole request body reached git (waits for the feeder to settle)."""
-    try:
-        return await feed
-    except Exception:
-        return False
 
 
 def _feed(
@@ -301,10 +301,15 @@ def _feed(
                 except StopAsyncIteration:
                     break
                 except Exception:
-                    return False  # the client went away mid-body
+                    # The client went away mid-body. EOF makes git give up on the
+                    # half-read input and clean up after itself (its quarantine
+                    # directory), which a kill would leave behind.
+                    stdin.close()
+                    return False
                 total += len(chunk)
                 if limit and total > limit:
                     log.warning("request body over the limit", extra={"limit": limit})
+                    stdin.close()
                     return False
                 await _write(stdin, chunk)
             stdin.close()

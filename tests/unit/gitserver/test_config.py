@@ -70,3 +70,11 @@ def test_unknown_toml_key_is_refused(tmp_path: Path) -> None:
 def test_tls_changes_the_scheme_of_clone_urls(tmp_path: Path) -> None:
     settings = load_settings({"tls_cert": "c", "tls_key": "k", "http": "0.0.0.0:8443"}, env={})
     assert settings.public_base_url == "https://0.0.0.0:8443"
+
+
+def test_boolean_flags_parse_as_written() -> None:
+    from gitserver.cli.main import build_parser
+
+    args = vars(build_parser().parse_args(["serve", "--no-ssh", "--no-maintenance"]))
+    assert args["no_ssh"] is True and args["maintenance"] is False
+    assert "no_ssh" not in vars(build_parser().parse_args(["serve"]))

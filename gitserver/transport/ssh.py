@@ -1,0 +1,318 @@
+"""Git over SSH: asyncssh in front of the same engine, authorizer and hooks as smart HTTP.
+
+A connection authenticates by public key only; the SSH user name is the key's owner or
+its SSHPublicKeyId, and the key is looked up at every login. Each channel may then run
+one git service (see `sshcommand`); shells, PTYs, forwarding, agent forwarding and
+subsystems are refused. As over HTTP, the service is authorized on the repository ARN
+(which needs only the name) before the name is looked up, so unknown and forbidden look
+alike to someone who may not read the repository; a push runs in an engine push
+session, so its per-ref checks and events come from the same hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import cast
+
+import asyncssh
+
+from auth.authenticate import Authenticator, SshLogin
+from auth.errors import AuthenticationFailed
+from auth.principal import Principal
+from gitserver.db import Database, Repository
+from gitserver.store.repositories import RepositoryStore, find_repository
+from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
+from gitserver.transport.hostkeys import HostKey
+from gitserver.transport.relay import RelayLimits, SessionTimeout, relay
+from gitserver.transport.sshcommand import GitCommand, Refused, parse_command
+
+log = logging.getLogger(__name__)
+
+LOGIN_TIMEOUT = 30.0
+_STOP_GRACE = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SshLimits:
+    idle_timeout: float
+    session_timeout: float
+    max_sessions: int
+    max_sessions_per_user: int
+
+    @property
+    def relay(self) -> RelayLimits:
+        return RelayLimits(self.idle_timeout, self.session_timeout)
+
+
+class SessionLimiter:
+    """Caps concurrent git sessions in total and per user."""
+
+    def __init__(self, total: int, per_user: int) -> None:
+        self.max_total = total
+        self.max_per_user = per_user
+        self._total = 0
+        self._per_user: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, principal: Principal) -> Iterator[None]:
+        """Hold one session slot for `principal`.
+
+        Raises:
+            Refused: the server or this user is at the limit.
+        """
+        mine = self._per_user.get(principal.user_id, 0)
+        if self._total >= self.max_total:
+            raise Refused(
+                f"gitserver: the server is busy ({self.max_total} SSH sessions); try again later"
+            )
+        if mine >= self.max_per_user:
+            raise Refused(
+                f"gitserver: {principal.name} already has {self.max_per_user} SSH sessions "
+                "open (the limit); try again when one has finished"
+            )
+        self._total += 1
+        self._per_user[principal.user_id] = mine + 1
+        try:
+            yield
+        finally:
+            self._total -= 1
+            left = self._per_user[principal.user_id] - 1
+            if left:
+                self._per_user[principal.user_id] = left
+            else:
+                del self._per_user[principal.user_id]
+
+
+class _Connection(asyncssh.SSHServer):
+    """One client connection: its authentication, and an idle timer while no git runs."""
+
+    def __init__(self, front: GitSsh) -> None:
+        self._front = front
+        self._conn: asyncssh.SSHServerConnection | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._checked: tuple[str, str] | None = None
+        self.login: SshLogin | None = None
+        self.peer = ""
+        self.client_version = ""
+        self.sessions = 0
+        self._lost = False
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        peer = conn.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else ""
+        self.client_version = str(conn.get_extra_info("client_version") or "")
+        self._front.connections.add(conn)
+
+    def auth_completed(self) -> None:
+        # Before this, asyncssh's login timeout applies.
+        if not self.sessions:
+            self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if self._idle is not None:
+            self._idle.cancel()
+        if self._conn is not None:
+            self._front.connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        fingerprint = str(key.get_fingerprint("sha256"))
+        # OpenSSH asks about a key, then signs with it: one lookup serves both.
+        if self.login is not None and self._checked == (username, fingerprint):
+            return True
+        try:
+            self.login = await self._front.authenticator.ssh_key(username, fingerprint)
+        except AuthenticationFailed as exc:
+            log.info("ssh key refused for %s (%s): %s", username, fingerprint, exc)
+            return False
+        except Exception:
+            log.exception("ssh key lookup failed")
+            return False
+        self._checked = (username, fingerprint)
+        return True
+
+    def session_started(self) -> None:
+        self.sessions += 1
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def session_ended(self) -> None:
+        self.sessions -= 1
+        if not self.sessions and not self._lost:
+            self._arm_idle()
+
+    def _arm_idle(self) -> None:
+        # Sessions time themselves (relay); this closes connections that run none.
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(self._front.limits.idle_timeout, self._close_idle)
+
+    def _close_idle(self) -> None:
+        if self._conn is not None and not self.sessions:
+            log.info("closing idle ssh connection", extra={"peer": self.peer})
+            self._conn.close()
+
+
+class GitSsh:
+    """The SSH listener and its session handler."""
+
+    def __init__(
+        self,
+        engine: GitEngine,
+        authenticator: Authenticator,
+        db: Database,
+        store: RepositoryStore,
+        host_keys: list[HostKey],
+        limits: SshLimits,
+    ) -> None:
+        self.engine = engine
+        self.authenticator = authenticator
+        self.db = db
+        self.store = store
+        self.host_keys = host_keys
+        self.limits = limits
+        self.limiter = SessionLimiter(limits.max_sessions, limits.max_sessions_per_user)
+        self.connections: set[asyncssh.SSHServerConnection] = set()
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on `host:port`; returns the port (the real one when `port` is 0)."""
+        self._acceptor = await asyncssh.create_server(
+            lambda: _Connection(self),
+            host,
+            port,
+            server_host_keys=[k.key for k in self.host_keys],
+            process_factory=self._session,
+            encoding=None,
+            allow_pty=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            password_auth=False,
+            kbdint_auth=False,
+            host_based_auth=False,
+            gss_host=None,
+            line_editor=False,
+            login_timeout=LOGIN_TIMEOUT,
+            keepalive_interval=30,
+            keepalive_count_max=4,
+            server_version="gitserver",
+            reuse_address=True,
+            backlog=512,
+        )
+        return int(self._acceptor.get_port())
+
+    async def close(self) -> None:
+        """Stop listening, close connections, give running git a moment to settle."""
+        if self._acceptor is not None:
+            self._acceptor.close()
+            await self._acceptor.wait_closed()
+        for conn in list(self.connections):
+            conn.close()
+        if self._sessions:
+            _, late = await asyncio.wait(set(self._sessions), timeout=_STOP_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def _session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        client = cast(_Connection, process.get_extra_info("connection").get_owner())
+        task = asyncio.current_task()
+        assert task is not None and client.login is not None
+        self._sessions.add(task)
+        client.session_started()
+        status = 1
+        try:
+            status = await self._run(process, client, client.login)
+        except Refused as exc:
+            await _say(process, exc.message)
+            status = exc.status
+        except SessionTimeout as exc:
+            log.info("ssh session timed out", extra={"reason": str(exc), "peer": client.peer})
+            await _say(process, f"gitserver: session closed: {exc}")
+        except Exception:
+            log.exception("ssh session failed", extra={"peer": client.peer})
+            await _say(process, "gitserver: internal error; the server log has the cause")
+        finally:
+            client.session_ended()
+            self._sessions.discard(task)
+            with contextlib.suppress(Exception):
+                process.exit(status)
+
+    async def _run(
+        self, process: asyncssh.SSHServerProcess[bytes], client: _Connection, login: SshLogin
+    ) -> int:
+        """Parse, authorize, look up, then run git with the channel as its stdio."""
+        command = parse_command(process.command, process.subsystem)
+        protocol = process.env.get("GIT_PROTOCOL", "")
+        if protocol and not valid_git_protocol(protocol):
+            raise Refused("gitserver: malformed GIT_PROTOCOL")
+        principal = login.principal
+        info = RequestInfo(
+            source_ip=client.peer, secure=True, transport="ssh", user_agent=client.client_version
+        )
+        with self.limiter.slot(principal):
+            repo = await self._admit(principal, command, info)
+            path = self.store.path(repo.id)
+            started = asyncio.get_running_loop().time()
+            if command.service == RECEIVE_PACK:
+                with self.engine.push_session(principal, repo.id, repo.name, path, info) as push:
+                    git = await self.engine.spawn(
+                        RECEIVE_PACK, path, stateless=False, protocol=protocol, push=push
+                    )
+                    status = await relay(process, git, self.limits.relay, push=True)
+            else:
+                git = await self.engine.spawn(
+                    command.service, path, stateless=False, protocol=protocol
+                )
+                status = await relay(process, git, self.limits.relay, push=False)
+        log.info(
+            "ssh git session: %s %s by %s (key %s) from %s, exit %s after %.3fs",
+            command.service,
+            repo.name,
+            principal.name,
+            login.key_id,
+            client.peer,
+            status,
+            asyncio.get_running_loop().time() - started,
+            extra={"transport": "ssh"},
+        )
+        return status
+
+    async def _admit(
+        self, principal: Principal, command: GitCommand, info: RequestInfo
+    ) -> Repository:
+        """Authorization on the ARN first, then the lookup: the HTTP front end's order."""
+        decision = self.engine.authorize_service(
+            principal, command.service, command.repository, info
+        )
+        if not decision.allowed:
+            raise Refused(f"gitserver: {decision.message(principal)}")
+        async with self.db.reader() as session:
+            repo = await find_repository(session, command.repository)
+        if repo is None:
+            raise Refused(f"gitserver: repository {command.repository} does not exist")
+        return repo
+
+
+async def _say(process: asyncssh.SSHServerProcess[bytes], line: str) -> None:
+    with contextlib.suppress(OSError, asyncssh.Error):
+        process.stderr.write(line.encode() + b"\n")
+        await process.stderr.drain()
