@@ -9,15 +9,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import ids
-from auth.errors import InvalidInput, LimitExceeded, NotFound
+from auth.errors import LimitExceeded
 from auth.identities import get_user
+from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS
 from auth.passwords import hash_password
 from auth.secretbox import SecretBox
-from gitserver.db import AccessKey, GitCredential, User
+from gitserver.db import AccessKey, GitCredential
 
 MAX_GIT_CREDENTIALS = 2  # IAM: two service-specific credentials per user and service
 MAX_ACCESS_KEYS = 2  # IAM: two access keys per user
-STATUSES = ("Active", "Inactive")
+
+# The generic operations, under the names callers use.
+list_git_credentials = GIT_CREDENTIALS.list
+set_git_credential_status = GIT_CREDENTIALS.set_status
+delete_git_credential = GIT_CREDENTIALS.delete
+list_access_keys = ACCESS_KEYS.list
+set_access_key_status = ACCESS_KEYS.set_status
+delete_access_key = ACCESS_KEYS.delete
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,39 +103,12 @@ async def create_git_credential(
     return NewGitCredential(credential.id, username, password, user.name)
 
 
-async def list_git_credentials(
-    session: AsyncSession, user_name: str | None = None
-) -> list[tuple[GitCredential, str]]:
-    query = select(GitCredential, User.name).join(User, User.id == GitCredential.user_id)
-    if user_name is not None:
-        query = query.where(User.name == (await get_user(session, user_name)).name)
-    rows = await session.execute(query.order_by(User.name, GitCredential.created_at))
-    return [(row[0], row[1]) for row in rows]
-
-
-async def _git_credential(session: AsyncSession, credential_id: str) -> GitCredential:
-    credential = await session.get(GitCredential, credential_id)
-    if credential is None:
-        raise NotFound(f"Git credential {credential_id} does not exist")
-    return credential
-
-
-async def set_git_credential_status(session: AsyncSession, credential_id: str, status: str) -> None:
-    if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-    (await _git_credential(session, credential_id)).status = status
-
-
 async def reset_git_credential(session: AsyncSession, credential_id: str) -> tuple[str, str]:
     """New password, same user name (IAM's ResetServiceSpecificCredential)."""
-    credential = await _git_credential(session, credential_id)
+    credential = await GIT_CREDENTIALS.get(session, credential_id)
     password = ids.generate_password()
     credential.password_hash = hash_password(password)
     return credential.service_user_name, password
-
-
-async def delete_git_credential(session: AsyncSession, credential_id: str) -> None:
-    await session.delete(await _git_credential(session, credential_id))
 
 
 async def create_access_key(session: AsyncSession, user_name: str, box: SecretBox) -> NewAccessKey:
@@ -157,33 +138,6 @@ async def create_access_key(session: AsyncSession, user_name: str, box: SecretBo
     )
     await session.flush()
     return NewAccessKey(key_id, secret, user.name)
-
-
-async def list_access_keys(
-    session: AsyncSession, user_name: str | None = None
-) -> list[tuple[AccessKey, str]]:
-    query = select(AccessKey, User.name).join(User, User.id == AccessKey.user_id)
-    if user_name is not None:
-        query = query.where(User.name == (await get_user(session, user_name)).name)
-    rows = await session.execute(query.order_by(User.name, AccessKey.created_at))
-    return [(row[0], row[1]) for row in rows]
-
-
-async def _access_key(session: AsyncSession, key_id: str) -> AccessKey:
-    key = await session.get(AccessKey, key_id)
-    if key is None:
-        raise NotFound(f"access key {key_id} does not exist")
-    return key
-
-
-async def set_access_key_status(session: AsyncSession, key_id: str, status: str) -> None:
-    if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-    (await _access_key(session, key_id)).status = status
-
-
-async def delete_access_key(session: AsyncSession, key_id: str) -> None:
-    await session.delete(await _access_key(session, key_id))
 
 
 def credential_json(credential: GitCredential, user_name: str) -> dict[str, str]:

@@ -17,14 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import ids
-from auth.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
+from auth.errors import AlreadyExists, InvalidInput, LimitExceeded
 from auth.identities import get_user
+from auth.owned import SSH_KEYS
 from gitserver.db import SSHPublicKey, User
 
 MAX_SSH_KEYS = 5  # IAM's default quota of SSH public keys per user
 MAX_BODY = 16384  # IAM: SSHPublicKeyBody is at most 16384 characters
 MIN_RSA_BITS = 2048
-STATUSES = ("Active", "Inactive")
+list_ssh_keys = SSH_KEYS.list
+set_ssh_key_status = SSH_KEYS.set_status
+delete_ssh_key = SSH_KEYS.delete
 _ACCEPTED = frozenset(
     {
         "ssh-ed25519",
@@ -136,34 +139,6 @@ async def add_ssh_key(session: AsyncSession, user_name: str, text: str) -> SSHPu
         # Two uploads of one key raced past the check; the unique index decided.
         raise AlreadyExists("this SSH public key is already registered") from None
     return key
-
-
-async def list_ssh_keys(
-    session: AsyncSession, user_name: str | None = None
-) -> list[tuple[SSHPublicKey, str]]:
-    query = select(SSHPublicKey, User.name).join(User, User.id == SSHPublicKey.user_id)
-    if user_name is not None:
-        query = query.where(User.name == (await get_user(session, user_name)).name)
-    rows = await session.execute(query.order_by(User.name, SSHPublicKey.created_at))
-    return [(row[0], row[1]) for row in rows]
-
-
-async def _ssh_key(session: AsyncSession, key_id: str) -> SSHPublicKey:
-    key = await session.get(SSHPublicKey, key_id)
-    if key is None:
-        raise NotFound(f"SSH public key {key_id} does not exist")
-    return key
-
-
-async def set_ssh_key_status(session: AsyncSession, key_id: str, status: str) -> None:
-    """Activate or deactivate a key; the next SSH connection sees the change."""
-    if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-    (await _ssh_key(session, key_id)).status = status
-
-
-async def delete_ssh_key(session: AsyncSession, key_id: str) -> None:
-    await session.delete(await _ssh_key(session, key_id))
 
 
 async def find_login(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from auth import credentials, identities
+from auth.owned import OwnedKind
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
 from gitserver.services import Services, bootstrap_admin
@@ -147,6 +148,28 @@ async def group_remove_user(settings: Settings, args: argparse.Namespace, out: O
     )
 
 
+def status_handler(kind: OwnedKind[Any], id_field: str, status: str) -> Handler:
+    """`activate` / `deactivate` for a kind of user-owned credential."""
+
+    async def handler(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+        async with _services(settings) as s, s.db.session() as session:
+            await kind.set_status(session, args.id, status)
+        return Result({id_field: args.id, "Status": status}, f"{args.id}: {status}")
+
+    return handler
+
+
+def delete_handler(kind: OwnedKind[Any]) -> Handler:
+    """`delete` for a kind of user-owned credential."""
+
+    async def handler(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+        async with _services(settings) as s, s.db.session() as session:
+            await kind.delete(session, args.id)
+        return Result({"deleted": args.id}, f"deleted {args.id}")
+
+    return handler
+
+
 async def credential_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     async with _services(settings) as s, s.db.session() as session:
         new = await credentials.create_git_credential(session, args.name, settings.account_id)
@@ -165,34 +188,12 @@ async def credential_list(settings: Settings, args: argparse.Namespace, out: Out
     return Result({"credentials": items}, text)
 
 
-async def _credential_status(settings: Settings, ident: str, status: str) -> Result:
-    async with _services(settings) as s, s.db.session() as session:
-        await credentials.set_git_credential_status(session, ident, status)
-    return Result({"ServiceSpecificCredentialId": ident, "Status": status}, f"{ident}: {status}")
-
-
-async def credential_activate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    return await _credential_status(settings, args.id, "Active")
-
-
-async def credential_deactivate(
-    settings: Settings, args: argparse.Namespace, out: Output
-) -> Result:
-    return await _credential_status(settings, args.id, "Inactive")
-
-
 async def credential_reset(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     async with _services(settings) as s, s.db.session() as session:
         username, password = await credentials.reset_git_credential(session, args.id)
     return Result(
         {"username": username, "password": password}, f"username: {username}\npassword: {password}"
     )
-
-
-async def credential_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    async with _services(settings) as s, s.db.session() as session:
-        await credentials.delete_git_credential(session, args.id)
-    return Result({"deleted": args.id}, f"deleted {args.id}")
 
 
 async def access_key_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -213,28 +214,6 @@ async def access_key_list(settings: Settings, args: argparse.Namespace, out: Out
         [[i["AccessKeyId"], i["UserName"], i["Status"]] for i in items], ["ID", "USER", "STATUS"]
     )
     return Result({"AccessKeyMetadata": items}, text)
-
-
-async def _key_status(settings: Settings, ident: str, status: str) -> Result:
-    async with _services(settings) as s, s.db.session() as session:
-        await credentials.set_access_key_status(session, ident, status)
-    return Result({"AccessKeyId": ident, "Status": status}, f"{ident}: {status}")
-
-
-async def access_key_activate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    return await _key_status(settings, args.id, "Active")
-
-
-async def access_key_deactivate(
-    settings: Settings, args: argparse.Namespace, out: Output
-) -> Result:
-    return await _key_status(settings, args.id, "Inactive")
-
-
-async def access_key_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    async with _services(settings) as s, s.db.session() as session:
-        await credentials.delete_access_key(session, args.id)
-    return Result({"deleted": args.id}, f"deleted {args.id}")
 
 
 async def repo_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -328,30 +307,6 @@ async def ssh_key_list(settings: Settings, args: argparse.Namespace, out: Output
         ["ID", "USER", "STATUS"],
     )
     return Result({"SSHPublicKeys": items}, text)
-
-
-async def _ssh_key_status(settings: Settings, ident: str, status: str) -> Result:
-    from auth import sshkeys
-
-    async with _services(settings) as s, s.db.session() as session:
-        await sshkeys.set_ssh_key_status(session, ident, status)
-    return Result({"SSHPublicKeyId": ident, "Status": status}, f"{ident}: {status}")
-
-
-async def ssh_key_activate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    return await _ssh_key_status(settings, args.id, "Active")
-
-
-async def ssh_key_deactivate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    return await _ssh_key_status(settings, args.id, "Inactive")
-
-
-async def ssh_key_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    from auth import sshkeys
-
-    async with _services(settings) as s, s.db.session() as session:
-        await sshkeys.delete_ssh_key(session, args.id)
-    return Result({"deleted": args.id}, f"deleted {args.id}")
 
 
 async def ssh_host_fingerprints(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from auth.errors import AuthError
+from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from gitserver.cli import commands
 from gitserver.cli.output import CommandError, Output
 from gitserver.config import ConfigError, add_arguments, load_settings
@@ -46,6 +47,9 @@ SERVE = (
     "maintenance_delay",
     "maintenance",
 )
+
+
+CRED_ID = "ServiceSpecificCredentialId"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -92,10 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(group, "create", commands.group_create, "create a group").add_argument("name")
     leaf(group, "list", commands.group_list, "list groups and members")
     leaf(group, "delete", commands.group_delete, "delete a group").add_argument("name")
-    for name, handler in (
+    membership: list[tuple[str, commands.Handler]] = [
         ("add-user", commands.group_add_user),
         ("remove-user", commands.group_remove_user),
-    ):
+    ]
+    for name, handler in membership:
         c = leaf(group, name, handler, f"{name.replace('-', ' ')} to/from a group")
         c.add_argument("group")
         c.add_argument("user")
@@ -107,22 +112,24 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(cred, "list", commands.credential_list, "list Git credentials").add_argument(
         "name", nargs="?"
     )
-    for name, handler in (
-        ("delete", commands.credential_delete),
-        ("activate", commands.credential_activate),
-        ("deactivate", commands.credential_deactivate),
+    credential_commands: list[tuple[str, commands.Handler]] = [
+        ("delete", commands.delete_handler(GIT_CREDENTIALS)),
+        ("activate", commands.status_handler(GIT_CREDENTIALS, CRED_ID, "Active")),
+        ("deactivate", commands.status_handler(GIT_CREDENTIALS, CRED_ID, "Inactive")),
         ("reset", commands.credential_reset),
-    ):
+    ]
+    for name, handler in credential_commands:
         leaf(cred, name, handler, f"{name} a Git credential").add_argument("id")
 
     key = groups.add_parser("access-key", help="SigV4 access keys").add_subparsers(required=True)
     leaf(key, "create", commands.access_key_create, "create an access key").add_argument("name")
     leaf(key, "list", commands.access_key_list, "list access keys").add_argument("name", nargs="?")
-    for name, handler in (
-        ("delete", commands.access_key_delete),
-        ("activate", commands.access_key_activate),
-        ("deactivate", commands.access_key_deactivate),
-    ):
+    key_commands: list[tuple[str, commands.Handler]] = [
+        ("delete", commands.delete_handler(ACCESS_KEYS)),
+        ("activate", commands.status_handler(ACCESS_KEYS, "AccessKeyId", "Active")),
+        ("deactivate", commands.status_handler(ACCESS_KEYS, "AccessKeyId", "Inactive")),
+    ]
+    for name, handler in key_commands:
         leaf(key, name, handler, f"{name} an access key").add_argument("id")
 
     ssh = groups.add_parser("ssh-key", help="SSH public keys").add_subparsers(required=True)
@@ -130,11 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--key-file", required=True, help="the public key (.pub); '-' for stdin")
     leaf(ssh, "list", commands.ssh_key_list, "list SSH public keys").add_argument("name", nargs="?")
-    for name, handler in (
-        ("delete", commands.ssh_key_delete),
-        ("activate", commands.ssh_key_activate),
-        ("deactivate", commands.ssh_key_deactivate),
-    ):
+    ssh_commands: list[tuple[str, commands.Handler]] = [
+        ("delete", commands.delete_handler(SSH_KEYS)),
+        ("activate", commands.status_handler(SSH_KEYS, "SSHPublicKeyId", "Active")),
+        ("deactivate", commands.status_handler(SSH_KEYS, "SSHPublicKeyId", "Inactive")),
+    ]
+    for name, handler in ssh_commands:
         leaf(ssh, name, handler, f"{name} an SSH public key").add_argument("id")
     leaf(
         ssh,
