@@ -4,7 +4,8 @@ A repository filled by pushes has no reachability bitmap and no commit-graph, an
 serves it markedly slower and with more memory. After pushes settle, a geometric repack
 (rolling small packs and loose objects into bigger ones, with a multi-pack index and
 bitmaps), a split commit-graph and pack-refs run, one job per repository at a time,
-never holding any lock that pushes or clones wait on.
+never holding any lock that pushes or clones wait on. Reflogs (kept for settling pushes)
+are expired after a week.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 LOCK_FILE = "gitserver-maintenance.lock"
 
 STEPS: tuple[tuple[str, ...], ...] = (
+    # Reflogs exist to settle pushes whose post-receive never reported (minutes); a week
+    # of history is plenty, and older entries would keep dropped objects alive.
+    ("reflog", "expire", "--expire=7.days", "--expire-unreachable=7.days", "--all"),
     ("repack", "-d", "-q", "--geometric=2", "--write-midx", "--write-bitmap-index"),
     ("commit-graph", "write", "--reachable", "--split", "--size-multiple=2"),
     ("pack-refs", "--all"),
