@@ -1,9 +1,10 @@
 """The one door: `authorize(principal, action, resource, context) -> Decision`.
 
 Every front end (HTTP git, SSH git, the API, the web UI, pipeline actions) asks here,
-and every decision goes to the audit sink. Until IAM-style policies land, the rule is
-AWS's default with a full-access administrator: admins are allowed, everyone else is
-implicitly denied.
+and every decision goes to the audit sink. The decision is the policy engine's over the
+principal's compiled identity policies (`Principal.policies`, loaded with the principal):
+explicit deny > allow > implicit deny. Administrators hold `GitServerFullAccess` like any
+attached policy, so an explicit deny binds them too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from auth.policy import ContextValue, PolicyRequest, evaluate
 from auth.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -102,14 +104,34 @@ class Authorizer:
         return decision
 
     def _decide(self, request: AuthzRequest) -> Decision:
-        if request.principal.is_admin:
-            return Decision(
-                Effect.ALLOWED,
-                str(request.action),
-                request.resource,
-                "administrator",
-                ("builtin:Administrator",),
-            )
-        return Decision(
-            Effect.IMPLICIT_DENY, str(request.action), request.resource, "no statement allows it"
+        principal = request.principal
+        outcome = evaluate(
+            principal.policies,
+            PolicyRequest(
+                action=str(request.action),
+                resource=request.resource,
+                context=policy_context(request.context),
+                username=principal.name,
+                userid=principal.user_id,
+                principal_tags=principal.tags,
+            ),
         )
+        effect = Effect(str(outcome.effect))
+        if outcome.matched_statements:
+            reason = "decided by " + ", ".join(outcome.matched_statements)
+        else:
+            reason = "no statement allows it"
+        return Decision(
+            effect, str(request.action), request.resource, reason, outcome.matched_statements
+        )
+
+
+def policy_context(context: Context) -> dict[str, ContextValue]:
+    """The condition keys the engine understands: text, numbers, booleans, lists of text."""
+    result: dict[str, ContextValue] = {}
+    for key, value in context.items():
+        if isinstance(value, str | int | bool):
+            result[key] = value
+        elif isinstance(value, list | tuple):
+            result[key] = tuple(str(item) for item in value)
+    return result

@@ -161,6 +161,8 @@ async def load_principal(
     session: AsyncSession, user: User, account_id: str, authenticated_by: str
 ) -> Principal:
     """Everything policy evaluation needs about `user`, read once per request."""
+    from auth.policies import principal_policies  # auth.policies builds on this module
+
     return Principal(
         user_id=user.id,
         name=user.name,
@@ -169,4 +171,5 @@ async def load_principal(
         groups=await user_groups(session, user.id),
         tags={str(k): str(v) for k, v in (user.tags or {}).items()},
         authenticated_by=authenticated_by,
+        policies=await principal_policies(session, user.id, admin=user.is_admin),
     )

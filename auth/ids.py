@@ -45,3 +45,7 @@ def generate_secret_key() -> str:
     import base64
 
     return base64.b64encode(secrets.token_bytes(30)).decode()
+
+
+def policy_id() -> str:
+    return aws_id("ANPA")

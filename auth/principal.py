@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from auth.policy import CompiledPolicy
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -18,6 +20,9 @@ class Principal:
     tags: Mapping[str, str] = field(default_factory=dict)
     # How the caller proved who they are: password, git-credential, sigv4, ssh-key.
     authenticated_by: str = ""
+    # Every identity policy in force, compiled (inline, attached, the groups'; admins'
+    # GitServerFullAccess). Loaded with the principal, so a decision needs no I/O.
+    policies: tuple[CompiledPolicy, ...] = ()
 
 
 SYSTEM = Principal(user_id="", name="system", arn="system")

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from auth import credentials, identities
+from auth import credentials, identities, policies
 from auth.owned import OwnedKind
+from auth.policy import PolicyKind, PolicyRequest, evaluate
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
 from gitserver.services import Services, bootstrap_admin
@@ -323,3 +324,159 @@ async def ssh_host_fingerprints(
         for key, item in zip(keys, items, strict=True)
     ]
     return Result({"hostKeys": items}, "\n".join(lines))
+
+
+def _read_document(name: str) -> str:
+    try:
+        return sys.stdin.read() if name == "-" else Path(name).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {name}: {exc}") from None
+
+
+async def policy_put(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    """`put-user-policy` / `put-group-policy`: `args.owner_type` says which."""
+    document = _read_document(args.document)
+    async with _services(settings) as s, s.db.session() as session:
+        if args.owner_type == "user":
+            await policies.put_user_policy(session, args.owner, args.policy_name, document)
+        else:
+            await policies.put_group_policy(session, args.owner, args.policy_name, document)
+    owner_key = "UserName" if args.owner_type == "user" else "GroupName"
+    return Result(
+        {owner_key: args.owner, "PolicyName": args.policy_name},
+        f"put {args.owner_type} policy {args.policy_name} on {args.owner}",
+    )
+
+
+async def policy_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        if args.owner_type == "user":
+            await policies.delete_user_policy(session, args.owner, args.policy_name)
+        else:
+            await policies.delete_group_policy(session, args.owner, args.policy_name)
+    return Result(
+        {"deleted": args.policy_name}, f"deleted policy {args.policy_name} of {args.owner}"
+    )
+
+
+async def policy_attach(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        if args.owner_type == "user":
+            await policies.attach_user_policy(session, args.owner, args.policy_name)
+        else:
+            await policies.attach_group_policy(session, args.owner, args.policy_name)
+    owner_key = "UserName" if args.owner_type == "user" else "GroupName"
+    return Result(
+        {owner_key: args.owner, "PolicyName": args.policy_name},
+        f"attached {args.policy_name} to {args.owner_type} {args.owner}",
+    )
+
+
+async def policy_detach(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.session() as session:
+        if args.owner_type == "user":
+            await policies.detach_user_policy(session, args.owner, args.policy_name)
+        else:
+            await policies.detach_group_policy(session, args.owner, args.policy_name)
+    return Result(
+        {"detached": args.policy_name},
+        f"detached {args.policy_name} from {args.owner_type} {args.owner}",
+    )
+
+
+async def policy_list_managed(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        items = await policies.list_managed(session, settings.account_id)
+    rows = [
+        [i.name, "builtin" if i.builtin else "customer", f"v{i.default_version}"] for i in items
+    ]
+    return Result(
+        {"policies": [i.as_json() for i in items]}, table(rows, ["NAME", "TYPE", "DEFAULT"])
+    )
+
+
+async def policy_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    document = _read_document(args.document)
+    async with _services(settings) as s, s.db.session() as session:
+        policy = await policies.create_policy(session, args.name, document)
+        data = {
+            "PolicyName": policy.name,
+            "PolicyId": policy.id,
+            "Arn": f"arn:aws:iam::{settings.account_id}:policy/{policy.name}",
+            "DefaultVersionId": "v1",
+        }
+    return Result(data, f"created policy {args.name} (v1)")
+
+
+async def policy_create_version(
+    settings: Settings, args: argparse.Namespace, out: Output
+) -> Result:
+    document = _read_document(args.document)
+    async with _services(settings) as s, s.db.session() as session:
+        version = await policies.create_policy_version(
+            session, args.name, document, set_default=args.set_default
+        )
+    data = {
+        "PolicyName": args.name,
+        "VersionId": f"v{version}",
+        "IsDefaultVersion": args.set_default,
+    }
+    return Result(data, f"created {args.name} v{version}")
+
+
+async def policy_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with _services(settings) as s, s.db.reader() as session:
+        entries = await policies.list_policies(session, user=args.user, group=args.group)
+    rows = [[f"{e.owner_type}/{e.owner}", e.name, e.kind] for e in entries]
+    return Result(
+        {"policies": [e.as_json() for e in entries]}, table(rows, ["OWNER", "POLICY", "KIND"])
+    )
+
+
+async def policy_validate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    document = _read_document(args.document)
+    policies.validate_document(document, PolicyKind(args.kind))
+    return Result({"valid": True}, "valid")
+
+
+def _simulation_context(pairs: list[str]) -> dict[str, str | list[str]]:
+    """`KEY=VALUE` pairs; a key given several times becomes a list (codecommit:References)."""
+    context: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--context {pair!r}: expected KEY=VALUE")
+        previous = context.get(key)
+        if previous is None:
+            context[key] = value
+        elif isinstance(previous, list):
+            previous.append(value)
+        else:
+            context[key] = [previous, value]
+    return context
+
+
+async def policy_simulate(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    context = _simulation_context(args.context or [])
+    async with _services(settings) as s, s.db.reader() as session:
+        user = await identities.get_user(session, args.user)
+        principal = await identities.load_principal(
+            session, user, settings.account_id, "simulation"
+        )
+    decision = evaluate(
+        principal.policies,
+        PolicyRequest(
+            action=args.action,
+            resource=args.resource,
+            context=context,
+            username=principal.name,
+            userid=principal.user_id,
+            principal_tags=principal.tags,
+        ),
+    )
+    data = {
+        "decision": str(decision.effect),
+        "matchedStatements": list(decision.matched_statements),
+    }
+    matched = ", ".join(decision.matched_statements) or "no statement matched"
+    return Result(data, f"{decision.effect}: {matched}")

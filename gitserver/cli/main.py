@@ -12,6 +12,7 @@ from typing import Any
 
 from auth.errors import AuthError
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
+from auth.policy import PolicyKind
 from gitserver.cli import commands
 from gitserver.cli.output import CommandError, Output
 from gitserver.config import ConfigError, add_arguments, load_settings
@@ -149,6 +150,53 @@ def build_parser() -> argparse.ArgumentParser:
         "host-fingerprints",
         commands.ssh_host_fingerprints,
         "the server's SSH host keys, fingerprints and known_hosts lines",
+    )
+
+    policy = groups.add_parser("policy", help="identity policies").add_subparsers(required=True)
+    owner_commands: list[tuple[str, commands.Handler, bool]] = [
+        ("put-{}-policy", commands.policy_put, True),
+        ("delete-{}-policy", commands.policy_delete, False),
+        ("attach-{}-policy", commands.policy_attach, False),
+        ("detach-{}-policy", commands.policy_detach, False),
+    ]
+    for pattern, handler, takes_document in owner_commands:
+        for owner_type in ("user", "group"):
+            name = pattern.format(owner_type)
+            c = leaf(policy, name, handler, name.replace("-", " "))
+            c.set_defaults(owner_type=owner_type)
+            c.add_argument("owner", metavar=owner_type.upper())
+            c.add_argument("policy_name", metavar="POLICY_NAME")
+            if takes_document:
+                c.add_argument("--document", required=True, help="the JSON document; '-' for stdin")
+    leaf(policy, "list-managed", commands.policy_list_managed, "built-in and customer policies")
+    c = leaf(policy, "create", commands.policy_create, "create a customer-managed policy (v1)")
+    c.add_argument("name")
+    c.add_argument("--document", required=True, help="the JSON document; '-' for stdin")
+    c = leaf(policy, "create-version", commands.policy_create_version, "add a policy version")
+    c.add_argument("name")
+    c.add_argument("--document", required=True, help="the JSON document; '-' for stdin")
+    c.add_argument("--set-default", action="store_true", help="make it the version in force")
+    c = leaf(policy, "list", commands.policy_list, "inline and attached policies")
+    owner = c.add_mutually_exclusive_group()
+    owner.add_argument("--user")
+    owner.add_argument("--group")
+    c = leaf(policy, "validate", commands.policy_validate, "validate a policy document")
+    c.add_argument("--document", required=True, help="the JSON document; '-' for stdin")
+    c.add_argument(
+        "--kind",
+        choices=[kind.value for kind in PolicyKind],
+        default=PolicyKind.MANAGED.value,
+        help="where it would be attached (decides the size limit)",
+    )
+    c = leaf(policy, "simulate", commands.policy_simulate, "decide a request for a user")
+    c.add_argument("--user", required=True)
+    c.add_argument("--action", required=True)
+    c.add_argument("--resource", required=True)
+    c.add_argument(
+        "--context",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a condition key; repeat a key for a list of values",
     )
 
     repo = groups.add_parser("repo", help="repositories").add_subparsers(required=True)

@@ -77,6 +77,76 @@ class GroupMember(Base):
     )
 
 
+class UserPolicy(Base):
+    """An inline policy embedded in one user (IAM's PutUserPolicy)."""
+
+    __tablename__ = "user_policies"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupPolicy(Base):
+    """An inline policy embedded in one group (IAM's PutGroupPolicy)."""
+
+    __tablename__ = "group_policies"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ManagedPolicy(Base):
+    """A customer-managed policy: versioned, one version is the default (the one in force)."""
+
+    __tablename__ = "managed_policies"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    default_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ManagedPolicyVersion(Base):
+    __tablename__ = "managed_policy_versions"
+
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("managed_policies.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserPolicyAttachment(Base):
+    """A managed policy (built-in or customer-managed, by name) attached to a user."""
+
+    __tablename__ = "user_policy_attachments"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class GroupPolicyAttachment(Base):
+    """A managed policy (built-in or customer-managed, by name) attached to a group."""
+
+    __tablename__ = "group_policy_attachments"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
 class GitCredential(Base):
     """HTTPS Git credentials, CodeCommit's service-specific credentials."""
 
