@@ -13,6 +13,7 @@ from aiohttp import web
 
 from auth.authenticate import Authenticator
 from auth.authorizer import Authorizer
+from gitserver.audit import AuditLog
 from gitserver.services import Services
 from gitserver.store.maintenance import MaintenanceScheduler
 from gitserver.store.reconcile import Reconciler
@@ -47,9 +48,10 @@ class Server:
         self.reconciler = Reconciler(
             services.db, services.store, settings.prepared_grace, on_change=self._changed
         )
+        self.audit = AuditLog(services.db, settings.audit_retention_days)
         self.engine = GitEngine(
             services.git,
-            Authorizer(),
+            Authorizer(audit=self.audit),
             services.endpoints,
             hooks_dir=data / "hooks",
             hook_socket=_hook_socket(data),
@@ -99,6 +101,7 @@ class Server:
         install_hooks(self.engine.hooks_dir)
         await self.hooks.start()
         await self.reconciler.run()
+        self.audit.start()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         host, port = settings.http_address
@@ -161,5 +164,6 @@ class Server:
         self.authenticator.close()
         await self.maintenance.close()
         await self.hooks.close()
+        await self.audit.close()  # last: every front end that decides has stopped
         with contextlib.suppress(Exception):
             await self.services.close()

@@ -115,6 +115,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("prepared_grace", 30.0, _float, "seconds before a stuck ref update is reconciled"),
     Option("maintenance_delay", 2.0, _float, "seconds after a push before repository maintenance"),
     Option("maintenance", True, _bool, "run repository maintenance in the background"),
+    Option("audit_retention_days", 90, _int, "days audit records are kept (0: forever)"),
 )
 
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -149,6 +150,7 @@ class Settings:
     prepared_grace: float = 30.0
     maintenance_delay: float = 2.0
     maintenance: bool = True
+    audit_retention_days: int = 90
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -291,6 +293,8 @@ def _validate(settings: Settings) -> None:
     for key in ("ssh_idle_timeout", "ssh_session_timeout"):
         if getattr(settings, key) <= 0:
             raise ConfigError(f"{key} must be positive")
+    if settings.audit_retention_days < 0:
+        raise ConfigError("audit_retention_days must not be negative")
     for key in ("ssh_max_sessions", "ssh_max_sessions_per_user"):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{key} must be at least 1")

@@ -13,15 +13,33 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from auth.policy.conditions import CompiledCondition, Context, compile_condition
 from auth.policy.globs import compile_glob, compile_globs, plain
 from auth.policy.grammar import Effect, PolicyDocument, Statement, canonical_json, parse_policy
 from auth.policy.variables import Template
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
 CACHE_SIZE = 4096
+CANDIDATE_CACHE_SIZE = 65536
 _cache: dict[str, tuple[CompiledStatement, ...]] = {}
+# Raw document text -> digest: a principal's policies are re-read for every request, and
+# canonicalizing JSON costs ~1 ms a document, hashing the text a few microseconds.
+_digests: dict[str, str] = {}
+# (digest, action, resource) -> the statements whose action and static resource match:
+# the same few pairs are asked again and again, and most statements never match them.
+_candidates: dict[tuple[str, str, str], tuple[CompiledStatement, ...]] = {}
 _cache_lock = threading.Lock()  # front ends may compile from worker threads
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V, limit: int) -> None:
+    with _cache_lock:
+        if len(cache) >= limit:
+            del cache[next(iter(cache))]  # oldest first, like a FIFO
+        cache[key] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +55,15 @@ class CompiledStatement:
     resource_templates: tuple[Template, ...]
     not_resource: bool
     conditions: tuple[CompiledCondition, ...]
+
+    def may_apply(self, action: str, resource: str) -> bool:
+        """The context-free part of `applies`: action, and resources without variables."""
+        if (self.actions.fullmatch(action) is not None) == self.not_action:
+            return False
+        if self.resource_templates:
+            return True  # rendered per request
+        hit = self.resources is not None and self.resources.fullmatch(resource) is not None
+        return hit != self.not_resource
 
     def applies(self, action: str, resource: str, context: Context) -> bool:
         """Whether action, resource and every condition entry match the request."""
@@ -70,6 +97,15 @@ class CompiledPolicy:
     digest: str
     statements: tuple[CompiledStatement, ...]
 
+    def candidates(self, action: str, resource: str) -> tuple[CompiledStatement, ...]:
+        """The statements that can apply to `action` on `resource` (memoized)."""
+        key = (self.digest, action, resource)
+        found = _candidates.get(key)
+        if found is None:
+            found = tuple(s for s in self.statements if s.may_apply(action, resource))
+            _remember(_candidates, key, found, CANDIDATE_CACHE_SIZE)
+        return found
+
 
 def compile_policy(
     document: PolicyDocument | str | Mapping[str, object], name: str = ""
@@ -81,6 +117,8 @@ def compile_policy(
     """
     if isinstance(document, PolicyDocument):
         canonical, digest = document.canonical, document.digest
+    elif isinstance(document, str) and document in _digests and _digests[document] in _cache:
+        return CompiledPolicy(name, _digests[document], _cache[_digests[document]])
     else:
         canonical = canonical_json(document)[1]
         digest = _digest(canonical)
@@ -88,10 +126,9 @@ def compile_policy(
     if statements is None:
         parsed = document if isinstance(document, PolicyDocument) else parse_policy(canonical)
         statements = tuple(_compile_statement(s) for s in parsed.statements)
-        with _cache_lock:
-            if len(_cache) >= CACHE_SIZE:
-                del _cache[next(iter(_cache))]  # oldest first, like a FIFO
-            _cache[digest] = statements
+        _remember(_cache, digest, statements, CACHE_SIZE)
+    if isinstance(document, str):
+        _remember(_digests, document, digest, CACHE_SIZE)
     return CompiledPolicy(name, digest, statements)
 
 
@@ -104,6 +141,8 @@ def clear_compile_cache() -> None:
     """Empty the compile cache (benchmarks measure a cold start with it)."""
     with _cache_lock:
         _cache.clear()
+        _digests.clear()
+        _candidates.clear()
 
 
 def compile_cache_size() -> int:

@@ -85,7 +85,7 @@ def evaluate(policies: Sequence[CompiledPolicy], request: PolicyRequest) -> Poli
     allows: list[str] = []
     denies: list[str] = []
     for policy in policies:
-        for statement in policy.statements:
+        for statement in policy.candidates(request.action, request.resource):
             if statement.applies(request.action, request.resource, context):
                 label = f"{policy.name}/{statement.label}" if policy.name else statement.label
                 (denies if statement.deny else allows).append(label)

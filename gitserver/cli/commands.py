@@ -9,12 +9,14 @@ import signal
 import sys
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auth import credentials, identities, policies
 from auth.owned import OwnedKind
 from auth.policy import PolicyKind, PolicyRequest, evaluate
+from gitserver import audit
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
 from gitserver.services import Services, bootstrap_admin
@@ -278,6 +280,39 @@ async def event_list(settings: Settings, args: argparse.Namespace, out: Output) 
     items = [{"seq": seq, **event.envelope()} for seq, event in events]
     rows = [[str(i["seq"]), i["time"], i["type"], i["repository"] or "", i["actor"]] for i in items]
     return Result({"events": items}, table(rows, ["SEQ", "TIME", "TYPE", "REPOSITORY", "ACTOR"]))
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--since: not an ISO 8601 time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def audit_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    if args.limit < 1:
+        raise CommandError("--limit must be at least 1")
+    query = audit.AuditQuery(_since(args.since), args.user, args.action, args.limit)
+    async with _services(settings) as s, s.db.reader() as session:
+        records = await audit.list_records(session, query)
+    items = [audit.record_json(record) for record in records]
+    rows = [
+        [
+            i["eventTime"],
+            i["userName"],
+            i["action"],
+            i["decision"],
+            i["transport"],
+            i["sourceIPAddress"],
+            i["resource"],
+        ]
+        for i in items
+    ]
+    headers = ["TIME", "USER", "ACTION", "DECISION", "TRANSPORT", "SOURCE IP", "RESOURCE"]
+    return Result({"events": items}, table(rows, headers))
 
 
 def _read_key_file(name: str) -> str:

@@ -47,6 +47,7 @@ SERVE = (
     "prepared_grace",
     "maintenance_delay",
     "maintenance",
+    "audit_retention_days",
 )
 
 
@@ -215,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--repo", help="only events of this repository")
     c.add_argument("--after", type=int, default=0, help="only events after this sequence number")
     c.add_argument("--limit", type=int, default=1000)
+    audit = groups.add_parser("audit", help="the audit log").add_subparsers(required=True)
+    c = leaf(audit, "list", commands.audit_list, "list audit records, newest first")
+    c.add_argument("--since", help="only records at or after this ISO 8601 time (UTC if no zone)")
+    c.add_argument("--user", help="only decisions about this user")
+    c.add_argument("--action", help="only this action, e.g. GitPush or codecommit:GitPush")
+    c.add_argument("--limit", type=int, default=100)
     return parser
 
 

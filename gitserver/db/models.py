@@ -259,3 +259,29 @@ class EventRow(Base):
     repository_name: Mapped[str | None] = mapped_column(String(100))
     actor: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditRecord(Base):
+    """One authorization decision worth keeping (CloudTrail-like): every decision on a
+    mutating action and every denial. Nothing secret: no credentials, no request bodies."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_principal_time", "principal", "time"),
+        Index("ix_audit_log_action_time", "action", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    principal_arn: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(128))
+    resource: Mapped[str] = mapped_column(String(1024))
+    source_ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(512))
+    transport: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Non-secret particulars: the refs a push touched, the deciding statements.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -53,6 +53,8 @@ class RequestInfo:
     secure: bool
     transport: str  # http, https, ssh
     user_agent: str = ""
+    # Ties the audit records of one request together (a push makes several decisions).
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(slots=True)
@@ -102,6 +104,8 @@ class GitEngine:
             "aws:RequestedRegion": self.endpoints.region,
             # Not an AWS key: it lets the audit record say which front end asked.
             "gitserver:Transport": request.transport,
+            "gitserver:UserAgent": request.user_agent,
+            "gitserver:RequestId": request.request_id,
         }
 
     def authorize_service(
