@@ -17,6 +17,7 @@ from gitserver.audit import AuditLog
 from gitserver.services import Services
 from gitserver.store.maintenance import MaintenanceScheduler
 from gitserver.store.reconcile import Reconciler
+from gitserver.transport.clientip import parse_networks
 from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
 from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys
@@ -86,6 +87,7 @@ class Server:
             GitHttpLimits(
                 settings.max_upload_request, settings.max_push_commands, settings.git_timeout
             ),
+            parse_networks(settings.trusted_proxies),
         )
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.add_routes(git_http.routes())

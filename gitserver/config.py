@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitserver.transport.clientip import parse_networks
+
 
 class ConfigError(Exception):
     """A setting has a value that cannot be used."""
@@ -105,6 +107,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("region", "us-east-1", _str, "AWS region used in ARNs and SigV4 scopes"),
     Option("account_id", "000000000000", _str, "12-digit account id used in ARNs"),
     Option("webhook_allowed_hosts", (), _list, "hosts/CIDRs webhooks may reach though private"),
+    Option("trusted_proxies", (), _list, "proxies (IPs/CIDRs) whose X-Forwarded-For is believed"),
     Option("log_level", "INFO", _str, "logging level"),
     Option("git_timeout", 3600.0, _float, "seconds a git transport process may run"),
     Option("max_upload_request", 64 * 1024 * 1024, _int, "max inflated fetch request bytes"),
@@ -142,6 +145,7 @@ class Settings:
     region: str = "us-east-1"
     account_id: str = "000000000000"
     webhook_allowed_hosts: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     git_timeout: float = 3600.0
     max_upload_request: int = 64 * 1024 * 1024
@@ -293,6 +297,10 @@ def _validate(settings: Settings) -> None:
     for key in ("ssh_idle_timeout", "ssh_session_timeout"):
         if getattr(settings, key) <= 0:
             raise ConfigError(f"{key} must be positive")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"trusted_proxies: {exc}") from None
     if settings.audit_retention_days < 0:
         raise ConfigError("audit_retention_days must not be negative")
     for key in ("ssh_max_sessions", "ssh_max_sessions_per_user"):

@@ -40,6 +40,7 @@ SERVE = (
     "tls_key",
     "workers",
     "webhook_allowed_hosts",
+    "trusted_proxies",
     "git_timeout",
     "max_upload_request",
     "max_push_commands",

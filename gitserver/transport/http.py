@@ -23,6 +23,7 @@ from gitserver.gitcmd import kill
 from gitserver.store.errors import InvalidRepositoryName
 from gitserver.store.naming import validate_repository_name
 from gitserver.store.repositories import RepositoryStore, find_repository
+from gitserver.transport.clientip import Network, client_ip
 from gitserver.transport.engine import (
     RECEIVE_PACK,
     UPLOAD_PACK,
@@ -34,10 +35,12 @@ from gitserver.transport.pktline import (
     FLUSH,
     ProtocolError,
     PushRequest,
+    ng_line,
     pkt,
     read_push_request,
     rejection_report,
 )
+from gitserver.transport.reportstatus import ReportSplicer, filter_commands
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +76,14 @@ class GitHttp:
         db: Database,
         store: RepositoryStore,
         limits: GitHttpLimits,
+        trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
         self.engine = engine
         self.authenticator = authenticator
         self.db = db
         self.store = store
         self.limits = limits
+        self.trusted_proxies = trusted_proxies
 
     def routes(self) -> list[web.RouteDef]:
         routes = []
@@ -127,16 +132,32 @@ class GitHttp:
         except ProtocolError as exc:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
         denied = self.engine.denied_refs(principal, repo.name, push.commands, info)
+        prefix, report = push.raw, None
         if denied:
-            return await self._reject(request, push, denied)
+            partial = (
+                push.reports_status
+                and not push.atomic
+                and any(command.ref not in denied for command in push.commands)
+            )
+            if not partial:
+                return await self._reject(request, push, denied)
+            # git gets only the allowed updates (and the whole pack); the client hears
+            # of the denied ones from `ng` lines added to git's report.
+            prefix = filter_commands(push.raw, denied)
+            extra = b"".join(ng_line(ref, reason) for ref, reason in denied.items())
+            report = ReportSplicer(sideband=push.sideband, extra=extra)
         path = self.store.path(repo.id)
         with self.engine.push_session(principal, repo.id, repo.name, path, info) as session:
             process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
             response = self._result_response(RECEIVE_PACK)
-            feed = _feed(request, process, push.raw, limit=0)
+            # A filtered push may leave git nothing to read the pack for (deletes only):
+            # the rest of the body is then drained so the client reads the report.
+            feed = _feed(request, process, prefix, limit=0, drain=report is not None)
             # Once git has the whole push, let it finish even if the client goes away:
             # the repository, not the client, decides what happened.
-            await self._stream(process, request, response, feed=feed, kill_on_disconnect=False)
+            await self._stream(
+                process, request, response, feed=feed, kill_on_disconnect=False, splice=report
+            )
         return response
 
     async def _reject(
@@ -178,7 +199,9 @@ class GitHttp:
         except InvalidRepositoryName as exc:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
         info = RequestInfo(
-            source_ip=request.remote or "",
+            source_ip=client_ip(
+                request.remote or "", request.headers.get("X-Forwarded-For"), self.trusted_proxies
+            ),
             secure=request.secure,
             transport="https" if request.secure else "http",
             user_agent=request.headers.get("User-Agent", ""),
@@ -234,8 +257,12 @@ class GitHttp:
         *,
         feed: asyncio.Task[bool] | None,
         kill_on_disconnect: bool,
+        splice: ReportSplicer | None = None,
     ) -> None:
-        """Copy git's stdout to the client while `feed` copies the body to git's stdin."""
+        """Copy git's stdout to the client while `feed` copies the body to git's stdin.
+
+        `splice`, if given, rewrites git's output on the way (see ReportSplicer).
+        """
         assert process.stdout is not None and process.stderr is not None
         if feed is None and process.stdin is not None:
             process.stdin.close()
@@ -244,7 +271,9 @@ class GitHttp:
         try:
             async with asyncio.timeout(self.limits.timeout):
                 while chunk := await process.stdout.read(CHUNK):
-                    if client_gone:
+                    if splice is not None:
+                        chunk = splice.feed(chunk)
+                    if client_gone or not chunk:
                         continue
                     try:
                         # Headers wait for git's first byte: a request git refuses
@@ -267,6 +296,8 @@ class GitHttp:
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     if not response.prepared:
                         await response.prepare(request)
+                    if splice is not None and (tail := splice.finish()):
+                        await response.write(tail)
                     await response.write_eof()
         except (TimeoutError, asyncio.CancelledError):
             kill(process)
@@ -283,9 +314,17 @@ class GitHttp:
 
 
 def _feed(
-    request: web.Request, process: asyncio.subprocess.Process, prefix: bytes, limit: int
+    request: web.Request,
+    process: asyncio.subprocess.Process,
+    prefix: bytes,
+    limit: int,
+    *,
+    drain: bool = False,
 ) -> asyncio.Task[bool]:
-    """Copy `prefix` and then the request body into git's stdin; True if it all arrived."""
+    """Copy `prefix` and then the request body into git's stdin; True if it all arrived.
+
+    With `drain`, the body is read to its end even after git stopped reading it.
+    """
 
     async def copy() -> bool:
         stdin = process.stdin
@@ -314,7 +353,11 @@ def _feed(
                 await _write(stdin, chunk)
             stdin.close()
         except ConnectionError:
-            pass  # git stopped reading: it has said what it had to say
+            # git stopped reading: it has said what it had to say
+            if drain:
+                with contextlib.suppress(Exception):
+                    async for _ in body:
+                        pass
         return True
 
     return asyncio.ensure_future(copy())

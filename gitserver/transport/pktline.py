@@ -122,9 +122,14 @@ def rejection_report(request: PushRequest, reasons: dict[str, str]) -> bytes:
     report = bytearray(pkt(b"unpack ok\n"))
     for command in request.commands:
         reason = reasons.get(command.ref, "rejected because another ref in this push was denied")
-        reason = reason.replace("\n", " ")[:400]
-        report += pkt(f"ng {command.ref} {reason}\n".encode())
+        report += ng_line(command.ref, reason)
     report += FLUSH
     if request.sideband:
         return sideband(1, bytes(report)) + FLUSH
     return bytes(report)
+
+
+def ng_line(ref: str, reason: str) -> bytes:
+    """A report-status `ng` pkt-line: git prints `! [remote rejected] ... (reason)`."""
+    reason = reason.replace("\n", " ")[:400]
+    return pkt(f"ng {ref} {reason}\n".encode("utf-8", "surrogateescape"))

@@ -1,0 +1,147 @@
+"""Partial pushes: git receives only the allowed ref updates, the client hears of all.
+
+When policy denies some refs of a non-atomic push, the command list is rewritten to the
+allowed updates before it reaches `git receive-pack` (the pack that follows is passed on
+unchanged), and an `ng <ref> <reason>` line per denied ref is spliced into the
+report-status git sends back. Both are pure byte transformations; the splicer holds at
+most one pkt-line at a time, whatever git's output around the report is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from gitserver.transport.pktline import FLUSH, ProtocolError, pkt, sideband
+
+
+def _split(raw: bytes) -> list[bytes | None]:
+    """The pkt-line payloads of `raw`, which must end with its first flush (None)."""
+    lines: list[bytes | None] = []
+    pos = 0
+    while pos < len(raw):
+        try:
+            length = int(raw[pos : pos + 4], 16)
+        except ValueError:
+            raise ProtocolError("bad pkt-line header") from None
+        if length == 0:
+            lines.append(None)
+            pos += 4
+            continue
+        if length < 4 or pos + length > len(raw):
+            raise ProtocolError(f"bad pkt-line length {length}")
+        lines.append(raw[pos + 4 : pos + length])
+        pos += length
+    return lines
+
+
+def filter_commands(raw: bytes, denied: Collection[str]) -> bytes:
+    """The command list `raw` (through its flush) without the updates of `denied` refs.
+
+    `shallow` lines are kept, and the capability list moves to the first kept command.
+    Whatever follows the flush (push-options, the pack) is the caller's to pass on.
+    """
+    out = bytearray()
+    capabilities: bytes | None = None
+    first_kept = True
+    for line in _split(raw):
+        if line is None:
+            break
+        if line.startswith(b"shallow "):
+            out += pkt(line)
+            continue
+        newline = b"\n" if line.endswith(b"\n") else b""
+        body, nul, caps = line.rstrip(b"\n").partition(b"\0")
+        if nul and capabilities is None:
+            capabilities = caps
+        ref = body.split(b" ", 2)[-1].decode("utf-8", "surrogateescape")
+        if ref in denied:
+            continue
+        if first_kept and capabilities is not None:
+            out += pkt(body + b"\0" + capabilities + newline)
+        else:
+            out += pkt(body + newline)
+        first_kept = False
+    return bytes(out + FLUSH)
+
+
+def _take(buffer: bytearray) -> bytes | None:
+    """Remove and return the first complete pkt-line of `buffer` (header included).
+
+    Raises:
+        ProtocolError: `buffer` does not start with a pkt-line header.
+    """
+    if len(buffer) < 4:
+        return None
+    try:
+        length = int(buffer[:4], 16)
+    except ValueError:
+        raise ProtocolError("bad pkt-line header") from None
+    size = 4 if length < 4 else length
+    if len(buffer) < size:
+        return None
+    packet = bytes(buffer[:size])
+    del buffer[:size]
+    return packet
+
+
+class ReportSplicer:
+    """Adds report lines (`extra`, pkt-lines) before the flush that ends git's report.
+
+    Without side-band, git's output is the report itself. With side-band(-64k) the report
+    is the payload of band-1 packets; progress (band 2), errors (band 3) and keep-alives
+    (empty band-1 packets) pass through as they are. After the report, and if git's output
+    is not what was expected, bytes pass through unchanged.
+    """
+
+    def __init__(self, *, sideband: bool, extra: bytes) -> None:
+        self._sideband = sideband
+        self._extra = extra
+        self._outer = bytearray()
+        self._inner = bytearray()
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        if self.done:
+            return data
+        self._outer += data
+        out = bytearray()
+        try:
+            while not self.done and (packet := _take(self._outer)) is not None:
+                out += self._band(packet) if self._sideband else self._report(packet)
+        except ProtocolError:
+            self.done = True  # not pkt-lines: leave them to the client to judge
+            out += self.finish()
+        if self.done:
+            out += self._outer
+            self._outer.clear()
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        """What is still held back when git's output ends."""
+        out = sideband(1, bytes(self._inner)) if self._inner else b""
+        out += bytes(self._outer)
+        self._inner.clear()
+        self._outer.clear()
+        self.done = True
+        return out
+
+    def _report(self, packet: bytes) -> bytes:
+        if packet == FLUSH:
+            self.done = True
+            return self._extra + FLUSH
+        return packet
+
+    def _band(self, packet: bytes) -> bytes:
+        if len(packet) <= 5 or packet[4] != 1:
+            return packet  # flush, band 2 or 3, keep-alive
+        self._inner += packet[5:]
+        report = bytearray()
+        try:
+            while not self.done and (line := _take(self._inner)) is not None:
+                report += self._report(line)
+        except ProtocolError:
+            self.done = True
+        if self.done:
+            report += self._inner
+            self._inner.clear()
+        return sideband(1, bytes(report)) if report else b""
