@@ -44,7 +44,11 @@ class Server:
         settings = services.settings
         data = settings.data.resolve()
         self.maintenance = MaintenanceScheduler(
-            services.git, services.db, services.store, settings.maintenance_delay
+            services.git,
+            services.db,
+            services.store,
+            settings.maintenance_delay,
+            busy=lambda repository_id: self.engine.pushing(repository_id),
         )
         self.reconciler = Reconciler(
             services.db, services.store, settings.prepared_grace, on_change=self._changed

@@ -15,7 +15,7 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import update
@@ -74,8 +74,16 @@ async def maintain(git: Git, db: Database, store: RepositoryStore, repository_id
 class MaintenanceScheduler:
     """Debounces pushes into one maintenance run per repository, `delay` seconds later."""
 
-    def __init__(self, git: Git, db: Database, store: RepositoryStore, delay: float) -> None:
+    def __init__(
+        self,
+        git: Git,
+        db: Database,
+        store: RepositoryStore,
+        delay: float,
+        busy: Callable[[str], bool] = lambda _: False,
+    ) -> None:
         self._git = git
+        self._busy = busy
         self._db = db
         self._store = store
         self._delay = delay
@@ -94,6 +102,10 @@ class MaintenanceScheduler:
             while True:
                 self._rerun.discard(repository_id)
                 await asyncio.sleep(self._delay)
+                if self._busy(repository_id):
+                    # A push is under way: come back once it is done (it reschedules).
+                    self._rerun.add(repository_id)
+                    continue
                 try:
                     await maintain(self._git, self._db, self._store, repository_id)
                 except Exception:

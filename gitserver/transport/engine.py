@@ -175,6 +175,10 @@ class GitEngine:
         """Wait for pushes that are still being settled (at shutdown)."""
         await asyncio.gather(*self._settling, return_exceptions=True)
 
+    def pushing(self, repository_id: str) -> bool:
+        """Whether a receive-pack of this server is running on the repository."""
+        return any(p.context.repository_id == repository_id for p in self._pushes.values())
+
     def find_push(self, token: str) -> PushSession | None:
         return self._pushes.get(token)
 
