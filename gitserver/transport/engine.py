@@ -191,6 +191,11 @@ class GitEngine:
                 "receive.advertisePushOptions": "true",
                 "receive.fsckObjects": "true",
                 "receive.autogc": "false",
+                # Keep every push as a pack: exploded loose objects race with maintenance's
+                # prune-packed, which removes emptied objects/xx/ directories while a push
+                # migrates into them ("unable to migrate objects to permanent storage").
+                # Geometric repacks roll the small packs up.
+                "receive.unpackLimit": "1",
             }
         return dict(_UPLOAD_CONFIG)
 
