@@ -287,9 +287,11 @@ class GitHttp:
                         # git gives up by itself; a kill would leave its quarantine behind.
                         if kill_on_disconnect:
                             kill(process)
-                if feed is not None and not await feed:
-                    kill(process)  # the body ended early: git must not act on half a push
+                # stdout's EOF means git is done; a body cut short already got EOF on
+                # git's stdin (see _feed), so git never acts on half a push.
                 await process.wait()
+                if feed is not None:
+                    await _settle(feed)
             if not response.prepared and process.returncode != 0:
                 raise _text(web.HTTPBadRequest, "gitserver: git could not process this request")
             if not client_gone:
@@ -311,6 +313,20 @@ class GitHttp:
             stderr = await drain_err
             if process.returncode not in (0, None) and stderr:
                 log.info("git exited %s: %s", process.returncode, stderr[-500:])
+
+
+async def _settle(feed: asyncio.Task[bool], grace: float = 5.0) -> None:
+    """Let the body copy finish, but never wait on a client once git has exited.
+
+    A client that keeps its request body open after git's answer would otherwise hold
+    the response (and the client waiting for it) until the transport timeout.
+    """
+    try:
+        await asyncio.wait_for(asyncio.shield(feed), grace)
+    except TimeoutError:
+        feed.cancel()
+    except Exception:
+        log.debug("request body copy failed after git exited", exc_info=True)
 
 
 def _feed(
