@@ -118,6 +118,26 @@ class Authenticator:
             principal = await load_principal(session, user, self._account_id, "ssh-key")
         return SshLogin(principal, key.id)
 
+    async def access_key(self, access_key_id: str) -> tuple[str, Principal]:
+        """The secret of an active access key and its owner, for verifying a signed request.
+
+        Raises:
+            AuthenticationFailed: unknown or inactive key.
+        """
+        async with self._db.reader() as session:
+            row = (
+                await session.execute(
+                    select(AccessKey, User)
+                    .join(User, User.id == AccessKey.user_id)
+                    .where(AccessKey.id == access_key_id)
+                )
+            ).first()
+            if row is None or row[0].status != "Active":
+                raise AuthenticationFailed("invalid or inactive access key")
+            key, user = row[0], row[1]
+            secret = self._box.decrypt(key.secret_ciphertext, key.id)
+            return secret, await load_principal(session, user, self._account_id, "sigv4")
+
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):
             return True
@@ -163,20 +183,9 @@ class Authenticator:
         if token:
             # Temporary (STS) credentials need a token service this server does not run.
             raise AuthenticationFailed("temporary credentials are not supported")
-        async with self._db.reader() as session:
-            row = (
-                await session.execute(
-                    select(AccessKey, User)
-                    .join(User, User.id == AccessKey.user_id)
-                    .where(AccessKey.id == key_id)
-                )
-            ).first()
-            if row is None or row[0].status != "Active":
-                raise AuthenticationFailed("invalid or inactive access key")
-            key, user = row[0], row[1]
-            secret = self._box.decrypt(key.secret_ciphertext, key.id)
-            if not verify_git_password(
-                secret, password, paths=paths, hosts=hosts, regions=self._regions
-            ):
-                raise AuthenticationFailed("the SigV4 Git password does not match")
-            return await load_principal(session, user, self._account_id, "sigv4")
+        secret, principal = await self.access_key(key_id)
+        if not verify_git_password(
+            secret, password, paths=paths, hosts=hosts, regions=self._regions
+        ):
+            raise AuthenticationFailed("the SigV4 Git password does not match")
+        return principal

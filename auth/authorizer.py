@@ -14,21 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from auth.actions import Action
 from auth.policy import ContextValue, PolicyRequest, evaluate
 from auth.principal import Principal
 
+__all__ = ["Action", "Authorizer", "AuthzRequest", "Decision", "Effect"]
+
 log = logging.getLogger(__name__)
-
-
-class Action(StrEnum):
-    """Every action a front end may ask about. A typo fails at import, grep finds uses."""
-
-    GIT_PULL = "codecommit:GitPull"
-    GIT_PUSH = "codecommit:GitPush"
-    CREATE_REPOSITORY = "codecommit:CreateRepository"
-    DELETE_REPOSITORY = "codecommit:DeleteRepository"
-    GET_REPOSITORY = "codecommit:GetRepository"
-    LIST_REPOSITORIES = "codecommit:ListRepositories"
 
 
 class Effect(StrEnum):

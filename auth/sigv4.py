@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 SERVICE = "codecommit"
 _GIT_PASSWORD = re.compile(r"(\d{8}T\d{6})Z([0-9a-f]{64})")
@@ -82,3 +84,126 @@ def verify_git_password(
                 # Keep comparing after a match: the work done does not depend on which matched.
                 ok |= hmac.compare_digest(expected, signature)
     return ok
+
+
+# --- Signed API requests (reference/codecommit.md section 1.4) -----------------------------
+
+_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256\s+"
+    r"Credential=(?P<key>[^/\s,]+)/(?P<date>\d{8})/(?P<region>[^/\s,]+)/(?P<service>[^/\s,]+)"
+    r"/aws4_request\s*,\s*SignedHeaders=(?P<headers>[a-z0-9;_.-]+)\s*,\s*"
+    r"Signature=(?P<signature>[0-9a-f]{64})\s*"
+)
+_SPACES = re.compile(r"\s+")
+# AWS refuses requests signed more than 15 minutes from its clock, either way.
+REQUEST_SKEW = timedelta(minutes=15)
+
+
+class SignatureError(Exception):
+    """A signed request AWS would refuse; `code` is AWS's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What the `Authorization` header claims: who, when, where, and the signature."""
+
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+def parse_authorization(header: str | None) -> SignedRequest:
+    """Split an `AWS4-HMAC-SHA256` header into its parts.
+
+    Raises:
+        SignatureError: `MissingAuthenticationToken` without a header,
+            `IncompleteSignature` when it is malformed.
+    """
+    if not header:
+        raise SignatureError(
+            "MissingAuthenticationToken", "Request is missing Authentication Token"
+        )
+    match = _AUTHORIZATION.fullmatch(header.strip())
+    if match is None:
+        raise SignatureError(
+            "IncompleteSignature",
+            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' "
+            "parameters of an AWS4-HMAC-SHA256 signature",
+        )
+    headers = tuple(match["headers"].split(";"))
+    if "host" not in headers:
+        raise SignatureError("IncompleteSignature", "The host header must be signed")
+    return SignedRequest(
+        match["key"],
+        match["date"],
+        match["region"],
+        match["service"],
+        headers,
+        match["signature"],
+    )
+
+
+def check_freshness(signed: SignedRequest, amz_date: str | None, now: datetime) -> None:
+    """The request's `X-Amz-Date` must match the scope and be within the skew window.
+
+    Raises:
+        SignatureError: `IncompleteSignature` or `RequestExpired`.
+    """
+    if not amz_date:
+        raise SignatureError("IncompleteSignature", "X-Amz-Date header is required")
+    try:
+        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise SignatureError("IncompleteSignature", "X-Amz-Date is malformed") from None
+    if amz_date[:8] != signed.date:
+        raise SignatureError(
+            "InvalidSignatureException", "The credential scope date does not match X-Amz-Date"
+        )
+    if abs(now - signed_at) > REQUEST_SKEW:
+        raise SignatureError(
+            "RequestExpired",
+            f"Request has expired: signed at {amz_date}, server time "
+            f"{now.strftime('%Y%m%dT%H%M%SZ')} (allowed skew 15 minutes)",
+        )
+
+
+def canonical_request(
+    method: str,
+    raw_path: str,
+    query: Iterable[tuple[str, str]],
+    headers: Mapping[str, Sequence[str]],
+    signed_headers: Sequence[str],
+    payload_hash: str,
+) -> str:
+    """SigV4's canonical request from what arrived on the wire (raw path, raw query)."""
+    path = quote(raw_path or "/", safe="/~")
+    pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in query)
+    lines = [method.upper(), path, "&".join(f"{k}={v}" for k, v in pairs)]
+    for name in signed_headers:
+        values = headers.get(name, ())
+        lines.append(f"{name}:" + ",".join(_SPACES.sub(" ", v).strip() for v in values))
+    return "\n".join([*lines, "", ";".join(signed_headers), payload_hash])
+
+
+def request_signature(secret: str, signed: SignedRequest, amz_date: str, canonical: str) -> str:
+    key = signing_key(secret, signed.date, signed.region, signed.service)
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            amz_date,
+            f"{signed.date}/{signed.region}/{signed.service}/aws4_request",
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def signature_matches(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected, given)

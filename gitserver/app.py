@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import ssl
@@ -13,8 +14,13 @@ from aiohttp import web
 
 from auth.authenticate import Authenticator
 from auth.authorizer import Authorizer
+from gitserver.api.dispatcher import CodeCommitApi
+from gitserver.api.ops import operation_table
+from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
+from gitserver.config import parse_hostport, replace
 from gitserver.services import Services
+from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
 from gitserver.store.reconcile import Reconciler
 from gitserver.transport.clientip import parse_networks
@@ -54,9 +60,10 @@ class Server:
             services.db, services.store, settings.prepared_grace, on_change=self._changed
         )
         self.audit = AuditLog(services.db, settings.audit_retention_days)
+        self.authorizer = Authorizer(audit=self.audit)
         self.engine = GitEngine(
             services.git,
-            Authorizer(audit=self.audit),
+            self.authorizer,
             services.endpoints,
             hooks_dir=data / "hooks",
             hook_socket=_hook_socket(data),
@@ -95,8 +102,30 @@ class Server:
         )
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.add_routes(git_http.routes())
+        app.add_routes(self.api().routes())
         app.add_routes([web.get("/healthz", self._health)])
         return app
+
+    def api(self) -> CodeCommitApi:
+        settings = self.services.settings
+        services = ApiServices(
+            db=self.services.db,
+            git=self.services.git,
+            store=self.services.store,
+            endpoints=self.services.endpoints,
+            branches=Branches(self.services.db, self.services.git, self.services.store),
+            max_file_size=settings.max_file_size,
+        )
+        return CodeCommitApi(
+            services,
+            operation_table(),
+            self.authenticator,
+            self.authorizer,
+            prefix=settings.api_prefix,
+            regions=settings.api_regions,
+            max_request=settings.max_api_request,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
+        )
 
     async def _health(self, request: web.Request) -> web.Response:
         await self.services.db.ping()
@@ -119,8 +148,26 @@ class Server:
         self.http_port = sockets[0].getsockname()[1] if sockets else port
         if not settings.no_ssh:
             await self._start_ssh()
+        self._publish_ports()
         if settings.reconcile_interval > 0:
             self._tasks.append(asyncio.create_task(self._reconcile_forever()))
+
+    def _publish_ports(self) -> None:
+        """Clone URLs name the ports actually bound when `:0` let the system pick them."""
+        old = self.services.settings
+        bound = replace(
+            old,
+            http=f"{parse_hostport(old.http)[0]}:{self.http_port}",
+            ssh=f"{parse_hostport(old.ssh)[0]}:{self.ssh_port}" if self.ssh_port else old.ssh,
+        )
+        endpoints = dataclasses.replace(
+            self.services.endpoints,
+            http_base=bound.public_base_url,
+            ssh_base=bound.public_ssh_base,
+        )
+        self.services.endpoints = endpoints
+        self.services.store.endpoints = endpoints
+        self.engine.endpoints = endpoints
 
     async def _start_ssh(self) -> None:
         settings = self.services.settings

@@ -108,6 +108,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("account_id", "000000000000", _str, "12-digit account id used in ARNs"),
     Option("webhook_allowed_hosts", (), _list, "hosts/CIDRs webhooks may reach though private"),
     Option("trusted_proxies", (), _list, "proxies (IPs/CIDRs) whose X-Forwarded-For is believed"),
+    Option("api_prefix", "", _str, "extra path the CodeCommit API answers at, besides /"),
+    Option("api_regions", (), _list, "SigV4 regions the API accepts (default: any)"),
+    Option("max_api_request", 16 * 1024 * 1024, _int, "max bytes of one API request body"),
+    Option(
+        "max_file_size", 6 * 1024 * 1024, _int, "max bytes of a file read or written by the API"
+    ),
     Option("log_level", "INFO", _str, "logging level"),
     Option("git_timeout", 3600.0, _float, "seconds a git transport process may run"),
     Option("max_upload_request", 64 * 1024 * 1024, _int, "max inflated fetch request bytes"),
@@ -146,6 +152,10 @@ class Settings:
     account_id: str = "000000000000"
     webhook_allowed_hosts: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
+    api_prefix: str = ""
+    api_regions: tuple[str, ...] = ()
+    max_api_request: int = 16 * 1024 * 1024
+    max_file_size: int = 6 * 1024 * 1024
     log_level: str = "INFO"
     git_timeout: float = 3600.0
     max_upload_request: int = 64 * 1024 * 1024
@@ -303,7 +313,14 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"trusted_proxies: {exc}") from None
     if settings.audit_retention_days < 0:
         raise ConfigError("audit_retention_days must not be negative")
-    for key in ("ssh_max_sessions", "ssh_max_sessions_per_user"):
+    if settings.api_prefix and not settings.api_prefix.startswith("/"):
+        raise ConfigError("api_prefix must start with /")
+    for key in (
+        "ssh_max_sessions",
+        "ssh_max_sessions_per_user",
+        "max_api_request",
+        "max_file_size",
+    ):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{key} must be at least 1")
 

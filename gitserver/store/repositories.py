@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gitserver.db import Database, Repository
+from gitserver.db import Database, Repository, utcnow
 from gitserver.gitcmd import Git
 from gitserver.store.errors import InvalidDescription, RepositoryExists, RepositoryNotFound
 from gitserver.store.naming import validate_repository_name
@@ -182,3 +182,32 @@ async def delete_repository(
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+async def rename_repository(db: Database, old: str, new: str) -> Repository:
+    """Rename: one row changes (the directory is named by id); the ARN follows the name.
+
+    Raises:
+        InvalidRepositoryName, RepositoryNotFound, RepositoryExists.
+    """
+    validate_repository_name(new)
+    try:
+        async with db.session() as session:
+            repo = await get_repository(session, old)
+            if old != new:
+                if await find_repository(session, new):
+                    raise RepositoryExists(f"Repository named {new} already exists")
+                repo.name = new
+                repo.updated_at = utcnow()
+    except IntegrityError:
+        raise RepositoryExists(f"Repository named {new} already exists") from None
+    return repo
+
+
+async def update_description(db: Database, name: str, description: str) -> None:
+    """Raises: InvalidDescription, RepositoryNotFound."""
+    _validate_description(description)
+    async with db.session() as session:
+        repo = await get_repository(session, name)
+        repo.description = description
+        repo.updated_at = utcnow()

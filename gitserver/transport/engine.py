@@ -10,17 +10,28 @@ import secrets
 import uuid
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auth.authorizer import Action, Authorizer, Decision
 from auth.principal import Principal
 from gitserver.gitcmd import Git
+from gitserver.request import RequestInfo, authz_context
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
 from gitserver.store.repositories import Endpoints
 from gitserver.transport.pktline import Command
+
+__all__ = [
+    "RECEIVE_PACK",
+    "SERVICES",
+    "UPLOAD_ARCHIVE",
+    "UPLOAD_PACK",
+    "GitEngine",
+    "PushSession",
+    "RequestInfo",
+    "valid_git_protocol",
+]
 
 # Gitea's check: only key=value pairs separated by ':' become GIT_PROTOCOL.
 _GIT_PROTOCOL = re.compile(r"[0-9a-zA-Z]+=[0-9a-zA-Z]+(:[0-9a-zA-Z]+=[0-9a-zA-Z]+)*")
@@ -43,18 +54,6 @@ def valid_git_protocol(value: str) -> bool:
 
 def service_action(service: str) -> Action:
     return Action.GIT_PUSH if service == RECEIVE_PACK else Action.GIT_PULL
-
-
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
-    """Where a request came from, for policy conditions and the audit log."""
-
-    source_ip: str
-    secure: bool
-    transport: str  # http, https, ssh
-    user_agent: str = ""
-    # Ties the audit records of one request together (a push makes several decisions).
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(slots=True)
@@ -93,20 +92,7 @@ class GitEngine:
         self._settling: set[asyncio.Task[None]] = set()
 
     def context(self, principal: Principal, request: RequestInfo) -> dict[str, object]:
-        now = datetime.now(UTC)
-        return {
-            "aws:username": principal.name,
-            "aws:userid": principal.user_id,
-            "aws:SourceIp": request.source_ip,
-            "aws:SecureTransport": request.secure,
-            "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "aws:EpochTime": int(now.timestamp()),
-            "aws:RequestedRegion": self.endpoints.region,
-            # Not an AWS key: it lets the audit record say which front end asked.
-            "gitserver:Transport": request.transport,
-            "gitserver:UserAgent": request.user_agent,
-            "gitserver:RequestId": request.request_id,
-        }
+        return authz_context(principal, request, self.endpoints.region)
 
     def authorize_service(
         self, principal: Principal, service: str, repository: str, request: RequestInfo

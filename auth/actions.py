@@ -1,0 +1,109 @@
+"""Every action a front end may ask the authorizer about: CodeCommit's, one `StrEnum`.
+
+The names are IAM's (`codecommit:<Operation>` for each API operation of botocore's model,
+plus `GitPull`/`GitPush` for the git protocol), so a typo fails at import, grep finds
+every use, and policies written for CodeCommit name the same actions.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """An IAM action of CodeCommit."""
+
+    ASSOCIATE_APPROVAL_RULE_TEMPLATE_WITH_REPOSITORY = (
+        "codecommit:AssociateApprovalRuleTemplateWithRepository"
+    )
+    BATCH_ASSOCIATE_APPROVAL_RULE_TEMPLATE_WITH_REPOSITORIES = (
+        "codecommit:BatchAssociateApprovalRuleTemplateWithRepositories"
+    )
+    BATCH_DESCRIBE_MERGE_CONFLICTS = "codecommit:BatchDescribeMergeConflicts"
+    BATCH_DISASSOCIATE_APPROVAL_RULE_TEMPLATE_FROM_REPOSITORIES = (
+        "codecommit:BatchDisassociateApprovalRuleTemplateFromRepositories"
+    )
+    BATCH_GET_COMMITS = "codecommit:BatchGetCommits"
+    BATCH_GET_REPOSITORIES = "codecommit:BatchGetRepositories"
+    CREATE_APPROVAL_RULE_TEMPLATE = "codecommit:CreateApprovalRuleTemplate"
+    CREATE_BRANCH = "codecommit:CreateBranch"
+    CREATE_COMMIT = "codecommit:CreateCommit"
+    CREATE_PULL_REQUEST = "codecommit:CreatePullRequest"
+    CREATE_PULL_REQUEST_APPROVAL_RULE = "codecommit:CreatePullRequestApprovalRule"
+    CREATE_REPOSITORY = "codecommit:CreateRepository"
+    CREATE_UNREFERENCED_MERGE_COMMIT = "codecommit:CreateUnreferencedMergeCommit"
+    DELETE_APPROVAL_RULE_TEMPLATE = "codecommit:DeleteApprovalRuleTemplate"
+    DELETE_BRANCH = "codecommit:DeleteBranch"
+    DELETE_COMMENT_CONTENT = "codecommit:DeleteCommentContent"
+    DELETE_FILE = "codecommit:DeleteFile"
+    DELETE_PULL_REQUEST_APPROVAL_RULE = "codecommit:DeletePullRequestApprovalRule"
+    DELETE_REPOSITORY = "codecommit:DeleteRepository"
+    DESCRIBE_MERGE_CONFLICTS = "codecommit:DescribeMergeConflicts"
+    DESCRIBE_PULL_REQUEST_EVENTS = "codecommit:DescribePullRequestEvents"
+    DISASSOCIATE_APPROVAL_RULE_TEMPLATE_FROM_REPOSITORY = (
+        "codecommit:DisassociateApprovalRuleTemplateFromRepository"
+    )
+    EVALUATE_PULL_REQUEST_APPROVAL_RULES = "codecommit:EvaluatePullRequestApprovalRules"
+    GET_APPROVAL_RULE_TEMPLATE = "codecommit:GetApprovalRuleTemplate"
+    GET_BLOB = "codecommit:GetBlob"
+    GET_BLOB_DIFFERENCES = "codecommit:GetBlobDifferences"
+    GET_BRANCH = "codecommit:GetBranch"
+    GET_COMMENT = "codecommit:GetComment"
+    GET_COMMENT_REACTIONS = "codecommit:GetCommentReactions"
+    GET_COMMENTS_FOR_COMPARED_COMMIT = "codecommit:GetCommentsForComparedCommit"
+    GET_COMMENTS_FOR_PULL_REQUEST = "codecommit:GetCommentsForPullRequest"
+    GET_COMMIT = "codecommit:GetCommit"
+    GET_DIFFERENCES = "codecommit:GetDifferences"
+    GET_FILE = "codecommit:GetFile"
+    GET_FOLDER = "codecommit:GetFolder"
+    GET_MERGE_COMMIT = "codecommit:GetMergeCommit"
+    GET_MERGE_CONFLICTS = "codecommit:GetMergeConflicts"
+    GET_MERGE_OPTIONS = "codecommit:GetMergeOptions"
+    GET_PULL_REQUEST = "codecommit:GetPullRequest"
+    GET_PULL_REQUEST_APPROVAL_STATES = "codecommit:GetPullRequestApprovalStates"
+    GET_PULL_REQUEST_OVERRIDE_STATE = "codecommit:GetPullRequestOverrideState"
+    GET_REPOSITORY = "codecommit:GetRepository"
+    GET_REPOSITORY_TRIGGERS = "codecommit:GetRepositoryTriggers"
+    GIT_PULL = "codecommit:GitPull"
+    GIT_PUSH = "codecommit:GitPush"
+    LIST_APPROVAL_RULE_TEMPLATES = "codecommit:ListApprovalRuleTemplates"
+    LIST_ASSOCIATED_APPROVAL_RULE_TEMPLATES_FOR_REPOSITORY = (
+        "codecommit:ListAssociatedApprovalRuleTemplatesForRepository"
+    )
+    LIST_BRANCHES = "codecommit:ListBranches"
+    LIST_FILE_COMMIT_HISTORY = "codecommit:ListFileCommitHistory"
+    LIST_PULL_REQUESTS = "codecommit:ListPullRequests"
+    LIST_REPOSITORIES = "codecommit:ListRepositories"
+    LIST_REPOSITORIES_FOR_APPROVAL_RULE_TEMPLATE = (
+        "codecommit:ListRepositoriesForApprovalRuleTemplate"
+    )
+    LIST_TAGS_FOR_RESOURCE = "codecommit:ListTagsForResource"
+    MERGE_BRANCHES_BY_FAST_FORWARD = "codecommit:MergeBranchesByFastForward"
+    MERGE_BRANCHES_BY_SQUASH = "codecommit:MergeBranchesBySquash"
+    MERGE_BRANCHES_BY_THREE_WAY = "codecommit:MergeBranchesByThreeWay"
+    MERGE_PULL_REQUEST_BY_FAST_FORWARD = "codecommit:MergePullRequestByFastForward"
+    MERGE_PULL_REQUEST_BY_SQUASH = "codecommit:MergePullRequestBySquash"
+    MERGE_PULL_REQUEST_BY_THREE_WAY = "codecommit:MergePullRequestByThreeWay"
+    OVERRIDE_PULL_REQUEST_APPROVAL_RULES = "codecommit:OverridePullRequestApprovalRules"
+    POST_COMMENT_FOR_COMPARED_COMMIT = "codecommit:PostCommentForComparedCommit"
+    POST_COMMENT_FOR_PULL_REQUEST = "codecommit:PostCommentForPullRequest"
+    POST_COMMENT_REPLY = "codecommit:PostCommentReply"
+    PUT_COMMENT_REACTION = "codecommit:PutCommentReaction"
+    PUT_FILE = "codecommit:PutFile"
+    PUT_REPOSITORY_TRIGGERS = "codecommit:PutRepositoryTriggers"
+    TAG_RESOURCE = "codecommit:TagResource"
+    TEST_REPOSITORY_TRIGGERS = "codecommit:TestRepositoryTriggers"
+    UNTAG_RESOURCE = "codecommit:UntagResource"
+    UPDATE_APPROVAL_RULE_TEMPLATE_CONTENT = "codecommit:UpdateApprovalRuleTemplateContent"
+    UPDATE_APPROVAL_RULE_TEMPLATE_DESCRIPTION = "codecommit:UpdateApprovalRuleTemplateDescription"
+    UPDATE_APPROVAL_RULE_TEMPLATE_NAME = "codecommit:UpdateApprovalRuleTemplateName"
+    UPDATE_COMMENT = "codecommit:UpdateComment"
+    UPDATE_DEFAULT_BRANCH = "codecommit:UpdateDefaultBranch"
+    UPDATE_PULL_REQUEST_APPROVAL_RULE_CONTENT = "codecommit:UpdatePullRequestApprovalRuleContent"
+    UPDATE_PULL_REQUEST_APPROVAL_STATE = "codecommit:UpdatePullRequestApprovalState"
+    UPDATE_PULL_REQUEST_DESCRIPTION = "codecommit:UpdatePullRequestDescription"
+    UPDATE_PULL_REQUEST_STATUS = "codecommit:UpdatePullRequestStatus"
+    UPDATE_PULL_REQUEST_TITLE = "codecommit:UpdatePullRequestTitle"
+    UPDATE_REPOSITORY_DESCRIPTION = "codecommit:UpdateRepositoryDescription"
+    UPDATE_REPOSITORY_ENCRYPTION_KEY = "codecommit:UpdateRepositoryEncryptionKey"
+    UPDATE_REPOSITORY_NAME = "codecommit:UpdateRepositoryName"

@@ -1,0 +1,230 @@
+"""`POST /` with `X-Amz-Target: CodeCommit_20150413.<Operation>`: the CodeCommit JSON API.
+
+Order of work for every request: target, SigV4 (AWS's error codes), input checked
+against botocore's model, authorization of the operation on each of its targets (before
+any lookup, so unknown and forbidden repositories look alike to the unauthorized), the
+handler, and the output shaped by the model. Every response carries `x-amzn-RequestId`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from auth.authenticate import Authenticator
+from auth.authorizer import Authorizer
+from auth.errors import AuthenticationFailed
+from auth.principal import Principal
+from auth.sigv4 import (
+    SERVICE,
+    SignatureError,
+    SignedRequest,
+    canonical_request,
+    check_freshness,
+    parse_authorization,
+    request_signature,
+    signature_matches,
+)
+from gitserver.api import model
+from gitserver.api.errors import ApiError, to_api_error
+from gitserver.api.registry import ApiServices, Call, Operation, Params
+from gitserver.db import Repository
+from gitserver.request import RequestInfo, authz_context
+from gitserver.transport.clientip import Network, client_ip
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+# AWS answers these with 403; every other error of the API is a 400.
+_FORBIDDEN = {"MissingAuthenticationToken", "InvalidClientTokenId"}
+
+
+class CodeCommitApi:
+    """The dispatcher: one route, every operation of `operations`."""
+
+    def __init__(
+        self,
+        services: ApiServices,
+        operations: Mapping[str, Operation],
+        authenticator: Authenticator,
+        authorizer: Authorizer,
+        *,
+        prefix: str = "",
+        regions: Sequence[str] = (),
+        max_request: int = 16 * 1024 * 1024,
+        trusted_proxies: tuple[Network, ...] = (),
+    ) -> None:
+        self.services = services
+        self.operations = operations
+        self.authenticator = authenticator
+        self.authorizer = authorizer
+        self.prefix = prefix.rstrip("/")
+        self.regions = frozenset(regions)
+        self.max_request = max_request
+        self.trusted_proxies = trusted_proxies
+
+    def routes(self) -> list[web.RouteDef]:
+        paths = {"/", self.prefix, self.prefix + "/"} - {""}
+        return [web.post(path, self.handle) for path in sorted(paths)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        info = RequestInfo(
+            source_ip=client_ip(
+                request.remote or "", request.headers.get("X-Forwarded-For"), self.trusted_proxies
+            ),
+            secure=request.secure,
+            transport="api",
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        try:
+            body = await self._body(request)
+            op = self._operation(request.headers.get("X-Amz-Target", ""))
+            principal, region = await self._authenticate(request, body)
+            params = model.parse_input(op.model, _json(body))
+            call = Call(principal, info, self.services)
+            await self._authorize(call, op.operation, params, region)
+            result = await op.operation.handler(call, params)
+            return _reply(info, 200, model.shape_output(op.model, result))
+        except Exception as exc:
+            error = to_api_error(exc)
+            if error is None:
+                log.exception("API operation failed", extra={"request_id": info.request_id})
+                error = ApiError("InternalFailure", "The server failed to process the request", 500)
+            return _reply(
+                info, error.status, {"__type": error.aws_type, "message": error.message}, error
+            )
+
+    async def _body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > self.max_request:
+            raise ApiError("SerializationException", "The request body is too large", 413)
+        body = bytearray()
+        async for chunk in request.content.iter_chunked(65536):
+            body += chunk
+            if len(body) > self.max_request:
+                raise ApiError("SerializationException", "The request body is too large", 413)
+        return bytes(body)
+
+    def _operation(self, target: str) -> _Resolved:
+        prefix, _, name = target.partition(".")
+        op_model = model.operation(name) if prefix == model.TARGET_PREFIX else None
+        if op_model is None:
+            raise ApiError("UnknownOperationException", f"Unknown operation {target!r}")
+        operation = self.operations.get(name)
+        if operation is None:
+            raise ApiError(
+                "UnsupportedOperationException", f"{name} is not supported by this server yet"
+            )
+        return _Resolved(operation, op_model)
+
+    async def _authenticate(self, request: web.Request, body: bytes) -> tuple[Principal, str]:
+        try:
+            signed = parse_authorization(request.headers.get("Authorization"))
+            if signed.service != SERVICE:
+                raise SignatureError(
+                    "InvalidSignatureException",
+                    f"Credential should be scoped to correct service: '{SERVICE}'.",
+                )
+            if self.regions and signed.region not in self.regions:
+                raise SignatureError(
+                    "InvalidSignatureException",
+                    f"Credential should be scoped to a valid region, not '{signed.region}'.",
+                )
+            check_freshness(signed, request.headers.get("X-Amz-Date"), datetime.now(UTC))
+            try:
+                secret, principal = await self.authenticator.access_key(signed.access_key_id)
+            except AuthenticationFailed:
+                raise SignatureError(
+                    "UnrecognizedClientException",
+                    "The security token included in the request is invalid.",
+                ) from None
+            _verify(request, body, signed, secret)
+        except SignatureError as exc:
+            status = 403 if exc.code in _FORBIDDEN else 400
+            raise ApiError(exc.code, str(exc), status) from None
+        return principal, signed.region
+
+    async def _authorize(self, call: Call, op: Operation, params: Params, region: str) -> None:
+        targets = op.targets(self.services.endpoints, params)
+        tags = await self._resource_tags([t.repository for t in targets if t.repository])
+        for target in targets:
+            context = authz_context(
+                call.principal, call.info, region, tags.get(target.repository or "")
+            )
+            if target.references:
+                context["codecommit:References"] = list(target.references)
+            decision = self.authorizer.authorize(call.principal, op.action, target.arn, context)
+            if not decision.allowed:
+                raise ApiError("AccessDeniedException", decision.message(call.principal))
+
+    async def _resource_tags(self, names: list[str]) -> dict[str, dict[str, str]]:
+        """`aws:ResourceTag/*` for the repositories named (none for unknown ones)."""
+        if not names:
+            return {}
+        async with self.services.db.reader() as session:
+            rows = await session.execute(
+                select(Repository.name, Repository.tags).where(Repository.name.in_(names))
+            )
+            return {name: {str(k): str(v) for k, v in (tags or {}).items()} for name, tags in rows}
+
+
+def _verify(request: web.Request, body: bytes, signed: SignedRequest, secret: str) -> None:
+    """Recompute the signature over the request as it arrived.
+
+    Raises:
+        SignatureError: `InvalidSignatureException` when it differs.
+    """
+    raw_path = request.raw_path.partition("?")[0]
+    payload = request.headers.get("X-Amz-Content-SHA256") or hashlib.sha256(body).hexdigest()
+    canonical = canonical_request(
+        request.method,
+        raw_path,
+        request.query.items(),
+        {name: request.headers.getall(name, []) for name in signed.signed_headers},
+        signed.signed_headers,
+        payload,
+    )
+    expected = request_signature(secret, signed, request.headers.get("X-Amz-Date", ""), canonical)
+    if not signature_matches(expected, signed.signature):
+        raise SignatureError(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you "
+            "provided. Check your AWS Secret Access Key and signing method.",
+        )
+
+
+class _Resolved:
+    __slots__ = ("model", "operation")
+
+    def __init__(self, operation: Operation, op_model: Any) -> None:
+        self.operation = operation
+        self.model = op_model
+
+
+def _json(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError("SerializationException", "The request body is not valid JSON") from None
+
+
+def _reply(
+    info: RequestInfo, status: int, payload: dict[str, Any], error: ApiError | None = None
+) -> web.Response:
+    headers = {"x-amzn-RequestId": info.request_id}
+    if error is not None:
+        headers["x-amzn-ErrorType"] = error.aws_type
+    return web.Response(
+        status=status,
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+        content_type=CONTENT_TYPE,
+        headers=headers,
+    )

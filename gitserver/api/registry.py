@@ -1,0 +1,128 @@
+"""What an API operation is: a handler, and the resources it must be authorized on.
+
+The dispatcher authorizes every operation before its handler runs, on the targets the
+operation names (`codecommit:<Operation>` on each ARN, with `codecommit:References` where
+it touches a branch), so no handler is reachable without a check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auth.actions import Action
+from auth.principal import Principal
+from gitserver.api.errors import ApiError
+from gitserver.db import Database
+from gitserver.gitcmd import Git
+from gitserver.request import RequestInfo
+from gitserver.store.branches import Branches
+from gitserver.store.repositories import Endpoints, RepositoryStore
+
+Params = dict[str, Any]
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    """What operations work with; built once by the server."""
+
+    db: Database
+    git: Git
+    store: RepositoryStore
+    endpoints: Endpoints
+    branches: Branches
+    max_file_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One authenticated, authorized request."""
+
+    principal: Principal
+    info: RequestInfo
+    services: ApiServices
+
+    @property
+    def actor(self) -> str:
+        return self.principal.name
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A resource to authorize on, and the refs the request touches there."""
+
+    arn: str
+    repository: str | None = None
+    references: tuple[str, ...] = ()
+
+
+Handler = Callable[[Call, Params], Awaitable[Result]]
+Targets = Callable[[Endpoints, Params], Sequence[Target]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str
+    handler: Handler
+    targets: Targets
+
+    @property
+    def action(self) -> Action:
+        return Action(f"codecommit:{self.name}")
+
+
+def repository(params: Params, endpoints: Endpoints, member: str = "repositoryName") -> Target:
+    name = params.get(member)
+    if not name:
+        raise ApiError("RepositoryNameRequiredException", f"{member} is required")
+    return Target(endpoints.arn(name), name)
+
+
+def on_repository(endpoints: Endpoints, params: Params) -> Sequence[Target]:
+    return [repository(params, endpoints)]
+
+
+def on_branch(member: str = "branchName") -> Targets:
+    """The repository, with `codecommit:References` naming the branch in `member`."""
+
+    def targets(endpoints: Endpoints, params: Params) -> Sequence[Target]:
+        target = repository(params, endpoints)
+        branch = params.get(member)
+        refs = (f"refs/heads/{branch}",) if branch else ()
+        return [Target(target.arn, target.repository, refs)]
+
+    return targets
+
+
+def on_any(endpoints: Endpoints, params: Params) -> Sequence[Target]:
+    return [Target("*")]
+
+
+def on_repositories(endpoints: Endpoints, params: Params) -> Sequence[Target]:
+    return [Target(endpoints.arn(name), name) for name in params["repositoryNames"]]
+
+
+def on_resource_arn(endpoints: Endpoints, params: Params) -> Sequence[Target]:
+    """A repository given by ARN (tags): it must be one of this server's."""
+    arn = params["resourceArn"]
+    prefix = endpoints.arn("")
+    name = arn.removeprefix(prefix)
+    if not arn.startswith(prefix) or not name or ":" in name or "/" in name:
+        raise ApiError(
+            "InvalidResourceArnException",
+            f"The value for resourceArn is not valid: expected {prefix}<repository-name>",
+        )
+    return [Target(arn, name)]
+
+
+def build_table(*groups: Sequence[Operation]) -> dict[str, Operation]:
+    table: dict[str, Operation] = {}
+    for group in groups:
+        for op in group:
+            if op.name in table:
+                raise ValueError(f"operation {op.name} registered twice")
+            op.action  # noqa: B018 - an unknown action fails here, at start
+            table[op.name] = op
+    return table

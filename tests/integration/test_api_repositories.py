@@ -1,0 +1,193 @@
+"""The CodeCommit API with real boto3: repositories and branches, errors as AWS names them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from tests.api_support import client_for, error_code
+from tests.support import Git, Server
+
+
+@pytest.fixture(scope="session")
+def cc(server: Server) -> BaseClient:
+    return client_for(server, "api-admin", admin=True)
+
+
+def _name(prefix: str = "api") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _push_commit(git: Git, server: Server, repo: str, tmp_path: Path, branch: str = "main") -> str:
+    work = git.init(tmp_path / f"work-{uuid.uuid4().hex[:6]}", branch=branch)
+    git.commit(work, "README.md", "hello\n", "first")
+    git("push", server.url(repo), f"{branch}:{branch}", cwd=work)
+    return git.rev_parse(work, "HEAD")
+
+
+def test_create_get_list_delete_repository(cc: BaseClient, server: Server) -> None:
+    name = _name()
+    created = cc.create_repository(repositoryName=name, repositoryDescription="from boto3")
+    meta = created["repositoryMetadata"]
+    assert meta["repositoryName"] == name
+    assert meta["Arn"] == f"arn:aws:codecommit:us-east-1:000000000000:{name}"
+    assert meta["cloneUrlHttp"] == f"{server.base_url}/v1/repos/{name}"
+    assert meta["accountId"] == "000000000000"
+    assert "defaultBranch" not in meta
+    assert created["ResponseMetadata"]["RequestId"]
+
+    got = cc.get_repository(repositoryName=name)["repositoryMetadata"]
+    assert got["repositoryId"] == meta["repositoryId"]
+    assert got["repositoryDescription"] == "from boto3"
+    assert got["creationDate"] == meta["creationDate"]
+
+    listed = cc.list_repositories()["repositories"]
+    assert {"repositoryName": name, "repositoryId": meta["repositoryId"]} in listed
+
+    assert cc.delete_repository(repositoryName=name)["repositoryId"] == meta["repositoryId"]
+    # Deleting again is not an error on AWS: repositoryId is simply absent.
+    assert "repositoryId" not in cc.delete_repository(repositoryName=name)
+    with pytest.raises(cc.exceptions.RepositoryDoesNotExistException):
+        cc.get_repository(repositoryName=name)
+
+
+def test_repository_errors_use_the_model_exception_names(cc: BaseClient) -> None:
+    name = _name()
+    cc.create_repository(repositoryName=name)
+    with pytest.raises(cc.exceptions.RepositoryNameExistsException):
+        cc.create_repository(repositoryName=name)
+    with pytest.raises(cc.exceptions.InvalidRepositoryNameException):
+        cc.create_repository(repositoryName="bad name!")
+    with pytest.raises(cc.exceptions.InvalidRepositoryNameException):
+        cc.create_repository(repositoryName="x" * 101)  # botocore does not check max
+    with pytest.raises(cc.exceptions.InvalidRepositoryNameException):
+        cc.create_repository(repositoryName="ends-in.git")
+    with pytest.raises(cc.exceptions.InvalidRepositoryDescriptionException):
+        cc.create_repository(repositoryName=_name(), repositoryDescription="d" * 1001)
+    with pytest.raises(cc.exceptions.InvalidSortByException):
+        cc.list_repositories(sortBy="size")
+    with pytest.raises(cc.exceptions.InvalidOrderException):
+        cc.list_repositories(order="sideways")
+    with pytest.raises(cc.exceptions.InvalidContinuationTokenException):
+        cc.list_repositories(nextToken="not-a-token")
+
+
+def test_list_repositories_sorting(cc: BaseClient) -> None:
+    names = sorted(_name("sort") for _ in range(3))
+    for name in names:
+        cc.create_repository(repositoryName=name)
+    cc.update_repository_description(repositoryName=names[0], repositoryDescription="touched")
+    listed = [r["repositoryName"] for r in cc.list_repositories(order="descending")["repositories"]]
+    mine = [n for n in listed if n in names]
+    assert mine == names[::-1]
+    by_date = cc.list_repositories(sortBy="lastModifiedDate", order="descending")
+    recent = [r["repositoryName"] for r in by_date["repositories"] if r["repositoryName"] in names]
+    assert recent[0] == names[0]  # the description change made it the latest modified
+
+
+def test_batch_get_rename_and_description(cc: BaseClient) -> None:
+    a, b, missing = _name(), _name(), _name()
+    cc.create_repository(repositoryName=a)
+    cc.create_repository(repositoryName=b)
+    batch = cc.batch_get_repositories(repositoryNames=[a, b, missing])
+    assert sorted(r["repositoryName"] for r in batch["repositories"]) == sorted([a, b])
+    assert batch["repositoriesNotFound"] == [missing]
+    with pytest.raises(cc.exceptions.MaximumRepositoryNamesExceededException):
+        cc.batch_get_repositories(repositoryNames=[_name() for _ in range(101)])
+
+    renamed = _name()
+    cc.update_repository_name(oldName=a, newName=renamed)
+    meta = cc.get_repository(repositoryName=renamed)["repositoryMetadata"]
+    assert meta["Arn"].endswith(f":{renamed}")
+    with pytest.raises(cc.exceptions.RepositoryDoesNotExistException):
+        cc.get_repository(repositoryName=a)
+    with pytest.raises(cc.exceptions.RepositoryNameExistsException):
+        cc.update_repository_name(oldName=renamed, newName=b)
+
+    cc.update_repository_description(repositoryName=b, repositoryDescription="new words")
+    assert cc.get_repository(repositoryName=b)["repositoryMetadata"]["repositoryDescription"] == (
+        "new words"
+    )
+
+
+def test_branches_round_trip_with_git(
+    cc: BaseClient, server: Server, git: Git, tmp_path: Path
+) -> None:
+    name = _name()
+    cc.create_repository(repositoryName=name)
+    head = _push_commit(git, server, name, tmp_path)
+    assert cc.get_repository(repositoryName=name)["repositoryMetadata"]["defaultBranch"] == "main"
+    assert cc.get_branch(repositoryName=name, branchName="main")["branch"] == {
+        "branchName": "main",
+        "commitId": head,
+    }
+
+    cc.create_branch(repositoryName=name, branchName="feature/x", commitId=head)
+    assert sorted(cc.list_branches(repositoryName=name)["branches"]) == ["feature/x", "main"]
+    remote = git("ls-remote", server.url(name), cwd=tmp_path).stdout
+    assert f"{head}\trefs/heads/feature/x" in remote
+
+    cc.update_default_branch(repositoryName=name, defaultBranchName="feature/x")
+    meta = cc.get_repository(repositoryName=name)["repositoryMetadata"]
+    assert meta["defaultBranch"] == "feature/x"
+    clone = tmp_path / "clone"
+    git("clone", server.url(name), str(clone), cwd=tmp_path)
+    assert git("symbolic-ref", "HEAD", cwd=clone).stdout.strip() == "refs/heads/feature/x"
+
+    with pytest.raises(cc.exceptions.DefaultBranchCannotBeDeletedException):
+        cc.delete_branch(repositoryName=name, branchName="feature/x")
+    deleted = cc.delete_branch(repositoryName=name, branchName="main")["deletedBranch"]
+    assert deleted == {"branchName": "main", "commitId": head}
+    assert "deletedBranch" not in cc.delete_branch(repositoryName=name, branchName="main")
+
+    types = [e["type"] for e in server.events(name)]
+    assert types.count("referenceCreated") == 2 and types[-1] == "referenceDeleted"
+    created = [e for e in server.events(name) if e["type"] == "referenceCreated"][-1]
+    assert created["actor"] == "api-admin"
+    assert created["detail"]["referenceFullName"] == "refs/heads/feature/x"
+    assert created["detail"]["transport"] == "api"
+
+
+def test_branch_errors(cc: BaseClient, server: Server, git: Git, tmp_path: Path) -> None:
+    name = _name()
+    cc.create_repository(repositoryName=name)
+    head = _push_commit(git, server, name, tmp_path)
+    with pytest.raises(cc.exceptions.BranchNameExistsException):
+        cc.create_branch(repositoryName=name, branchName="main", commitId=head)
+    with pytest.raises(cc.exceptions.InvalidBranchNameException):
+        cc.create_branch(repositoryName=name, branchName="bad..name", commitId=head)
+    with pytest.raises(cc.exceptions.InvalidCommitIdException):
+        cc.create_branch(repositoryName=name, branchName="b", commitId="abc")
+    with pytest.raises(cc.exceptions.CommitDoesNotExistException):
+        cc.create_branch(repositoryName=name, branchName="b", commitId="1" * 40)
+    with pytest.raises(cc.exceptions.BranchDoesNotExistException):
+        cc.get_branch(repositoryName=name, branchName="nope")
+    with pytest.raises(cc.exceptions.BranchDoesNotExistException):
+        cc.update_default_branch(repositoryName=name, defaultBranchName="nope")
+    with pytest.raises(cc.exceptions.RepositoryDoesNotExistException):
+        cc.list_branches(repositoryName=_name())
+    assert cc.list_branches(repositoryName=name)["branches"] == ["main"]
+
+
+def test_policies_decide_api_calls(
+    server: Server, git: Git, tmp_path: Path, repo: Callable[..., str]
+) -> None:
+    """A read-only user reads but cannot write; branch protection covers API branch writes."""
+    name = repo("api-policy")
+    admin = client_for(server, "api-admin", admin=True)
+    head = _push_commit(git, server, name, tmp_path)
+    reader = client_for(server, f"reader-{uuid.uuid4().hex[:6]}")
+    user = reader.meta.config.user_agent  # noqa: F841 - keep the client configured
+    readers = [u for u in server.cli("user", "list")["users"] if u["UserName"].startswith("reader-")]
+    server.cli("policy", "attach-user-policy", readers[-1]["UserName"], "GitServerReadOnly")
+    assert reader.get_repository(repositoryName=name)["repositoryMetadata"]["repositoryName"]
+    with pytest.raises(ClientError) as denied:
+        reader.create_branch(repositoryName=name, branchName="x", commitId=head)
+    assert error_code(denied.value) == "AccessDeniedException"
+    assert "codecommit:CreateBranch" in str(denied.value)
+    assert admin.get_branch(repositoryName=name, branchName="main")
