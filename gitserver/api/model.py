@@ -156,9 +156,8 @@ class _Checker:
             if value.get(name) is None:
                 raise self.required(name, members[name])
         for name, item in value.items():
-            if name not in members:
-                raise ApiError("SerializationException", f"Unknown member {name!r}")
-            if item is not None:
+            # Unknown members are ignored, as AWS does: newer SDKs may send more.
+            if name in members and item is not None:
                 result[name] = self.value(name, members[name], item)
         return result
 

@@ -49,6 +49,10 @@ SERVE = (
     "maintenance_delay",
     "maintenance",
     "audit_retention_days",
+    "api_prefix",
+    "api_regions",
+    "max_api_request",
+    "max_file_size",
 )
 
 

@@ -181,10 +181,9 @@ def test_policies_decide_api_calls(
     name = repo("api-policy")
     admin = client_for(server, "api-admin", admin=True)
     head = _push_commit(git, server, name, tmp_path)
-    reader = client_for(server, f"reader-{uuid.uuid4().hex[:6]}")
-    user = reader.meta.config.user_agent  # noqa: F841 - keep the client configured
-    readers = [u for u in server.cli("user", "list")["users"] if u["UserName"].startswith("reader-")]
-    server.cli("policy", "attach-user-policy", readers[-1]["UserName"], "GitServerReadOnly")
+    reader_name = f"reader-{uuid.uuid4().hex[:6]}"
+    reader = client_for(server, reader_name)
+    server.cli("policy", "attach-user-policy", reader_name, "GitServerReadOnly")
     assert reader.get_repository(repositoryName=name)["repositoryMetadata"]["repositoryName"]
     with pytest.raises(ClientError) as denied:
         reader.create_branch(repositoryName=name, branchName="x", commitId=head)
