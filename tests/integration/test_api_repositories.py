@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -190,3 +194,50 @@ def test_policies_decide_api_calls(
     assert error_code(denied.value) == "AccessDeniedException"
     assert "codecommit:CreateBranch" in str(denied.value)
     assert admin.get_branch(repositoryName=name, branchName="main")
+
+
+def test_aws_cli_smoke(server: Server, tmp_path: Path) -> None:
+    """`aws --endpoint-url … codecommit …`: the AWS CLI works with only the endpoint changed."""
+    name = _name("cli")
+    if "api-cli" not in {u["UserName"] for u in server.cli("user", "list")["users"]}:
+        server.cli("user", "create", "api-cli", "--admin")
+    key = server.cli("access-key", "create", "api-cli")
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
+    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", server.base_url]
+    created = subprocess.run(
+        [*aws, "codecommit", "create-repository", "--repository-name", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["repositoryMetadata"]["repositoryName"] == name
+    listed = subprocess.run(
+        [*aws, "codecommit", "list-repositories"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert name in {r["repositoryName"] for r in json.loads(listed.stdout)["repositories"]}
+    missing = subprocess.run(
+        [*aws, "codecommit", "get-repository", "--repository-name", _name("none")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode != 0
+    assert "RepositoryDoesNotExistException" in missing.stderr
