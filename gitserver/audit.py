@@ -1,6 +1,7 @@
 """The audit log (CloudTrail-like): authorization decisions kept in SQL.
 
-Kept: every decision on a mutating action (allowed or not) and every denial of a read.
+Kept: every decision on a mutating action (allowed or not), every denial of a read, and
+every decision on a CodeCommit API call (reads included).
 The authorizer hands each decision to `AuditLog.record` synchronously, on the request's
 path, so recording only appends to a bounded in-memory queue; a background task writes
 the queue to SQL in batches (every second, or sooner when it fills) and once more at
@@ -106,7 +107,10 @@ class AuditLog:
 
     def record(self, request: AuthzRequest, decision: Decision) -> None:
         """Queue a decision if it is worth keeping. Never blocks, never raises."""
-        if not should_record(str(request.action), decision.allowed):
+        # Every API call is kept (CloudTrail keeps read events too); git's reads only
+        # when denied, as a clone's worth of GitPull records would drown the rest.
+        api = request.context.get("gitserver:Transport") == "api"
+        if not api and not should_record(str(request.action), decision.allowed):
             return
         try:
             row = audit_row(request, decision, datetime.now(UTC))

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -241,3 +242,21 @@ def test_aws_cli_smoke(server: Server, tmp_path: Path) -> None:
     )
     assert missing.returncode != 0
     assert "RepositoryDoesNotExistException" in missing.stderr
+
+
+def test_api_calls_are_audited(cc: BaseClient, server: Server) -> None:
+    """Every API call leaves a record, reads included, with the API as its transport."""
+    name = _name("audited")
+    cc.create_repository(repositoryName=name)
+    cc.get_repository(repositoryName=name)
+    arn = f"arn:aws:codecommit:us-east-1:000000000000:{name}"
+    deadline = time.monotonic() + 20
+    actions: set[str] = set()
+    while time.monotonic() < deadline and len(actions) < 2:
+        records = server.cli("audit", "list", "--user", "api-admin", "--limit", "1000")["events"]
+        mine = [r for r in records if r["resource"] == arn]
+        actions = {r["action"] for r in mine}
+        time.sleep(0.3)
+    assert actions == {"codecommit:CreateRepository", "codecommit:GetRepository"}
+    assert {r["transport"] for r in mine} == {"api"}
+    assert all(r["decision"] == "allowed" and r["userAgent"].startswith("Boto3") for r in mine)
