@@ -115,6 +115,7 @@ class Server:
             endpoints=self.services.endpoints,
             branches=Branches(self.services.db, self.services.git, self.services.store),
             max_file_size=settings.max_file_size,
+            page_size=settings.api_page_size,
         )
         return CodeCommitApi(
             services,

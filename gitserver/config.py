@@ -111,6 +111,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_prefix", "", _str, "extra path the CodeCommit API answers at, besides /"),
     Option("api_regions", (), _list, "SigV4 regions the API accepts (default: any)"),
     Option("max_api_request", 16 * 1024 * 1024, _int, "max bytes of one API request body"),
+    Option("api_page_size", 1000, _int, "items per page of the API's List operations"),
     Option(
         "max_file_size", 6 * 1024 * 1024, _int, "max bytes of a file read or written by the API"
     ),
@@ -155,6 +156,7 @@ class Settings:
     api_prefix: str = ""
     api_regions: tuple[str, ...] = ()
     max_api_request: int = 16 * 1024 * 1024
+    api_page_size: int = 1000
     max_file_size: int = 6 * 1024 * 1024
     log_level: str = "INFO"
     git_timeout: float = 3600.0
@@ -320,6 +322,7 @@ def _validate(settings: Settings) -> None:
         "ssh_max_sessions_per_user",
         "max_api_request",
         "max_file_size",
+        "api_page_size",
     ):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{key} must be at least 1")

@@ -34,6 +34,7 @@ class ApiServices:
     endpoints: Endpoints
     branches: Branches
     max_file_size: int
+    page_size: int = 1000
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ SERVE = (
     "api_prefix",
     "api_regions",
     "max_api_request",
+    "api_page_size",
     "max_file_size",
 )
 

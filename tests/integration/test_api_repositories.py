@@ -260,3 +260,39 @@ def test_api_calls_are_audited(cc: BaseClient, server: Server) -> None:
     assert actions == {"codecommit:CreateRepository", "codecommit:GetRepository"}
     assert {r["transport"] for r in mine} == {"api"}
     assert all(r["decision"] == "allowed" and r["userAgent"].startswith("Boto3") for r in mine)
+
+
+def test_pagination_with_next_token(make_server: Callable[..., Server], tmp_path: Path) -> None:
+    """ListRepositories and ListBranches page with nextToken (page size 2 on this server)."""
+    private = make_server("--no-ssh", "--api-page-size", "2")
+    cc = client_for(private, "pager", admin=True)
+    names = sorted(_name("page") for _ in range(5))
+    for name in names:
+        cc.create_repository(repositoryName=name)
+    first = cc.list_repositories()
+    assert len(first["repositories"]) == 2 and first["nextToken"]
+    pages = cc.get_paginator("list_repositories").paginate()
+    listed = [r["repositoryName"] for page in pages for r in page["repositories"]]
+    assert listed == names
+    by_date = cc.get_paginator("list_repositories").paginate(
+        sortBy="lastModifiedDate", order="descending"
+    )
+    assert [r["repositoryName"] for p in by_date for r in p["repositories"]] == names[::-1]
+    # A token from one ordering is refused by another.
+    with pytest.raises(cc.exceptions.InvalidContinuationTokenException):
+        cc.list_repositories(order="descending", nextToken=first["nextToken"])
+
+    git = Git(tmp_path / "home")
+    work = git.init(tmp_path / "work")
+    git.commit(work, "f", "x\n", "one")
+    for n in range(4):
+        git("branch", f"b{n}", cwd=work)
+    git("push", private.url(names[0]), "--all", cwd=work)
+    branches = cc.get_paginator("list_branches").paginate(repositoryName=names[0])
+    assert sorted(b for page in branches for b in page["branches"]) == [
+        "b0",
+        "b1",
+        "b2",
+        "b3",
+        "main",
+    ]

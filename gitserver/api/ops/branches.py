@@ -7,8 +7,6 @@ from gitserver.api.ops.paging import page
 from gitserver.api.registry import Call, Operation, Params, Result, on_branch, on_repository
 from gitserver.store.naming import validate_repository_name
 
-PAGE_SIZE = 1000
-
 
 async def create_branch(call: Call, params: Params) -> Result:
     await call.services.branches.create(
@@ -28,7 +26,7 @@ async def get_branch(call: Call, params: Params) -> Result:
 async def list_branches(call: Call, params: Params) -> Result:
     validate_repository_name(params["repositoryName"])
     names = await call.services.branches.list(params["repositoryName"])
-    chunk, token = page(names, params.get("nextToken"), PAGE_SIZE, "branches")
+    chunk, token = page(names, params.get("nextToken"), call.services.page_size, "branches")
     result: Result = {"branches": list(chunk)}
     if token:
         result["nextToken"] = token

@@ -19,7 +19,6 @@ from gitserver.db import Repository
 from gitserver.store import repositories as store
 from gitserver.store.naming import validate_repository_name
 
-PAGE_SIZE = 1000  # ListRepositories' page, as AWS's
 MAX_BATCH = 100
 
 
@@ -73,7 +72,9 @@ async def list_repositories(call: Call, params: Params) -> Result:
         return (repo.updated_at, repo.name) if sort_by == "lastModifiedDate" else repo.name
 
     repos.sort(key=key, reverse=order == "descending")
-    chunk, token = page(repos, params.get("nextToken"), PAGE_SIZE, f"repos:{sort_by}:{order}")
+    chunk, token = page(
+        repos, params.get("nextToken"), call.services.page_size, f"repos:{sort_by}:{order}"
+    )
     result: Result = {
         "repositories": [{"repositoryName": r.name, "repositoryId": r.id} for r in chunk]
     }
