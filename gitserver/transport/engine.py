@@ -67,6 +67,8 @@ class PushSession:
     repository_name: str
     path: Path
     request: RequestInfo
+    # Read with the repository at admission: pre-receive decides on the same tags.
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
     kinds: dict[Update, RefKind] = field(default_factory=dict)
 
 
@@ -92,9 +94,13 @@ class GitEngine:
         self._on_push_end = on_push_end
         self._settling: set[asyncio.Task[None]] = set()
 
-    def context(self, principal: Principal, request: RequestInfo) -> dict[str, object]:
+    def context(
+        self, principal: Principal, request: RequestInfo, resource_tags: Mapping[str, str]
+    ) -> dict[str, object]:
+        """The request's condition keys. ``aws:PrincipalTag/*`` is not here: the
+        authorizer takes it from the principal, never from anything a client sent."""
         now = datetime.now(UTC)
-        return {
+        context: dict[str, object] = {
             "aws:username": principal.name,
             "aws:userid": principal.user_id,
             "aws:SourceIp": request.source_ip,
@@ -107,9 +113,17 @@ class GitEngine:
             "gitserver:UserAgent": request.user_agent,
             "gitserver:RequestId": request.request_id,
         }
+        for key, value in resource_tags.items():
+            context[f"aws:ResourceTag/{key}"] = value
+        return context
 
     def authorize_service(
-        self, principal: Principal, service: str, repository: str, request: RequestInfo
+        self,
+        principal: Principal,
+        service: str,
+        repository: str,
+        request: RequestInfo,
+        resource_tags: Mapping[str, str],
     ) -> Decision:
         """The repository-level check made before anything is read or advertised.
 
@@ -119,7 +133,7 @@ class GitEngine:
             principal,
             service_action(service),
             self.endpoints.arn(repository),
-            self.context(principal, request),
+            self.context(principal, request, resource_tags),
         )
 
     def denied_refs(
@@ -128,9 +142,10 @@ class GitEngine:
         repository: str,
         updates: Sequence[Command],
         request: RequestInfo,
+        resource_tags: Mapping[str, str],
     ) -> dict[str, str]:
         """GitPush per ref, with `codecommit:References`; returns reasons for denied refs."""
-        base = self.context(principal, request)
+        base = self.context(principal, request, resource_tags)
         arn = self.endpoints.arn(repository)
         reasons = {}
         for update in updates:
@@ -149,6 +164,7 @@ class GitEngine:
         repository_name: str,
         path: Path,
         request: RequestInfo,
+        resource_tags: Mapping[str, str],
     ) -> Iterator[PushSession]:
         session = PushSession(
             token=secrets.token_urlsafe(32),
@@ -159,6 +175,7 @@ class GitEngine:
             repository_name=repository_name,
             path=path,
             request=request,
+            resource_tags=resource_tags,
         )
         self._pushes[session.token] = session
         try:

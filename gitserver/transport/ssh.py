@@ -4,9 +4,10 @@ A connection authenticates by public key only; the SSH user name is the key's ow
 its SSHPublicKeyId, and the key is looked up at every login. Each channel may then run
 one git service (see `sshcommand`); shells, PTYs, forwarding, agent forwarding and
 subsystems are refused. As over HTTP, the service is authorized on the repository ARN
-(which needs only the name) before the name is looked up, so unknown and forbidden look
-alike to someone who may not read the repository; a push runs in an engine push
-session, so its per-ref checks and events come from the same hooks.
+and tags (an unknown name has none) before any answer says whether it exists, so
+unknown and forbidden look alike to someone who may not read the repository; a push
+runs in an engine push session, so its per-ref checks and events come from the same
+hooks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from gitserver.db import Database, Repository
-from gitserver.store.repositories import RepositoryStore, find_repository
+from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
 from gitserver.transport.relay import RelayLimits, SessionTimeout, relay
@@ -273,7 +274,10 @@ class GitSsh:
             path = self.store.path(repo.id)
             started = asyncio.get_running_loop().time()
             if command.service == RECEIVE_PACK:
-                with self.engine.push_session(principal, repo.id, repo.name, path, info) as push:
+                tags = resource_tags(repo)
+                with self.engine.push_session(
+                    principal, repo.id, repo.name, path, info, tags
+                ) as push:
                     git = await self.engine.spawn(
                         RECEIVE_PACK, path, stateless=False, protocol=protocol, push=push
                     )
@@ -299,14 +303,14 @@ class GitSsh:
     async def _admit(
         self, principal: Principal, command: GitCommand, info: RequestInfo
     ) -> Repository:
-        """Authorization on the ARN first, then the lookup: the HTTP front end's order."""
+        """Authorization before the 404, as over HTTP (the row's tags feed the decision)."""
+        async with self.db.reader() as session:
+            repo = await find_repository(session, command.repository)
         decision = self.engine.authorize_service(
-            principal, command.service, command.repository, info
+            principal, command.service, command.repository, info, resource_tags(repo)
         )
         if not decision.allowed:
             raise Refused(f"gitserver: {decision.message(principal)}")
-        async with self.db.reader() as session:
-            repo = await find_repository(session, command.repository)
         if repo is None:
             raise Refused(f"gitserver: repository {command.repository} does not exist")
         return repo

@@ -84,10 +84,11 @@ def test_git_front_end_checks_go_through_authorize(tmp_path: Path) -> None:
     )
     info = RequestInfo("127.0.0.1", secure=False, transport="http")
     reader = replace(BOB, policies=(READ,))
-    assert engine.authorize_service(reader, UPLOAD_PACK, "demo", info).allowed
-    assert not engine.authorize_service(reader, RECEIVE_PACK, "demo", info).allowed
+    assert engine.authorize_service(reader, UPLOAD_PACK, "demo", info, {}).allowed
+    assert not engine.authorize_service(reader, RECEIVE_PACK, "demo", info, {}).allowed
     zero = "0" * 40
-    denied = engine.denied_refs(reader, "demo", [Command(zero, "1" * 40, "refs/heads/main")], info)
+    update = Command(zero, "1" * 40, "refs/heads/main")
+    denied = engine.denied_refs(reader, "demo", [update], info, {})
     assert list(denied) == ["refs/heads/main"]
     assert "codecommit:GitPush" in denied["refs/heads/main"]
     assert [(str(r.action), r.resource) for r in seen] == [
