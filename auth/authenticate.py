@@ -118,6 +118,22 @@ class Authenticator:
             principal = await load_principal(session, user, self._account_id, "ssh-key")
         return SshLogin(principal, key.id)
 
+    async def refresh(self, principal: Principal) -> Principal:
+        """`principal` as it is now: its policies, groups and tags read again.
+
+        For a connection that carries several requests (SSH channels multiplexed over
+        one login): the credential was checked once, but every request is decided on
+        the identity's current policies.
+
+        Raises:
+            AuthenticationFailed: the user no longer exists.
+        """
+        async with self._db.reader() as session:
+            user = await session.get(User, principal.user_id)
+            if user is None:
+                raise AuthenticationFailed("this user no longer exists")
+            return await load_principal(session, user, self._account_id, principal.authenticated_by)
+
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):
             return True

@@ -13,7 +13,7 @@ from typing import Any
 from auth.errors import AuthError
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
-from gitserver.cli import commands, tagging
+from gitserver.cli import commands, policy_versions, tagging
 from gitserver.cli.output import CommandError, Output
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.gitcmd import GitError
@@ -180,6 +180,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--document", required=True, help="the JSON document; '-' for stdin")
     c.add_argument("--set-default", action="store_true", help="make it the version in force")
+    c = leaf(policy, "delete", policy_versions.policy_delete_managed, "delete an unattached policy")
+    c.add_argument("name")
+    leaf(
+        policy, "list-versions", policy_versions.policy_list_versions, "a policy's versions"
+    ).add_argument("name")
+    versioned: list[tuple[str, commands.Handler, str]] = [
+        (
+            "set-default-version",
+            policy_versions.policy_set_default_version,
+            "make it the one in force",
+        ),
+        ("delete-version", policy_versions.policy_delete_version, "delete a non-default version"),
+    ]
+    for name, handler, help_text in versioned:
+        c = leaf(policy, name, handler, help_text)
+        c.add_argument("name")
+        c.add_argument("version", metavar="VERSION", help="v1, v2, ... (or 1, 2, ...)")
     c = leaf(policy, "list", commands.policy_list, "inline and attached policies")
     owner = c.add_mutually_exclusive_group()
     owner.add_argument("--user")

@@ -100,6 +100,7 @@ class _Connection(asyncssh.SSHServer):
         self.peer = ""
         self.client_version = ""
         self.sessions = 0
+        self.channels = 0  # git sessions started on this connection so far
         self._lost = False
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -265,7 +266,16 @@ class GitSsh:
         protocol = process.env.get("GIT_PROTOCOL", "")
         if protocol and not valid_git_protocol(protocol):
             raise Refused("gitserver: malformed GIT_PROTOCOL")
+        # The key was checked at login, with the principal. Later channels of the same
+        # connection (ControlMaster multiplexing) read the policies again, so a change
+        # reaches them at their next command as it would a new connection.
         principal = login.principal
+        client.channels += 1
+        if client.channels > 1:
+            try:
+                principal = await self.authenticator.refresh(principal)
+            except AuthenticationFailed as exc:
+                raise Refused(f"gitserver: {exc}") from None
         info = RequestInfo(
             source_ip=client.peer, secure=True, transport="ssh", user_agent=client.client_version
         )
