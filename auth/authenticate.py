@@ -188,11 +188,15 @@ class Authenticator:
                 )
             ).first()
             if row is None or row[0].status != "Active":
-                raise AuthenticationFailed("invalid or inactive access key")
+                raise AuthenticationFailed(
+                    "invalid or inactive access key", code="InvalidClientTokenId"
+                )
             key, user = row[0], row[1]
             secret = self._box.decrypt(key.secret_ciphertext, key.id)
             if not verify_git_password(
                 secret, password, paths=paths, hosts=hosts, regions=self._regions
             ):
-                raise AuthenticationFailed("the SigV4 Git password does not match")
+                raise AuthenticationFailed(
+                    "the SigV4 Git password does not match", code="SignatureDoesNotMatch"
+                )
             return await load_principal(session, user, self._account_id, "sigv4")

@@ -37,4 +37,8 @@ class DeleteConflict(AuthError):
 
 
 class AuthenticationFailed(AuthError):
-    pass
+    """`code` names the failure for the audit log, as AWS would (never the secret)."""
+
+    def __init__(self, message: str, code: str = "AuthenticationFailed") -> None:
+        super().__init__(message)
+        self.code = code

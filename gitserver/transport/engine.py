@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from auth.authorizer import Action, Authorizer, Decision
+from auth.errors import AuthenticationFailed
 from auth.principal import Principal
+from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
@@ -84,6 +86,7 @@ class GitEngine:
         hooks_dir: Path,
         hook_socket: Path,
         on_push_end: Callable[[PushSession], Coroutine[Any, Any, None]] | None = None,
+        on_failed_login: Callable[[FailedLogin], None] | None = None,
     ) -> None:
         self.git = git
         self.authorizer = authorizer
@@ -92,6 +95,7 @@ class GitEngine:
         self.hook_socket = hook_socket
         self._pushes: dict[str, PushSession] = {}
         self._on_push_end = on_push_end
+        self._on_failed_login = on_failed_login
         self._settling: set[asyncio.Task[None]] = set()
 
     def context(
@@ -116,6 +120,34 @@ class GitEngine:
         for key, value in resource_tags.items():
             context[f"aws:ResourceTag/{key}"] = value
         return context
+
+    def failed_login(
+        self,
+        claimed_user: str,
+        method: str,
+        error: AuthenticationFailed,
+        request: RequestInfo,
+        *,
+        resource: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Report credentials that identified no one to the audit log (never the secret)."""
+        if self._on_failed_login is None:
+            return
+        self._on_failed_login(
+            FailedLogin(
+                claimed_user=claimed_user,
+                method=method,
+                reason=str(error),
+                error_code=error.code,
+                source_ip=request.source_ip,
+                user_agent=request.user_agent,
+                transport=request.transport,
+                request_id=request.request_id,
+                resource=resource,
+                detail=detail or {},
+            )
+        )
 
     def authorize_service(
         self,

@@ -212,7 +212,7 @@ class GitHttp:
             transport="https" if request.secure else "http",
             user_agent=request.headers.get("User-Agent", ""),
         )
-        principal = await self._authenticate(request)
+        principal = await self._authenticate(request, info, service, name)
         async with self.db.reader() as session:
             repo = await find_repository(session, name)
         decision = self.engine.authorize_service(
@@ -224,10 +224,14 @@ class GitHttp:
             raise _text(web.HTTPNotFound, f"gitserver: repository {name} does not exist")
         return principal, repo, info
 
-    async def _authenticate(self, request: web.Request) -> Principal:
+    async def _authenticate(
+        self, request: web.Request, info: RequestInfo, service: str, name: str
+    ) -> Principal:
+        """The Basic credentials' principal. A request without any is git's usual first
+        try and only gets the challenge; credentials that fail are audited."""
         header = request.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic" or not encoded:
+        if not header:
             raise _text(
                 web.HTTPUnauthorized,
                 "gitserver: authentication required",
@@ -239,21 +243,26 @@ class GitHttp:
             )
         except (binascii.Error, UnicodeDecodeError):
             username, sep, password = "", "", ""
-        if not sep:
-            raise _text(
-                web.HTTPUnauthorized,
-                "gitserver: malformed credentials",
-                **{"WWW-Authenticate": REALM},
-            )
+        malformed = scheme.lower() != "basic" or not sep
         try:
+            if malformed:
+                raise AuthenticationFailed("malformed or unsupported Authorization header")
             return await self.authenticator.basic(
                 username, password, paths=_signed_paths(request.path), hosts=_hosts(request)
             )
         except AuthenticationFailed as exc:
             log.info("authentication failed", extra={"user": username, "reason": str(exc)})
+            self.engine.failed_login(
+                username,
+                "basic",
+                exc,
+                info,
+                resource=self.engine.endpoints.arn(name),
+                detail={"service": service},
+            )
             raise _text(
                 web.HTTPUnauthorized,
-                "gitserver: invalid credentials",
+                f"gitserver: {'malformed' if malformed else 'invalid'} credentials",
                 **{"WWW-Authenticate": REALM},
             ) from None
 

@@ -34,6 +34,7 @@ from gitserver.transport.sshcommand import GitCommand, Refused, parse_command
 log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT = 30.0
+_MAX_REFUSED_KEYS = 8  # remembered per connection for its audit record
 _STOP_GRACE = 10.0
 
 
@@ -98,25 +99,37 @@ class _Connection(asyncssh.SSHServer):
         self._checked: tuple[str, str] | None = None
         self.login: SshLogin | None = None
         self.peer = ""
-        self.client_version = ""
         self.sessions = 0
         self.channels = 0  # git sessions started on this connection so far
         self._lost = False
+        self._authenticated = False
+        # Keys refused before the connection authenticated: (user, fingerprint, error).
+        self._refused: list[tuple[str, str, AuthenticationFailed]] = []
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else ""
-        self.client_version = str(conn.get_extra_info("client_version") or "")
         self._front.connections.add(conn)
 
+    @property
+    def client_version(self) -> str:
+        """The client's SSH version string (its user agent). Known only after the version
+        exchange, which comes after `connection_made`."""
+        if self._conn is None:
+            return ""
+        return str(self._conn.get_extra_info("client_version") or "")
+
     def auth_completed(self) -> None:
+        self._authenticated = True
         # Before this, asyncssh's login timeout applies.
         if not self.sessions:
             self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        if self._refused and not self._authenticated:
+            self._audit_refused()
         if self._idle is not None:
             self._idle.cancel()
         if self._conn is not None:
@@ -143,12 +156,31 @@ class _Connection(asyncssh.SSHServer):
             self.login = await self._front.authenticator.ssh_key(username, fingerprint)
         except AuthenticationFailed as exc:
             log.info("ssh key refused for %s (%s): %s", username, fingerprint, exc)
+            if len(self._refused) < _MAX_REFUSED_KEYS:
+                self._refused.append((username, fingerprint, exc))
             return False
         except Exception:
             log.exception("ssh key lookup failed")
             return False
         self._checked = (username, fingerprint)
         return True
+
+    def _audit_refused(self) -> None:
+        """One audit record per connection that ended with its keys refused. Not one per
+        key: OpenSSH offers every key it has, and a later one may well be accepted."""
+        user, _, error = self._refused[-1]
+        self._front.engine.failed_login(
+            user,
+            "ssh-key",
+            error,
+            RequestInfo(
+                source_ip=self.peer,
+                secure=True,
+                transport="ssh",
+                user_agent=self.client_version,
+            ),
+            detail={"refusedKeys": [fingerprint for _, fingerprint, _ in self._refused]},
+        )
 
     def session_started(self) -> None:
         self.sessions += 1
