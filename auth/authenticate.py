@@ -133,10 +133,28 @@ class Authenticator:
                 )
             ).first()
             if row is None or row[0].status != "Active":
-                raise AuthenticationFailed("invalid or inactive access key")
+                raise AuthenticationFailed(
+                    "invalid or inactive access key", code="InvalidClientTokenId"
+                )
             key, user = row[0], row[1]
             secret = self._box.decrypt(key.secret_ciphertext, key.id)
             return secret, await load_principal(session, user, self._account_id, "sigv4")
+
+    async def refresh(self, principal: Principal) -> Principal:
+        """`principal` as it is now: its policies, groups and tags read again.
+
+        For a connection that carries several requests (SSH channels multiplexed over
+        one login): the credential was checked once, but every request is decided on
+        the identity's current policies.
+
+        Raises:
+            AuthenticationFailed: the user no longer exists.
+        """
+        async with self._db.reader() as session:
+            user = await session.get(User, principal.user_id)
+            if user is None:
+                raise AuthenticationFailed("this user no longer exists")
+            return await load_principal(session, user, self._account_id, principal.authenticated_by)
 
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):
@@ -187,5 +205,7 @@ class Authenticator:
         if not verify_git_password(
             secret, password, paths=paths, hosts=hosts, regions=self._regions
         ):
-            raise AuthenticationFailed("the SigV4 Git password does not match")
+            raise AuthenticationFailed(
+                "the SigV4 Git password does not match", code="SignatureDoesNotMatch"
+            )
         return principal

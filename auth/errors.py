@@ -5,6 +5,7 @@ AuthError
 ├── AlreadyExists       the name or key is taken
 ├── InvalidInput        a name or value breaks the rules
 ├── LimitExceeded       e.g. a third Git credential for one user
+├── DeleteConflict      still in use: an attached policy, a default policy version
 └── AuthenticationFailed  credentials do not identify an active principal
 """
 
@@ -31,5 +32,13 @@ class LimitExceeded(AuthError):
     pass
 
 
+class DeleteConflict(AuthError):
+    """IAM's DeleteConflict: the thing is still in use."""
+
+
 class AuthenticationFailed(AuthError):
-    pass
+    """`code` names the failure for the audit log, as AWS would (never the secret)."""
+
+    def __init__(self, message: str, code: str = "AuthenticationFailed") -> None:
+        super().__init__(message)
+        self.code = code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,10 +11,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import ids
-from auth.errors import AlreadyExists, InvalidInput, NotFound
+from auth.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
 from auth.passwords import hash_password
 from auth.principal import Principal
 from gitserver.db import Group, GroupMember, User
+from gitserver.tags import TagRule, TagRuleError, merge_tags, remove_tags, stored_tags
 
 # IAM's rules: user names 1-64, group names 1-128, of [\w+=,.@-].
 _USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
@@ -27,6 +29,7 @@ class UserInfo:
     is_admin: bool
     groups: tuple[str, ...]
     created_at: datetime
+    tags: dict[str, str]
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -35,6 +38,8 @@ class UserInfo:
             "Admin": self.is_admin,
             "Groups": list(self.groups),
             "CreateDate": self.created_at.isoformat(),
+            # IAM's shape: a list of {Key, Value}, sorted here for stable output.
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],
         }
 
 
@@ -64,8 +69,10 @@ async def create_user(
     return user
 
 
-async def get_user(session: AsyncSession, name: str) -> User:
-    user = await session.scalar(select(User).where(User.name == name))
+async def get_user(session: AsyncSession, name: str, *, for_update: bool = False) -> User:
+    query = select(User).where(User.name == name)
+    # A read-modify-write (tags) must not lose a concurrent one on PostgreSQL.
+    user = await session.scalar(query.with_for_update() if for_update else query)
     if user is None:
         raise NotFound(f"user {name} does not exist")
     return user
@@ -81,12 +88,55 @@ async def user_groups(session: AsyncSession, user_id: str) -> tuple[str, ...]:
     return tuple(rows)
 
 
+async def _info(session: AsyncSession, user: User) -> UserInfo:
+    groups = await user_groups(session, user.id)
+    return UserInfo(
+        user.id, user.name, user.is_admin, groups, user.created_at, stored_tags(user.tags)
+    )
+
+
 async def list_users(session: AsyncSession) -> list[UserInfo]:
-    users = await session.scalars(select(User).order_by(User.name))
     return [
-        UserInfo(u.id, u.name, u.is_admin, await user_groups(session, u.id), u.created_at)
-        for u in users
+        await _info(session, u) for u in await session.scalars(select(User).order_by(User.name))
     ]
+
+
+async def get_user_info(session: AsyncSession, name: str) -> UserInfo:
+    return await _info(session, await get_user(session, name))
+
+
+def _tag_error(exc: TagRuleError) -> Exception:
+    if exc.rule is TagRule.TOO_MANY:
+        return LimitExceeded(str(exc))
+    return InvalidInput(str(exc))
+
+
+async def tag_user(session: AsyncSession, name: str, tags: Mapping[str, str]) -> dict[str, str]:
+    """Add or replace tags of a user (IAM's TagUser: keys case-insensitive); all tags after.
+
+    Raises:
+        NotFound, InvalidInput (a bad key or value, an ``aws:`` key), LimitExceeded (> 50).
+    """
+    user = await get_user(session, name, for_update=True)
+    try:
+        user.tags = merge_tags(stored_tags(user.tags), tags, case_sensitive=False)
+    except TagRuleError as exc:
+        raise _tag_error(exc) from None
+    return dict(user.tags)
+
+
+async def untag_user(session: AsyncSession, name: str, keys: Sequence[str]) -> dict[str, str]:
+    """Remove tags of a user by key (case-insensitive; absent keys are ignored, as IAM does).
+
+    Raises:
+        NotFound, InvalidInput.
+    """
+    user = await get_user(session, name, for_update=True)
+    try:
+        user.tags = remove_tags(stored_tags(user.tags), keys, case_sensitive=False)
+    except TagRuleError as exc:
+        raise _tag_error(exc) from None
+    return dict(user.tags)
 
 
 async def delete_user(session: AsyncSession, name: str) -> None:
@@ -169,7 +219,7 @@ async def load_principal(
         arn=f"arn:aws:iam::{account_id}:user/{user.name}",
         is_admin=user.is_admin,
         groups=await user_groups(session, user.id),
-        tags={str(k): str(v) for k, v in (user.tags or {}).items()},
+        tags=stored_tags(user.tags),
         authenticated_by=authenticated_by,
         policies=await principal_policies(session, user.id, admin=user.is_admin),
     )

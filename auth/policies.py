@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, literal, select, union_all
+from sqlalchemy import delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import ids
-from auth.errors import AlreadyExists, InvalidInput, NotFound
+from auth.errors import AlreadyExists, DeleteConflict, InvalidInput, NotFound
 from auth.identities import get_group, get_user
 from auth.policy import (
     MANAGED_POLICIES,
@@ -117,11 +118,7 @@ async def create_policy_version(
     session: AsyncSession, name: str, document: str, *, set_default: bool
 ) -> int:
     """Add a version to a customer-managed policy; returns its number."""
-    if name in MANAGED_POLICIES:
-        raise InvalidInput(f"policy {name} is managed by the server and cannot be changed")
-    policy = await _find_managed(session, name)
-    if policy is None:
-        raise NotFound(f"policy {name} does not exist")
+    policy = await _customer_policy(session, name)
     validate_document(document, PolicyKind.MANAGED)
     versions = list(
         await session.scalars(
@@ -137,13 +134,140 @@ async def create_policy_version(
     return version
 
 
-async def _find_managed(session: AsyncSession, name: str) -> ManagedPolicy | None:
-    return await session.scalar(select(ManagedPolicy).where(ManagedPolicy.name == name))
+async def _find_managed(
+    session: AsyncSession, name: str, *, lock: bool = False
+) -> ManagedPolicy | None:
+    query = select(ManagedPolicy).where(ManagedPolicy.name == name)
+    # FOR UPDATE where a policy is deleted or changed, FOR SHARE where one is attached:
+    # an attachment cannot slip in beside a delete on PostgreSQL (SQLite's writers
+    # queue anyway).
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def _require_managed(session: AsyncSession, name: str) -> None:
-    if name not in MANAGED_POLICIES and await _find_managed(session, name) is None:
+    if name in MANAGED_POLICIES:
+        return
+    found = await session.scalar(
+        select(ManagedPolicy.id).where(ManagedPolicy.name == name).with_for_update(read=True)
+    )
+    if found is None:
         raise NotFound(f"managed policy {name} does not exist")
+
+
+async def _customer_policy(session: AsyncSession, name: str) -> ManagedPolicy:
+    """A customer-managed policy, locked for a change.
+
+    Raises:
+        InvalidInput (a built-in policy), NotFound.
+    """
+    if name in MANAGED_POLICIES:
+        raise InvalidInput(f"policy {name} is managed by the server and cannot be changed")
+    policy = await _find_managed(session, name, lock=True)
+    if policy is None:
+        raise NotFound(f"policy {name} does not exist")
+    return policy
+
+
+_VERSION_ID = re.compile(r"v?([1-9][0-9]{0,8})")
+
+
+def parse_version_id(text: str) -> int:
+    """IAM's ``v3`` (or plain ``3``) as a number."""
+    match = _VERSION_ID.fullmatch(text)
+    if match is None:
+        raise InvalidInput(f"invalid policy version {text!r}: expected v1, v2, ...")
+    return int(match[1])
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    version: int
+    is_default: bool
+    created_at: datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "VersionId": f"v{self.version}",
+            "IsDefaultVersion": self.is_default,
+            "CreateDate": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+async def list_policy_versions(session: AsyncSession, name: str) -> list[VersionInfo]:
+    """IAM's ListPolicyVersions, oldest first; a built-in policy has only v1."""
+    if name in MANAGED_POLICIES:
+        return [VersionInfo(1, True, None)]
+    policy = await _find_managed(session, name)
+    if policy is None:
+        raise NotFound(f"policy {name} does not exist")
+    rows = await session.execute(
+        select(ManagedPolicyVersion.version, ManagedPolicyVersion.created_at)
+        .where(ManagedPolicyVersion.policy_id == policy.id)
+        .order_by(ManagedPolicyVersion.version)
+    )
+    return [VersionInfo(v, v == policy.default_version, at) for v, at in rows]
+
+
+async def _version(session: AsyncSession, policy: ManagedPolicy, version: int) -> None:
+    if await session.get(ManagedPolicyVersion, (policy.id, version)) is None:
+        raise NotFound(f"policy {policy.name} has no version v{version}")
+
+
+async def set_default_policy_version(session: AsyncSession, name: str, version: int) -> None:
+    """IAM's SetDefaultPolicyVersion: the version in force from the next request on.
+
+    Raises:
+        InvalidInput (a built-in policy), NotFound.
+    """
+    policy = await _customer_policy(session, name)
+    await _version(session, policy, version)
+    policy.default_version = version
+
+
+async def delete_policy_version(session: AsyncSession, name: str, version: int) -> None:
+    """IAM's DeletePolicyVersion; the default version cannot be deleted.
+
+    Raises:
+        InvalidInput (a built-in policy), NotFound, DeleteConflict (the default version).
+    """
+    policy = await _customer_policy(session, name)
+    await _version(session, policy, version)
+    if version == policy.default_version:
+        raise DeleteConflict(
+            f"v{version} is the default version of policy {name}: make another version "
+            "the default first, or delete the policy"
+        )
+    await session.execute(
+        delete(ManagedPolicyVersion).where(
+            ManagedPolicyVersion.policy_id == policy.id, ManagedPolicyVersion.version == version
+        )
+    )
+
+
+async def delete_policy(session: AsyncSession, name: str) -> None:
+    """IAM's DeletePolicy, refused while the policy is attached. Its versions go with it
+    (IAM wants the non-default ones deleted first; the console does that for you, and
+    so does this).
+
+    Raises:
+        InvalidInput (a built-in policy), NotFound, DeleteConflict (still attached).
+    """
+    policy = await _customer_policy(session, name)
+    users = await session.scalar(
+        select(func.count()).where(UserPolicyAttachment.policy_name == name)
+    )
+    groups = await session.scalar(
+        select(func.count()).where(GroupPolicyAttachment.policy_name == name)
+    )
+    if users or groups:
+        raise DeleteConflict(
+            f"policy {name} is attached to {users or 0} user(s) and {groups or 0} group(s): "
+            "detach it first"
+        )
+    await session.execute(
+        delete(ManagedPolicyVersion).where(ManagedPolicyVersion.policy_id == policy.id)
+    )
+    await session.delete(policy)
 
 
 async def attach_user_policy(session: AsyncSession, user: str, name: str) -> None:

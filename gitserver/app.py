@@ -68,6 +68,7 @@ class Server:
             hooks_dir=data / "hooks",
             hook_socket=_hook_socket(data),
             on_push_end=self._settle_push,
+            on_failed_login=self.audit.record_failed_login,
         )
         self.hook_handler = HookHandler(self.engine, services.db, self._changed)
         self.hooks = HookServer(self.engine, self.hook_handler)

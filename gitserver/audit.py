@@ -7,6 +7,12 @@ path, so recording only appends to a bounded in-memory queue; a background task 
 the queue to SQL in batches (every second, or sooner when it fills) and once more at
 shutdown, and purges rows older than `audit_retention_days`.
 
+Failed authentication is kept too (`record_failed_login`): a request that sent
+credentials that identify no one, a bad SigV4 Git password, an SSH connection that
+ended with its keys refused. Those rows have the decision `authFailed`, the action
+`gitserver:Authenticate` and the user name the client claimed. They may fill at most a
+quarter of the queue, so a flood of bad logins cannot crowd out decisions.
+
 Nothing secret is recorded: the row holds names, ARNs, the action, the resource, where
 the request came from and the outcome, never a password, token or credential.
 """
@@ -18,7 +24,7 @@ import collections
 import contextlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,8 +40,11 @@ log = logging.getLogger(__name__)
 _READ_PREFIXES = ("get", "list", "describe", "batchget")
 _READ_ACTIONS = frozenset({"gitpull"})
 ACCESS_DENIED = "AccessDeniedException"
+AUTH_FAILED = "authFailed"  # the decision column holds 16 characters
+AUTHENTICATE = "gitserver:Authenticate"
 MAX_USER_AGENT = 512
 PURGE_INTERVAL = 3600.0
+_FAILED_LOGIN_SHARE = 4  # failed logins may take 1/4 of the queue
 
 
 def is_mutating(action: str) -> bool:
@@ -77,6 +86,40 @@ def audit_row(request: AuthzRequest, decision: Decision, now: datetime) -> dict[
     }
 
 
+@dataclass(frozen=True, slots=True)
+class FailedLogin:
+    """Credentials that identified no one. `claimed_user` is what the client said it was
+    (a user name, a Git credential user name, an access key id); never the secret."""
+
+    claimed_user: str
+    method: str  # basic, ssh-key
+    reason: str
+    error_code: str
+    source_ip: str
+    user_agent: str
+    transport: str
+    request_id: str
+    resource: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def failed_login_row(failure: FailedLogin, now: datetime) -> dict[str, Any]:
+    return {
+        "time": now,
+        "principal": failure.claimed_user[:64],
+        "principal_arn": "",
+        "action": AUTHENTICATE,
+        "resource": failure.resource[:1024],
+        "source_ip": failure.source_ip[:64],
+        "user_agent": failure.user_agent[:MAX_USER_AGENT],
+        "transport": failure.transport[:16],
+        "decision": AUTH_FAILED,
+        "error_code": failure.error_code[:64],
+        "request_id": failure.request_id[:64],
+        "detail": {"method": failure.method, "reason": failure.reason[:256], **failure.detail},
+    }
+
+
 class AuditLog:
     """The authorizer's audit sink: buffers records and writes them to SQL in batches."""
 
@@ -95,6 +138,7 @@ class AuditLog:
         self.batch = batch
         self.capacity = capacity
         self.dropped = 0
+        self._failed_logins = 0  # of the queued rows
         self._queue: collections.deque[dict[str, Any]] = collections.deque()
         self._lock = threading.Lock()
         self._wake: asyncio.Event | None = None
@@ -117,13 +161,28 @@ class AuditLog:
         except Exception:
             log.exception("audit record could not be built")
             return
+        self._enqueue(row)
+
+    def record_failed_login(self, failure: FailedLogin) -> None:
+        """Queue a failed authentication. Never blocks, never raises."""
+        try:
+            row = failed_login_row(failure, datetime.now(UTC))
+        except Exception:
+            log.exception("audit record could not be built")
+            return
+        self._enqueue(row, failed_login=True)
+
+    def _enqueue(self, row: dict[str, Any], *, failed_login: bool = False) -> None:
         with self._lock:
-            if len(self._queue) >= self.capacity:
+            if len(self._queue) >= self.capacity or (
+                failed_login and self._failed_logins >= self.capacity // _FAILED_LOGIN_SHARE
+            ):
                 self.dropped += 1
                 if self.dropped == 1 or self.dropped % 1000 == 0:
                     log.warning("audit queue full: %d record(s) dropped", self.dropped)
                 return
             self._queue.append(row)
+            self._failed_logins += failed_login
             full = len(self._queue) >= self.batch
         if full:
             self._poke()
@@ -175,6 +234,7 @@ class AuditLog:
         while True:
             with self._lock:
                 rows = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
+                self._failed_logins -= _failed_logins(rows)
             if not rows:
                 return written
             try:
@@ -186,6 +246,7 @@ class AuditLog:
                     room = max(0, self.capacity - len(self._queue))
                     self.dropped += len(rows) - min(room, len(rows))
                     self._queue.extendleft(reversed(rows[:room]))
+                    self._failed_logins += _failed_logins(rows[:room])
                 return written
             written += len(rows)
 
@@ -212,6 +273,10 @@ class AuditLog:
         await self.flush()
 
 
+def _failed_logins(rows: list[dict[str, Any]]) -> int:
+    return sum(row["decision"] == AUTH_FAILED for row in rows)
+
+
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
     since: datetime | None = None
@@ -221,8 +286,11 @@ class AuditQuery:
 
 
 def canonical_action(value: str) -> str:
-    """`GitPush`, `gitpush` or `codecommit:GitPush` -> `codecommit:GitPush` (when known)."""
+    """`GitPush`, `gitpush` or `codecommit:GitPush` -> `codecommit:GitPush` (when known);
+    `Authenticate` -> `gitserver:Authenticate` (failed logins)."""
     wanted = value if ":" in value else f"codecommit:{value}"
+    if value.lower() in ("authenticate", AUTHENTICATE.lower()):
+        return AUTHENTICATE
     for action in Action:
         if action.value.lower() == wanted.lower():
             return action.value
@@ -256,6 +324,10 @@ def record_json(row: AuditRecord) -> dict[str, Any]:
         "decision": row.decision,
         "errorCode": row.error_code or None,
         "requestId": row.request_id,
-        **({"references": row.detail["references"]} if "references" in row.detail else {}),
-        **({"statements": row.detail["statements"]} if "statements" in row.detail else {}),
+        **{key: row.detail[key] for key in _SHOWN_DETAIL if key in row.detail},
     }
+
+
+# The detail keys `audit list --json` shows: the refs and statements of a decision; how
+# a failed login tried (`method`), why it failed and the SSH keys it offered.
+_SHOWN_DETAIL = ("references", "statements", "method", "reason", "service", "refusedKeys")

@@ -29,13 +29,17 @@ CLI_ACTOR = "cli"
 
 
 @contextlib.asynccontextmanager
-async def _services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """The services of one CLI command, the schema brought up to date first."""
     services = Services.build(settings)
     try:
         await services.db.upgrade()
         yield services
     finally:
         await services.close()
+
+
+_services = open_services
 
 
 async def serve(settings: Settings, args: argparse.Namespace, out: Output) -> None:
@@ -95,10 +99,19 @@ async def user_create(settings: Settings, args: argparse.Namespace, out: Output)
 async def user_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     async with _services(settings) as s, s.db.reader() as session:
         users = await identities.list_users(session)
-    rows = [[u.name, u.user_id, "yes" if u.is_admin else "", ",".join(u.groups)] for u in users]
+    rows = [
+        [
+            u.name,
+            u.user_id,
+            "yes" if u.is_admin else "",
+            ",".join(u.groups),
+            ",".join(f"{k}={v}" for k, v in sorted(u.tags.items())),
+        ]
+        for u in users
+    ]
     return Result(
         {"users": [u.as_json() for u in users]},
-        table(rows, ["NAME", "ID", "ADMIN", "GROUPS"]),
+        table(rows, ["NAME", "ID", "ADMIN", "GROUPS", "TAGS"]),
     )
 
 
@@ -241,6 +254,7 @@ async def repo_get(settings: Settings, args: argparse.Namespace, out: Output) ->
         data = s.store.metadata(repo)
         data["maintainedAt"] = repositories.iso(repo.maintained_at)
         data["pushedAt"] = repositories.iso(repo.pushed_at)
+        data["tags"] = repositories.resource_tags(repo)
     return Result(data, "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 

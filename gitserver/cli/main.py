@@ -13,7 +13,7 @@ from typing import Any
 from auth.errors import AuthError
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
-from gitserver.cli import commands
+from gitserver.cli import commands, policy_versions, tagging
 from gitserver.cli.output import CommandError, Output
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.gitcmd import GitError
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(user, "delete", commands.user_delete, "delete a user").add_argument("name")
     c = leaf(user, "set-password", commands.user_set_password, "set a password from stdin")
     c.add_argument("name")
+    leaf(user, "get", tagging.user_get, "show a user and its tags").add_argument("name")
+    _tag_commands(user, leaf, tagging.user_tag, tagging.user_untag, "a user")
 
     group = groups.add_parser("group", help="groups").add_subparsers(required=True)
     leaf(group, "create", commands.group_create, "create a group").add_argument("name")
@@ -183,6 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c.add_argument("--document", required=True, help="the JSON document; '-' for stdin")
     c.add_argument("--set-default", action="store_true", help="make it the version in force")
+    c = leaf(policy, "delete", policy_versions.policy_delete_managed, "delete an unattached policy")
+    c.add_argument("name")
+    leaf(
+        policy, "list-versions", policy_versions.policy_list_versions, "a policy's versions"
+    ).add_argument("name")
+    versioned: list[tuple[str, commands.Handler, str]] = [
+        (
+            "set-default-version",
+            policy_versions.policy_set_default_version,
+            "make it the one in force",
+        ),
+        ("delete-version", policy_versions.policy_delete_version, "delete a non-default version"),
+    ]
+    for name, handler, help_text in versioned:
+        c = leaf(policy, name, handler, help_text)
+        c.add_argument("name")
+        c.add_argument("version", metavar="VERSION", help="v1, v2, ... (or 1, 2, ...)")
     c = leaf(policy, "list", commands.policy_list, "inline and attached policies")
     owner = c.add_mutually_exclusive_group()
     owner.add_argument("--user")
@@ -213,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(repo, "list", commands.repo_list, "list repositories")
     leaf(repo, "get", commands.repo_get, "show a repository").add_argument("name")
     leaf(repo, "delete", commands.repo_delete, "delete a repository").add_argument("name")
+    _tag_commands(repo, leaf, tagging.repo_tag, tagging.repo_untag, "a repository")
     leaf(
         repo, "reconcile", commands.repo_reconcile, "record ref changes the server missed"
     ).add_argument("name", nargs="?")
@@ -229,6 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--action", help="only this action, e.g. GitPush or codecommit:GitPush")
     c.add_argument("--limit", type=int, default=100)
     return parser
+
+
+def _tag_commands(
+    sub: Any, leaf: Any, tag: commands.Handler, untag: commands.Handler, what: str
+) -> None:
+    c = leaf(sub, "tag", tag, f"add or replace tags of {what}")
+    c.add_argument("name")
+    c.add_argument("tags", nargs="+", metavar="KEY=VALUE")
+    c = leaf(sub, "untag", untag, f"remove tags of {what}")
+    c.add_argument("name")
+    c.add_argument("keys", nargs="+", metavar="KEY")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

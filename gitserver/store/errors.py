@@ -14,7 +14,13 @@ StoreError
 ├── DefaultBranchCannotBeDeleted    the default branch stays while it is the default
 ├── CommitNotFound                  no commit by that id
 ├── InvalidCommitId                 not a full commit id
-└── RefMoved                        a compare-and-swap found the ref changed
+├── RefMoved                        a compare-and-swap found the ref changed
+└── TagError                        a tagging request breaks CodeCommit's rules
+    ├── TooManyTagsException            more than 50 tags on the repository
+    ├── InvalidTagsMapException         a bad key or value, a duplicate, no tags at all
+    ├── InvalidSystemTagUsageException  a key starting with aws:
+    ├── TagKeysListRequiredException    untag with no keys
+    └── InvalidTagKeysListException     a key that cannot be a tag key
 """
 
 from __future__ import annotations
@@ -68,3 +74,29 @@ class InvalidCommitId(StoreError):
 
 class RefMoved(StoreError):
     aws_type = "ConcurrentReferenceUpdateException"
+
+
+class TagError(StoreError):
+    """A TagResource/UntagResource request CodeCommit would refuse."""
+
+    aws_type = "InvalidTagsMapException"
+
+
+class TooManyTagsException(TagError):
+    aws_type = "TooManyTagsException"
+
+
+class InvalidTagsMapException(TagError):
+    aws_type = "InvalidTagsMapException"
+
+
+class InvalidSystemTagUsageException(TagError):
+    aws_type = "InvalidSystemTagUsageException"
+
+
+class TagKeysListRequiredException(TagError):
+    aws_type = "TagKeysListRequiredException"
+
+
+class InvalidTagKeysListException(TagError):
+    aws_type = "InvalidTagKeysListException"

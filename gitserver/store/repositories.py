@@ -6,6 +6,7 @@ import asyncio
 import logging
 import shutil
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Database, Repository, utcnow
 from gitserver.gitcmd import Git
-from gitserver.store.errors import InvalidDescription, RepositoryExists, RepositoryNotFound
+from gitserver.store.errors import (
+    InvalidDescription,
+    InvalidSystemTagUsageException,
+    InvalidTagKeysListException,
+    InvalidTagsMapException,
+    RepositoryExists,
+    RepositoryNotFound,
+    TagError,
+    TagKeysListRequiredException,
+    TooManyTagsException,
+)
 from gitserver.store.naming import validate_repository_name
+from gitserver.tags import TagRule, TagRuleError, merge_tags, remove_tags, stored_tags
 from triggers.events import Event, EventType, record_event
 
 log = logging.getLogger(__name__)
@@ -178,6 +190,72 @@ async def delete_repository(
         )
     await store.remove(repo_id)
     return repo_id
+
+
+_TAG_ERRORS: dict[TagRule, type[TagError]] = {
+    TagRule.TOO_MANY: TooManyTagsException,
+    TagRule.INVALID_TAG: InvalidTagsMapException,
+    TagRule.SYSTEM_KEY: InvalidSystemTagUsageException,
+    TagRule.KEYS_REQUIRED: TagKeysListRequiredException,
+    TagRule.INVALID_KEYS: InvalidTagKeysListException,
+}
+
+
+async def _locked(session: AsyncSession, name: str) -> Repository:
+    repo = await session.scalar(select(Repository).where(Repository.name == name).with_for_update())
+    if repo is None:
+        raise RepositoryNotFound(f"{name} does not exist")
+    return repo
+
+
+async def tag_repository(
+    session: AsyncSession, name: str, tags: Mapping[str, object]
+) -> dict[str, str]:
+    """CodeCommit's TagResource: add or replace tags (keys case-sensitive); all tags after.
+
+    Runs in the caller's transaction; the row is locked, so concurrent taggers queue.
+
+    Raises:
+        RepositoryNotFound, TooManyTagsException, InvalidTagsMapException,
+        InvalidSystemTagUsageException.
+    """
+    repo = await _locked(session, name)
+    try:
+        repo.tags = merge_tags(stored_tags(repo.tags), tags, case_sensitive=True)
+    except TagRuleError as exc:
+        raise _TAG_ERRORS[exc.rule](str(exc)) from None
+    return dict(repo.tags)
+
+
+async def untag_repository(
+    session: AsyncSession, name: str, keys: Sequence[object]
+) -> dict[str, str]:
+    """CodeCommit's UntagResource: remove tags by key (absent keys are ignored); all after.
+
+    Raises:
+        RepositoryNotFound, TagKeysListRequiredException, InvalidTagKeysListException.
+    """
+    repo = await _locked(session, name)
+    try:
+        repo.tags = remove_tags(stored_tags(repo.tags), keys, case_sensitive=True)
+    except TagRuleError as exc:
+        raise _TAG_ERRORS[exc.rule](str(exc)) from None
+    return dict(repo.tags)
+
+
+async def list_tags(session: AsyncSession, name: str) -> dict[str, str]:
+    """CodeCommit's ListTagsForResource for a repository.
+
+    Raises:
+        RepositoryNotFound.
+    """
+    return stored_tags((await get_repository(session, name)).tags)
+
+
+def resource_tags(repo: Repository | None) -> dict[str, str]:
+    """A repository's tags for ``aws:ResourceTag/*``. A repository that does not exist has
+    none, so a decision on an unknown name is the same as on an untagged one."""
+    return stored_tags(repo.tags) if repo is not None else {}
 
 
 def iso(moment: datetime | None) -> str | None:

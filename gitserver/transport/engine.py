@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from auth.authorizer import Action, Authorizer, Decision
+from auth.errors import AuthenticationFailed
 from auth.principal import Principal
+from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git
 from gitserver.request import RequestInfo, authz_context
 from gitserver.store.pushes import PushContext, Update
@@ -66,6 +68,8 @@ class PushSession:
     repository_name: str
     path: Path
     request: RequestInfo
+    # Read with the repository at admission: pre-receive decides on the same tags.
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
     kinds: dict[Update, RefKind] = field(default_factory=dict)
 
 
@@ -81,6 +85,7 @@ class GitEngine:
         hooks_dir: Path,
         hook_socket: Path,
         on_push_end: Callable[[PushSession], Coroutine[Any, Any, None]] | None = None,
+        on_failed_login: Callable[[FailedLogin], None] | None = None,
     ) -> None:
         self.git = git
         self.authorizer = authorizer
@@ -89,13 +94,51 @@ class GitEngine:
         self.hook_socket = hook_socket
         self._pushes: dict[str, PushSession] = {}
         self._on_push_end = on_push_end
+        self._on_failed_login = on_failed_login
         self._settling: set[asyncio.Task[None]] = set()
 
-    def context(self, principal: Principal, request: RequestInfo) -> dict[str, object]:
-        return authz_context(principal, request, self.endpoints.region)
+    def context(
+        self, principal: Principal, request: RequestInfo, resource_tags: Mapping[str, str]
+    ) -> dict[str, object]:
+        """The request's condition keys. ``aws:PrincipalTag/*`` is not here: the
+        authorizer takes it from the principal, never from anything a client sent."""
+        return authz_context(principal, request, self.endpoints.region, resource_tags)
+
+    def failed_login(
+        self,
+        claimed_user: str,
+        method: str,
+        error: AuthenticationFailed,
+        request: RequestInfo,
+        *,
+        resource: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Report credentials that identified no one to the audit log (never the secret)."""
+        if self._on_failed_login is None:
+            return
+        self._on_failed_login(
+            FailedLogin(
+                claimed_user=claimed_user,
+                method=method,
+                reason=str(error),
+                error_code=error.code,
+                source_ip=request.source_ip,
+                user_agent=request.user_agent,
+                transport=request.transport,
+                request_id=request.request_id,
+                resource=resource,
+                detail=detail or {},
+            )
+        )
 
     def authorize_service(
-        self, principal: Principal, service: str, repository: str, request: RequestInfo
+        self,
+        principal: Principal,
+        service: str,
+        repository: str,
+        request: RequestInfo,
+        resource_tags: Mapping[str, str],
     ) -> Decision:
         """The repository-level check made before anything is read or advertised.
 
@@ -105,7 +148,7 @@ class GitEngine:
             principal,
             service_action(service),
             self.endpoints.arn(repository),
-            self.context(principal, request),
+            self.context(principal, request, resource_tags),
         )
 
     def denied_refs(
@@ -114,9 +157,10 @@ class GitEngine:
         repository: str,
         updates: Sequence[Command],
         request: RequestInfo,
+        resource_tags: Mapping[str, str],
     ) -> dict[str, str]:
         """GitPush per ref, with `codecommit:References`; returns reasons for denied refs."""
-        base = self.context(principal, request)
+        base = self.context(principal, request, resource_tags)
         arn = self.endpoints.arn(repository)
         reasons = {}
         for update in updates:
@@ -135,6 +179,7 @@ class GitEngine:
         repository_name: str,
         path: Path,
         request: RequestInfo,
+        resource_tags: Mapping[str, str],
     ) -> Iterator[PushSession]:
         session = PushSession(
             token=secrets.token_urlsafe(32),
@@ -145,6 +190,7 @@ class GitEngine:
             repository_name=repository_name,
             path=path,
             request=request,
+            resource_tags=resource_tags,
         )
         self._pushes[session.token] = session
         try:

@@ -85,6 +85,7 @@ class HookHandler:
             push.repository_name,
             [Command(old, new, ref) for old, new, ref in updates],
             push.request,
+            push.resource_tags,
         )
         if denied:
             lines = [f"gitserver: {ref}: {reason}" for ref, reason in denied.items()]

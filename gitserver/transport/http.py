@@ -2,7 +2,8 @@
 
 Bytes stream both ways in bounded chunks: a pack never sits in memory. Unknown and
 forbidden repositories look the same to a caller who may not read them: authorization
-is decided on the ARN, which only needs the name, before the name is looked up.
+is decided on the ARN (and the repository's tags; an unknown name has none) before the
+answer reveals whether the name exists.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gitserver.db import Database, Repository
 from gitserver.gitcmd import kill
 from gitserver.store.errors import InvalidRepositoryName
 from gitserver.store.naming import validate_repository_name
-from gitserver.store.repositories import RepositoryStore, find_repository
+from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.clientip import Network, client_ip
 from gitserver.transport.engine import (
     RECEIVE_PACK,
@@ -131,7 +132,8 @@ class GitHttp:
             push = await read_push_request(request.content, self.limits.max_push_commands)
         except ProtocolError as exc:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
-        denied = self.engine.denied_refs(principal, repo.name, push.commands, info)
+        tags = resource_tags(repo)
+        denied = self.engine.denied_refs(principal, repo.name, push.commands, info, tags)
         prefix, report = push.raw, None
         if denied:
             partial = (
@@ -147,7 +149,7 @@ class GitHttp:
             extra = b"".join(ng_line(ref, reason) for ref, reason in denied.items())
             report = ReportSplicer(sideband=push.sideband, extra=extra)
         path = self.store.path(repo.id)
-        with self.engine.push_session(principal, repo.id, repo.name, path, info) as session:
+        with self.engine.push_session(principal, repo.id, repo.name, path, info, tags) as session:
             process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
             response = self._result_response(RECEIVE_PACK)
             # A filtered push may leave git nothing to read the pack for (deletes only):
@@ -192,7 +194,11 @@ class GitHttp:
     async def _admit(
         self, request: web.Request, service: str
     ) -> tuple[Principal, Repository, RequestInfo]:
-        """Name check, authentication, authorization, then lookup: in that order."""
+        """Name check, authentication, authorization, then the 404: in that order.
+
+        The row is read before the decision (its tags are ``aws:ResourceTag/*``), but an
+        unknown name has no tags and is only revealed to a caller who would be allowed.
+        """
         name = request.match_info["name"].removesuffix(".git")
         try:
             validate_repository_name(name)
@@ -206,20 +212,26 @@ class GitHttp:
             transport="https" if request.secure else "http",
             user_agent=request.headers.get("User-Agent", ""),
         )
-        principal = await self._authenticate(request)
-        decision = self.engine.authorize_service(principal, service, name, info)
-        if not decision.allowed:
-            raise _text(web.HTTPForbidden, decision.message(principal))
+        principal = await self._authenticate(request, info, service, name)
         async with self.db.reader() as session:
             repo = await find_repository(session, name)
+        decision = self.engine.authorize_service(
+            principal, service, name, info, resource_tags(repo)
+        )
+        if not decision.allowed:
+            raise _text(web.HTTPForbidden, decision.message(principal))
         if repo is None:
             raise _text(web.HTTPNotFound, f"gitserver: repository {name} does not exist")
         return principal, repo, info
 
-    async def _authenticate(self, request: web.Request) -> Principal:
+    async def _authenticate(
+        self, request: web.Request, info: RequestInfo, service: str, name: str
+    ) -> Principal:
+        """The Basic credentials' principal. A request without any is git's usual first
+        try and only gets the challenge; credentials that fail are audited."""
         header = request.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic" or not encoded:
+        if not header:
             raise _text(
                 web.HTTPUnauthorized,
                 "gitserver: authentication required",
@@ -231,21 +243,26 @@ class GitHttp:
             )
         except (binascii.Error, UnicodeDecodeError):
             username, sep, password = "", "", ""
-        if not sep:
-            raise _text(
-                web.HTTPUnauthorized,
-                "gitserver: malformed credentials",
-                **{"WWW-Authenticate": REALM},
-            )
+        malformed = scheme.lower() != "basic" or not sep
         try:
+            if malformed:
+                raise AuthenticationFailed("malformed or unsupported Authorization header")
             return await self.authenticator.basic(
                 username, password, paths=_signed_paths(request.path), hosts=_hosts(request)
             )
         except AuthenticationFailed as exc:
             log.info("authentication failed", extra={"user": username, "reason": str(exc)})
+            self.engine.failed_login(
+                username,
+                "basic",
+                exc,
+                info,
+                resource=self.engine.endpoints.arn(name),
+                detail={"service": service},
+            )
             raise _text(
                 web.HTTPUnauthorized,
-                "gitserver: invalid credentials",
+                f"gitserver: {'malformed' if malformed else 'invalid'} credentials",
                 **{"WWW-Authenticate": REALM},
             ) from None
 

@@ -4,9 +4,10 @@ A connection authenticates by public key only; the SSH user name is the key's ow
 its SSHPublicKeyId, and the key is looked up at every login. Each channel may then run
 one git service (see `sshcommand`); shells, PTYs, forwarding, agent forwarding and
 subsystems are refused. As over HTTP, the service is authorized on the repository ARN
-(which needs only the name) before the name is looked up, so unknown and forbidden look
-alike to someone who may not read the repository; a push runs in an engine push
-session, so its per-ref checks and events come from the same hooks.
+and tags (an unknown name has none) before any answer says whether it exists, so
+unknown and forbidden look alike to someone who may not read the repository; a push
+runs in an engine push session, so its per-ref checks and events come from the same
+hooks.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from gitserver.db import Database, Repository
-from gitserver.store.repositories import RepositoryStore, find_repository
+from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
 from gitserver.transport.relay import RelayLimits, SessionTimeout, relay
@@ -33,6 +34,7 @@ from gitserver.transport.sshcommand import GitCommand, Refused, parse_command
 log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT = 30.0
+_MAX_REFUSED_KEYS = 8  # remembered per connection for its audit record
 _STOP_GRACE = 10.0
 
 
@@ -97,24 +99,37 @@ class _Connection(asyncssh.SSHServer):
         self._checked: tuple[str, str] | None = None
         self.login: SshLogin | None = None
         self.peer = ""
-        self.client_version = ""
         self.sessions = 0
+        self.channels = 0  # git sessions started on this connection so far
         self._lost = False
+        self._authenticated = False
+        # Keys refused before the connection authenticated: (user, fingerprint, error).
+        self._refused: list[tuple[str, str, AuthenticationFailed]] = []
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else ""
-        self.client_version = str(conn.get_extra_info("client_version") or "")
         self._front.connections.add(conn)
 
+    @property
+    def client_version(self) -> str:
+        """The client's SSH version string (its user agent). Known only after the version
+        exchange, which comes after `connection_made`."""
+        if self._conn is None:
+            return ""
+        return str(self._conn.get_extra_info("client_version") or "")
+
     def auth_completed(self) -> None:
+        self._authenticated = True
         # Before this, asyncssh's login timeout applies.
         if not self.sessions:
             self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        if self._refused and not self._authenticated:
+            self._audit_refused()
         if self._idle is not None:
             self._idle.cancel()
         if self._conn is not None:
@@ -141,12 +156,31 @@ class _Connection(asyncssh.SSHServer):
             self.login = await self._front.authenticator.ssh_key(username, fingerprint)
         except AuthenticationFailed as exc:
             log.info("ssh key refused for %s (%s): %s", username, fingerprint, exc)
+            if len(self._refused) < _MAX_REFUSED_KEYS:
+                self._refused.append((username, fingerprint, exc))
             return False
         except Exception:
             log.exception("ssh key lookup failed")
             return False
         self._checked = (username, fingerprint)
         return True
+
+    def _audit_refused(self) -> None:
+        """One audit record per connection that ended with its keys refused. Not one per
+        key: OpenSSH offers every key it has, and a later one may well be accepted."""
+        user, _, error = self._refused[-1]
+        self._front.engine.failed_login(
+            user,
+            "ssh-key",
+            error,
+            RequestInfo(
+                source_ip=self.peer,
+                secure=True,
+                transport="ssh",
+                user_agent=self.client_version,
+            ),
+            detail={"refusedKeys": [fingerprint for _, fingerprint, _ in self._refused]},
+        )
 
     def session_started(self) -> None:
         self.sessions += 1
@@ -264,7 +298,16 @@ class GitSsh:
         protocol = process.env.get("GIT_PROTOCOL", "")
         if protocol and not valid_git_protocol(protocol):
             raise Refused("gitserver: malformed GIT_PROTOCOL")
+        # The key was checked at login, with the principal. Later channels of the same
+        # connection (ControlMaster multiplexing) read the policies again, so a change
+        # reaches them at their next command as it would a new connection.
         principal = login.principal
+        client.channels += 1
+        if client.channels > 1:
+            try:
+                principal = await self.authenticator.refresh(principal)
+            except AuthenticationFailed as exc:
+                raise Refused(f"gitserver: {exc}") from None
         info = RequestInfo(
             source_ip=client.peer, secure=True, transport="ssh", user_agent=client.client_version
         )
@@ -273,7 +316,10 @@ class GitSsh:
             path = self.store.path(repo.id)
             started = asyncio.get_running_loop().time()
             if command.service == RECEIVE_PACK:
-                with self.engine.push_session(principal, repo.id, repo.name, path, info) as push:
+                tags = resource_tags(repo)
+                with self.engine.push_session(
+                    principal, repo.id, repo.name, path, info, tags
+                ) as push:
                     git = await self.engine.spawn(
                         RECEIVE_PACK, path, stateless=False, protocol=protocol, push=push
                     )
@@ -299,14 +345,14 @@ class GitSsh:
     async def _admit(
         self, principal: Principal, command: GitCommand, info: RequestInfo
     ) -> Repository:
-        """Authorization on the ARN first, then the lookup: the HTTP front end's order."""
+        """Authorization before the 404, as over HTTP (the row's tags feed the decision)."""
+        async with self.db.reader() as session:
+            repo = await find_repository(session, command.repository)
         decision = self.engine.authorize_service(
-            principal, command.service, command.repository, info
+            principal, command.service, command.repository, info, resource_tags(repo)
         )
         if not decision.allowed:
             raise Refused(f"gitserver: {decision.message(principal)}")
-        async with self.db.reader() as session:
-            repo = await find_repository(session, command.repository)
         if repo is None:
             raise Refused(f"gitserver: repository {command.repository} does not exist")
         return repo

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support import Git, Server
+from tests.support import Git, Server, SshIdentity, basic_auth, http_request
 
 ACCOUNT = "000000000000"
 PASSWORD = "audit-test-password-7f3k"
@@ -100,3 +101,89 @@ def test_audit_list_refuses_a_malformed_since(server: Server) -> None:
     result = server.cli("audit", "list", "--since", "yesterday", check=False)
     assert result.returncode != 0
     assert "ISO 8601" in result.stderr
+
+
+def test_failed_authentication_is_recorded_without_the_secret(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    """A 401 for credentials that identify no one, a bad SigV4 Git password and an SSH
+    connection whose keys were all refused each leave one `authFailed` record; git's
+    anonymous first request does not."""
+    name = repo("authfail")
+    user = f"wrongpw-{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", user, "--password-stdin", input=PASSWORD + "\n")
+    wrong = "not-the-password-" + uuid.uuid4().hex
+    failed = git("ls-remote", server.url(name, user, wrong), check=False)
+    assert failed.returncode != 0
+
+    status, _, _ = http_request_without_auth(server, name)
+    assert status == 401
+
+    key_id = server.cli("access-key", "create", user)["AccessKeyId"]
+    bad_signature = "20240101T000000Z" + "0" * 64
+    status, _, _ = http_request(
+        server,
+        "GET",
+        f"/v1/repos/{name}/info/refs?service=git-upload-pack",
+        headers={"Authorization": basic_auth(key_id, bad_signature)},
+    )
+    assert status == 401
+
+    stranger = SshIdentity.generate(tmp_path / "ssh", server.known_hosts(tmp_path / "kh"))
+    argv = [*stranger.argv(), "-p", str(server.ssh_port), f"{user}@127.0.0.1"]
+    refused = subprocess.run(
+        [*argv, f"git-upload-pack '/v1/repos/{name}'"], capture_output=True, timeout=60
+    )
+    assert refused.returncode == 255
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", str(stranger.public_key)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[1]
+
+    records = _wait_for_count(server, 2, "--action", "Authenticate", "--user", user)
+    by_method = {(r["transport"], r["method"], r["errorCode"]): r for r in records}
+    basic = by_method[("http", "basic", "AuthenticationFailed")]
+    assert basic["decision"] == "authFailed" and basic["userArn"] == ""
+    assert basic["resource"] == _arn(name) and basic["service"] == "git-upload-pack"
+    assert basic["sourceIPAddress"] == "127.0.0.1" and basic["userAgent"].startswith("git/")
+    assert basic["requestId"]
+    ssh_record = by_method[("ssh", "ssh-key", "AuthenticationFailed")]
+    assert ssh_record["refusedKeys"] == [fingerprint]
+    assert ssh_record["userAgent"].startswith("SSH-2.0-OpenSSH")
+    assert len(records) == 2, records
+
+    sigv4 = _wait_for_count(server, 1, "--action", "Authenticate", "--user", key_id)
+    assert [r["errorCode"] for r in sigv4] == ["SignatureDoesNotMatch"]
+    # git's anonymous first request and ours left nothing: every failure on this
+    # repository names who it claimed to be.
+    on_repo = [r for r in _audit(server, "--action", "Authenticate") if r["resource"] == _arn(name)]
+    assert sorted(r["userName"] for r in on_repo) == sorted([user, key_id])
+
+    everything = json.dumps(_audit(server))
+    table = server.cli("audit", "list", "--limit", "1000", check=False).stdout
+    for secret in (wrong, bad_signature, PASSWORD):
+        assert secret not in everything and secret not in table
+
+
+def http_request_without_auth(server: Server, name: str) -> tuple[int, dict[str, str], bytes]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("GET", f"/v1/repos/{name}/info/refs?service=git-upload-pack")
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def _wait_for_count(server: Server, count: int, *args: str) -> list[dict[str, Any]]:
+    """The records once there are `count` (the log is written every second)."""
+    deadline = time.monotonic() + 20
+    while True:
+        found = _audit(server, *args)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)

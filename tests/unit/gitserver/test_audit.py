@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from auth.authorizer import Action, AuthzRequest, Decision, Effect
 from auth.principal import Principal
-from gitserver.audit import AuditLog, AuditQuery, canonical_action, is_mutating, list_records
+from gitserver.audit import (
+    AuditLog,
+    AuditQuery,
+    FailedLogin,
+    canonical_action,
+    is_mutating,
+    list_records,
+    record_json,
+)
 from gitserver.db import Database
 from gitserver.db.models import AuditRecord
 
@@ -137,5 +145,49 @@ def test_retention_purges_old_records(tmp_path: Path) -> None:
         assert await AuditLog(db, 0).purge(now + timedelta(days=10_000)) == 0  # 0: forever
         async with db.reader() as session:
             assert await session.scalar(select(func.count()).select_from(AuditRecord)) == 2
+
+    _run(tmp_path, body)
+
+
+def _failure(user: str = "mallory") -> FailedLogin:
+    return FailedLogin(
+        claimed_user=user,
+        method="basic",
+        reason="invalid user name or password",
+        error_code="AuthenticationFailed",
+        source_ip="10.0.0.9",
+        user_agent="git/2.39",
+        transport="http",
+        request_id="req-9",
+        resource=ARN,
+        detail={"service": "git-upload-pack"},
+    )
+
+
+def test_failed_logins_are_recorded_and_take_a_bounded_share(tmp_path: Path) -> None:
+    async def body(db: Database) -> None:
+        log = AuditLog(db, 90, capacity=8)
+        for _ in range(5):
+            log.record_failed_login(_failure())
+        assert (log.pending(), log.dropped) == (2, 3)  # a quarter of the queue
+        for _ in range(6):
+            log(_request(Action.GIT_PUSH), _decision(Action.GIT_PUSH, Effect.ALLOWED))
+        assert log.pending() == 8  # decisions still had room
+        assert await log.flush() == 8
+        log.record_failed_login(_failure("x" * 100))  # room again once written
+        assert await log.flush() == 1
+        async with db.reader() as session:
+            rows = await list_records(session, AuditQuery(action="Authenticate"))
+        assert len(rows) == 3
+        assert {r.decision for r in rows} == {"authFailed"}
+        assert rows[0].principal == "x" * 64
+        record = record_json(rows[1])
+        assert record["action"] == "gitserver:Authenticate"
+        assert record["userName"] == "mallory" and record["userArn"] == ""
+        assert record["errorCode"] == "AuthenticationFailed"
+        assert (record["sourceIPAddress"], record["transport"]) == ("10.0.0.9", "http")
+        assert (record["requestId"], record["userAgent"]) == ("req-9", "git/2.39")
+        assert record["reason"] == "invalid user name or password"
+        assert (record["method"], record["service"]) == ("basic", "git-upload-pack")
 
     _run(tmp_path, body)
