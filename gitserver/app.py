@@ -127,6 +127,7 @@ class Server:
             regions=settings.api_regions,
             max_request=settings.max_api_request,
             trusted_proxies=parse_networks(settings.trusted_proxies),
+            on_failed_login=self.audit.record_failed_login,
         )
 
     async def _health(self, request: web.Request) -> web.Response:

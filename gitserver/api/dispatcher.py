@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from auth.sigv4 import (
 from gitserver.api import model
 from gitserver.api.errors import ApiError, to_api_error
 from gitserver.api.registry import ApiServices, Call, Operation, Params
+from gitserver.audit import FailedLogin
 from gitserver.db import Repository
 from gitserver.request import RequestInfo, authz_context
 from gitserver.transport.clientip import Network, client_ip
@@ -60,6 +61,7 @@ class CodeCommitApi:
         regions: Sequence[str] = (),
         max_request: int = 16 * 1024 * 1024,
         trusted_proxies: tuple[Network, ...] = (),
+        on_failed_login: Callable[[FailedLogin], None] | None = None,
     ) -> None:
         self.services = services
         self.operations = operations
@@ -69,6 +71,7 @@ class CodeCommitApi:
         self.regions = frozenset(regions)
         self.max_request = max_request
         self.trusted_proxies = trusted_proxies
+        self.on_failed_login = on_failed_login
 
     def routes(self) -> list[web.RouteDef]:
         paths = {"/", self.prefix, self.prefix + "/"} - {""}
@@ -86,7 +89,7 @@ class CodeCommitApi:
         try:
             body = await self._body(request)
             op = self._operation(request.headers.get("X-Amz-Target", ""))
-            principal, region = await self._authenticate(request, body)
+            principal, region = await self._authenticate(request, body, info)
             params = model.parse_input(op.model, _json(body))
             call = Call(principal, info, self.services)
             await self._authorize(call, op.operation, params, region)
@@ -123,9 +126,13 @@ class CodeCommitApi:
             )
         return _Resolved(operation, op_model)
 
-    async def _authenticate(self, request: web.Request, body: bytes) -> tuple[Principal, str]:
+    async def _authenticate(
+        self, request: web.Request, body: bytes, info: RequestInfo
+    ) -> tuple[Principal, str]:
+        claimed = ""
         try:
             signed = parse_authorization(request.headers.get("Authorization"))
+            claimed = signed.access_key_id
             if signed.service != SERVICE:
                 raise SignatureError(
                     "InvalidSignatureException",
@@ -146,6 +153,19 @@ class CodeCommitApi:
                 ) from None
             _verify(request, body, signed, secret)
         except SignatureError as exc:
+            if exc.code != "MissingAuthenticationToken" and self.on_failed_login is not None:
+                self.on_failed_login(
+                    FailedLogin(
+                        claimed_user=claimed,
+                        method="sigv4",
+                        reason=str(exc),
+                        error_code=exc.code,
+                        source_ip=info.source_ip,
+                        user_agent=info.user_agent,
+                        transport=info.transport,
+                        request_id=info.request_id,
+                    )
+                )
             status = 403 if exc.code in _FORBIDDEN else 400
             raise ApiError(exc.code, str(exc), status) from None
         return principal, signed.region

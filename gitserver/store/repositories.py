@@ -6,7 +6,7 @@ import asyncio
 import logging
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -130,7 +130,12 @@ def _validate_description(description: str) -> str:
 
 
 async def create_repository(
-    db: Database, store: RepositoryStore, name: str, description: str, actor: str
+    db: Database,
+    store: RepositoryStore,
+    name: str,
+    description: str,
+    actor: str,
+    tags: Mapping[str, object] | None = None,
 ) -> Repository:
     """Create the bare repository, then its row and `repositoryCreated` in one transaction.
 
@@ -139,6 +144,7 @@ async def create_repository(
     """
     validate_repository_name(name)
     _validate_description(description)
+    initial_tags = _checked(lambda: merge_tags({}, tags, case_sensitive=True)) if tags else {}
     async with db.reader() as session:
         if await find_repository(session, name):
             raise RepositoryExists(f"Repository named {name} already exists")
@@ -146,7 +152,7 @@ async def create_repository(
     await store.init_bare(repo_id)
     try:
         async with db.session() as session:
-            repo = Repository(id=repo_id, name=name, description=description, tags={})
+            repo = Repository(id=repo_id, name=name, description=description, tags=initial_tags)
             session.add(repo)
             await session.flush()
             record_event(
@@ -201,6 +207,14 @@ _TAG_ERRORS: dict[TagRule, type[TagError]] = {
 }
 
 
+def _checked(apply: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """Run a tag rule check, raising the CodeCommit error for the rule it breaks."""
+    try:
+        return apply()
+    except TagRuleError as exc:
+        raise _TAG_ERRORS[exc.rule](str(exc)) from None
+
+
 async def _locked(session: AsyncSession, name: str) -> Repository:
     repo = await session.scalar(select(Repository).where(Repository.name == name).with_for_update())
     if repo is None:
@@ -220,10 +234,7 @@ async def tag_repository(
         InvalidSystemTagUsageException.
     """
     repo = await _locked(session, name)
-    try:
-        repo.tags = merge_tags(stored_tags(repo.tags), tags, case_sensitive=True)
-    except TagRuleError as exc:
-        raise _TAG_ERRORS[exc.rule](str(exc)) from None
+    repo.tags = _checked(lambda: merge_tags(stored_tags(repo.tags), tags, case_sensitive=True))
     return dict(repo.tags)
 
 
@@ -236,10 +247,7 @@ async def untag_repository(
         RepositoryNotFound, TagKeysListRequiredException, InvalidTagKeysListException.
     """
     repo = await _locked(session, name)
-    try:
-        repo.tags = remove_tags(stored_tags(repo.tags), keys, case_sensitive=True)
-    except TagRuleError as exc:
-        raise _TAG_ERRORS[exc.rule](str(exc)) from None
+    repo.tags = _checked(lambda: remove_tags(stored_tags(repo.tags), keys, case_sensitive=True))
     return dict(repo.tags)
 
 

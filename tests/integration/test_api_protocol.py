@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -285,3 +286,23 @@ def _assert_lossless(shape: Shape, raw: Any, parsed: Any, where: str) -> None:
         assert base64.b64decode(raw) == parsed, where
     else:
         assert raw == parsed, where
+
+
+def test_signature_failures_are_audited_without_the_secret(
+    server: Server, admin_key: dict[str, str]
+) -> None:
+    status, headers, _ = _signed(server, admin_key, "ListRepositories", {}, secret="x" * 40)
+    assert status == 400
+    request_id = headers["x-amzn-RequestId"]
+    deadline = time.monotonic() + 20
+    found: list[dict[str, Any]] = []
+    while not found and time.monotonic() < deadline:
+        records = server.cli("audit", "list", "--limit", "1000")["events"]
+        found = [r for r in records if r["requestId"] == request_id]
+        time.sleep(0.3)
+    assert found, "the failed signature was not recorded"
+    record = found[0]
+    assert record["userName"] == admin_key["AccessKeyId"]
+    assert record["errorCode"] == "InvalidSignatureException"
+    assert record["transport"] == "api"
+    assert admin_key["SecretAccessKey"] not in json.dumps(records)

@@ -296,3 +296,57 @@ def test_pagination_with_next_token(make_server: Callable[..., Server], tmp_path
         "b3",
         "main",
     ]
+
+
+def test_tags_and_resource_tag_conditions(
+    server: Server, cc: BaseClient, git: Git, tmp_path: Path
+) -> None:
+    """Tags set through the API decide `aws:ResourceTag/*` conditions for git and the API."""
+    name = _name("tags")
+    arn = cc.create_repository(repositoryName=name, tags={"team": "blue"})["repositoryMetadata"][
+        "Arn"
+    ]
+    assert cc.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "blue"}
+    cc.tag_resource(resourceArn=arn, tags={"frozen": "true", "team": "red"})
+    assert cc.list_tags_for_resource(resourceArn=arn)["tags"] == {"frozen": "true", "team": "red"}
+    cc.untag_resource(resourceArn=arn, tagKeys=["team", "absent"])
+    assert cc.list_tags_for_resource(resourceArn=arn)["tags"] == {"frozen": "true"}
+
+    with pytest.raises(cc.exceptions.InvalidSystemTagUsageException):
+        cc.tag_resource(resourceArn=arn, tags={"aws:owner": "x"})
+    with pytest.raises(cc.exceptions.TooManyTagsException):
+        cc.tag_resource(resourceArn=arn, tags={f"k{n}": "v" for n in range(50)})
+    with pytest.raises(cc.exceptions.InvalidResourceArnException):
+        cc.list_tags_for_resource(resourceArn="arn:aws:codecommit:us-east-1:999999999999:other")
+    with pytest.raises(cc.exceptions.RepositoryDoesNotExistException):
+        cc.tag_resource(resourceArn=arn + "-missing", tags={"a": "b"})
+    with pytest.raises(cc.exceptions.InvalidSystemTagUsageException):
+        cc.create_repository(repositoryName=_name("tags"), tags={"aws:x": "y"})
+
+    # A user allowed everything except writes to frozen repositories.
+    user = f"tagged-{uuid.uuid4().hex[:6]}"
+    client = client_for(server, user)
+    policy = tmp_path / "frozen.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "codecommit:*", "Resource": "*"},
+                    {
+                        "Effect": "Deny",
+                        "Action": ["codecommit:GitPush", "codecommit:CreateBranch"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:ResourceTag/frozen": "true"}},
+                    },
+                ],
+            }
+        )
+    )
+    server.cli("policy", "put-user-policy", user, "Frozen", "--document", str(policy))
+    head = _push_commit(git, server, name, tmp_path)  # admin may push
+    with pytest.raises(ClientError) as denied:
+        client.create_branch(repositoryName=name, branchName="x", commitId=head)
+    assert error_code(denied.value) == "AccessDeniedException"
+    cc.untag_resource(resourceArn=arn, tagKeys=["frozen"])
+    client.create_branch(repositoryName=name, branchName="x", commitId=head)

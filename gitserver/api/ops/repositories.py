@@ -35,6 +35,7 @@ async def create_repository(call: Call, params: Params) -> Result:
         params["repositoryName"],
         params.get("repositoryDescription", ""),
         call.actor,
+        params.get("tags"),
     )
     return {"repositoryMetadata": metadata(call, repo)}
 
