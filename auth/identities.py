@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,10 +105,16 @@ async def get_user_info(session: AsyncSession, name: str) -> UserInfo:
     return await _info(session, await get_user(session, name))
 
 
-def _tag_error(exc: TagRuleError) -> Exception:
-    if exc.rule is TagRule.TOO_MANY:
-        return LimitExceeded(str(exc))
-    return InvalidInput(str(exc))
+async def _retag(
+    session: AsyncSession, name: str, change: Callable[[dict[str, str]], dict[str, str]]
+) -> dict[str, str]:
+    user = await get_user(session, name, for_update=True)
+    try:
+        user.tags = change(stored_tags(user.tags))
+    except TagRuleError as exc:
+        error = LimitExceeded if exc.rule is TagRule.TOO_MANY else InvalidInput
+        raise error(str(exc)) from None
+    return dict(user.tags)
 
 
 async def tag_user(session: AsyncSession, name: str, tags: Mapping[str, str]) -> dict[str, str]:
@@ -117,12 +123,7 @@ async def tag_user(session: AsyncSession, name: str, tags: Mapping[str, str]) ->
     Raises:
         NotFound, InvalidInput (a bad key or value, an ``aws:`` key), LimitExceeded (> 50).
     """
-    user = await get_user(session, name, for_update=True)
-    try:
-        user.tags = merge_tags(stored_tags(user.tags), tags, case_sensitive=False)
-    except TagRuleError as exc:
-        raise _tag_error(exc) from None
-    return dict(user.tags)
+    return await _retag(session, name, lambda old: merge_tags(old, tags, case_sensitive=False))
 
 
 async def untag_user(session: AsyncSession, name: str, keys: Sequence[str]) -> dict[str, str]:
@@ -131,12 +132,7 @@ async def untag_user(session: AsyncSession, name: str, keys: Sequence[str]) -> d
     Raises:
         NotFound, InvalidInput.
     """
-    user = await get_user(session, name, for_update=True)
-    try:
-        user.tags = remove_tags(stored_tags(user.tags), keys, case_sensitive=False)
-    except TagRuleError as exc:
-        raise _tag_error(exc) from None
-    return dict(user.tags)
+    return await _retag(session, name, lambda old: remove_tags(old, keys, case_sensitive=False))
 
 
 async def delete_user(session: AsyncSession, name: str) -> None:

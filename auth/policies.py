@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from auth import ids
 from auth.errors import AlreadyExists, DeleteConflict, InvalidInput, NotFound
@@ -61,43 +63,71 @@ def _name(name: str) -> str:
     return name
 
 
-async def put_user_policy(session: AsyncSession, user: str, name: str, document: str) -> None:
-    """Create or replace the inline policy `name` of `user` (IAM's PutUserPolicy)."""
+@dataclass(frozen=True, slots=True)
+class OwnerType:
+    """What differs between the two kinds of policy owner, users and groups: the inline
+    policy and attachment tables, the owner column they share, the inline size limit."""
+
+    name: str  # user, group
+    model: type[User] | type[Group]
+    inline: type[UserPolicy] | type[GroupPolicy]
+    attachment: type[UserPolicyAttachment] | type[GroupPolicyAttachment]
+    column: str  # the owner's id in both tables
+    kind: PolicyKind
+
+    async def find(self, session: AsyncSession, name: str) -> User | Group:
+        """The owner by name.
+
+        Raises:
+            NotFound.
+        """
+        return await (get_user if self.model is User else get_group)(session, name)
+
+    def owned_by(self, table: Any, owner_id: Any) -> ColumnElement[bool]:
+        """``table.<owner column> == owner_id`` (or ``IN`` for a subquery)."""
+        column: InstrumentedAttribute[str] = getattr(table, self.column)
+        return column.in_(owner_id) if isinstance(owner_id, Select) else column == owner_id
+
+
+USER = OwnerType("user", User, UserPolicy, UserPolicyAttachment, "user_id", PolicyKind.USER_INLINE)
+GROUP = OwnerType(
+    "group", Group, GroupPolicy, GroupPolicyAttachment, "group_id", PolicyKind.GROUP_INLINE
+)
+OWNER_TYPES = {owner_type.name: owner_type for owner_type in (USER, GROUP)}
+
+
+async def put_inline_policy(
+    session: AsyncSession, owner_type: OwnerType, owner: str, name: str, document: str
+) -> None:
+    """Create or replace the inline policy `name` of a user or group (IAM's
+    PutUserPolicy / PutGroupPolicy).
+
+    Raises:
+        InvalidInput (the name or the document), NotFound (the owner).
+    """
     _name(name)
-    validate_document(document, PolicyKind.USER_INLINE)
-    owner = await get_user(session, user)
-    row = await session.get(UserPolicy, (owner.id, name))
+    validate_document(document, owner_type.kind)
+    found = await owner_type.find(session, owner)
+    row: UserPolicy | GroupPolicy | None = await session.get(owner_type.inline, (found.id, name))
     if row is None:
-        session.add(UserPolicy(user_id=owner.id, name=name, document=document))
+        fields = {owner_type.column: found.id, "name": name, "document": document}
+        session.add(owner_type.inline(**fields))
     else:
         row.document = document
 
 
-async def put_group_policy(session: AsyncSession, group: str, name: str, document: str) -> None:
-    """Create or replace the inline policy `name` of `group` (IAM's PutGroupPolicy)."""
-    _name(name)
-    validate_document(document, PolicyKind.GROUP_INLINE)
-    owner = await get_group(session, group)
-    row = await session.get(GroupPolicy, (owner.id, name))
+async def delete_inline_policy(
+    session: AsyncSession, owner_type: OwnerType, owner: str, name: str
+) -> None:
+    """IAM's DeleteUserPolicy / DeleteGroupPolicy.
+
+    Raises:
+        NotFound (the owner or the policy).
+    """
+    found = await owner_type.find(session, owner)
+    row = await session.get(owner_type.inline, (found.id, name))
     if row is None:
-        session.add(GroupPolicy(group_id=owner.id, name=name, document=document))
-    else:
-        row.document = document
-
-
-async def delete_user_policy(session: AsyncSession, user: str, name: str) -> None:
-    owner = await get_user(session, user)
-    row = await session.get(UserPolicy, (owner.id, name))
-    if row is None:
-        raise NotFound(f"user {user} has no inline policy {name}")
-    await session.delete(row)
-
-
-async def delete_group_policy(session: AsyncSession, group: str, name: str) -> None:
-    owner = await get_group(session, group)
-    row = await session.get(GroupPolicy, (owner.id, name))
-    if row is None:
-        raise NotFound(f"group {group} has no inline policy {name}")
+        raise NotFound(f"{owner_type.name} {owner} has no inline policy {name}")
     await session.delete(row)
 
 
@@ -270,40 +300,38 @@ async def delete_policy(session: AsyncSession, name: str) -> None:
     await session.delete(policy)
 
 
-async def attach_user_policy(session: AsyncSession, user: str, name: str) -> None:
+async def attach_policy(
+    session: AsyncSession, owner_type: OwnerType, owner: str, name: str
+) -> None:
+    """Attach a managed policy (built-in or customer) to a user or group; idempotent.
+
+    Raises:
+        NotFound (the owner or the policy).
+    """
     await _require_managed(session, name)
-    owner = await get_user(session, user)
-    if await session.get(UserPolicyAttachment, (owner.id, name)) is None:
-        session.add(UserPolicyAttachment(user_id=owner.id, policy_name=name))
+    found = await owner_type.find(session, owner)
+    if await session.get(owner_type.attachment, (found.id, name)) is None:
+        fields = {owner_type.column: found.id, "policy_name": name}
+        session.add(owner_type.attachment(**fields))
 
 
-async def attach_group_policy(session: AsyncSession, group: str, name: str) -> None:
-    await _require_managed(session, name)
-    owner = await get_group(session, group)
-    if await session.get(GroupPolicyAttachment, (owner.id, name)) is None:
-        session.add(GroupPolicyAttachment(group_id=owner.id, policy_name=name))
+async def detach_policy(
+    session: AsyncSession, owner_type: OwnerType, owner: str, name: str
+) -> None:
+    """Detach a managed policy from a user or group.
 
-
-async def detach_user_policy(session: AsyncSession, user: str, name: str) -> None:
-    owner = await get_user(session, user)
+    Raises:
+        NotFound (the owner, or the policy is not attached to it).
+    """
+    found = await owner_type.find(session, owner)
+    attachment = owner_type.attachment
     result = await session.execute(
-        delete(UserPolicyAttachment).where(
-            UserPolicyAttachment.user_id == owner.id, UserPolicyAttachment.policy_name == name
+        delete(attachment).where(
+            owner_type.owned_by(attachment, found.id), attachment.policy_name == name
         )
     )
     if getattr(result, "rowcount", 0) == 0:
-        raise NotFound(f"policy {name} is not attached to user {user}")
-
-
-async def detach_group_policy(session: AsyncSession, group: str, name: str) -> None:
-    owner = await get_group(session, group)
-    result = await session.execute(
-        delete(GroupPolicyAttachment).where(
-            GroupPolicyAttachment.group_id == owner.id, GroupPolicyAttachment.policy_name == name
-        )
-    )
-    if getattr(result, "rowcount", 0) == 0:
-        raise NotFound(f"policy {name} is not attached to group {group}")
+        raise NotFound(f"policy {name} is not attached to {owner_type.name} {owner}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,37 +392,26 @@ async def list_policies(
     session: AsyncSession, *, user: str | None = None, group: str | None = None
 ) -> list[PolicyEntry]:
     """Inline and attached policies of one user, one group, or everyone."""
-    user_id = (await get_user(session, user)).id if user else None
-    group_id = (await get_group(session, group)).id if group else None
+    wanted = {USER: user, GROUP: group}
     entries: list[PolicyEntry] = []
-    if group is None:
-        user_queries = (
-            select(User.name, UserPolicy.name, literal("inline")).join(
-                UserPolicy, UserPolicy.user_id == User.id
+    for owner_type, only in wanted.items():
+        if (user or group) and only is None:
+            continue
+        model, inline, attachment = owner_type.model, owner_type.inline, owner_type.attachment
+        queries = (
+            select(model.name, inline.name, literal("inline")).join(
+                inline, owner_type.owned_by(inline, model.id)
             ),
-            select(User.name, UserPolicyAttachment.policy_name, literal("attached")).join(
-                UserPolicyAttachment, UserPolicyAttachment.user_id == User.id
-            ),
-        )
-        for query in user_queries:
-            if user_id is not None:
-                query = query.where(User.id == user_id)
-            for owner, name, kind in await session.execute(query):
-                entries.append(PolicyEntry("user", owner, name, kind))
-    if user is None:
-        group_queries = (
-            select(Group.name, GroupPolicy.name, literal("inline")).join(
-                GroupPolicy, GroupPolicy.group_id == Group.id
-            ),
-            select(Group.name, GroupPolicyAttachment.policy_name, literal("attached")).join(
-                GroupPolicyAttachment, GroupPolicyAttachment.group_id == Group.id
+            select(model.name, attachment.policy_name, literal("attached")).join(
+                attachment, owner_type.owned_by(attachment, model.id)
             ),
         )
-        for query in group_queries:
-            if group_id is not None:
-                query = query.where(Group.id == group_id)
+        owner_id = (await owner_type.find(session, only)).id if only else None
+        for query in queries:
+            if owner_id is not None:
+                query = query.where(model.id == owner_id)
             for owner, name, kind in await session.execute(query):
-                entries.append(PolicyEntry("group", owner, name, kind))
+                entries.append(PolicyEntry(owner_type.name, owner, name, kind))
     return sorted(entries, key=lambda e: (e.owner_type, e.owner, e.kind, e.name))
 
 
@@ -407,36 +424,33 @@ async def principal_policies(
     Decisions name a statement ``<policy name>/<Sid>``, as IAM's simulator names the
     source policy.
     """
-    groups = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
     default_doc = (
         select(ManagedPolicyVersion.document)
         .join(ManagedPolicy, ManagedPolicy.id == ManagedPolicyVersion.policy_id)
         .where(ManagedPolicyVersion.version == ManagedPolicy.default_version)
     )
-    user_attached = select(
-        literal("managed").label("kind"),
-        UserPolicyAttachment.policy_name.label("name"),
-        default_doc.where(ManagedPolicy.name == UserPolicyAttachment.policy_name)
-        .scalar_subquery()
-        .label("document"),
-    ).where(UserPolicyAttachment.user_id == user_id)
-    group_attached = select(
-        literal("managed"),
-        GroupPolicyAttachment.policy_name,
-        default_doc.where(
-            ManagedPolicy.name == GroupPolicyAttachment.policy_name
-        ).scalar_subquery(),
-    ).where(GroupPolicyAttachment.group_id.in_(groups))
-    query = union_all(
-        select(literal("inline"), UserPolicy.name, UserPolicy.document).where(
-            UserPolicy.user_id == user_id
-        ),
-        select(literal("inline"), GroupPolicy.name, GroupPolicy.document).where(
-            GroupPolicy.group_id.in_(groups)
-        ),
-        user_attached,
-        group_attached,
-    )
+    owners = {
+        USER: user_id,
+        GROUP: select(GroupMember.group_id).where(GroupMember.user_id == user_id),
+    }
+    parts: list[Select[str, str, Any]] = []  # documents: None for built-ins
+    for owner_type, owner_id in owners.items():
+        inline, attachment = owner_type.inline, owner_type.attachment
+        parts.append(
+            select(
+                literal("inline").label("kind"),
+                inline.name.label("name"),
+                inline.document.label("document"),
+            ).where(owner_type.owned_by(inline, owner_id))
+        )
+        parts.append(
+            select(
+                literal("managed"),
+                attachment.policy_name,
+                default_doc.where(ManagedPolicy.name == attachment.policy_name).scalar_subquery(),
+            ).where(owner_type.owned_by(attachment, owner_id))
+        )
+    query = union_all(*parts)
     compiled: list[CompiledPolicy] = []
     # Attached through several owners, a managed policy still counts once.
     managed: dict[str, str | None] = {ADMIN_POLICY: None} if admin else {}

@@ -385,14 +385,13 @@ def _read_document(name: str) -> str:
 async def _on_owner(
     settings: Settings,
     args: argparse.Namespace,
-    for_user: Callable[..., Awaitable[None]],
-    for_group: Callable[..., Awaitable[None]],
+    operation: Callable[..., Awaitable[None]],
     *extra: str,
 ) -> None:
-    """Run the user or the group variant of a policy operation, as `args.owner_type` says."""
-    operation = for_user if args.owner_type == "user" else for_group
+    """Run a policy operation on the user or group `args.owner_type` names."""
+    owner_type = policies.OWNER_TYPES[args.owner_type]
     async with _services(settings) as s, s.db.session() as session:
-        await operation(session, args.owner, args.policy_name, *extra)
+        await operation(session, owner_type, args.owner, args.policy_name, *extra)
 
 
 def _owner_result(args: argparse.Namespace, text: str) -> Result:
@@ -403,24 +402,24 @@ def _owner_result(args: argparse.Namespace, text: str) -> Result:
 async def policy_put(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     """`put-user-policy` / `put-group-policy`: `args.owner_type` says which."""
     document = _read_document(args.document)
-    await _on_owner(settings, args, policies.put_user_policy, policies.put_group_policy, document)
+    await _on_owner(settings, args, policies.put_inline_policy, document)
     return _owner_result(args, f"put {args.owner_type} policy {args.policy_name} on {args.owner}")
 
 
 async def policy_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    await _on_owner(settings, args, policies.delete_user_policy, policies.delete_group_policy)
+    await _on_owner(settings, args, policies.delete_inline_policy)
     return Result(
         {"deleted": args.policy_name}, f"deleted policy {args.policy_name} of {args.owner}"
     )
 
 
 async def policy_attach(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    await _on_owner(settings, args, policies.attach_user_policy, policies.attach_group_policy)
+    await _on_owner(settings, args, policies.attach_policy)
     return _owner_result(args, f"attached {args.policy_name} to {args.owner_type} {args.owner}")
 
 
 async def policy_detach(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    await _on_owner(settings, args, policies.detach_user_policy, policies.detach_group_policy)
+    await _on_owner(settings, args, policies.detach_policy)
     return Result(
         {"detached": args.policy_name},
         f"detached {args.policy_name} from {args.owner_type} {args.owner}",

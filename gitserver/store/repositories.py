@@ -215,11 +215,15 @@ def _checked(apply: Callable[[], dict[str, str]]) -> dict[str, str]:
         raise _TAG_ERRORS[exc.rule](str(exc)) from None
 
 
-async def _locked(session: AsyncSession, name: str) -> Repository:
+async def _retag(
+    session: AsyncSession, name: str, change: Callable[[dict[str, str]], dict[str, str]]
+) -> dict[str, str]:
+    # Locked: concurrent taggers of one repository queue instead of losing an update.
     repo = await session.scalar(select(Repository).where(Repository.name == name).with_for_update())
     if repo is None:
         raise RepositoryNotFound(f"{name} does not exist")
-    return repo
+    repo.tags = _checked(lambda: change(stored_tags(repo.tags)))
+    return dict(repo.tags)
 
 
 async def tag_repository(
@@ -227,15 +231,13 @@ async def tag_repository(
 ) -> dict[str, str]:
     """CodeCommit's TagResource: add or replace tags (keys case-sensitive); all tags after.
 
-    Runs in the caller's transaction; the row is locked, so concurrent taggers queue.
+    Runs in the caller's transaction.
 
     Raises:
         RepositoryNotFound, TooManyTagsException, InvalidTagsMapException,
         InvalidSystemTagUsageException.
     """
-    repo = await _locked(session, name)
-    repo.tags = _checked(lambda: merge_tags(stored_tags(repo.tags), tags, case_sensitive=True))
-    return dict(repo.tags)
+    return await _retag(session, name, lambda old: merge_tags(old, tags, case_sensitive=True))
 
 
 async def untag_repository(
@@ -246,9 +248,7 @@ async def untag_repository(
     Raises:
         RepositoryNotFound, TagKeysListRequiredException, InvalidTagKeysListException.
     """
-    repo = await _locked(session, name)
-    repo.tags = _checked(lambda: remove_tags(stored_tags(repo.tags), keys, case_sensitive=True))
-    return dict(repo.tags)
+    return await _retag(session, name, lambda old: remove_tags(old, keys, case_sensitive=True))
 
 
 async def list_tags(session: AsyncSession, name: str) -> dict[str, str]:

@@ -105,7 +105,7 @@ def test_repository_tag_service_raises_codecommit_exceptions(tmp_path: Path) -> 
                         else:
                             assert isinstance(argument, list)
                             await repositories.untag_repository(session, "demo", argument)
-                    assert caught.value.code == error.__name__
+                    assert caught.value.aws_type == error.__name__
             async with db.session() as session:
                 assert await repositories.list_tags(session, "demo") == {"team": "red"}
                 assert await repositories.untag_repository(session, "demo", ["team"]) == {}
