@@ -125,7 +125,9 @@ class _Checker:
                 data = base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
                 raise self.invalid(member, shape, "is not valid base64") from None
-            self._bounds(member, shape, data)
+            if not data and shape.metadata.get("min"):
+                raise self.required(member, shape)
+            # The size limit is the server's `max_file_size`, checked where it is used.
             return data
         if kind == "timestamp":
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, repositories, tags
+from gitserver.api.ops import branches, content, repositories, tags
 from gitserver.api.registry import Operation, build_table
 
 
 def operation_table() -> dict[str, Operation]:
     """Every implemented operation by name."""
-    return build_table(repositories.OPERATIONS, branches.OPERATIONS, tags.OPERATIONS)
+    return build_table(
+        repositories.OPERATIONS, branches.OPERATIONS, content.OPERATIONS, tags.OPERATIONS
+    )

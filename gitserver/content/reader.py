@@ -1,0 +1,220 @@
+"""Reading a bare repository with dulwich: commits, trees, blobs, in the API's shapes.
+
+Everything here is blocking; callers run it in a thread (`asyncio.to_thread`).
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
+from dulwich.refs import Ref
+from dulwich.repo import Repo
+
+from gitserver.content.errors import (
+    BlobNotFound,
+    CommitNotFound,
+    FileNotFound,
+    FileTooLarge,
+    FolderNotFound,
+    InvalidBlobId,
+    InvalidCommit,
+)
+from gitserver.content.paths import join, split_path
+
+FULL_OID = re.compile(r"[0-9a-f]{40}")
+_MODES = {0o100755: "EXECUTABLE", 0o100644: "NORMAL", 0o120000: "SYMLINK"}
+GITLINK = 0o160000
+
+
+def file_mode_name(mode: int) -> str:
+    return _MODES.get(mode, "NORMAL")
+
+
+def user_info(identity: bytes, when: int, offset: int) -> dict[str, str]:
+    """Git's `Name <email>` and time as CodeCommit's UserInfo (`date`: `"<epoch> <tz>"`)."""
+    text = identity.decode("utf-8", "replace")
+    name, _, rest = text.partition(" <")
+    sign = "-" if offset < 0 else "+"
+    minutes = abs(offset) // 60
+    return {
+        "name": name.strip(),
+        "email": rest.rstrip(">").strip(),
+        "date": f"{when} {sign}{minutes // 60:02d}{minutes % 60:02d}",
+    }
+
+
+class Reader:
+    """One bare repository, opened for reading."""
+
+    def __init__(self, path: Path) -> None:
+        self.repo = Repo(str(path))
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def obj(self, oid: bytes) -> ShaFile:
+        """The object `oid` (hex).
+
+        Raises:
+            KeyError: not in the repository.
+        """
+        return self.repo.object_store[ObjectID(oid)]
+
+    # --- commits ----------------------------------------------------------------------
+
+    def commit(self, oid: str) -> Commit | None:
+        try:
+            obj = self.obj(oid.encode())
+        except KeyError:
+            return None
+        return obj if isinstance(obj, Commit) else None
+
+    def resolve(self, specifier: str | None, default_branch: str | None) -> Commit:
+        """A commit id, branch, tag, `HEAD` or full ref; the default branch when omitted.
+
+        Raises:
+            InvalidCommit, CommitNotFound.
+        """
+        if specifier is None or specifier == "":
+            if not default_branch:
+                raise CommitNotFound("The repository has no default branch yet")
+            specifier = f"refs/heads/{default_branch}"
+        if any(c in specifier for c in " ~^:?*[\\\x00") or ".." in specifier:
+            raise InvalidCommit(f"The commit specifier {specifier!r} is not valid")
+        if FULL_OID.fullmatch(specifier) and (found := self.commit(specifier)):
+            return found
+        refs = self.repo.refs
+        for name in (specifier, f"refs/heads/{specifier}", f"refs/tags/{specifier}"):
+            if name != "HEAD" and not name.startswith("refs/"):
+                continue
+            try:
+                oid = refs[Ref(name.encode())]
+            except KeyError:
+                continue
+            peeled = self._peel(oid)
+            if peeled is not None:
+                return peeled
+        raise CommitNotFound(f"Commit {specifier} does not exist")
+
+    def _peel(self, oid: bytes) -> Commit | None:
+        obj = self.obj(oid)
+        while isinstance(obj, Tag):
+            obj = self.obj(obj.object[1])
+        return obj if isinstance(obj, Commit) else None
+
+    def commit_shape(self, commit: Commit) -> dict[str, Any]:
+        return {
+            "commitId": commit.id.decode(),
+            "treeId": commit.tree.decode(),
+            "parents": [p.decode() for p in commit.parents],
+            "message": commit.message.decode("utf-8", "replace"),
+            "author": user_info(commit.author, commit.author_time, commit.author_timezone),
+            "committer": user_info(commit.committer, commit.commit_time, commit.commit_timezone),
+            "additionalData": "",
+        }
+
+    # --- trees and blobs --------------------------------------------------------------
+
+    def tree(self, oid: bytes) -> Tree:
+        obj = self.obj(oid)
+        assert isinstance(obj, Tree)
+        return obj
+
+    def entry(self, commit: Commit, parts: tuple[str, ...]) -> tuple[int, bytes] | None:
+        """The (mode, id) at `parts` in `commit`'s tree; None if nothing is there."""
+        mode, oid = stat.S_IFDIR, commit.tree
+        for part in parts:
+            if not stat.S_ISDIR(mode):
+                return None
+            try:
+                mode, oid = self.tree(oid)[part.encode()]
+            except KeyError:
+                return None
+        return mode, oid
+
+    def blob(self, oid: bytes, limit: int) -> bytes:
+        obj = self.obj(oid)
+        assert isinstance(obj, Blob)
+        if obj.raw_length() > limit:
+            raise FileTooLarge(f"The file is larger than {limit} bytes; use git to read it")
+        return bytes(obj.as_raw_string())
+
+    def get_file(self, commit: Commit, path: str, limit: int) -> dict[str, Any]:
+        parts = split_path(path)
+        found = self.entry(commit, parts)
+        if found is None or stat.S_ISDIR(found[0]) or found[0] == GITLINK:
+            raise FileNotFound(
+                f"The file {join(parts)} does not exist at commit {commit.id.decode()}"
+            )
+        mode, oid = found
+        content = self.blob(oid, limit)
+        return {
+            "commitId": commit.id.decode(),
+            "blobId": oid.decode(),
+            "filePath": join(parts),
+            "fileMode": file_mode_name(mode),
+            "fileSize": len(content),
+            "fileContent": content,
+        }
+
+    def get_folder(self, commit: Commit, path: str) -> dict[str, Any]:
+        parts = split_path(path, allow_root=True)
+        found = self.entry(commit, parts)
+        if found is None or not stat.S_ISDIR(found[0]):
+            raise FolderNotFound(f"The folder {join(parts) or '/'} does not exist")
+        folder = join(parts)
+        result: dict[str, Any] = {
+            "commitId": commit.id.decode(),
+            "folderPath": folder,
+            "treeId": found[1].decode(),
+            "subFolders": [],
+            "files": [],
+            "symbolicLinks": [],
+            "subModules": [],
+        }
+        for item in self.tree(found[1]).iteritems():
+            name = item.path.decode("utf-8", "surrogateescape")
+            where = {"absolutePath": f"{folder}/{name}" if folder else name, "relativePath": name}
+            oid = item.sha.decode()
+            if stat.S_ISDIR(item.mode):
+                result["subFolders"].append({"treeId": oid, **where})
+            elif item.mode == GITLINK:
+                result["subModules"].append({"commitId": oid, **where})
+            elif item.mode == 0o120000:
+                result["symbolicLinks"].append({"blobId": oid, "fileMode": "SYMLINK", **where})
+            else:
+                result["files"].append(
+                    {"blobId": oid, "fileMode": file_mode_name(item.mode), **where}
+                )
+        return result
+
+    def get_blob(self, blob_id: str, limit: int) -> bytes:
+        if not FULL_OID.fullmatch(blob_id):
+            raise InvalidBlobId(f"The blob ID {blob_id!r} is not valid")
+        try:
+            obj = self.obj(blob_id.encode())
+        except KeyError:
+            raise BlobNotFound(f"Blob {blob_id} does not exist") from None
+        if not isinstance(obj, Blob):
+            raise BlobNotFound(f"Blob {blob_id} does not exist")
+        return self.blob(obj.id, limit)
+
+    def walk_files(self, tree: bytes, prefix: str = "") -> Iterator[tuple[str, int, bytes]]:
+        """Every non-tree entry below `tree`: (path, mode, id)."""
+        for item in self.tree(tree).iteritems():
+            path = prefix + item.path.decode("utf-8", "surrogateescape")
+            if stat.S_ISDIR(item.mode):
+                yield from self.walk_files(item.sha, path + "/")
+            else:
+                yield path, item.mode, item.sha
