@@ -47,6 +47,7 @@ from gitserver.gitcmd import Git
 from gitserver.store.branches import branch_ref, validate_branch_name
 from gitserver.store.errors import RefMoved
 from gitserver.store.naming import ZERO_OID
+from gitserver.store.refs import RefKind
 from gitserver.store.repositories import RepositoryStore
 from gitserver.store.updates import update_ref
 
@@ -280,6 +281,7 @@ class Writer:
                 old=old,
                 new=commit.id.decode(),
                 actor=actor,
+                kind=RefKind.FAST_FORWARD if tip else RefKind.CREATED,
             )
         except RefMoved:
             raise ParentCommitIdOutdated(

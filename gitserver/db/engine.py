@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,13 +63,22 @@ class Database:
                 url, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
             self.read_engine = self.engine
+        # SQLite has one writer at a time. Queueing this process's writers here, in
+        # order, spares them SQLite's busy handler, which sleeps in growing steps (up to
+        # 100 ms) and made 4 concurrent API writers wait up to a second. Other processes
+        # (the CLI, workers) still meet the busy handler.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed on success, rolled back on error."""
-        async with self._writer() as session, session.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self._writer())
+            await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager

@@ -17,7 +17,7 @@ from gitserver.gitcmd import Git, GitError
 from gitserver.store.errors import RefMoved
 from gitserver.store.naming import ZERO_OID
 from gitserver.store.pushes import PushContext, record_applied, record_prepared
-from gitserver.store.refs import classify, set_head
+from gitserver.store.refs import RefKind, classify, set_head
 
 REFLOG_CONFIG = {"core.logAllRefUpdates": "true"}
 
@@ -33,15 +33,18 @@ async def update_ref(
     new: str,
     actor: str,
     transport: str = "api",
+    kind: RefKind | None = None,
 ) -> str | None:
     """Move `ref` from `old` to `new` (ZERO_OID: create / delete) and record it.
 
+    `kind` may be given when the caller knows it (a commit built on `old`).
     Returns the branch that became the repository's default, if this gave it its first.
 
     Raises:
         RefMoved: the ref no longer holds `old`; nothing was changed.
     """
-    kind = await classify(git, path, old, new)
+    # A caller that built `new` on top of `old` knows it is a fast-forward: no merge-base.
+    kind = kind or await classify(git, path, old, new)
     push = PushContext(repository_id, str(uuid.uuid4()), actor, transport)
     update = (old, new, ref)
     await record_prepared(db, push, [update], {update: kind})
