@@ -8,9 +8,11 @@ import dataclasses
 import logging
 import os
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from auth.authenticate import Authenticator
 from auth.authorizer import Authorizer
@@ -19,6 +21,7 @@ from gitserver.api.ops import operation_table
 from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
 from gitserver.config import parse_hostport, replace
+from gitserver.delivery import build_dispatcher
 from gitserver.services import Services
 from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
@@ -29,6 +32,9 @@ from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
 from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys
 from gitserver.transport.http import GitHttp, GitHttpLimits
 from gitserver.transport.ssh import GitSsh, SshLimits
+from triggers.dispatcher import Dispatcher
+from triggers.events import on_events_committed
+from triggers.metrics import DeliveryMetrics
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,9 @@ class Server:
         self.authenticator = Authenticator(
             services.db, services.box, settings.account_id, (settings.region,)
         )
+        self.delivery_metrics = DeliveryMetrics()
+        self.dispatcher: Dispatcher | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.http_port = 0
@@ -104,7 +113,7 @@ class Server:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.add_routes(git_http.routes())
         app.add_routes(self.api().routes())
-        app.add_routes([web.get("/healthz", self._health)])
+        app.add_routes([web.get("/healthz", self._health), web.get("/metrics", self._metrics)])
         return app
 
     def api(self) -> CodeCommitApi:
@@ -130,6 +139,10 @@ class Server:
             on_failed_login=self.audit.record_failed_login,
         )
 
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = generate_latest(self.delivery_metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     async def _health(self, request: web.Request) -> web.Response:
         await self.services.db.ping()
         return web.json_response({"status": "ok"})
@@ -152,6 +165,10 @@ class Server:
         if not settings.no_ssh:
             await self._start_ssh()
         self._publish_ports()
+        if settings.workers:
+            self.dispatcher = build_dispatcher(self.services, self.delivery_metrics)
+            self._unsubscribe = on_events_committed(self.dispatcher.wake)
+            await self.dispatcher.start()
         if settings.reconcile_interval > 0:
             self._tasks.append(asyncio.create_task(self._reconcile_forever()))
 
@@ -212,6 +229,10 @@ class Server:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self.dispatcher is not None:
+            await self.dispatcher.close()
         if self.ssh is not None:
             await self.ssh.close()  # before the hook socket: pushes may still be settling
         if self._runner is not None:

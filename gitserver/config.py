@@ -107,6 +107,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("region", "us-east-1", _str, "AWS region used in ARNs and SigV4 scopes"),
     Option("account_id", "000000000000", _str, "12-digit account id used in ARNs"),
     Option("webhook_allowed_hosts", (), _list, "hosts/CIDRs webhooks may reach though private"),
+    Option(
+        "webhook_retry_schedule",
+        (),
+        _list,
+        "seconds before each retry (default 10,30,120,600,3600,10800; the last repeats)",
+    ),
+    Option(
+        "webhook_retry_window", 86400.0, _float, "seconds a delivery is retried before it fails"
+    ),
     Option("trusted_proxies", (), _list, "proxies (IPs/CIDRs) whose X-Forwarded-For is believed"),
     Option("api_prefix", "", _str, "extra path the CodeCommit API answers at, besides /"),
     Option("api_regions", (), _list, "SigV4 regions the API accepts (default: any)"),
@@ -152,6 +161,8 @@ class Settings:
     region: str = "us-east-1"
     account_id: str = "000000000000"
     webhook_allowed_hosts: tuple[str, ...] = ()
+    webhook_retry_schedule: tuple[str, ...] = ()
+    webhook_retry_window: float = 86400.0
     trusted_proxies: tuple[str, ...] = ()
     api_prefix: str = ""
     api_regions: tuple[str, ...] = ()
@@ -315,6 +326,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"trusted_proxies: {exc}") from None
     if settings.audit_retention_days < 0:
         raise ConfigError("audit_retention_days must not be negative")
+    try:
+        if any(float(v) <= 0 for v in settings.webhook_retry_schedule):
+            raise ValueError
+    except ValueError:
+        raise ConfigError("webhook_retry_schedule: positive numbers of seconds") from None
     if settings.api_prefix and not settings.api_prefix.startswith("/"):
         raise ConfigError("api_prefix must start with /")
     for key in (

@@ -64,7 +64,17 @@ def server(
     data = tmp_path_factory.mktemp("server") / "data"
     data.mkdir()
     instance = Server(
-        data=data, database_url=database_factory(data), extra_args=["--maintenance-delay", "0.2"]
+        data=data,
+        database_url=database_factory(data),
+        extra_args=[
+            "--maintenance-delay",
+            "0.2",
+            # Webhook tests run receivers on loopback, and retry within seconds.
+            "--webhook-allowed-hosts",
+            "127.0.0.1",
+            "--webhook-retry-schedule",
+            "0.3,0.6",
+        ],
     )
     instance.start()
     yield instance

@@ -7,12 +7,15 @@ change, so an event exists if and only if the change does. Delivery reads the ou
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gitserver.db import EventRow
 
@@ -67,8 +70,33 @@ class Event:
         )
 
 
+_COMMITTED = "gitserver_events_written"
+# In-process wake-up for dispatchers on SQLite (PostgreSQL has LISTEN/NOTIFY): called
+# after a transaction that wrote events commits. Other processes are found by polling.
+_on_commit: list[Callable[[], None]] = []
+
+
+def on_events_committed(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after every commit that stored an event; returns the unsubscriber."""
+    _on_commit.append(callback)
+    return lambda: _on_commit.remove(callback)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_COMMITTED, False):
+        for callback in list(_on_commit):
+            callback()
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_COMMITTED, None)
+
+
 def record_event(session: AsyncSession, event: Event) -> None:
     """Add `event` to the outbox in the caller's transaction."""
+    session.info[_COMMITTED] = True
     session.add(
         EventRow(
             id=event.id,

@@ -13,11 +13,12 @@ from typing import Any
 from auth.errors import AuthError
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
-from gitserver.cli import commands, policy_versions, tagging
+from gitserver.cli import commands, policy_versions, tagging, webhooks
 from gitserver.cli.output import CommandError, Output
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.gitcmd import GitError
 from gitserver.store.errors import StoreError
+from triggers.errors import TriggerError
 
 COMMON = (
     "data",
@@ -40,6 +41,8 @@ SERVE = (
     "tls_key",
     "workers",
     "webhook_allowed_hosts",
+    "webhook_retry_schedule",
+    "webhook_retry_window",
     "trusted_proxies",
     "git_timeout",
     "max_upload_request",
@@ -242,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--repo", help="only events of this repository")
     c.add_argument("--after", type=int, default=0, help="only events after this sequence number")
     c.add_argument("--limit", type=int, default=1000)
+    webhooks.add_commands(groups, leaf)
     audit = groups.add_parser("audit", help="the audit log").add_subparsers(required=True)
     c = leaf(audit, "list", commands.audit_list, "list audit records, newest first")
     c.add_argument("--since", help="only records at or after this ISO 8601 time (UTC if no zone)")
@@ -280,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:
         result = asyncio.run(args.handler(settings, args, output))
-    except (AuthError, StoreError, CommandError) as exc:
+    except (AuthError, StoreError, CommandError, TriggerError) as exc:
         return output.fail(str(exc))
     except GitError as exc:
         logging.getLogger(__name__).error("git failed: %s", exc.stderr[-2000:])

@@ -285,3 +285,84 @@ class AuditRecord(Base):
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     # Non-secret particulars: the refs a push touched, the deciding statements.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Subscription(Base):
+    """Who hears of events: a webhook, a CodeCommit repository trigger or a notification
+    target. `repository_id` None means every repository (server-wide webhooks)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # webhook, trigger, notification
+    repository_id: Mapped[str | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(128), default="")
+    url: Mapped[str] = mapped_column(Text)
+    # AES-GCM ciphertext of the signing secret (or SMTP/chat credentials); empty: none.
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    branches: Mapped[list[str]] = mapped_column(JSON, default=list)
+    format: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    timeout: Mapped[float] = mapped_column(default=10.0)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """One event on its way to one subscription; `id` is the stable delivery id."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_order", "subscription_id", "repository_id", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    event_seq: Mapped[int | None] = mapped_column(Integer)  # None: a test or ping
+    event_type: Mapped[str] = mapped_column(String(64))
+    repository_id: Mapped[str] = mapped_column(String(36), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ping/test events
+    # pending -> in_flight -> succeeded | failed; in_flight past lease_until is pending.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    event_time: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeliveryAttempt(Base):
+    """Every attempt, as sent and as answered (secrets masked, response cut short)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    url: Mapped[str] = mapped_column(Text, default="")
+    request_headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    request_body: Mapped[str] = mapped_column(Text, default="")
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class DispatchCursor(Base):
+    """How far fan-out has read the outbox: one row, locked by whoever fans out."""
+
+    __tablename__ = "dispatch_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,136 @@
+"""`gitserver webhook …` and `gitserver worker`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from sqlalchemy import select
+
+from gitserver.cli.commands import CLI_ACTOR, open_services
+from gitserver.cli.output import Output, Result, table
+from gitserver.config import Settings, add_arguments
+from gitserver.db import Repository
+from gitserver.store.repositories import get_repository
+from triggers import subscriptions as subs
+from triggers import webhooks
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+async def webhook_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    from gitserver.delivery import payload_context  # aiohttp is only needed here
+
+    async with open_services(settings) as s, s.db.session() as session:
+        repo: Repository | None = None
+        if args.repo:
+            repo = await get_repository(session, args.repo)
+        spec = subs.WebhookSpec(
+            url=args.url,
+            repository_id=repo.id if repo else None,
+            secret=args.secret or "",
+            events=_split(args.events) or ("push",),
+            branches=_split(args.branches),
+            format=args.format,
+            timeout=args.timeout,
+        )
+        hook = await subs.create_webhook(session, s.box, spec)
+        webhooks.queue_ping(session, hook, payload_context(s, repo))
+        data = subs.describe(hook, repo.name if repo else None)
+    return Result(data, f"created webhook {hook.id}")
+
+
+async def webhook_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.reader() as session:
+        repo = await get_repository(session, args.repo) if args.repo else None
+        hooks = await subs.list_subscriptions(session, "webhook", repo.id if repo else None)
+        names = {r.id: r.name for r in await session.scalars(select(Repository))}
+        items = [subs.describe(h, names.get(h.repository_id or "")) for h in hooks]
+    rows = [[i["webhookId"], i["repository"] or "*", i["format"], i["url"]] for i in items]
+    return Result({"webhooks": items}, table(rows, ["ID", "REPOSITORY", "FORMAT", "URL"]))
+
+
+async def webhook_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.session() as session:
+        hook = await subs.get_subscription(session, args.id, "webhook")
+        await session.delete(hook)
+    return Result({"webhookId": args.id, "deleted": True}, f"deleted webhook {args.id}")
+
+
+async def webhook_deliveries(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.reader() as session:
+        await subs.get_subscription(session, args.id, "webhook")
+        log = await webhooks.delivery_log(session, args.id, args.limit)
+    rows = [
+        [d["deliveryId"], d["event"], d["state"], str(len(d["attempts"])), str(d["lastStatus"])]
+        for d in log
+    ]
+    return Result(
+        {"deliveries": log}, table(rows, ["DELIVERY", "EVENT", "STATE", "ATTEMPTS", "STATUS"])
+    )
+
+
+async def webhook_redeliver(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.session() as session:
+        row = await webhooks.redeliver_one(session, args.delivery_id)
+        data = {"deliveryId": row.id, "state": row.state}
+    return Result(data, f"queued {row.id} again")
+
+
+async def webhook_test(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    from gitserver.delivery import payload_context
+
+    async with open_services(settings) as s, s.db.session() as session:
+        hook = await subs.get_subscription(session, args.id, "webhook")
+        repo = await session.get(Repository, hook.repository_id) if hook.repository_id else None
+        delivery = await webhooks.queue_test(session, hook, payload_context(s, repo))
+        data = {"deliveryId": delivery.id, "event": delivery.event_type}
+    return Result(data, f"queued test delivery {data['deliveryId']}")
+
+
+async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> None:
+    from gitserver.delivery import build_dispatcher
+    from triggers.metrics import DeliveryMetrics
+
+    async with open_services(settings) as s:
+        dispatcher = build_dispatcher(s, DeliveryMetrics())
+        await dispatcher.start()
+        out.say("gitserver: worker delivering events")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await dispatcher.close()
+
+
+def add_commands(groups: Any, leaf: Any) -> None:
+    """Register `webhook …` and `worker` on the CLI's parser."""
+    hook = groups.add_parser("webhook", help="webhooks").add_subparsers(required=True)
+    c = leaf(hook, "create", webhook_create, "create a webhook (and send it a ping)")
+    c.add_argument("--repo", help="the repository; every repository when omitted")
+    c.add_argument("--url", required=True)
+    c.add_argument("--secret", help="HMAC key for the signature headers")
+    c.add_argument("--events", help="comma-separated event types, push, pull_request or *")
+    c.add_argument("--branches", help="comma-separated ref globs, e.g. main,release/*")
+    c.add_argument("--format", choices=subs.FORMATS, default="native")
+    c.add_argument("--timeout", type=float, default=subs.DEFAULT_TIMEOUT, help="seconds")
+    leaf(hook, "list", webhook_list, "list webhooks").add_argument("--repo")
+    leaf(hook, "delete", webhook_delete, "delete a webhook").add_argument("id")
+    c = leaf(hook, "deliveries", webhook_deliveries, "a webhook's deliveries and attempts")
+    c.add_argument("id")
+    c.add_argument("--limit", type=int, default=50)
+    c = leaf(hook, "redeliver", webhook_redeliver, "send a delivery again (same delivery id)")
+    c.add_argument("delivery_id")
+    leaf(hook, "test", webhook_test, "send the latest push event again").add_argument("id")
+    w = leaf(groups, "worker", worker, "deliver events only (scale-out)")
+    add_arguments(w, ("webhook_allowed_hosts", "webhook_retry_schedule", "webhook_retry_window"))
+
+
+__all__ = ["CLI_ACTOR", "add_commands"]

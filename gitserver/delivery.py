@@ -1,0 +1,70 @@
+"""Assembly of event delivery: the dispatcher and payload contexts, from the services.
+
+Used by `gitserver serve` (when `workers` is on), `gitserver worker` and the webhook
+commands of the CLI (ping, test).
+"""
+
+from __future__ import annotations
+
+from gitserver.db import Repository
+from gitserver.services import Services
+from gitserver.store.commits import CommitLog
+from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings
+from triggers.formats import PayloadContext, RepositoryInfo
+from triggers.metrics import DeliveryMetrics
+from triggers.sender import Sender
+from triggers.ssrf import Allowed
+
+
+def repository_info(services: Services, repo: Repository) -> RepositoryInfo:
+    endpoints = services.store.endpoints
+    return RepositoryInfo(
+        id=repo.id,
+        name=repo.name,
+        description=repo.description,
+        default_branch=repo.default_branch,
+        created_at=repo.created_at,
+        updated_at=repo.updated_at,
+        pushed_at=repo.pushed_at,
+        clone_url_http=endpoints.clone_url_http(repo.name),
+        clone_url_ssh=endpoints.clone_url_ssh(repo.name),
+        arn=endpoints.arn(repo.name),
+    )
+
+
+def payload_context(services: Services, repo: Repository | None) -> PayloadContext:
+    endpoints = services.store.endpoints
+    return PayloadContext(
+        base_url=endpoints.http_base,
+        region=endpoints.region,
+        account_id=endpoints.account_id,
+        repository=repository_info(services, repo) if repo else None,
+        commits=CommitLog(services.git, services.store),
+    )
+
+
+def retry_schedule(values: tuple[str, ...]) -> tuple[float, ...]:
+    schedule = tuple(float(v) for v in values) if values else DEFAULT_SCHEDULE
+    if not schedule or any(v <= 0 for v in schedule):
+        raise ValueError("webhook_retry_schedule needs positive numbers of seconds")
+    return schedule
+
+
+def build_dispatcher(services: Services, metrics: DeliveryMetrics) -> Dispatcher:
+    settings = services.settings
+    endpoints = services.store.endpoints
+    return Dispatcher(
+        services.db,
+        services.box,
+        DispatchSettings(
+            base_url=endpoints.http_base,
+            region=endpoints.region,
+            account_id=endpoints.account_id,
+            retry_schedule=retry_schedule(settings.webhook_retry_schedule),
+            retry_window=settings.webhook_retry_window,
+        ),
+        repository_info=lambda repo: repository_info(services, repo),
+        commits=CommitLog(services.git, services.store),
+        sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
+        metrics=metrics,
+    )

@@ -1,0 +1,148 @@
+"""One HTTP attempt, safely: the SSRF guard on every new connection, no redirects, a
+capped response, a timeout. The outcome says whether a retry makes sense."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from triggers.errors import TargetRefused
+from triggers.ssrf import Allowed, is_private, resolve, target_host
+
+MAX_RESPONSE = 64 * 1024
+EXCERPT = 2048
+MAX_HEADERS = 100
+USER_AGENT = "gitserver-hookshot/1"
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves once per new connection and refuses private addresses not allowed."""
+
+    def __init__(self, allowed: Allowed) -> None:
+        self.allowed = allowed
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        address, port, _ = await resolve(f"http://{host}:{port or 80}/", self.allowed)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [
+            ResolveResult(hostname=host, host=address, port=port, family=family, proto=0, flags=0)
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int | None
+    excerpt: str
+    error: str
+    duration_ms: int
+    retry_after: float | None = None
+    refused: bool = False  # the SSRF guard said no: retrying cannot help
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def retryable(self) -> bool:
+        if self.refused:
+            return False
+        if self.status is None:
+            return True  # network error or timeout
+        return self.status in (408, 429) or self.status >= 500
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class Sender:
+    """Owns one client session for every delivery of the process (keep-alive)."""
+
+    def __init__(self, allowed: Allowed) -> None:
+        self.allowed = allowed
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(self.allowed), use_dns_cache=False, limit=256
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": USER_AGENT}, auto_decompress=False
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _check_literal(self, url: str) -> None:
+        host, _, _ = target_host(url)
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return  # a name: the resolver checks what it resolves to
+        plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        if is_private(address) and not self.allowed.permits(host, plain or address):
+            raise TargetRefused(f"{host} is a private or local address")
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
+        started = time.monotonic()
+
+        def elapsed() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        try:
+            self._check_literal(url)
+            async with self._client().post(
+                url,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response:
+                data = await response.content.read(MAX_RESPONSE)
+                excerpt = data[:EXCERPT].decode("utf-8", "replace")
+                error = ""
+                if len(response.headers) > MAX_HEADERS:
+                    return Outcome(None, "", "too many response headers", elapsed())
+                if 300 <= response.status < 400:
+                    error = "redirects are not followed"
+                return Outcome(
+                    response.status,
+                    excerpt,
+                    error,
+                    elapsed(),
+                    _retry_after(response.headers.get("Retry-After")),
+                )
+        except TargetRefused as exc:
+            return Outcome(None, "", str(exc), elapsed(), refused=True)
+        except TimeoutError:
+            return Outcome(None, "", f"timed out after {timeout:g} s", elapsed())
+        except (aiohttp.ClientError, OSError) as exc:
+            return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:500], elapsed())
+
+
+def describe(outcome: Outcome) -> dict[str, Any]:
+    return {"status": outcome.status, "error": outcome.error, "durationMs": outcome.duration_ms}

@@ -1,0 +1,178 @@
+"""Webhooks and the other subscriptions: storage, and which events each one wants.
+
+A webhook names event types (or the shorthands `push` and `pull_request`, or `*`), ref
+globs (`main`, `release/*`, or a full `refs/heads/release/*`), a format and a secret.
+The secret is kept encrypted with the server key: deliveries must sign with it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.secretbox import SecretBox
+from gitserver.db import Subscription
+from triggers.errors import InvalidSubscription, SubscriptionNotFound
+from triggers.events import Event, EventType
+from triggers.ssrf import target_host
+
+FORMATS = ("native", "github", "codecommit", "eventbridge")
+REFERENCE_EVENTS = (
+    EventType.REFERENCE_CREATED,
+    EventType.REFERENCE_UPDATED,
+    EventType.REFERENCE_DELETED,
+)
+SHORTHANDS: dict[str, tuple[str, ...]] = {
+    "push": tuple(REFERENCE_EVENTS),
+    "pull_request": (
+        *(t for t in EventType if t.startswith("pullRequest")),
+        EventType.COMMENT_ON_PULL_REQUEST_CREATED,
+    ),
+    "*": tuple(EventType),
+}
+DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSpec:
+    url: str
+    repository_id: str | None
+    secret: str = ""
+    events: tuple[str, ...] = ("*",)
+    branches: tuple[str, ...] = ()
+    format: str = "native"
+    timeout: float = DEFAULT_TIMEOUT
+    active: bool = True
+
+
+def expand_events(names: Sequence[str]) -> list[str]:
+    """Event types from names and shorthands, validated.
+
+    Raises:
+        InvalidSubscription: an unknown name.
+    """
+    known = {str(t) for t in EventType}
+    result: list[str] = []
+    for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        if name in SHORTHANDS:
+            result += [str(t) for t in SHORTHANDS[name]]
+        elif name in known:
+            result.append(name)
+        else:
+            raise InvalidSubscription(
+                f"unknown event type {name!r}: use push, pull_request, * or one of "
+                + ", ".join(sorted(known))
+            )
+    return sorted(set(result))
+
+
+def ref_matches(globs: Sequence[str], ref: str) -> bool:
+    """`main` and `release/*` match branch names; `refs/...` globs match the full ref."""
+    if not globs:
+        return True
+    short = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+    for glob in globs:
+        if glob.startswith("refs/"):
+            if fnmatch.fnmatchcase(ref, glob):
+                return True
+        elif short is not None and fnmatch.fnmatchcase(short, glob):
+            return True
+    return False
+
+
+def wants(subscription: Subscription, event: Event) -> bool:
+    """Whether `subscription` should hear of `event` (repository, type, ref filters)."""
+    if not subscription.active:
+        return False
+    if subscription.repository_id and subscription.repository_id != event.repository_id:
+        return False
+    if str(event.type) not in subscription.events:
+        return False
+    ref = event.detail.get("referenceFullName")
+    if isinstance(ref, str) and subscription.branches:
+        return ref_matches(subscription.branches, ref)
+    return True
+
+
+async def create_webhook(session: AsyncSession, box: SecretBox, spec: WebhookSpec) -> Subscription:
+    """Store a webhook.
+
+    Raises:
+        InvalidSubscription: a bad URL, format, event type or timeout.
+    """
+    try:
+        target_host(spec.url)
+    except Exception as exc:
+        raise InvalidSubscription(str(exc)) from None
+    if spec.format not in FORMATS:
+        raise InvalidSubscription(f"format must be one of {', '.join(FORMATS)}")
+    if not 0 < spec.timeout <= MAX_TIMEOUT:
+        raise InvalidSubscription(f"timeout must be between 0 and {MAX_TIMEOUT:.0f} seconds")
+    events = expand_events(spec.events)
+    if not events:
+        raise InvalidSubscription("at least one event type is needed")
+    subscription_id = str(uuid.uuid4())
+    row = Subscription(
+        id=subscription_id,
+        kind="webhook",
+        repository_id=spec.repository_id,
+        url=spec.url,
+        secret_ciphertext=box.encrypt(spec.secret, subscription_id) if spec.secret else b"",
+        events=events,
+        branches=[b.strip() for b in spec.branches if b.strip()],
+        format=spec.format,
+        active=spec.active,
+        timeout=spec.timeout,
+        config={},
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def secret_of(box: SecretBox, subscription: Subscription) -> str:
+    if not subscription.secret_ciphertext:
+        return ""
+    return box.decrypt(subscription.secret_ciphertext, subscription.id)
+
+
+async def get_subscription(session: AsyncSession, subscription_id: str, kind: str) -> Subscription:
+    row = await session.get(Subscription, subscription_id)
+    if row is None or row.kind != kind:
+        raise SubscriptionNotFound(f"no {kind} with id {subscription_id}")
+    return row
+
+
+async def list_subscriptions(
+    session: AsyncSession, kind: str, repository_id: str | None = None
+) -> list[Subscription]:
+    query = select(Subscription).where(Subscription.kind == kind)
+    if repository_id is not None:
+        query = query.where(Subscription.repository_id == repository_id)
+    return list(await session.scalars(query.order_by(Subscription.created_at)))
+
+
+def describe(row: Subscription, repository: str | None) -> dict[str, Any]:
+    """A webhook as the CLI shows it (never its secret)."""
+    return {
+        "webhookId": row.id,
+        "repository": repository,
+        "url": row.url,
+        "events": row.events,
+        "branches": row.branches,
+        "format": row.format,
+        "active": row.active,
+        "timeout": row.timeout,
+        "hasSecret": bool(row.secret_ciphertext),
+        "createdAt": row.created_at.isoformat(),
+    }
