@@ -64,7 +64,7 @@ class Env:
             rows = await session.execute(
                 select(Ref.name, Ref.target).where(Ref.repository_id == self.repo.id)
             )
-            return dict(rows.tuples().all())
+            return {name: target for name, target in rows}
 
     async def updates(self) -> list[tuple[str, str, str]]:
         async with self.db.reader() as session:
