@@ -88,25 +88,69 @@ def differences(
 def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[dict[str, Any]]:
     """The commits that changed the file at `path`, newest first, up to `limit`.
 
-    Each is a FileVersion: the commit, the file's blob then, and the later revisions of
-    the file that build on it (`revisionChildren`).
+    Each is a FileVersion: the commit, the file's blob then, and `revisionChildren`, the
+    versions built directly on it. Across branches and merges that is a DAG, not the
+    next entry of the list: a version's children are the versions whose nearest file
+    versions along their parent lines include it.
     """
     parts = split_path(path)
     target = join(parts).encode()
     walker = Walker(reader.repo.object_store, [start.id], paths=[target], max_entries=limit)
+    commits = [entry.commit for entry in walker]
+    children = _revision_children(reader, commits)
     versions: list[dict[str, Any]] = []
-    for entry in walker:
-        commit = entry.commit
-        found = reader.entry(commit, parts)
-        blob_id = None
-        if found is not None and not stat.S_ISDIR(found[0]) and found[0] != GITLINK:
-            blob_id = found[1].decode()
+    for commit in commits:
         version: dict[str, Any] = {
             "commit": reader.commit_shape(commit),
             "path": join(parts),
-            "revisionChildren": [versions[-1]["commit"]["commitId"]] if versions else [],
+            "revisionChildren": children.get(commit.id, []),
         }
-        if blob_id:
-            version["blobId"] = blob_id
+        found = reader.entry(commit, parts)
+        if found is not None and not stat.S_ISDIR(found[0]) and found[0] != GITLINK:
+            version["blobId"] = found[1].decode()
         versions.append(version)
     return versions
+
+
+def _revision_children(reader: Reader, versions: list[Commit]) -> dict[bytes, list[str]]:
+    """For each version, the later versions whose nearest earlier versions include it.
+
+    `nearest(c)` is {c} for a version, else the union over c's parents; computed once per
+    commit with an explicit stack (histories are deeper than Python's recursion limit).
+    The walk stops at commits older than the oldest version returned (by committer
+    time), so a `limit`ed history does not walk the rest of the repository.
+    """
+    wanted = {c.id for c in versions}
+    if not versions:
+        return {}
+    floor = min(c.commit_time for c in versions)
+    nearest: dict[bytes, frozenset[bytes]] = {}
+
+    def parents_of(oid: bytes) -> list[bytes]:
+        commit = reader.commit(oid.decode())
+        if commit is None or commit.commit_time < floor:
+            return []
+        return list(commit.parents)
+
+    def resolve(oid: bytes) -> frozenset[bytes]:
+        stack = [oid]
+        while stack:
+            top = stack[-1]
+            if top in wanted:
+                nearest[top] = frozenset({top})
+            if top in nearest:
+                stack.pop()
+                continue
+            pending = [p for p in parents_of(top) if p not in nearest]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            nearest[top] = frozenset().union(*(nearest[p] for p in parents_of(top)))
+        return nearest[oid]
+
+    children: dict[bytes, list[str]] = {}
+    for version in versions:
+        for parent in frozenset().union(*(resolve(p) for p in version.parents)):
+            children.setdefault(parent, []).append(version.id.decode())
+    return children

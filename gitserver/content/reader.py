@@ -25,6 +25,7 @@ from gitserver.content.errors import (
     InvalidCommit,
 )
 from gitserver.content.paths import join, split_path
+from gitserver.content.sizes import object_size
 
 FULL_OID = re.compile(r"[0-9a-f]{40}")
 _MODES = {0o100755: "EXECUTABLE", 0o100644: "NORMAL", 0o120000: "SYMLINK"}
@@ -144,6 +145,14 @@ class Reader:
         return mode, oid
 
     def blob(self, oid: bytes, limit: int) -> bytes:
+        """The content of blob `oid`, refused before it is inflated when over `limit`.
+
+        Raises:
+            FileTooLarge.
+        """
+        size = object_size(self.repo.object_store, oid)
+        if size is not None and size > limit:
+            raise FileTooLarge(f"The file is larger than {limit} bytes; use git to read it")
         obj = self.obj(oid)
         assert isinstance(obj, Blob)
         if obj.raw_length() > limit:

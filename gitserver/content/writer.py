@@ -23,10 +23,13 @@ from gitserver.content.errors import (
     BranchNotFound,
     CommitMessageLengthExceeded,
     FileContentAndSourceFileSpecified,
+    FileContentRequired,
     FileContentTooLarge,
     FileEntryRequired,
     FileNotFound,
+    FolderContentTooLarge,
     InvalidEmail,
+    InvalidFileMode,
     InvalidParentCommitId,
     MaximumFileEntriesExceeded,
     NameLengthExceeded,
@@ -35,13 +38,14 @@ from gitserver.content.errors import (
     ParentCommitIdRequired,
     ParentCommitNotFound,
     PutFileEntryConflict,
+    RestrictedSourceFile,
     SameFileContent,
     SamePathRequest,
     SourceFileOrContentRequired,
 )
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import FULL_OID, Reader, file_mode_name
-from gitserver.content.trees import TreeEditor
+from gitserver.content.trees import KEEP_FILE, TreeEditor
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
 from gitserver.store.branches import branch_ref, validate_branch_name
@@ -56,6 +60,24 @@ MAX_MESSAGE = 256 * 1024
 MAX_NAME = 1024
 MODES = {"NORMAL": 0o100644, "EXECUTABLE": 0o100755, "SYMLINK": 0o120000}
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Content sizes a commit may add: per file, per folder and in all (AWS: 6, 6, 7 MB).
+
+    The folder limit counts the bytes a commit writes into one folder, which is what
+    AWS's advice ("split the changes across multiple folders") implies.
+    """
+
+    file: int
+    folder: int
+    commit: int
+
+    @classmethod
+    def scaled(cls, file: int) -> Limits:
+        """AWS's proportions around a configured per-file limit (7 MB : 6 MB)."""
+        return cls(file, file, file + file // 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +131,11 @@ def _check_entries(request: CommitRequest) -> None:
     if count > MAX_ENTRIES:
         raise MaximumFileEntriesExceeded(f"At most {MAX_ENTRIES} file entries per commit")
     seen: set[tuple[str, ...]] = set()
+    # A moved file's source is deleted by the move: deleting or moving it again is a
+    # second action on one path, which AWS refuses the same way.
+    moved = [p.source for p in request.puts if p.source is not None and p.is_move]
     paths = [p.path for p in request.puts] + list(request.deletes) + [m[0] for m in request.modes]
+    paths += moved
     for path in paths:
         parts = split_path(path)
         if parts in seen:
@@ -119,21 +145,30 @@ def _check_entries(request: CommitRequest) -> None:
     for parts in put_paths:
         if any(parts[:n] in put_paths for n in range(1, len(parts))):
             raise PutFileEntryConflict(f"{join(parts)} is both a file and inside another file")
+    for mode in [p.mode for p in request.puts if p.mode is not None] + [
+        m[1] for m in request.modes
+    ]:
+        if mode not in MODES:
+            raise InvalidFileMode(f"{mode!r} is not a file mode: use NORMAL, EXECUTABLE or SYMLINK")
     for put in request.puts:
         if put.content is not None and put.source is not None:
             raise FileContentAndSourceFileSpecified(f"{put.path}: give content or a source file")
         if put.content is None and put.source is None:
             raise SourceFileOrContentRequired(f"{put.path}: content or a source file is needed")
+        if put.source is not None and split_path(put.source)[-1] in {".gitkeep", KEEP_FILE}:
+            raise RestrictedSourceFile(f"{put.source}: a .gitkeep file cannot be copied or moved")
 
 
 class _Build:
     """The blocking part: read the branch, edit its tree, write the objects."""
 
-    def __init__(self, reader: Reader, request: CommitRequest, limit: int) -> None:
+    def __init__(self, reader: Reader, request: CommitRequest, limits: Limits) -> None:
         self.reader = reader
         self.request = request
-        self.limit = limit
+        self.limits = limits
         self.objects: list[ShaFile] = []
+        self.total = 0
+        self.per_folder: dict[tuple[str, ...], int] = {}
 
     def tip(self) -> Commit | None:
         refs = self.reader.repo.refs
@@ -167,9 +202,19 @@ class _Build:
                 f"{parent} is not the tip of {self.request.branch}: read the branch again"
             )
 
-    def blob(self, content: bytes) -> bytes:
-        if len(content) > self.limit:
-            raise FileContentTooLarge(f"A file may hold at most {self.limit} bytes")
+    def blob(self, parts: tuple[str, ...], content: bytes) -> bytes:
+        """Raises: FileContentTooLarge, FolderContentTooLarge (AWS's three size rules)."""
+        limits, size = self.limits, len(content)
+        if size > limits.file:
+            raise FileContentTooLarge(f"A file may hold at most {limits.file} bytes")
+        folder = self.per_folder[parts[:-1]] = self.per_folder.get(parts[:-1], 0) + size
+        if folder > limits.folder:
+            raise FolderContentTooLarge(
+                f"The changes to folder /{join(parts[:-1])} exceed {limits.folder} bytes"
+            )
+        self.total += size
+        if self.total > limits.commit:
+            raise FileContentTooLarge(f"A commit may add at most {limits.commit} bytes of content")
         blob = Blob.from_string(content)
         self.objects.append(blob)
         return bytes(blob.id)
@@ -189,7 +234,7 @@ class _Build:
                     outcome.deleted.append(_meta(join(source), oid, mode))
             else:
                 assert put.content is not None
-                oid = self.blob(put.content)
+                oid = self.blob(parts, put.content)
                 mode = existing[0] if existing and put.mode is None else MODES["NORMAL"]
             if put.mode is not None:
                 mode = MODES[put.mode]
@@ -242,11 +287,11 @@ class _Build:
 class Writer:
     """Makes commits on branches of this server's repositories."""
 
-    def __init__(self, db: Database, git: Git, store: RepositoryStore, limit: int) -> None:
+    def __init__(self, db: Database, git: Git, store: RepositoryStore, limit: int | Limits) -> None:
         self.db = db
         self.git = git
         self.store = store
-        self.limit = limit
+        self.limits = limit if isinstance(limit, Limits) else Limits.scaled(limit)
 
     async def commit(
         self, repo: Repository, request: CommitRequest, actor: str, *, single_put: bool = False
@@ -261,6 +306,8 @@ class Writer:
             ParentCommitIdOutdated).
         """
         validate_branch_name(request.branch)
+        if single_put and not (request.puts and request.puts[0].content):
+            raise FileContentRequired("The file is empty: the API cannot add empty files")
         check_identity(request.author, request.email, request.message)
         _check_entries(request)
         path = self.store.path(repo.id)
@@ -293,4 +340,4 @@ class Writer:
         self, path: Path, request: CommitRequest
     ) -> tuple[Commit | None, Commit, CommitOutcome]:
         with Reader(path) as reader:
-            return _Build(reader, request, self.limit).run(int(time.time()))
+            return _Build(reader, request, self.limits).run(int(time.time()))
