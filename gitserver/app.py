@@ -21,7 +21,7 @@ from gitserver.api.ops import operation_table
 from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
 from gitserver.config import parse_hostport, replace
-from gitserver.delivery import build_dispatcher
+from gitserver.delivery import build_dispatcher, trigger_targets
 from gitserver.services import Services
 from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
@@ -35,6 +35,8 @@ from gitserver.transport.ssh import GitSsh, SshLimits
 from triggers.dispatcher import Dispatcher
 from triggers.events import on_events_committed
 from triggers.metrics import DeliveryMetrics
+from triggers.sender import Sender
+from triggers.ssrf import Allowed
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,8 @@ class Server:
             branches=Branches(self.services.db, self.services.git, self.services.store),
             max_file_size=settings.max_file_size,
             page_size=settings.api_page_size,
+            trigger_targets=trigger_targets(settings.trigger_targets),
+            sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
         )
         return CodeCommitApi(
             services,

@@ -116,6 +116,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "webhook_retry_window", 86400.0, _float, "seconds a delivery is retried before it fails"
     ),
+    Option("trigger_targets", (), _list, "ARN=URL pairs: where SNS/Lambda trigger targets are"),
     Option("trusted_proxies", (), _list, "proxies (IPs/CIDRs) whose X-Forwarded-For is believed"),
     Option("api_prefix", "", _str, "extra path the CodeCommit API answers at, besides /"),
     Option("api_regions", (), _list, "SigV4 regions the API accepts (default: any)"),
@@ -163,6 +164,7 @@ class Settings:
     webhook_allowed_hosts: tuple[str, ...] = ()
     webhook_retry_schedule: tuple[str, ...] = ()
     webhook_retry_window: float = 86400.0
+    trigger_targets: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     api_prefix: str = ""
     api_regions: tuple[str, ...] = ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from gitserver.db import Repository
 from gitserver.services import Services
 from gitserver.store.commits import CommitLog
+from gitserver.store.repositories import RepositoryStore
 from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings
 from triggers.formats import PayloadContext, RepositoryInfo
 from triggers.metrics import DeliveryMetrics
@@ -16,8 +17,8 @@ from triggers.sender import Sender
 from triggers.ssrf import Allowed
 
 
-def repository_info(services: Services, repo: Repository) -> RepositoryInfo:
-    endpoints = services.store.endpoints
+def repository_info(store: RepositoryStore, repo: Repository) -> RepositoryInfo:
+    endpoints = store.endpoints
     return RepositoryInfo(
         id=repo.id,
         name=repo.name,
@@ -38,9 +39,20 @@ def payload_context(services: Services, repo: Repository | None) -> PayloadConte
         base_url=endpoints.http_base,
         region=endpoints.region,
         account_id=endpoints.account_id,
-        repository=repository_info(services, repo) if repo else None,
+        repository=repository_info(services.store, repo) if repo else None,
         commits=CommitLog(services.git, services.store),
     )
+
+
+def trigger_targets(values: tuple[str, ...]) -> dict[str, str]:
+    """`trigger_targets`: `ARN=URL` pairs naming where SNS/Lambda trigger targets live here."""
+    targets = {}
+    for value in values:
+        arn, sep, url = value.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise ValueError(f"trigger_targets: {value!r} is not ARN=http(s)://URL")
+        targets[arn.strip()] = url.strip()
+    return targets
 
 
 def retry_schedule(values: tuple[str, ...]) -> tuple[float, ...]:
@@ -63,7 +75,7 @@ def build_dispatcher(services: Services, metrics: DeliveryMetrics) -> Dispatcher
             retry_schedule=retry_schedule(settings.webhook_retry_schedule),
             retry_window=settings.webhook_retry_window,
         ),
-        repository_info=lambda repo: repository_info(services, repo),
+        repository_info=lambda repo: repository_info(services.store, repo),
         commits=CommitLog(services.git, services.store),
         sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
         metrics=metrics,

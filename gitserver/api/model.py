@@ -65,6 +65,9 @@ class _Checker:
             f"Invalid{_capital(member)}Exception",
             f"Invalid{shape.name}Exception",
             f"Invalid{_capital(member).removesuffix('Name')}NameException",
+            # list items: RepositoryTriggerEventEnum -> InvalidRepositoryTriggerEventsException
+            f"Invalid{shape.name.removesuffix('Enum')}sException",
+            f"InvalidRepositoryTrigger{shape.name}Exception",
         )
         return ApiError(name, f"{member} is not valid: {why}")
 

@@ -7,8 +7,8 @@ it touches a branch), so no handler is reachable without a check.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from auth.actions import Action
@@ -19,6 +19,7 @@ from gitserver.gitcmd import Git
 from gitserver.request import RequestInfo
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore
+from triggers.sender import Sender
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -35,6 +36,8 @@ class ApiServices:
     branches: Branches
     max_file_size: int
     page_size: int = 1000
+    trigger_targets: Mapping[str, str] = field(default_factory=dict)
+    sender: Sender | None = None
 
 
 @dataclass(frozen=True, slots=True)

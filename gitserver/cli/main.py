@@ -43,6 +43,7 @@ SERVE = (
     "webhook_allowed_hosts",
     "webhook_retry_schedule",
     "webhook_retry_window",
+    "trigger_targets",
     "trusted_proxies",
     "git_timeout",
     "max_upload_request",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, repositories, tags
+from gitserver.api.ops import branches, content, repositories, tags, triggers
 from gitserver.api.registry import Operation, build_table
 
 
 def operation_table() -> dict[str, Operation]:
     """Every implemented operation by name."""
     return build_table(
-        repositories.OPERATIONS, branches.OPERATIONS, content.OPERATIONS, tags.OPERATIONS
+        repositories.OPERATIONS,
+        branches.OPERATIONS,
+        content.OPERATIONS,
+        tags.OPERATIONS,
+        triggers.OPERATIONS,
     )

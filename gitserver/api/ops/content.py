@@ -23,7 +23,7 @@ MAX_COMMIT_IDS = 100
 DEFAULT_RESULTS = 100
 
 
-async def _repository(call: Call, params: Params) -> Repository:
+async def repository_row(call: Call, params: Params) -> Repository:
     validate_repository_name(params["repositoryName"])
     async with call.services.db.reader() as session:
         return await get_repository(session, params["repositoryName"])
@@ -38,7 +38,7 @@ async def _read(call: Call, repo: Repository, work: Callable[[Reader], T]) -> T:
 
 
 async def get_file(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     limit = call.services.max_file_size
     return await _read(
         call,
@@ -50,7 +50,7 @@ async def get_file(call: Call, params: Params) -> Result:
 
 
 async def get_folder(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     return await _read(
         call,
         repo,
@@ -61,14 +61,14 @@ async def get_folder(call: Call, params: Params) -> Result:
 
 
 async def get_blob(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     limit = call.services.max_file_size
     content = await _read(call, repo, lambda r: r.get_blob(params["blobId"], limit))
     return {"content": content}
 
 
 async def get_commit(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     commit_id = params["commitId"]
     if not FULL_OID.fullmatch(commit_id):
         raise InvalidCommitId(f"{commit_id!r} is not a full commit ID")
@@ -83,7 +83,7 @@ async def get_commit(call: Call, params: Params) -> Result:
 
 
 async def batch_get_commits(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     ids: list[str] = params["commitIds"]
     if len(ids) > MAX_COMMIT_IDS:
         raise CommitIdsLimitExceeded(f"At most {MAX_COMMIT_IDS} commit IDs per call")
@@ -111,7 +111,7 @@ async def batch_get_commits(call: Call, params: Params) -> Result:
 
 
 async def get_differences(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
 
     def work(reader: Reader) -> list[dict[str, Any]]:
         after = reader.resolve(params["afterCommitSpecifier"], repo.default_branch)
@@ -129,7 +129,7 @@ async def get_differences(call: Call, params: Params) -> Result:
 
 
 async def list_file_commit_history(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     size = params.get("maxResults") or DEFAULT_RESULTS
     start_token = params.get("nextToken")
 
@@ -155,7 +155,7 @@ def _identity(call: Call, params: Params, name_key: str) -> tuple[str, str]:
 
 
 async def put_file(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     author, email = _identity(call, params, "name")
     path = params["filePath"]
     request = CommitRequest(
@@ -172,7 +172,7 @@ async def put_file(call: Call, params: Params) -> Result:
 
 
 async def delete_file(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     author, email = _identity(call, params, "name")
     path = params["filePath"]
     request = CommitRequest(
@@ -195,7 +195,7 @@ async def delete_file(call: Call, params: Params) -> Result:
 
 
 async def create_commit(call: Call, params: Params) -> Result:
-    repo = await _repository(call, params)
+    repo = await repository_row(call, params)
     author, email = _identity(call, params, "authorName")
     puts = tuple(
         PutEntry(
