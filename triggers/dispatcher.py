@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULE = (10.0, 30.0, 120.0, 600.0, 3600.0, 10800.0)
 NOTIFY_CHANNEL = "gitserver_events"
+NOT_SENT = "not-sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +176,27 @@ class Dispatcher:
         if not claimed:
             return fanned
         prepared = await self._prepare(claimed)
-        results = await asyncio.gather(*(self._send(p) for p in prepared))
-        await self._settle(list(zip(prepared, results, strict=True)))
+        runs: dict[tuple[str, str], list[Prepared]] = {}
+        for item in prepared:
+            key = (item.delivery.subscription_id, item.delivery.repository_id)
+            runs.setdefault(key, []).append(item)
+        results = await asyncio.gather(*(self._send_run(run) for run in runs.values()))
+        await self._settle([pair for run in results for pair in run])
         await self._gauge()
         return fanned + len(claimed)
+
+    async def _send_run(self, run: list[Prepared]) -> list[tuple[Prepared, Outcome | str | None]]:
+        """One key's deliveries in order; after a failure the rest wait their turn again."""
+        results: list[tuple[Prepared, Outcome | str | None]] = []
+        stopped = False
+        for item in run:
+            if stopped:
+                results.append((item, NOT_SENT))
+                continue
+            outcome = await self._send(item)
+            results.append((item, outcome))
+            stopped = outcome is not None and not outcome.ok
+        return results
 
     async def _prepare(self, claimed: list[Delivery]) -> list[Prepared]:
         async with self.db.reader() as session:
@@ -265,7 +283,7 @@ class Dispatcher:
                 prepared.url, prepared.body, prepared.headers, prepared.subscription.timeout
             )
 
-    async def _settle(self, results: list[tuple[Prepared, Outcome | None]]) -> None:
+    async def _settle(self, results: list[tuple[Prepared, Outcome | str | None]]) -> None:
         now = utcnow()
         async with self.db.session() as session:
             for prepared, outcome in results:
@@ -273,9 +291,13 @@ class Dispatcher:
                 if row is None:
                     continue
                 row.lease_until = None
+                if isinstance(outcome, str):  # not attempted: an earlier one failed
+                    row.state = "pending"
+                    continue
                 if outcome is None:
                     row.state, row.completed_at, row.last_error = "skipped", now, ""
                     continue
+                row.attempts += 1
                 session.add(_attempt(prepared, outcome, row.attempts, now))
                 row.last_status, row.last_error = outcome.status, outcome.error
                 self._record(row, prepared.subscription, outcome, now)

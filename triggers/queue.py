@@ -95,9 +95,11 @@ def new_delivery(
 
 
 async def claim(
-    session: AsyncSession, *, limit: int, lease: timedelta, is_postgres: bool
+    session: AsyncSession, *, limit: int, lease: timedelta, is_postgres: bool, run: int = 100
 ) -> list[Delivery]:
-    """Take up to `limit` due deliveries for this worker (attempts counted here)."""
+    """Take due deliveries for this worker: up to `limit` keys (subscription, repository)
+    whose first open delivery is due, each with up to `run` due deliveries that follow it
+    (a burst of pushes to one hook goes in one round, still in order)."""
     now = utcnow()
     earlier = aliased(Delivery)
     blocked = exists().where(
@@ -106,25 +108,34 @@ async def claim(
         earlier.seq < Delivery.seq,
         earlier.state.in_(OPEN),
     )
-    query = (
-        select(Delivery)
-        .where(
-            or_(
-                and_(Delivery.state == "pending", Delivery.next_attempt_at <= now),
-                and_(Delivery.state == "in_flight", Delivery.lease_until < now),
-            ),
-            ~blocked,
-        )
-        .order_by(Delivery.seq)
-        .limit(limit)
+    due = or_(
+        and_(Delivery.state == "pending", Delivery.next_attempt_at <= now),
+        and_(Delivery.state == "in_flight", Delivery.lease_until < now),
     )
+    query = select(Delivery).where(due, ~blocked).order_by(Delivery.seq).limit(limit)
     if is_postgres:
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    rows = list(await session.scalars(query))
+    heads = list(await session.scalars(query))
+    rows = list(heads)
+    for head in heads:
+        # The head is ours (locked, or SQLite's one writer); no one else can take its
+        # followers while it is open, since they are blocked by it.
+        followers = (
+            select(Delivery)
+            .where(
+                Delivery.subscription_id == head.subscription_id,
+                Delivery.repository_id == head.repository_id,
+                Delivery.seq > head.seq,
+                Delivery.state == "pending",
+                Delivery.next_attempt_at <= now,
+            )
+            .order_by(Delivery.seq)
+            .limit(run - 1)
+        )
+        rows += list(await session.scalars(followers))
     for row in rows:
         row.state = "in_flight"
         row.lease_until = now + lease
-        row.attempts += 1
     return rows
 
 

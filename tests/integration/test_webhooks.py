@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,3 +204,220 @@ def test_a_push_of_50_refs_reaches_the_hook_whole(
     _push(git, server, name, work, "--all")
     refs = {r.json["ref"] for r in receiver.wait_for(51)[1:]}
     assert refs == {"refs/heads/main", *(f"refs/heads/b{n:02d}" for n in range(49))}
+
+
+@pytest.fixture(scope="session")
+def octokit_schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """GitHub's published webhook schemas (npm @octokit/webhooks-schemas), fetched once."""
+    import json
+    import subprocess
+    import tarfile
+
+    directory = tmp_path_factory.mktemp("octokit")
+    packed = (
+        subprocess.run(
+            ["npm", "pack", "@octokit/webhooks-schemas", "--silent"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    with tarfile.open(directory / packed) as archive:
+        member = archive.extractfile("package/schema.json")
+        assert member is not None
+        return dict(json.load(member))
+
+
+def _validate(schema: dict[str, Any], definition: str, payload: Any) -> None:
+    import jsonschema
+
+    jsonschema.Draft7Validator(
+        {"$ref": f"#/definitions/{definition}", "definitions": schema["definitions"]}
+    ).validate(payload)
+
+
+def test_github_payloads_match_octokit_schemas(
+    server: Server,
+    repo: Callable[..., str],
+    git: Git,
+    tmp_path: Path,
+    receiver: Receiver,
+    octokit_schema: dict[str, Any],
+) -> None:
+    name = repo("schema")
+    _hook(server, name, receiver.url, "--format", "github", "--secret", SECRET)
+    ping = receiver.wait_for(1)[0]
+    _validate(octokit_schema, "ping$event", ping.json)
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n", "first")
+    _push(git, server, name, work)  # main: the default branch stays
+    git("checkout", "-q", "-b", "topic", cwd=work)
+    git.commit(work, "b.txt", "two\n", "second")
+    _push(git, server, name, work, "topic")
+    git("reset", "-q", "--hard", "HEAD~1", cwd=work)
+    git.commit(work, "c.txt", "three\n", "rewritten")
+    _push(git, server, name, work, "+topic")
+    _push(git, server, name, work, ":topic")
+    everything = [r.json for r in receiver.wait_for(5)[1:]]
+    pushes = [p for p in everything if p["ref"] == "refs/heads/topic"]
+    assert [(p["created"], p["forced"], p["deleted"]) for p in pushes] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
+    for payload in everything:
+        _validate(octokit_schema, "push$event", payload)
+    assert [c["message"] for c in pushes[0]["commits"]] == ["second"]  # not main's commit
+    assert [c["message"] for c in pushes[1]["commits"]] == ["rewritten"]
+    assert pushes[2]["head_commit"] is None and pushes[2]["commits"] == []
+
+
+def test_ssrf_guard_refuses_local_targets(
+    make_server: Callable[..., Server], git: Git, tmp_path: Path, receiver: Receiver
+) -> None:
+    """Without webhook_allowed_hosts, loopback is refused however it is spelled."""
+    private = make_server("--no-ssh", "--webhook-retry-schedule", "0.2")
+    name = f"ssrf-{int(time.time() * 1000)}"
+    private.cli("repo", "create", name)
+    urls = [
+        receiver.url,
+        f"http://localhost:{receiver.port}/hook",
+        f"http://[::ffff:127.0.0.1]:{receiver.port}/hook",
+        f"http://[::1]:{receiver.port}/hook",
+        "http://169.254.169.254/latest/meta-data",
+    ]
+    hooks = [_hook(private, name, url, "--events", "push") for url in urls]
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n")
+    _push(git, private, name, work)
+    for hook in hooks:
+        log = _wait_state(private, hook, lambda d: all(x["state"] == "failed" for x in d))
+        assert [d["state"] for d in log] == ["failed", "failed"], log  # the push, the ping
+        assert all(len(d["attempts"]) == 1 for d in log), "a refusal is not retried"
+        error = log[0]["attempts"][0]["error"]
+        assert ("private or local address" in error and "webhook_allowed_hosts" in error) or (
+            "private or local" in error
+        ), error
+    assert receiver.requests == []
+
+
+def test_nothing_lost_while_the_receiver_is_down_across_a_restart(
+    make_server: Callable[..., Server], git: Git, tmp_path: Path
+) -> None:
+    late = Receiver()  # not listening yet: its port is reserved below
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        late.port = probe.getsockname()[1]
+    private = make_server(
+        "--no-ssh", "--webhook-allowed-hosts", "127.0.0.1", "--webhook-retry-schedule", "0.5,1"
+    )
+    name = f"down-{int(time.time() * 1000)}"
+    private.cli("repo", "create", name)
+    hook = _hook(private, name, late.url, "--events", "push")
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n")
+    _push(git, private, name, work)
+    log = _wait_state(
+        private, hook, lambda d: any(len(x["attempts"]) >= 1 for x in d if x["event"] != "ping")
+    )
+    push_delivery = next(d for d in log if d["event"] != "ping")
+    assert (
+        push_delivery["state"] == "pending"
+        and push_delivery["attempts"][0]["responseStatus"] is None
+    )
+    private.stop()
+    late.start()
+    try:
+        private.start()
+        got = late.wait_for(2)
+        ids = {r.headers["X-GitServer-Delivery"] for r in got}
+        assert push_delivery["deliveryId"] in ids
+        final = _wait_state(private, hook, lambda d: all(x["state"] == "succeeded" for x in d))
+        assert all(x["state"] == "succeeded" for x in final)
+    finally:
+        late.stop()
+
+
+def test_metrics_count_deliveries(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, receiver: Receiver
+) -> None:
+    import urllib.request
+
+    name = repo("metrics")
+    _hook(server, name, receiver.url, "--events", "push", "--format", "eventbridge")
+    receiver.wait_for(1)
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n")
+    _push(git, server, name, work)
+    event = receiver.wait_for(2)[1].json
+    assert event["source"] == "aws.codecommit"
+    assert event["detail-type"] == "CodeCommit Repository State Change"
+    assert (
+        event["detail"]["event"] == "referenceCreated" and event["detail"]["repositoryName"] == name
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = urllib.request.urlopen(f"{server.base_url}/metrics", timeout=10).read().decode()
+        if 'gitserver_deliveries_total{format="eventbridge",outcome="succeeded"}' in text:
+            break
+        time.sleep(0.2)
+    assert 'gitserver_deliveries_total{format="eventbridge",outcome="succeeded"}' in text
+    for metric in (
+        "gitserver_delivery_attempts_total",
+        "gitserver_delivery_queue_depth",
+        "gitserver_delivery_oldest_due_age_seconds",
+        "gitserver_delivery_latency_seconds_bucket",
+    ):
+        assert metric in text
+
+
+def test_two_workers_send_each_delivery_once(
+    make_server: Callable[..., Server], git: Git, tmp_path: Path, receiver: Receiver
+) -> None:
+    """1,000 events, two `gitserver worker` processes on one database: every delivery
+    arrives exactly once (PostgreSQL: SKIP LOCKED claims and fan-out under the cursor
+    row lock; SQLite: claims inside its one write transaction)."""
+    import subprocess
+
+    private = make_server("--no-ssh", "--no-workers")
+    name = "fanout"
+    private.cli("repo", "create", name)
+    _hook(private, name, receiver.url, "--events", "push")
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n")
+    for n in range(999):
+        git("tag", f"t{n:03d}", cwd=work)
+    _push(git, private, name, work, "main", "--tags")
+    events = private.cli("event", "list", "--repo", name, "--limit", "5000")["events"]
+    assert len(events) == 1001  # repositoryCreated + 1,000 references
+    argv = [
+        str(Path(sys.executable).parent / "gitserver"),
+        "worker",
+        "--data",
+        str(private.data),
+        "--database-url",
+        private.database_url,
+        "--webhook-allowed-hosts",
+        "127.0.0.1",
+    ]
+    workers = [
+        subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    try:
+        received = receiver.wait_for(1001, timeout=120)
+        time.sleep(1.0)  # a duplicate would have arrived by now
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(20)
+    ids = [r.headers["X-GitServer-Delivery"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)) == 1001
+    refs = {r.json["detail"]["referenceFullName"] for r in received if r.json.get("detail")}
+    assert len(refs) == 1000
