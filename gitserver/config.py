@@ -117,6 +117,12 @@ OPTIONS: tuple[Option, ...] = (
         "webhook_retry_window", 86400.0, _float, "seconds a delivery is retried before it fails"
     ),
     Option("trigger_targets", (), _list, "ARN=URL pairs: where SNS/Lambda trigger targets are"),
+    Option("smtp_host", "", _str, "SMTP server for email notifications"),
+    Option("smtp_port", 25, _int, "SMTP port"),
+    Option("smtp_security", "none", _str, "none, starttls or tls"),
+    Option("smtp_username", "", _str, "SMTP user name (with smtp_password)"),
+    Option("smtp_password", "", _str, "SMTP password"),
+    Option("smtp_from", "gitserver@localhost", _str, "From: address of notifications"),
     Option("trusted_proxies", (), _list, "proxies (IPs/CIDRs) whose X-Forwarded-For is believed"),
     Option("api_prefix", "", _str, "extra path the CodeCommit API answers at, besides /"),
     Option("api_regions", (), _list, "SigV4 regions the API accepts (default: any)"),
@@ -165,6 +171,12 @@ class Settings:
     webhook_retry_schedule: tuple[str, ...] = ()
     webhook_retry_window: float = 86400.0
     trigger_targets: tuple[str, ...] = ()
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "gitserver@localhost"
     trusted_proxies: tuple[str, ...] = ()
     api_prefix: str = ""
     api_regions: tuple[str, ...] = ()
@@ -333,6 +345,8 @@ def _validate(settings: Settings) -> None:
             raise ValueError
     except ValueError:
         raise ConfigError("webhook_retry_schedule: positive numbers of seconds") from None
+    if settings.smtp_security not in ("none", "starttls", "tls"):
+        raise ConfigError("smtp_security must be none, starttls or tls")
     if settings.api_prefix and not settings.api_prefix.startswith("/"):
         raise ConfigError("api_prefix must start with /")
     for key in (

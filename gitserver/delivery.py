@@ -6,14 +6,17 @@ commands of the CLI (ping, test).
 
 from __future__ import annotations
 
+import json
+
 from gitserver.db import Repository
 from gitserver.services import Services
 from gitserver.store.commits import CommitLog
 from gitserver.store.repositories import RepositoryStore
-from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings
+from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings, Prepared, Send
 from triggers.formats import PayloadContext, RepositoryInfo
 from triggers.metrics import DeliveryMetrics
-from triggers.sender import Sender
+from triggers.notifications import EmailSender, SmtpSettings
+from triggers.sender import Outcome, Sender
 from triggers.ssrf import Allowed
 
 
@@ -79,4 +82,25 @@ def build_dispatcher(services: Services, metrics: DeliveryMetrics) -> Dispatcher
         commits=CommitLog(services.git, services.store),
         sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
         metrics=metrics,
+        extra_senders={"email": _email_sender(services)},
     )
+
+
+def _email_sender(services: Services) -> Send:
+    settings = services.settings
+    smtp = EmailSender(
+        SmtpSettings(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            sender=settings.smtp_from,
+        )
+    )
+
+    async def send(prepared: Prepared) -> Outcome:
+        body = json.loads(prepared.body or b"{}")
+        return await smtp(prepared.url.removeprefix("mailto:"), body)
+
+    return send

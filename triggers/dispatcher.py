@@ -34,9 +34,10 @@ from gitserver.db import (
     utcnow,
 )
 from triggers.events import Event
-from triggers.formats import CONVERTERS, PayloadContext, RepositoryInfo
+from triggers.formats import CONVERTERS, Converter, PayloadContext, RepositoryInfo
 from triggers.formats.context import CommitsFn
 from triggers.metrics import DeliveryMetrics
+from triggers.notifications import email, slack
 from triggers.queue import OPEN, claim, fan_out, next_due
 from triggers.sender import Outcome, Sender
 from triggers.signing import masked, signature_headers
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SCHEDULE = (10.0, 30.0, 120.0, 600.0, 3600.0, 10800.0)
 NOTIFY_CHANNEL = "gitserver_events"
 NOT_SENT = "not-sent"
+# Webhook formats, and the notification targets' (chat and email bodies).
+ALL_CONVERTERS: dict[str, Converter] = {**CONVERTERS, "slack": slack, "email": email}
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +245,8 @@ class Dispatcher:
         if delivery.payload:  # a ping or a test: the body was made when it was queued
             body_dict, event_name = delivery.payload["body"], str(delivery.payload["event"])
             type_header = str(delivery.payload.get("type", event_name))
-        elif event is not None and sub.format in CONVERTERS:
-            payload = await CONVERTERS[sub.format](event, context)
+        elif event is not None and sub.format in ALL_CONVERTERS:
+            payload = await ALL_CONVERTERS[sub.format](event, context)
             if payload is None:
                 return Prepared(delivery, sub, sub.url, None)
             body_dict, event_name, type_header = payload.body, payload.event_name, str(event.type)

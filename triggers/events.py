@@ -32,6 +32,8 @@ class EventType(StrEnum):
     PULL_REQUEST_MERGE_STATUS_UPDATED = "pullRequestMergeStatusUpdated"
     COMMENT_ON_PULL_REQUEST_CREATED = "commentOnPullRequestCreated"
     PULL_REQUEST_APPROVAL_STATE_CHANGED = "pullRequestApprovalStateChanged"
+    PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN = "pullRequestApprovalRuleOverridden"
+    COMMENT_ON_COMMIT_CREATED = "commentOnCommitCreated"
     PIPELINE_EXECUTION_STATE_CHANGED = "pipelineExecutionStateChanged"
 
 

@@ -15,6 +15,7 @@ from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
 from gitserver.cli import commands, policy_versions, tagging, webhooks
 from gitserver.cli.output import CommandError, Output
+from gitserver.cli.webhooks import DELIVERY_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.gitcmd import GitError
 from gitserver.store.errors import StoreError
@@ -44,6 +45,7 @@ SERVE = (
     "webhook_retry_schedule",
     "webhook_retry_window",
     "trigger_targets",
+    *DELIVERY_SETTINGS[3:],
     "trusted_proxies",
     "git_timeout",
     "max_upload_request",

@@ -14,8 +14,20 @@ from gitserver.cli.output import Output, Result, table
 from gitserver.config import Settings, add_arguments
 from gitserver.db import Repository
 from gitserver.store.repositories import get_repository
+from triggers import notifications, webhooks
 from triggers import subscriptions as subs
-from triggers import webhooks
+
+DELIVERY_SETTINGS = (
+    "webhook_allowed_hosts",
+    "webhook_retry_schedule",
+    "webhook_retry_window",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "smtp_from",
+)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -110,6 +122,37 @@ async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> N
             await dispatcher.close()
 
 
+async def rule_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.session() as session:
+        repo = await get_repository(session, args.repo)
+        rule_id = await notifications.create_rule(
+            session,
+            name=args.name,
+            repository_id=repo.id,
+            event_type_ids=_split(args.events),
+            detail=args.detail,
+            emails=args.email or [],
+            chat_urls=args.chat_url or [],
+        )
+    return Result({"ruleId": rule_id, "name": args.name}, f"created notification rule {rule_id}")
+
+
+async def rule_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.reader() as session:
+        rules = await notifications.list_rules(session)
+        names = {r.id: r.name for r in await session.scalars(select(Repository))}
+    for rule in rules:
+        rule["repository"] = names.get(rule.pop("repositoryId") or "")
+    rows = [[r["ruleId"], r["name"], r["repository"] or "", str(len(r["targets"]))] for r in rules]
+    return Result({"rules": rules}, table(rows, ["ID", "NAME", "REPOSITORY", "TARGETS"]))
+
+
+async def rule_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
+    async with open_services(settings) as s, s.db.session() as session:
+        await notifications.delete_rule(session, args.id)
+    return Result({"ruleId": args.id, "deleted": True}, f"deleted notification rule {args.id}")
+
+
 def add_commands(groups: Any, leaf: Any) -> None:
     """Register `webhook …` and `worker` on the CLI's parser."""
     hook = groups.add_parser("webhook", help="webhooks").add_subparsers(required=True)
@@ -129,8 +172,24 @@ def add_commands(groups: Any, leaf: Any) -> None:
     c = leaf(hook, "redeliver", webhook_redeliver, "send a delivery again (same delivery id)")
     c.add_argument("delivery_id")
     leaf(hook, "test", webhook_test, "send the latest push event again").add_argument("id")
+    rule = groups.add_parser("notification-rule", help="notification rules").add_subparsers(
+        required=True
+    )
+    c = leaf(rule, "create", rule_create, "notify by email or chat on repository events")
+    c.add_argument("--repo", required=True)
+    c.add_argument("--name", required=True)
+    c.add_argument(
+        "--events",
+        required=True,
+        help="comma-separated event type ids, e.g. codecommit-repository-branches-and-tags-created",
+    )
+    c.add_argument("--detail", choices=notifications.DETAILS, default="BASIC")
+    c.add_argument("--email", action="append", help="an email target (repeatable)")
+    c.add_argument("--chat-url", action="append", help="a Slack-compatible webhook URL")
+    leaf(rule, "list", rule_list, "list notification rules")
+    leaf(rule, "delete", rule_delete, "delete a notification rule").add_argument("id")
     w = leaf(groups, "worker", worker, "deliver events only (scale-out)")
-    add_arguments(w, ("webhook_allowed_hosts", "webhook_retry_schedule", "webhook_retry_window"))
+    add_arguments(w, DELIVERY_SETTINGS)
 
 
 __all__ = ["CLI_ACTOR", "add_commands"]

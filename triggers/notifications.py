@@ -1,0 +1,265 @@
+"""Notification rules (CodeStar Notifications' shape): a repository, event type ids, a
+detail level, and targets — email over SMTP, or a Slack-compatible chat webhook.
+
+Each target is a subscription (kind `notification`, format `email` or `slack`) sharing
+the rule's id, so notifications ride the same queue, retries and log as webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from html import escape
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gitserver.db import Subscription
+from triggers.errors import InvalidSubscription, SubscriptionNotFound
+from triggers.events import Event, EventType
+from triggers.formats.context import Payload, PayloadContext
+from triggers.sender import Outcome
+
+EVENT_TYPE_IDS: dict[str, EventType] = {
+    "codecommit-repository-comments-on-commits": EventType.COMMENT_ON_COMMIT_CREATED,
+    "codecommit-repository-comments-on-pull-requests": EventType.COMMENT_ON_PULL_REQUEST_CREATED,
+    "codecommit-repository-approvals-status-changed": (
+        EventType.PULL_REQUEST_APPROVAL_STATE_CHANGED
+    ),
+    "codecommit-repository-approvals-rule-override": (
+        EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN
+    ),
+    "codecommit-repository-pull-request-created": EventType.PULL_REQUEST_CREATED,
+    "codecommit-repository-pull-request-source-updated": (
+        EventType.PULL_REQUEST_SOURCE_BRANCH_UPDATED
+    ),
+    "codecommit-repository-pull-request-status-changed": EventType.PULL_REQUEST_STATUS_CHANGED,
+    "codecommit-repository-pull-request-merged": EventType.PULL_REQUEST_MERGE_STATUS_UPDATED,
+    "codecommit-repository-branches-and-tags-created": EventType.REFERENCE_CREATED,
+    "codecommit-repository-branches-and-tags-deleted": EventType.REFERENCE_DELETED,
+    "codecommit-repository-branches-and-tags-updated": EventType.REFERENCE_UPDATED,
+}
+DETAILS = ("BASIC", "FULL")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int = 25
+    security: str = "none"  # none, starttls, tls
+    username: str = ""
+    password: str = ""
+    sender: str = "gitserver@localhost"
+    timeout: float = 30.0
+
+
+async def create_rule(
+    session: AsyncSession,
+    *,
+    name: str,
+    repository_id: str,
+    event_type_ids: Sequence[str],
+    detail: str,
+    emails: Sequence[str],
+    chat_urls: Sequence[str],
+) -> str:
+    """Store a rule and one subscription per target; returns the rule id.
+
+    Raises:
+        InvalidSubscription: an unknown event type id, detail level or target.
+    """
+    unknown = [e for e in event_type_ids if e not in EVENT_TYPE_IDS]
+    if unknown or not event_type_ids:
+        raise InvalidSubscription(
+            "event type ids must be among: " + ", ".join(sorted(EVENT_TYPE_IDS))
+        )
+    if detail not in DETAILS:
+        raise InvalidSubscription("detail must be BASIC or FULL")
+    if not emails and not chat_urls:
+        raise InvalidSubscription("a rule needs at least one target (--email or --chat-url)")
+    if any("@" not in e for e in emails):
+        raise InvalidSubscription("an email target must be an address")
+    if any(not u.startswith(("http://", "https://")) for u in chat_urls):
+        raise InvalidSubscription("a chat target must be an http(s) URL")
+    rule_id = str(uuid.uuid4())
+    targets = [("email", f"mailto:{e}") for e in emails] + [("slack", u) for u in chat_urls]
+    for kind, url in targets:
+        session.add(
+            Subscription(
+                id=str(uuid.uuid4()),
+                kind="notification",
+                repository_id=repository_id,
+                name=name,
+                url=url,
+                secret_ciphertext=b"",
+                events=sorted({str(EVENT_TYPE_IDS[e]) for e in event_type_ids}),
+                branches=[],
+                format=kind,
+                active=True,
+                timeout=10.0,
+                config={
+                    "ruleId": rule_id,
+                    "detailType": detail,
+                    "eventTypeIds": list(event_type_ids),
+                },
+            )
+        )
+    return rule_id
+
+
+async def list_rules(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Subscription)
+        .where(Subscription.kind == "notification")
+        .order_by(Subscription.created_at)
+    )
+    rules: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        rule = rules.setdefault(
+            row.config["ruleId"],
+            {
+                "ruleId": row.config["ruleId"],
+                "name": row.name,
+                "repositoryId": row.repository_id,
+                "eventTypeIds": row.config["eventTypeIds"],
+                "detailType": row.config["detailType"],
+                "targets": [],
+            },
+        )
+        rule["targets"].append(
+            {
+                "type": "email" if row.format == "email" else "chat",
+                "address": row.url.removeprefix("mailto:"),
+            }
+        )
+    return list(rules.values())
+
+
+async def delete_rule(session: AsyncSession, rule_id: str) -> None:
+    rows = list(
+        await session.scalars(select(Subscription).where(Subscription.kind == "notification"))
+    )
+    ids = [r.id for r in rows if r.config.get("ruleId") == rule_id]
+    if not ids:
+        raise SubscriptionNotFound(f"no notification rule with id {rule_id}")
+    await session.execute(delete(Subscription).where(Subscription.id.in_(ids)))
+
+
+# --- what a notification says ------------------------------------------------------------
+
+
+def summary(event: Event) -> str:
+    """One sentence: what happened, where, who did it."""
+    detail = event.detail
+    ref = detail.get("referenceName") or detail.get("referenceFullName") or ""
+    kind = detail.get("referenceType", "reference")
+    pushed = "force-pushed" if detail.get("forced") else "pushed to"
+    what = {
+        EventType.REFERENCE_CREATED: f"created {kind} {ref}",
+        EventType.REFERENCE_DELETED: f"deleted {kind} {ref}",
+        EventType.REFERENCE_UPDATED: f"{pushed} {kind} {ref}",
+    }.get(event.type, str(event.type))
+    return f"{event.actor} {what} in {event.repository}"
+
+
+def _link(event: Event, context: PayloadContext) -> str:
+    return f"{context.base_url}/repositories/{event.repository}"
+
+
+def _facts(event: Event, context: PayloadContext) -> list[tuple[str, str]]:
+    facts = [
+        ("Repository", str(event.repository)),
+        ("By", event.actor),
+        ("When", event.envelope()["time"]),
+    ]
+    if context.subscription.get("detailType") == "FULL":
+        for key in ("referenceFullName", "commitId", "oldCommitId", "forced"):
+            if key in event.detail:
+                facts.append((key, str(event.detail[key])))
+    return facts
+
+
+async def slack(event: Event, context: PayloadContext) -> Payload | None:
+    text = summary(event)
+    facts = "\n".join(f"*{k}:* {v}" for k, v in _facts(event, context))
+    body = {
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{facts}"}},
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"<{_link(event, context)}|Open in gitserver>"}
+                ],
+            },
+        ],
+    }
+    return Payload(body, str(event.type))
+
+
+async def email(event: Event, context: PayloadContext) -> Payload | None:
+    text = summary(event)
+    facts = _facts(event, context)
+    plain = "\n".join([text, "", *(f"{k}: {v}" for k, v in facts), "", _link(event, context)])
+    rows = "".join(
+        f"<tr><th align='left'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in facts
+    )
+    html = (
+        f"<p><strong>{escape(text)}</strong></p><table>{rows}</table>"
+        f"<p><a href='{escape(_link(event, context))}'>Open in gitserver</a></p>"
+    )
+    subject = f"[gitserver] {text}"
+    return Payload({"subject": subject, "text": plain, "html": html}, str(event.type))
+
+
+class EmailSender:
+    """Sends a prepared email delivery over SMTP (in a thread: smtplib blocks)."""
+
+    def __init__(self, settings: SmtpSettings | None) -> None:
+        self.settings = settings
+
+    def _send(self, to: str, body: dict[str, Any]) -> None:
+        settings = self.settings
+        assert settings is not None
+        message = EmailMessage()
+        message["From"] = settings.sender
+        message["To"] = to
+        message["Subject"] = body["subject"]
+        message.set_content(body["text"])
+        message.add_alternative(body["html"], subtype="html")
+        context = ssl.create_default_context()
+        if settings.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.username:
+                client.login(settings.username, settings.password)
+            client.send_message(message)
+
+    async def __call__(self, to: str, body: dict[str, Any]) -> Outcome:
+        started = time.monotonic()
+        if self.settings is None or not self.settings.host:
+            return Outcome(None, "", "no SMTP server configured (smtp_host)", 0, refused=True)
+        try:
+            await asyncio.to_thread(self._send, to, body)
+        except (OSError, smtplib.SMTPException) as exc:
+            elapsed = int((time.monotonic() - started) * 1000)
+            permanent = (
+                isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600
+            )
+            return Outcome(
+                None, "", f"{type(exc).__name__}: {exc}"[:500], elapsed, refused=permanent
+            )
+        return Outcome(250, "accepted", "", int((time.monotonic() - started) * 1000))
