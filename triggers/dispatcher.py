@@ -59,7 +59,10 @@ class DispatchSettings:
     account_id: str
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     retry_window: float = 86400.0
-    batch: int = 64
+    # Keys (subscription, repository) one claim takes, and claims in flight at once: a
+    # worker serves lanes x batch streams concurrently and leaves the rest to others.
+    batch: int = 16
+    lanes: int = 1
     per_target: int = 8
     poll: float = 1.0
     lease: float = 120.0
@@ -106,7 +109,7 @@ class Dispatcher:
         self.metrics = metrics
         self.extra_senders = extra_senders or {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._limits: dict[str, asyncio.Semaphore] = {}
 
@@ -115,13 +118,12 @@ class Dispatcher:
 
     async def start(self) -> None:
         await self._listen()
-        self._task = asyncio.create_task(self._loop())
+        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.settings.lanes)]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -289,8 +291,13 @@ class Dispatcher:
     async def _settle(self, results: list[tuple[Prepared, Outcome | str | None]]) -> None:
         now = utcnow()
         async with self.db.session() as session:
+            seqs = [prepared.delivery.seq for prepared, _ in results]
+            rows = {
+                r.seq: r
+                for r in await session.scalars(select(Delivery).where(Delivery.seq.in_(seqs)))
+            }
             for prepared, outcome in results:
-                row = await session.get(Delivery, prepared.delivery.seq)
+                row = rows.get(prepared.delivery.seq)
                 if row is None:
                     continue
                 row.lease_until = None
