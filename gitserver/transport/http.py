@@ -36,12 +36,11 @@ from gitserver.transport.pktline import (
     FLUSH,
     ProtocolError,
     PushRequest,
-    ng_line,
     pkt,
     read_push_request,
     rejection_report,
 )
-from gitserver.transport.reportstatus import ReportSplicer, filter_commands
+from gitserver.transport.reportstatus import ReportSplicer, plan_push
 
 log = logging.getLogger(__name__)
 
@@ -134,20 +133,12 @@ class GitHttp:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
         tags = resource_tags(repo)
         denied = self.engine.denied_refs(principal, repo.name, push.commands, info, tags)
-        prefix, report = push.raw, None
-        if denied:
-            partial = (
-                push.reports_status
-                and not push.atomic
-                and any(command.ref not in denied for command in push.commands)
-            )
-            if not partial:
-                return await self._reject(request, push, denied)
-            # git gets only the allowed updates (and the whole pack); the client hears
-            # of the denied ones from `ng` lines added to git's report.
-            prefix = filter_commands(push.raw, denied)
-            extra = b"".join(ng_line(ref, reason) for ref, reason in denied.items())
-            report = ReportSplicer(sideband=push.sideband, extra=extra)
+        plan = plan_push(push, denied)
+        if plan.whole_rejection:
+            return await self._reject(request, push, denied)
+        # git gets only the allowed updates (and the whole pack); the client hears of the
+        # denied ones from `ng` lines added to git's report.
+        prefix, report = plan.prefix, plan.splicer
         path = self.store.path(repo.id)
         with self.engine.push_session(principal, repo.id, repo.name, path, info, tags) as session:
             process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)

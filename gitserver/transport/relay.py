@@ -21,10 +21,13 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncssh
 
 from gitserver.gitcmd import kill
+from gitserver.transport.pktline import ProtocolError
+from gitserver.transport.reportstatus import ReportSplicer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,16 @@ CHUNK = 65536
 _CLIENT_ERRORS = (OSError, asyncssh.Error, asyncio.IncompleteReadError)
 # After EOF on a push's stdin, how long git may take to give up before it is killed.
 _PUSH_GRACE = 30.0
+
+
+class Gate(Protocol):
+    """Sees a push's command list before git does (per-ref decisions over SSH)."""
+
+    splicer: ReportSplicer | None
+
+    async def open(self, source: asyncssh.SSHReader[bytes]) -> bytes:
+        """Read the command list from the client; returns what git gets instead."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +75,7 @@ async def relay(
     limits: RelayLimits,
     *,
     push: bool,
+    gate: Gate | None = None,
 ) -> int:
     """Run `git` against the channel until its outputs end; returns its exit status.
 
@@ -70,9 +84,9 @@ async def relay(
     """
     assert git.stdin is not None and git.stdout is not None and git.stderr is not None
     clock = _Clock()
-    feed = asyncio.ensure_future(_feed(channel.stdin, git.stdin, clock))
+    feed = asyncio.ensure_future(_feed(channel.stdin, git.stdin, clock, gate))
     outputs = {
-        asyncio.ensure_future(_pump(git.stdout, channel.stdout, clock)),
+        asyncio.ensure_future(_pump(git.stdout, channel.stdout, clock, gate)),
         asyncio.ensure_future(_pump(git.stderr, channel.stderr, clock)),
     }
     closed: asyncio.Future[None] | None = asyncio.ensure_future(channel.channel.wait_closed())
@@ -132,30 +146,61 @@ async def _stop(git: asyncio.subprocess.Process, feed: asyncio.Future[None], *, 
 
 
 async def _feed(
-    source: asyncssh.SSHReader[bytes], sink: asyncio.StreamWriter, clock: _Clock
+    source: asyncssh.SSHReader[bytes],
+    sink: asyncio.StreamWriter,
+    clock: _Clock,
+    gate: Gate | None = None,
 ) -> None:
-    """Client to git's stdin; EOF (or a broken channel) closes git's stdin."""
+    """Client to git's stdin; EOF (or a broken channel) closes git's stdin.
+
+    With a `gate`, the push's command list goes through it first. When it filtered refs
+    out, git may stop reading before the pack ends: the rest is read and dropped, so
+    the client is never left blocked writing while it waits for the report.
+    """
+    drain = False
     try:
+        if gate is not None:
+            prefix = await gate.open(source)
+            clock.touch()
+            drain = gate.splicer is not None
+            sink.write(prefix)
+            await sink.drain()
         while chunk := await source.read(CHUNK):
             clock.touch()
             sink.write(chunk)
             await sink.drain()
+    except ProtocolError as exc:
+        log.info("malformed push over ssh: %s", exc)
     except _CLIENT_ERRORS:
-        pass  # the client went away, or git stopped reading: either way, EOF for git
+        if drain:
+            with contextlib.suppress(*_CLIENT_ERRORS):
+                while await source.read(CHUNK):
+                    clock.touch()
     finally:
         with contextlib.suppress(OSError, RuntimeError):
             sink.close()
 
 
 async def _pump(
-    source: asyncio.StreamReader, sink: asyncssh.SSHWriter[bytes], clock: _Clock
+    source: asyncio.StreamReader,
+    sink: asyncssh.SSHWriter[bytes],
+    clock: _Clock,
+    gate: Gate | None = None,
 ) -> None:
     """git's output to the channel; once the channel is gone, read on and discard
-    (git must never block on a full pipe while it finishes a push)."""
+    (git must never block on a full pipe while it finishes a push). A gate's splicer,
+    once it has one, adds the denied refs to git's report."""
     open_ = True
-    while chunk := await source.read(CHUNK):
+    while True:
+        chunk = await source.read(CHUNK)
+        if gate is not None and gate.splicer is not None:
+            chunk = gate.splicer.feed(chunk) if chunk else gate.splicer.finish()
+            if not chunk and source.at_eof():
+                break
+        elif not chunk:
+            break
         clock.touch()
-        if not open_:
+        if not open_ or not chunk:
             continue
         try:
             sink.write(chunk)

@@ -10,8 +10,16 @@ most one pkt-line at a time, whatever git's output around the report is.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
-from gitserver.transport.pktline import FLUSH, ProtocolError, pkt, sideband
+from gitserver.transport.pktline import (
+    FLUSH,
+    ProtocolError,
+    PushRequest,
+    ng_line,
+    pkt,
+    sideband,
+)
 
 
 def _split(raw: bytes) -> list[bytes | None]:
@@ -145,3 +153,30 @@ class ReportSplicer:
             report += self._inner
             self._inner.clear()
         return sideband(1, bytes(report)) if report else b""
+
+
+@dataclass(frozen=True, slots=True)
+class PushPlan:
+    """What reaches git of a push some of whose refs policy denied."""
+
+    prefix: bytes  # the command list git gets
+    splicer: ReportSplicer | None  # adds the denied refs' `ng` lines to git's report
+    whole_rejection: bool  # atomic, all refs denied, or no report-status: refuse it all
+
+
+def plan_push(push: PushRequest, denied: dict[str, str]) -> PushPlan:
+    """Partial when it can be: not atomic, the client reads report-status, and some ref is
+    allowed. Otherwise the whole push is refused (the front end says how)."""
+    if not denied:
+        return PushPlan(push.raw, None, False)
+    partial = (
+        push.reports_status
+        and not push.atomic
+        and any(command.ref not in denied for command in push.commands)
+    )
+    if not partial:
+        return PushPlan(push.raw, None, True)
+    extra = b"".join(ng_line(ref, reason) for ref, reason in denied.items())
+    return PushPlan(
+        filter_commands(push.raw, denied), ReportSplicer(sideband=push.sideband, extra=extra), False
+    )

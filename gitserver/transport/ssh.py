@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -28,10 +28,14 @@ from gitserver.db import Database, Repository
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
+from gitserver.transport.pktline import read_push_request
 from gitserver.transport.relay import RelayLimits, SessionTimeout, relay
+from gitserver.transport.reportstatus import ReportSplicer, plan_push
 from gitserver.transport.sshcommand import GitCommand, Refused, parse_command
 
 log = logging.getLogger(__name__)
+# The command list of one push (HTTP has max_push_commands; 4 MiB is its default).
+MAX_PUSH_COMMANDS = 4 * 1024 * 1024
 
 LOGIN_TIMEOUT = 30.0
 _MAX_REFUSED_KEYS = 8  # remembered per connection for its audit record
@@ -323,7 +327,8 @@ class GitSsh:
                     git = await self.engine.spawn(
                         RECEIVE_PACK, path, stateless=False, protocol=protocol, push=push
                     )
-                    status = await relay(process, git, self.limits.relay, push=True)
+                    gate = _PartialPush(self.engine, principal, repo.name, info, tags)
+                    status = await relay(process, git, self.limits.relay, push=True, gate=gate)
             else:
                 git = await self.engine.spawn(
                     command.service, path, stateless=False, protocol=protocol
@@ -362,3 +367,36 @@ async def _say(process: asyncssh.SSHServerProcess[bytes], line: str) -> None:
     with contextlib.suppress(OSError, asyncssh.Error):
         process.stderr.write(line.encode() + b"\n")
         await process.stderr.drain()
+
+
+class _PartialPush:
+    """Per-ref decisions for SSH pushes, as over HTTP: the command list is read from the
+    channel before git sees it; denied refs are dropped and reported with `ng` lines in
+    git's report. An atomic or all-denied push goes to git as it is, and pre-receive
+    refuses it whole with the reason."""
+
+    def __init__(
+        self,
+        engine: GitEngine,
+        principal: Principal,
+        repository: str,
+        info: RequestInfo,
+        tags: Mapping[str, str],
+    ) -> None:
+        self.engine = engine
+        self.principal = principal
+        self.repository = repository
+        self.info = info
+        self.tags = tags
+        self.splicer: ReportSplicer | None = None
+
+    async def open(self, source: asyncssh.SSHReader[bytes]) -> bytes:
+        push = await read_push_request(source, MAX_PUSH_COMMANDS)
+        denied = self.engine.denied_refs(
+            self.principal, self.repository, push.commands, self.info, self.tags
+        )
+        plan = plan_push(push, denied)
+        if plan.whole_rejection:
+            return push.raw
+        self.splicer = plan.splicer
+        return plan.prefix

@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import Git, Server
+import pytest
+
+from tests.support import Git, Server, SshIdentity
 
 ARN = "arn:aws:codecommit:us-east-1:000000000000:{}"
 
@@ -43,8 +45,9 @@ def _remote_refs(git: Git, server: Server, name: str) -> dict[str, str]:
     return {ref: oid for oid, ref in (line.split("\t") for line in listed.splitlines())}
 
 
+@pytest.mark.parametrize("transport", ["http", "ssh"])
 def test_denied_ref_is_rejected_and_the_others_are_pushed(
-    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, transport: str
 ) -> None:
     name = repo()
     seed = git.init(tmp_path / "seed")
@@ -52,6 +55,11 @@ def test_denied_ref_is_rejected_and_the_others_are_pushed(
     git("push", server.url(name), "main", "main:refs/heads/old", cwd=seed)
     main_before = git.rev_parse(seed, "main")
     user, url = _protected_main_user(server, tmp_path, name)
+    if transport == "ssh":
+        identity = SshIdentity.generate(tmp_path / "ssh", server.known_hosts(tmp_path / "kh"))
+        identity.register(server, user)
+        git.env.update(identity.git_env())
+        url = server.ssh_url(name, user)
 
     clone = tmp_path / "clone"
     git("clone", "-q", url, str(clone))
