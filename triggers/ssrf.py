@@ -51,14 +51,17 @@ def _plain(address: Address) -> Address:
 
 
 def is_private(address: Address) -> bool:
+    """Anything not publicly routable: private, loopback, link-local, carrier-grade NAT,
+    reserved, multicast, metadata; and IPv6 forms that wrap such an IPv4 address
+    (IPv4-mapped, 6to4, Teredo)."""
     address = _plain(address)
+    if isinstance(address, ipaddress.IPv6Address):
+        wrapped = [address.sixtofour, address.teredo[1] if address.teredo else None]
+        if any(inner is not None and is_private(inner) for inner in wrapped):
+            return True
     return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
+        not address.is_global
         or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
         or any(address in network for network in _METADATA)
     )
 

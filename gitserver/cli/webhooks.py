@@ -109,13 +109,14 @@ async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> N
     from triggers.metrics import DeliveryMetrics
 
     async with open_services(settings) as s:
-        dispatcher = build_dispatcher(s, DeliveryMetrics())
-        await dispatcher.start()
-        out.say("gitserver: worker delivering events")
+        # Signals first: a SIGTERM right after the banner must stop the worker cleanly.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        dispatcher = build_dispatcher(s, DeliveryMetrics())
+        await dispatcher.start()
+        out.say("gitserver: worker delivering events")
         try:
             await stop.wait()
         finally:
