@@ -8,7 +8,6 @@ import socket
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -142,7 +141,3 @@ class Sender:
             return Outcome(None, "", f"timed out after {timeout:g} s", elapsed())
         except (aiohttp.ClientError, OSError) as exc:
             return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:500], elapsed())
-
-
-def describe(outcome: Outcome) -> dict[str, Any]:
-    return {"status": outcome.status, "error": outcome.error, "durationMs": outcome.duration_ms}

@@ -150,20 +150,28 @@ def _writer(call: Call) -> Writer:
     return Writer(services.db, services.git, services.store, services.max_file_size)
 
 
-def _identity(call: Call, params: Params, name_key: str) -> tuple[str, str]:
-    return params.get(name_key) or call.actor, params.get("email", "")
+def _request(
+    call: Call, params: Params, name_key: str, message: str, **entries: Any
+) -> CommitRequest:
+    """The branch, parent and identity every write takes, plus its file entries."""
+    return CommitRequest(
+        branch=params["branchName"],
+        parent=params.get("parentCommitId"),
+        author=params.get(name_key) or call.actor,
+        email=params.get("email", ""),
+        message=message,
+        **entries,
+    )
 
 
 async def put_file(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    author, email = _identity(call, params, "name")
     path = params["filePath"]
-    request = CommitRequest(
-        branch=params["branchName"],
-        parent=params.get("parentCommitId"),
-        author=author,
-        email=email,
-        message=params.get("commitMessage") or f"Added or edited {path.lstrip('/')}",
+    request = _request(
+        call,
+        params,
+        "name",
+        params.get("commitMessage") or f"Added or edited {path.lstrip('/')}",
         puts=(PutEntry(path, content=params["fileContent"], mode=params.get("fileMode")),),
     )
     outcome = await _writer(call).commit(repo, request, call.actor, single_put=True)
@@ -173,14 +181,12 @@ async def put_file(call: Call, params: Params) -> Result:
 
 async def delete_file(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    author, email = _identity(call, params, "name")
     path = params["filePath"]
-    request = CommitRequest(
-        branch=params["branchName"],
-        parent=params.get("parentCommitId"),
-        author=author,
-        email=email,
-        message=params.get("commitMessage") or f"Deleted {path.lstrip('/')}",
+    request = _request(
+        call,
+        params,
+        "name",
+        params.get("commitMessage") or f"Deleted {path.lstrip('/')}",
         deletes=(path,),
         keep_empty_folders=bool(params.get("keepEmptyFolders")),
     )
@@ -196,7 +202,6 @@ async def delete_file(call: Call, params: Params) -> Result:
 
 async def create_commit(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    author, email = _identity(call, params, "authorName")
     puts = tuple(
         PutEntry(
             entry["filePath"],
@@ -207,12 +212,11 @@ async def create_commit(call: Call, params: Params) -> Result:
         )
         for entry in params.get("putFiles", [])
     )
-    request = CommitRequest(
-        branch=params["branchName"],
-        parent=params.get("parentCommitId"),
-        author=author,
-        email=email,
-        message=params.get("commitMessage", ""),
+    request = _request(
+        call,
+        params,
+        "authorName",
+        params.get("commitMessage", ""),
         puts=puts,
         deletes=tuple(entry["filePath"] for entry in params.get("deleteFiles", [])),
         modes=tuple((e["filePath"], e["fileMode"]) for e in params.get("setFileModes", [])),
