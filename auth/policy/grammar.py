@@ -112,6 +112,8 @@ def canonical_json(document: str | Mapping[str, object]) -> tuple[object, str]:
         decoded = json.loads(text, object_pairs_hook=closed, parse_constant=_no_constant)
     except (ValueError, TypeError) as exc:
         raise MalformedPolicyDocument("", f"Syntax errors in policy: {exc}") from None
+    except RecursionError:
+        raise MalformedPolicyDocument("", "Syntax errors in policy: nested too deeply") from None
     canonical = json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return decoded, canonical
 

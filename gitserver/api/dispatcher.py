@@ -234,6 +234,9 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError("SerializationException", "The request body is not valid JSON") from None
+    except RecursionError:
+        # No CodeCommit input is more than a few levels deep.
+        raise ApiError("SerializationException", "The request body is nested too deeply") from None
 
 
 def _reply(

@@ -24,7 +24,7 @@ from botocore.session import get_session
 
 from gitserver.api.model import service_model
 from gitserver.api.ops import operation_table
-from tests.api_support import REGION
+from tests.api_support import REGION, codecommit, error_code
 from tests.support import Server
 
 TARGET = "CodeCommit_20150413."
@@ -41,7 +41,7 @@ def _signed(
     server: Server,
     key: dict[str, str],
     operation: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     *,
     when: datetime | None = None,
     secret: str | None = None,
@@ -51,7 +51,7 @@ def _signed(
     request = AWSRequest(
         method="POST",
         url=server.base_url + "/",
-        data=json.dumps(body).encode(),
+        data=body if isinstance(body, bytes) else json.dumps(body).encode(),
         headers={
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": TARGET + operation,
@@ -178,6 +178,31 @@ def test_unknown_and_unsupported_operations(server: Server, admin_key: dict[str,
     assert (status, body["__type"]) == (400, "RepositoryNameRequiredException")
     status, _, body = _signed(server, admin_key, "ListRepositories", {"unknownMember": "x"})
     assert status == 200 and "repositories" in body
+
+
+@pytest.mark.parametrize(
+    ("operation", "depth", "expected"),
+    [
+        ("ListRepositories", 100_000, "SerializationException"),
+        ("CreateRepository", 100_000, "SerializationException"),
+        ("CreateRepository", 5_000, "SerializationException"),
+        # Deep but parseable: the model refuses a list where a tag value belongs.
+        ("CreateRepository", 900, "InvalidParameterException"),
+    ],
+)
+def test_deeply_nested_json_is_a_4xx(
+    server: Server, admin_key: dict[str, str], operation: str, depth: int, expected: str
+) -> None:
+    """A body nested past Python's recursion limit is bad input, not an InternalFailure."""
+    nested = b"[" * depth + b"]" * depth
+    body = b'{"repositoryName": "deep", "tags": {"k": ' + nested + b"}}"
+    status, _, reply = _signed(server, admin_key, operation, body)
+    assert status == 400, (status, reply)
+    assert reply["__type"] == expected, reply
+    assert reply.get("message"), reply
+    with pytest.raises(Exception) as info:
+        codecommit(server, admin_key).get_repository(repositoryName="deep")
+    assert error_code(info.value) == "RepositoryDoesNotExistException"
 
 
 def test_path_prefix(make_server: Any) -> None:

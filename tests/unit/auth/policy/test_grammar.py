@@ -368,3 +368,10 @@ def test_canonical_digest_ignores_key_order_and_whitespace() -> None:
         }
     )
     assert one.digest == two.digest
+
+
+@pytest.mark.parametrize("depth", [100_000, 5_000])
+def test_nesting_past_the_recursion_limit_is_malformed(depth: int) -> None:
+    document = '{"Version": "2012-10-17", "Statement": ' + "[" * depth + "]" * depth + "}"
+    with pytest.raises(MalformedPolicyDocument, match="nested too deeply"):
+        parse_policy(document)
