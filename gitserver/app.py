@@ -25,7 +25,8 @@ from gitserver.delivery import build_dispatcher, trigger_targets
 from gitserver.services import Services
 from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
-from gitserver.store.reconcile import Reconciler
+from gitserver.store.quarantine import sweep
+from gitserver.store.reconcile import Reconciler, ReconcileReport
 from gitserver.transport.clientip import parse_networks
 from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
@@ -63,6 +64,7 @@ class Server:
             services.store,
             settings.maintenance_delay,
             busy=lambda repository_id: self.engine.pushing(repository_id),
+            quarantine_stale_after=settings.git_timeout,
         )
         self.reconciler = Reconciler(
             services.db, services.store, settings.prepared_grace, on_change=self._changed
@@ -155,7 +157,7 @@ class Server:
         settings = self.services.settings
         install_hooks(self.engine.hooks_dir)
         await self.hooks.start()
-        await self.reconciler.run()
+        await self._clean_crash_leftovers()
         self.audit.start()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
@@ -221,11 +223,38 @@ class Server:
         context.load_cert_chain(settings.tls_cert, settings.tls_key)
         return context
 
+    async def _clean_crash_leftovers(self) -> None:
+        """What a killed predecessor left: push quarantines, and ref updates not settled."""
+        settings = self.services.settings
+        # One server per SQLite data directory (a lock holds it), so no push is running
+        # now; servers sharing one over PostgreSQL go by age.
+        exclusive = settings.effective_database_url.startswith("sqlite")
+        await asyncio.to_thread(
+            sweep, self.services.store.root, None if exclusive else settings.git_timeout
+        )
+        self._settle_later(await self.reconciler.run())
+
+    def _settle_later(self, report: ReconcileReport) -> None:
+        """Rows a pass left inside their grace are settled when it ends, not a period later."""
+        if not report.deferred:
+            return
+
+        async def again() -> None:
+            await asyncio.sleep(self.services.settings.prepared_grace + 1)
+            for name in report.deferred:
+                try:
+                    await self.reconciler.run(name)
+                except Exception:
+                    log.exception("reconcile after the grace period failed")
+
+        self._tasks.append(asyncio.create_task(again()))
+
     async def _reconcile_forever(self) -> None:
         while True:
             await asyncio.sleep(self.services.settings.reconcile_interval)
+            self._tasks = [task for task in self._tasks if not task.done()]
             try:
-                await self.reconciler.run()
+                self._settle_later(await self.reconciler.run())
             except Exception:
                 log.exception("periodic reconcile failed")
 

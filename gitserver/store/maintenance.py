@@ -22,11 +22,15 @@ from sqlalchemy import update
 
 from gitserver.db import Database, Repository, utcnow
 from gitserver.gitcmd import Git
+from gitserver.store.quarantine import remove_stale_quarantines
 from gitserver.store.repositories import RepositoryStore
 
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "gitserver-maintenance.lock"
+# A push quarantine unchanged this long is a killed push's leftover: git transport
+# processes are stopped after `git_timeout` (an hour by default).
+QUARANTINE_STALE_AFTER = 3600.0
 
 STEPS: tuple[tuple[str, ...], ...] = (
     # Reflogs exist to settle pushes whose post-receive never reported (minutes); a week
@@ -53,7 +57,13 @@ def _repository_lock(path: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-async def maintain(git: Git, db: Database, store: RepositoryStore, repository_id: str) -> bool:
+async def maintain(
+    git: Git,
+    db: Database,
+    store: RepositoryStore,
+    repository_id: str,
+    quarantine_stale_after: float = QUARANTINE_STALE_AFTER,
+) -> bool:
     """Run every maintenance step now; False if another job holds the repository."""
     path = store.path(repository_id)
     if not path.exists():
@@ -61,6 +71,7 @@ async def maintain(git: Git, db: Database, store: RepositoryStore, repository_id
     with _repository_lock(path) as locked:
         if not locked:
             return False
+        await asyncio.to_thread(remove_stale_quarantines, path, quarantine_stale_after)
         for step in STEPS:
             # An empty hooks path: maintenance must not look like a push to the ledger.
             await git.run(*step, repo=path, timeout=3600, config={"core.hooksPath": os.devnull})
@@ -81,8 +92,10 @@ class MaintenanceScheduler:
         store: RepositoryStore,
         delay: float,
         busy: Callable[[str], bool] = lambda _: False,
+        quarantine_stale_after: float = QUARANTINE_STALE_AFTER,
     ) -> None:
         self._git = git
+        self._quarantine_stale_after = quarantine_stale_after
         self._busy = busy
         self._db = db
         self._store = store
@@ -107,7 +120,13 @@ class MaintenanceScheduler:
                     self._rerun.add(repository_id)
                     continue
                 try:
-                    await maintain(self._git, self._db, self._store, repository_id)
+                    await maintain(
+                        self._git,
+                        self._db,
+                        self._store,
+                        repository_id,
+                        self._quarantine_stale_after,
+                    )
                 except Exception:
                     log.exception("maintenance failed", extra={"repository_id": repository_id})
                 if repository_id not in self._rerun:

@@ -41,6 +41,8 @@ class ReconcileReport:
     resolved_aborted: int = 0
     external_changes: int = 0
     errors: list[str] = field(default_factory=list)
+    # Repositories with `prepared` rows still inside their grace: settled by a later pass.
+    deferred: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -49,6 +51,7 @@ class ReconcileReport:
             "resolvedAborted": self.resolved_aborted,
             "externalChanges": self.external_changes,
             "errors": self.errors,
+            "deferred": self.deferred,
         }
 
 
@@ -75,19 +78,21 @@ class Reconciler:
             targets = list((await session.execute(query)).tuples())
         for repo_id, repo_name in targets:
             try:
-                await self.reconcile_repository(repo_id, report)
+                if await self.reconcile_repository(repo_id, report):
+                    report.deferred.append(repo_name)
             except Exception:
                 log.exception("reconcile failed", extra={"repository": repo_name})
                 report.errors.append(repo_name)
         return report
 
-    async def reconcile_repository(self, repo_id: str, report: ReconcileReport) -> None:
+    async def reconcile_repository(self, repo_id: str, report: ReconcileReport) -> bool:
+        """Settle one repository; True when rows inside their grace were left for later."""
         path = self._store.path(repo_id)
         git = self._store.git
         async with self._db.session() as session:
             repo = await lock_repository(session, repo_id)
             if repo is None or not path.exists():
-                return
+                return False
             report.repositories += 1
             # Under the lock no prepared row can appear without us seeing it; a ref with a
             # fresh prepared row may be moving right now, so it is left to its push.
@@ -131,3 +136,4 @@ class Reconciler:
             await set_head(git, path, new_default)
         if changed and self._on_change is not None:
             await self._on_change(repo_id)
+        return bool(in_flight)
