@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,15 +22,28 @@ from tests.support import (
 
 BACKENDS = ["sqlite", "postgres"]
 _PG_URL = postgres_admin_url()
+# Every server test runs on SQLite; the PostgreSQL copy runs only where the database
+# changes the outcome (tests marked `database`), unless this asks for all of them.
+_ALL_BACKENDS = os.environ.get("GITSERVER_TEST_ALL_BACKENDS") == "1"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    scope = "every server test" if _ALL_BACKENDS else "tests marked `database`"
     if _PG_URL is None:
-        return "PostgreSQL: not reachable; tests parametrized with [postgres] are skipped"
-    return f"PostgreSQL: {_PG_URL.rpartition('@')[2]}"
+        return f"PostgreSQL: not reachable; {scope} with [postgres] are skipped"
+    return f"PostgreSQL: {_PG_URL.rpartition('@')[2]}, for {scope}"
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    both = _ALL_BACKENDS or metafunc.definition.get_closest_marker("database") is not None
+    metafunc.parametrize(
+        "backend", BACKENDS if both else BACKENDS[:1], indirect=True, scope="session"
+    )
+
+
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres" and _PG_URL is None:
         pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432 (set GITSERVER_TEST_DATABASE_URL)")

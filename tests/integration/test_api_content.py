@@ -15,6 +15,9 @@ from botocore.exceptions import ClientError
 from tests.api_support import client_for, error_code
 from tests.support import Git, Server
 
+# SQL decides the outcome here (ordering, locking, concurrent writes).
+pytestmark = pytest.mark.database
+
 
 @pytest.fixture(scope="session")
 def cc(server: Server) -> BaseClient:

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import Git, Server, SshIdentity, basic_auth, http_request
+
+# SQL decides the outcome here (ordering, locking, concurrent writes).
+pytestmark = pytest.mark.database
 
 ACCOUNT = "000000000000"
 PASSWORD = "audit-test-password-7f3k"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from collections.abc import Callable
 
+import pytest
+
 from tests.support import Server
 
 
@@ -37,6 +39,7 @@ def test_errors_are_one_line_with_nonzero_exit(server: Server) -> None:
         assert len(lines) == 1 and lines[0].startswith("gitserver: error:"), result.stderr
 
 
+@pytest.mark.database
 def test_duplicate_repository_is_refused(server: Server, repo: Callable[..., str]) -> None:
     name = repo()
     result = server.cli("repo", "create", name, check=False)
@@ -78,6 +81,7 @@ def test_credential_and_access_key_management(server: Server) -> None:
     assert server.cli("access-key", "list", "cli-gina")["AccessKeyMetadata"] == []
 
 
+@pytest.mark.database
 def test_first_start_creates_admin_once(make_server: Callable[..., Server]) -> None:
     instance = make_server()
     assert instance.admin_password

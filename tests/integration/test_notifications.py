@@ -15,6 +15,9 @@ from aiosmtpd.controller import Controller
 from tests.receivers import Receiver
 from tests.support import Git, Server
 
+# Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
+pytestmark = pytest.mark.database
+
 
 class Inbox:
     def __init__(self) -> None:

@@ -9,7 +9,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.support import Git, Server, SshIdentity
+
+# SQL decides the outcome here (ordering, locking, concurrent writes).
+pytestmark = pytest.mark.database
 
 PASSWORD = "lifecycle-test-password"
 PUSH_AND_PULL = {

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import (
     Git,
     Server,
@@ -20,6 +22,9 @@ from tests.support import (
     run_sql,
     wait_until,
 )
+
+# Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
+pytestmark = pytest.mark.database
 
 ZERO = "0" * 40
 NO_GRACE = {"GITSERVER_PREPARED_GRACE": "0"}

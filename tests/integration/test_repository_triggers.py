@@ -14,6 +14,9 @@ from tests.api_support import client_for, error_code
 from tests.receivers import Receiver
 from tests.support import Git, Server
 
+# Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
+pytestmark = pytest.mark.database
+
 
 @pytest.fixture(scope="session")
 def cc(server: Server) -> BaseClient:

@@ -281,6 +281,7 @@ def test_twenty_concurrent_clones(
 # --- 3. racing non-fast-forward pushes -------------------------------------------------
 
 
+@pytest.mark.database
 def test_racing_pushes_to_one_branch_exactly_one_wins(
     server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
 ) -> None:
@@ -495,6 +496,7 @@ def test_bad_repository_names_are_4xx(server: Server, bad: str) -> None:
 # --- 6. a client that vanishes mid-push --------------------------------------------------
 
 
+@pytest.mark.database
 def test_killed_git_push_changes_nothing(
     make_server: Callable[..., Server], git: Git, tmp_path: Path
 ) -> None:

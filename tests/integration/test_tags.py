@@ -8,7 +8,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.support import Git, Server, SshIdentity
+
+# SQL decides the outcome here (ordering, locking, concurrent writes).
+pytestmark = pytest.mark.database
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"

@@ -16,6 +16,9 @@ import pytest
 from tests.receivers import Received, Receiver
 from tests.support import Git, Server
 
+# Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
+pytestmark = pytest.mark.database
+
 SECRET = "s3cret-for-hmac"
 
 
