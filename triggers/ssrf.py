@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from triggers.errors import TargetRefused
+from triggers.errors import HostNotAllowed, TargetRefused
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,10 +42,6 @@ _REFUSED_WHOLE = (
 )
 # WHATWG URL: a host whose last label is a number is an IPv4 address, so it must be one.
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
-ALLOW_HINT = (
-    "if it is meant, add it to webhook_allowed_hosts (--webhook-allowed-hosts), restart "
-    "the server, then `gitserver webhook redeliver DELIVERY_ID`"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +193,13 @@ def check_address(host: str, address: Address, allowed: Allowed) -> None:
     """Refuse a non-public address that `allowed` does not exempt.
 
     Raises:
-        TargetRefused: with the reason and how to allow it.
+        HostNotAllowed: with the reason and how to allow it.
     """
     why = refusal(address)
     if why is None or allowed.permits(host, _plain(address)):
         return
     shown = f"{address} is" if str(address) == host else f"{host} resolves to {address},"
-    raise TargetRefused(f"{shown} a private or local address ({why}); {ALLOW_HINT}")
+    raise HostNotAllowed(f"{shown} a private or local address ({why})")
 
 
 def literal(host: str) -> Address | None:
@@ -232,3 +228,18 @@ async def resolve(host: str, port: int, allowed: Allowed) -> str:
     for address in addresses:
         check_address(host, address, allowed)
     return str(_plain(addresses[0]))
+
+
+async def check_target(url: str, allowed: Allowed) -> None:
+    """What the sender checks before it connects, without connecting: lets a command that
+    queues a ping say at once that it will be refused.
+
+    Raises:
+        TargetRefused: the URL rule, resolution or the address rule refuses the target.
+    """
+    target = check_url(url)
+    address = literal(target.host)
+    if address is None:
+        await resolve(target.host, target.port, allowed)
+    else:
+        check_address(target.host, address, allowed)
