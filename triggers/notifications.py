@@ -22,10 +22,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Subscription
-from triggers.errors import InvalidSubscription, SubscriptionNotFound
+from triggers.errors import InvalidSubscription, SubscriptionNotFound, TargetRefused
 from triggers.events import Event, EventType
 from triggers.formats.context import Payload, PayloadContext
 from triggers.sender import Outcome
+from triggers.ssrf import check_url
 
 EVENT_TYPE_IDS: dict[str, EventType] = {
     "codecommit-repository-comments-on-commits": EventType.COMMENT_ON_COMMIT_CREATED,
@@ -86,8 +87,11 @@ async def create_rule(
         raise InvalidSubscription("a rule needs at least one target (--email or --chat-url)")
     if any("@" not in e for e in emails):
         raise InvalidSubscription("an email target must be an address")
-    if any(not u.startswith(("http://", "https://")) for u in chat_urls):
-        raise InvalidSubscription("a chat target must be an http(s) URL")
+    for url in chat_urls:
+        try:
+            check_url(url)
+        except TargetRefused as exc:
+            raise InvalidSubscription(f"chat target: {exc}") from None
     rule_id = str(uuid.uuid4())
     targets = [("email", f"mailto:{e}") for e in emails] + [("slack", u) for u in chat_urls]
     for kind, url in targets:

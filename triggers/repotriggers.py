@@ -17,8 +17,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Subscription
-from triggers.errors import RepositoryTriggerError
+from triggers.errors import RepositoryTriggerError, TargetRefused
 from triggers.events import EventType
+from triggers.ssrf import check_url
 
 MAX_TRIGGERS = 10
 MAX_BRANCHES = 10
@@ -57,9 +58,16 @@ def _fail(aws_type: str, message: str) -> RepositoryTriggerError:
 
 
 def resolve_destination(arn: str, region: str, targets: Mapping[str, str]) -> str:
-    """The URL a destination ARN (or URL) delivers to."""
-    if arn.startswith(("http://", "https://")):
-        return arn
+    """The URL a destination ARN (or URL) delivers to, checked by the outbound URL rule."""
+    url = arn if arn.startswith(("http://", "https://")) else _mapped(arn, region, targets)
+    try:
+        check_url(url)
+    except TargetRefused as exc:
+        raise _fail("InvalidRepositoryTriggerDestinationArnException", str(exc)) from None
+    return url
+
+
+def _mapped(arn: str, region: str, targets: Mapping[str, str]) -> str:
     match = _ARN.fullmatch(arn)
     if match is None:
         raise _fail(

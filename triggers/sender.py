@@ -3,7 +3,6 @@ capped response, a timeout. The outcome says whether a retry makes sense."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import time
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from triggers.errors import TargetRefused
-from triggers.ssrf import Allowed, is_private, resolve, target_host
+from triggers.ssrf import Allowed, check_address, check_url, literal, resolve
 
 MAX_RESPONSE = 64 * 1024
 EXCERPT = 2048
@@ -30,7 +29,8 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        address, port, _ = await resolve(f"http://{host}:{port or 80}/", self.allowed)
+        port = port or 80
+        address = await resolve(host, port, self.allowed)
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         return [
             ResolveResult(hostname=host, host=address, port=port, family=family, proto=0, flags=0)
@@ -96,15 +96,13 @@ class Sender:
         if self._session is not None:
             await self._session.close()
 
-    def _check_literal(self, url: str) -> None:
-        host, _, _ = target_host(url)
-        try:
-            address = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            return  # a name: the resolver checks what it resolves to
-        plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-        if is_private(address) and not self.allowed.permits(host, plain or address):
-            raise TargetRefused(f"{host} is a private or local address")
+    def _check(self, url: str) -> None:
+        """The URL rule again (a target stored before it held, or edited in the
+        database), and IP literals, which aiohttp connects to without the resolver."""
+        target = check_url(url)
+        address = literal(target.host)
+        if address is not None:
+            check_address(target.host, address, self.allowed)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
         started = time.monotonic()
@@ -113,7 +111,7 @@ class Sender:
             return int((time.monotonic() - started) * 1000)
 
         try:
-            self._check_literal(url)
+            self._check(url)
             async with self._client().post(
                 url,
                 data=body,
@@ -137,6 +135,9 @@ class Sender:
                 )
         except TargetRefused as exc:
             return Outcome(None, "", str(exc), elapsed(), refused=True)
+        except aiohttp.InvalidURL as exc:
+            # A URL the client cannot parse will not parse better in an hour.
+            return Outcome(None, "", f"invalid URL: {exc}"[:500], elapsed(), refused=True)
         except TimeoutError:
             return Outcome(None, "", f"timed out after {timeout:g} s", elapsed())
         except (aiohttp.ClientError, OSError) as exc:

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.secretbox import SecretBox
 from gitserver.db import Subscription
-from triggers.errors import InvalidSubscription, SubscriptionNotFound
+from triggers.errors import InvalidSubscription, SubscriptionNotFound, TargetRefused
 from triggers.events import Event, EventType
-from triggers.ssrf import target_host
+from triggers.ssrf import check_url
 
 FORMATS = ("native", "github", "codecommit", "eventbridge")
 REFERENCE_EVENTS = (
@@ -111,8 +111,8 @@ async def create_webhook(session: AsyncSession, box: SecretBox, spec: WebhookSpe
         InvalidSubscription: a bad URL, format, event type or timeout.
     """
     try:
-        target_host(spec.url)
-    except Exception as exc:
+        check_url(spec.url)
+    except TargetRefused as exc:
         raise InvalidSubscription(str(exc)) from None
     if spec.format not in FORMATS:
         raise InvalidSubscription(f"format must be one of {', '.join(FORMATS)}")

@@ -16,6 +16,8 @@ from gitserver.db import Repository
 from gitserver.store.repositories import get_repository
 from triggers import notifications, webhooks
 from triggers import subscriptions as subs
+from triggers.errors import HostNotAllowed, TargetRefused
+from triggers.ssrf import Allowed, check_target
 
 DELIVERY_SETTINGS = (
     "webhook_allowed_hosts",
@@ -32,6 +34,36 @@ DELIVERY_SETTINGS = (
 
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+async def _advice(settings: Settings, url: str, hook_id: str, delivery_id: str) -> str:
+    """Why a ping just queued will fail, and how to recover; "" when nothing is known.
+
+    This command cannot see the server's flags, only `webhook_allowed_hosts` from the
+    environment or gitserver.toml, so it says what the server does unless it allows more.
+    """
+    try:
+        await check_target(url, Allowed.parse(settings.webhook_allowed_hosts))
+    except HostNotAllowed as exc:
+        return (
+            f"warning: the server refuses to send here unless its webhook_allowed_hosts "
+            f"allows it: {exc.reason}.\n"
+            "  To allow it, set webhook_allowed_hosts (gitserver serve --webhook-allowed-hosts "
+            "HOST_OR_CIDR, GITSERVER_WEBHOOK_ALLOWED_HOSTS or gitserver.toml) and restart the "
+            "server.\n"
+            f"  Then send it again: gitserver webhook redeliver {delivery_id}"
+            f"  (or a new one: gitserver webhook test {hook_id})"
+        )
+    except TargetRefused as exc:
+        return f"warning: this delivery will fail: {exc}"
+    return ""
+
+
+def _with_advice(data: dict[str, Any], text: str, advice: str) -> Result:
+    if advice:
+        data["warning"] = advice
+        text = f"{text}\n{advice}"
+    return Result(data, text)
 
 
 async def webhook_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -51,9 +83,11 @@ async def webhook_create(settings: Settings, args: argparse.Namespace, out: Outp
             timeout=args.timeout,
         )
         hook = await subs.create_webhook(session, s.box, spec)
-        webhooks.queue_ping(session, hook, payload_context(s, repo))
-        data = subs.describe(hook, repo.name if repo else None)
-    return Result(data, f"created webhook {hook.id}")
+        ping = webhooks.queue_ping(session, hook, payload_context(s, repo))
+        data = subs.describe(hook, repo.name if repo else None) | {"pingDeliveryId": ping.id}
+    hook_id, ping_id = data["webhookId"], data["pingDeliveryId"]
+    advice = await _advice(settings, args.url, hook_id, ping_id)
+    return _with_advice(data, f"created webhook {hook_id} (ping: delivery {ping_id})", advice)
 
 
 async def webhook_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -78,12 +112,18 @@ async def webhook_deliveries(settings: Settings, args: argparse.Namespace, out: 
         await subs.get_subscription(session, args.id, "webhook")
         log = await webhooks.delivery_log(session, args.id, args.limit)
     rows = [
-        [d["deliveryId"], d["event"], d["state"], str(len(d["attempts"])), str(d["lastStatus"])]
+        [
+            d["deliveryId"],
+            d["event"],
+            d["state"],
+            str(len(d["attempts"])),
+            "-" if d["lastStatus"] is None else str(d["lastStatus"]),
+            d["lastError"] or "",
+        ]
         for d in log
     ]
-    return Result(
-        {"deliveries": log}, table(rows, ["DELIVERY", "EVENT", "STATE", "ATTEMPTS", "STATUS"])
-    )
+    headers = ["DELIVERY", "EVENT", "STATE", "ATTEMPTS", "STATUS", "ERROR"]
+    return Result({"deliveries": log}, table(rows, headers))
 
 
 async def webhook_redeliver(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -101,7 +141,9 @@ async def webhook_test(settings: Settings, args: argparse.Namespace, out: Output
         repo = await session.get(Repository, hook.repository_id) if hook.repository_id else None
         delivery = await webhooks.queue_test(session, hook, payload_context(s, repo))
         data = {"deliveryId": delivery.id, "event": delivery.event_type}
-    return Result(data, f"queued test delivery {data['deliveryId']}")
+        url = hook.url
+    advice = await _advice(settings, url, args.id, data["deliveryId"])
+    return _with_advice(data, f"queued test delivery {data['deliveryId']}", advice)
 
 
 async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> None:
