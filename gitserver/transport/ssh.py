@@ -24,6 +24,7 @@ import asyncssh
 from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
+from auth.sshkeys import check_login_key
 from gitserver.db import Database, Repository
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
@@ -302,19 +303,11 @@ class GitSsh:
         protocol = process.env.get("GIT_PROTOCOL", "")
         if protocol and not valid_git_protocol(protocol):
             raise Refused("gitserver: malformed GIT_PROTOCOL")
-        # The key was checked at login, with the principal. Later channels of the same
-        # connection (ControlMaster multiplexing) read the policies again, so a change
-        # reaches them at their next command as it would a new connection.
-        principal = login.principal
-        client.channels += 1
-        if client.channels > 1:
-            try:
-                principal = await self.authenticator.refresh(principal)
-            except AuthenticationFailed as exc:
-                raise Refused(f"gitserver: {exc}") from None
         info = RequestInfo(
             source_ip=client.peer, secure=True, transport="ssh", user_agent=client.client_version
         )
+        client.channels += 1
+        principal = await self._current(login, info, first=client.channels == 1)
         with self.limiter.slot(principal):
             repo = await self._admit(principal, command, info)
             path = self.store.path(repo.id)
@@ -346,6 +339,28 @@ class GitSsh:
             extra={"transport": "ssh"},
         )
         return status
+
+    async def _current(self, login: SshLogin, info: RequestInfo, *, first: bool) -> Principal:
+        """Who this channel runs as: the login's key checked again, and after the first
+        channel the principal reloaded. A connection outlives its login (ControlMaster
+        multiplexing), so every command is decided as a new connection's would be: a
+        deactivated or deleted key, or a changed policy, applies to the next command.
+
+        Raises:
+            Refused: the key no longer admits its owner, or the owner is gone.
+        """
+        principal = login.principal
+        try:
+            async with self.db.reader() as session:
+                await check_login_key(session, login.key_id, principal.user_id)
+            if not first:
+                principal = await self.authenticator.refresh(principal)
+        except AuthenticationFailed as exc:
+            self.engine.failed_login(
+                principal.name, "ssh-key", exc, info, detail={"keyId": login.key_id}
+            )
+            raise Refused(f"gitserver: {exc}; log in again with an active key") from None
+        return principal
 
     async def _admit(
         self, principal: Principal, command: GitCommand, info: RequestInfo
