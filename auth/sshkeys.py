@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import ids
-from auth.errors import AlreadyExists, InvalidInput, LimitExceeded
+from auth.errors import AlreadyExists, AuthenticationFailed, InvalidInput, LimitExceeded
 from auth.identities import get_user
 from auth.owned import SSH_KEYS
 from gitserver.db import SSHPublicKey, User
@@ -158,6 +158,31 @@ async def find_login(
     if key.status != "Active" or ssh_user not in (user.name, key.id):
         return None
     return key, user
+
+
+async def check_login_key(session: AsyncSession, key_id: str, user_id: str) -> None:
+    """Check that the key a connection logged in with still admits its owner.
+
+    A login is checked once, but OpenSSH multiplexes later commands over the same
+    connection (ControlMaster): each one asks again, as a new connection would.
+
+    Raises:
+        AuthenticationFailed: the key was deleted or deactivated, or is not `user_id`'s.
+    """
+    row = (
+        await session.execute(
+            select(SSHPublicKey.status, SSHPublicKey.user_id)
+            .join(User, User.id == SSHPublicKey.user_id)
+            .where(SSHPublicKey.id == key_id)
+        )
+    ).first()
+    if row is None:
+        raise AuthenticationFailed(f"the SSH key {key_id} no longer exists")
+    status, owner = row[0], row[1]
+    if owner != user_id:
+        raise AuthenticationFailed(f"the SSH key {key_id} belongs to another user now")
+    if status != "Active":
+        raise AuthenticationFailed(f"the SSH key {key_id} is inactive")
 
 
 def ssh_key_json(key: SSHPublicKey, user_name: str) -> dict[str, str | int]:

@@ -210,6 +210,9 @@ class Server:
                 settings.ssh_session_timeout,
                 settings.ssh_max_sessions,
                 settings.ssh_max_sessions_per_user,
+                settings.ssh_max_connections,
+                settings.ssh_max_connections_per_ip,
+                settings.ssh_login_timeout,
             ),
         )
         host, port = settings.ssh_address

@@ -99,6 +99,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("ssh_session_timeout", 3600.0, _float, "seconds one SSH git command may run"),
     Option("ssh_max_sessions", 256, _int, "concurrent SSH git sessions, in total"),
     Option("ssh_max_sessions_per_user", 32, _int, "concurrent SSH git sessions per user"),
+    Option("ssh_max_connections", 256, _int, "open SSH connections, in total (from accept)"),
+    Option("ssh_max_connections_per_ip", 64, _int, "open SSH connections per client address"),
+    Option("ssh_login_timeout", 30.0, _float, "seconds an SSH client has to authenticate"),
     Option("base_url", "", _str, "public base URL used in clone URLs (default from --http)"),
     Option("ssh_base_url", "", _str, "public ssh:// base used in SSH clone URLs"),
     Option("tls_cert", "", _str, "PEM certificate: serve HTTPS on the HTTP port"),
@@ -160,6 +163,9 @@ class Settings:
     ssh_session_timeout: float = 3600.0
     ssh_max_sessions: int = 256
     ssh_max_sessions_per_user: int = 32
+    ssh_max_connections: int = 256
+    ssh_max_connections_per_ip: int = 64
+    ssh_login_timeout: float = 30.0
     base_url: str = ""
     ssh_base_url: str = ""
     tls_cert: str = ""
@@ -331,7 +337,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("--tls-cert and --tls-key go together")
     if not (settings.account_id.isdigit() and len(settings.account_id) == 12):
         raise ConfigError("account_id must be 12 digits")
-    for key in ("ssh_idle_timeout", "ssh_session_timeout"):
+    for key in ("ssh_idle_timeout", "ssh_session_timeout", "ssh_login_timeout"):
         if getattr(settings, key) <= 0:
             raise ConfigError(f"{key} must be positive")
     try:
@@ -352,6 +358,8 @@ def _validate(settings: Settings) -> None:
     for key in (
         "ssh_max_sessions",
         "ssh_max_sessions_per_user",
+        "ssh_max_connections",
+        "ssh_max_connections_per_ip",
         "max_api_request",
         "max_file_size",
         "api_page_size",

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -24,6 +25,7 @@ import asyncssh
 from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
+from auth.sshkeys import check_login_key
 from gitserver.db import Database, Repository
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
@@ -34,12 +36,13 @@ from gitserver.transport.reportstatus import ReportSplicer, plan_push
 from gitserver.transport.sshcommand import GitCommand, Refused, parse_command
 
 log = logging.getLogger(__name__)
+_ExceptionHandler = Callable[[asyncio.AbstractEventLoop, dict[str, object]], object]
 # The command list of one push (HTTP has max_push_commands; 4 MiB is its default).
 MAX_PUSH_COMMANDS = 4 * 1024 * 1024
 
-LOGIN_TIMEOUT = 30.0
 _MAX_REFUSED_KEYS = 8  # remembered per connection for its audit record
 _STOP_GRACE = 10.0
+_LOG_EVERY = 10.0  # seconds between two lines about the same recurring refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,9 @@ class SshLimits:
     session_timeout: float
     max_sessions: int
     max_sessions_per_user: int
+    max_connections: int
+    max_connections_per_ip: int
+    login_timeout: float  # from accept to authenticated; asyncssh closes it after
 
     @property
     def relay(self) -> RelayLimits:
@@ -93,6 +99,70 @@ class SessionLimiter:
                 del self._per_user[principal.user_id]
 
 
+class RateLimitedLog:
+    """Counts a recurring event and says when to log it: at most once per `interval`,
+    with how many occurrences the line stands for. A flood then costs one line per
+    interval, not one (or a traceback) per event.
+
+    SSH-local for now; HTTP's accept-error handler needs the same counter."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._next = 0.0
+        self._pending = 0
+
+    def hit(self) -> int:
+        """Count one occurrence; returns how many to report now, or 0 to stay quiet."""
+        self._pending += 1
+        now = self._clock()
+        if now < self._next:
+            return 0
+        self._next = now + self.interval
+        count, self._pending = self._pending, 0
+        return count
+
+
+class ConnectionLimiter:
+    """Caps open connections in total and per client address, counted from accept
+    (before the version exchange and authentication), so idle or half-open
+    connections cannot take every file descriptor the process has."""
+
+    def __init__(self, total: int, per_ip: int) -> None:
+        self.max_total = total
+        self.max_per_ip = per_ip
+        self.total = 0
+        self._per_ip: dict[str, int] = {}
+        self._refusals = RateLimitedLog(_LOG_EVERY)
+
+    def admit(self, ip: str) -> bool:
+        """Take a slot for `ip`, or log (rate-limited) and return False at a limit."""
+        mine = self._per_ip.get(ip, 0)
+        if self.total < self.max_total and mine < self.max_per_ip:
+            self.total += 1
+            self._per_ip[ip] = mine + 1
+            return True
+        if count := self._refusals.hit():
+            log.warning(
+                "ssh connections refused at the limit (%d in total, %d per address): "
+                "%d since the last report, the latest from %s",
+                self.max_total,
+                self.max_per_ip,
+                count,
+                ip,
+            )
+        return False
+
+    def release(self, ip: str) -> None:
+        """Give back a slot `admit` granted."""
+        self.total -= 1
+        left = self._per_ip[ip] - 1
+        if left:
+            self._per_ip[ip] = left
+        else:
+            del self._per_ip[ip]
+
+
 class _Connection(asyncssh.SSHServer):
     """One client connection: its authentication, and an idle timer while no git runs."""
 
@@ -109,11 +179,18 @@ class _Connection(asyncssh.SSHServer):
         self._authenticated = False
         # Keys refused before the connection authenticated: (user, fingerprint, error).
         self._refused: list[tuple[str, str, AuthenticationFailed]] = []
+        self._admitted = False
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else ""
+        if not self._front.connection_limiter.admit(self.peer):
+            # Before asyncssh sends its version line: the socket is closed on the next
+            # loop turn, having cost no key exchange and no timer.
+            conn.abort()
+            return
+        self._admitted = True
         self._front.connections.add(conn)
 
     @property
@@ -131,6 +208,10 @@ class _Connection(asyncssh.SSHServer):
             self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._admitted:
+            return
+        self._admitted = False
+        self._front.connection_limiter.release(self.peer)
         self._lost = True
         if self._refused and not self._authenticated:
             self._audit_refused()
@@ -227,6 +308,12 @@ class GitSsh:
         self.host_keys = host_keys
         self.limits = limits
         self.limiter = SessionLimiter(limits.max_sessions, limits.max_sessions_per_user)
+        self.connection_limiter = ConnectionLimiter(
+            limits.max_connections, limits.max_connections_per_ip
+        )
+        self._accept_errors = RateLimitedLog(_LOG_EVERY)
+        self._listening: set[int] = set()
+        self._loop_handler: _ExceptionHandler | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._sessions: set[asyncio.Task[None]] = set()
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -248,17 +335,46 @@ class GitSsh:
             host_based_auth=False,
             gss_host=None,
             line_editor=False,
-            login_timeout=LOGIN_TIMEOUT,
+            login_timeout=self.limits.login_timeout,
             keepalive_interval=30,
             keepalive_count_max=4,
             server_version="gitserver",
             reuse_address=True,
             backlog=512,
         )
+        self._listening = {sock.fileno() for sock in self._acceptor.sockets}
+        loop = asyncio.get_running_loop()
+        self._loop_handler = loop.get_exception_handler()
+        loop.set_exception_handler(self._loop_exception)
         return int(self._acceptor.get_port())
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        """asyncio reports a failed accept (EMFILE and the like) through the loop's
+        exception handler, whose default logs a traceback each time the listener
+        retries; on this listener's sockets that becomes one line per interval.
+        Everything else goes to the handler that was there before."""
+        sock = context.get("socket")
+        error = context.get("exception")
+        fileno = getattr(sock, "fileno", None)
+        if isinstance(error, OSError) and callable(fileno) and fileno() in self._listening:
+            if count := self._accept_errors.hit():
+                log.warning(
+                    "ssh listener cannot accept connections: %s (%d times since the last "
+                    "report); it retries every second",
+                    error.strerror or error,
+                    count,
+                )
+            return
+        if self._loop_handler is not None:
+            self._loop_handler(loop, context)
+        else:
+            loop.default_exception_handler(context)
 
     async def close(self) -> None:
         """Stop listening, close connections, give running git a moment to settle."""
+        loop = asyncio.get_running_loop()
+        if loop.get_exception_handler() == self._loop_exception:
+            loop.set_exception_handler(self._loop_handler)
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
@@ -302,19 +418,11 @@ class GitSsh:
         protocol = process.env.get("GIT_PROTOCOL", "")
         if protocol and not valid_git_protocol(protocol):
             raise Refused("gitserver: malformed GIT_PROTOCOL")
-        # The key was checked at login, with the principal. Later channels of the same
-        # connection (ControlMaster multiplexing) read the policies again, so a change
-        # reaches them at their next command as it would a new connection.
-        principal = login.principal
-        client.channels += 1
-        if client.channels > 1:
-            try:
-                principal = await self.authenticator.refresh(principal)
-            except AuthenticationFailed as exc:
-                raise Refused(f"gitserver: {exc}") from None
         info = RequestInfo(
             source_ip=client.peer, secure=True, transport="ssh", user_agent=client.client_version
         )
+        client.channels += 1
+        principal = await self._current(login, info, first=client.channels == 1)
         with self.limiter.slot(principal):
             repo = await self._admit(principal, command, info)
             path = self.store.path(repo.id)
@@ -346,6 +454,28 @@ class GitSsh:
             extra={"transport": "ssh"},
         )
         return status
+
+    async def _current(self, login: SshLogin, info: RequestInfo, *, first: bool) -> Principal:
+        """Who this channel runs as: the login's key checked again, and after the first
+        channel the principal reloaded. A connection outlives its login (ControlMaster
+        multiplexing), so every command is decided as a new connection's would be: a
+        deactivated or deleted key, or a changed policy, applies to the next command.
+
+        Raises:
+            Refused: the key no longer admits its owner, or the owner is gone.
+        """
+        principal = login.principal
+        try:
+            async with self.db.reader() as session:
+                await check_login_key(session, login.key_id, principal.user_id)
+            if not first:
+                principal = await self.authenticator.refresh(principal)
+        except AuthenticationFailed as exc:
+            self.engine.failed_login(
+                principal.name, "ssh-key", exc, info, detail={"keyId": login.key_id}
+            )
+            raise Refused(f"gitserver: {exc}; log in again with an active key") from None
+        return principal
 
     async def _admit(
         self, principal: Principal, command: GitCommand, info: RequestInfo
