@@ -84,8 +84,11 @@ async def install_objects(git: Git, path: Path, objects: Sequence[ShaFile]) -> N
 
 
 def _pack(objects: Sequence[ShaFile]) -> bytes:
+    # Each object once: index-pack refuses a pack that holds one twice, and a commit
+    # writing the same content to several files builds its blob several times.
+    unique = {bytes(o.id): o for o in objects}
     buffer = io.BytesIO()
-    write_pack_objects(buffer, [(o, None) for o in objects], DEFAULT_OBJECT_FORMAT)
+    write_pack_objects(buffer, [(o, None) for o in unique.values()], DEFAULT_OBJECT_FORMAT)
     return buffer.getvalue()
 
 

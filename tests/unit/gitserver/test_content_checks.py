@@ -85,8 +85,8 @@ def test_accepted_objects_are_installed_as_one_pack(tmp_path: Path) -> None:
         assert env.bare("cat-file", "-t", objects[-1].id.decode()) == "tree"
         assert not list((env.path / "objects").glob("tmp_objdir*"))
         assert len(list((env.path / "objects" / "pack").glob("*.pack"))) == 1
-        # The same objects again: already there, nothing changes, nothing fails.
-        await install_objects(env.server_git, env.path, objects)
+        # The same objects again (and one twice): already there, nothing fails.
+        await install_objects(env.server_git, env.path, [*objects, objects[0]])
         env.bare("fsck", "--strict")
 
     run_in_repo(tmp_path, body)
