@@ -17,10 +17,35 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 log = logging.getLogger(__name__)
 
 MAX_CAPTURE = 64 * 1024 * 1024
+
+# The object checks every write into a repository gets, in one place. receive-pack applies
+# them to a push (`receive.fsckObjects` makes it run `index-pack --strict`, and each
+# `receive.fsck.<msg-id>` is passed on as `--strict=<msg-id>=<severity>,...`); the
+# server's own writes feed their packs through `index-pack` with `strict_option()`, the
+# same argument. Empty: git's defaults, where --strict turns every warning (hasDotgit,
+# ...) into an error. An entry changes both at once, so they cannot differ.
+# https://git-scm.com/docs/git-config#Documentation/git-config.txt-receivefsckltmsg-idgt
+FSCK_SEVERITIES: Mapping[str, str] = MappingProxyType({})
+
+
+def receive_fsck_config() -> dict[str, str]:
+    """The configuration that makes receive-pack check a push's objects."""
+    return {
+        "receive.fsckObjects": "true",
+        **{f"receive.fsck.{msg}": severity for msg, severity in FSCK_SEVERITIES.items()},
+    }
+
+
+def strict_option() -> str:
+    """`index-pack`'s `--strict`, exactly as receive-pack passes it for a push."""
+    if not FSCK_SEVERITIES:
+        return "--strict"
+    return "--strict=" + ",".join(f"{msg}={sev}" for msg, sev in FSCK_SEVERITIES.items())
 
 
 class UnsafeArgument(ValueError):

@@ -9,6 +9,7 @@ ContentError (a StoreError)
 ├── ParentCommit*                          PutFile/CreateCommit's compare-and-swap
 ├── SameFileContent / NoChange             a write that changes nothing
 ├── *Conflicts*                            a file where a folder is, or the reverse
+├── ObjectsRefused                         objects git's push checks (fsck) refuse
 └── (the entry-level errors of CreateCommit)
 Every class is raised with a client-safe message.
 """
@@ -73,3 +74,22 @@ InvalidEmail = _error("InvalidEmailException")
 CommitMessageLengthExceeded = _error("CommitMessageLengthExceededException")
 CommitIdsLimitExceeded = _error("CommitIdsLimitExceededException")
 InvalidMaxResults = _error("InvalidMaxResultsException")
+
+
+class ObjectsRefused(ContentError):
+    """Objects the server built that `git index-pack --strict` refuses, as it would in a push.
+
+    `checks` are git's fsck message ids (`hasDotgit`, `gitmodulesName`, ...). CodeCommit's
+    model has no content-validation error for PutFile, CreateCommit or DeleteFile; every
+    check git makes on a tree or a `.gitmodules` is about what a path may be or hold, and
+    `InvalidPathException` is modeled for all three, so it is the name. A caller whose
+    operation does not model it (a merge) passes its own `aws_type`.
+    """
+
+    aws_type = "InvalidPathException"
+
+    def __init__(
+        self, message: str, checks: tuple[str, ...] = (), aws_type: str | None = None
+    ) -> None:
+        super().__init__(message, aws_type)
+        self.checks = checks

@@ -1,7 +1,8 @@
 """Commits made by the API (PutFile, DeleteFile, CreateCommit) without a working tree.
 
-Blobs, trees and the commit are built with dulwich and written as one pack, fsynced,
-before the branch moves; the branch then moves by compare-and-swap through
+Blobs, trees and the commit are built with dulwich and installed as one pack through
+`content.packs.install_objects`, which lets git check them exactly as it checks a push's
+objects (and fsync them) before the branch moves; the branch then moves by compare-and-swap through
 `store.updates.update_ref`, which records the change and its event as a push does, so an
 API write never loses a concurrent push and is never lost itself.
 """
@@ -43,12 +44,13 @@ from gitserver.content.errors import (
     SamePathRequest,
     SourceFileOrContentRequired,
 )
-from gitserver.content.paths import join, split_path
+from gitserver.content.packs import install_objects
+from gitserver.content.paths import check_writable, join, split_path
 from gitserver.content.reader import FULL_OID, Reader, file_mode_name
 from gitserver.content.trees import KEEP_FILE, TreeEditor
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
-from gitserver.store.branches import branch_ref, validate_branch_name
+from gitserver.store.branches import branch_ref, validate_new_branch_name
 from gitserver.store.errors import RefMoved
 from gitserver.store.naming import ZERO_OID
 from gitserver.store.refs import RefKind
@@ -141,6 +143,10 @@ def _check_entries(request: CommitRequest) -> None:
         if parts in seen:
             raise SamePathRequest(f"{join(parts)} appears more than once in the request")
         seen.add(parts)
+    # Only what the commit writes: deleting a legacy `.GIT` entry is how it is cleaned up,
+    # and whether the trees left are acceptable is git's check to make.
+    for path in [p.path for p in request.puts] + [m[0] for m in request.modes]:
+        check_writable(split_path(path))
     put_paths = {split_path(p.path) for p in request.puts}
     for parts in put_paths:
         if any(parts[:n] in put_paths for n in range(1, len(parts))):
@@ -259,7 +265,8 @@ class _Build:
                 editor.put(parts, MODES[mode_name], found[1])
                 outcome.updated.append(_meta(join(parts), found[1], MODES[mode_name]))
 
-    def run(self, when: int) -> tuple[Commit | None, Commit, CommitOutcome]:
+    def run(self, when: int) -> tuple[Commit | None, Commit, CommitOutcome, list[ShaFile]]:
+        """The branch's tip, the new commit, what it changed, and every new object."""
         tip = self.tip()
         self.check_parent(tip)
         editor = TreeEditor(self.reader, tip.tree if tip else None)
@@ -277,11 +284,8 @@ class _Build:
         commit.author_timezone = commit.commit_timezone = 0
         commit.encoding = b"UTF-8"
         commit.message = self.request.message.encode()
-        store = self.reader.repo.object_store
-        store.fsync_object_files = True  # durable before the branch points at them
-        store.add_objects([(obj, None) for obj in [*self.objects, *trees, commit]])
         outcome.commit_id, outcome.tree_id = commit.id.decode(), tree_id.decode()
-        return tip, commit, outcome
+        return tip, commit, outcome, [*self.objects, *trees, commit]
 
 
 class Writer:
@@ -302,21 +306,23 @@ class Writer:
         `SameFileContentException` rather than `NoChangeException`.
 
         Raises:
-            ContentError subclasses, InvalidBranchName, RefMoved never (it becomes
-            ParentCommitIdOutdated).
+            ContentError subclasses (ObjectsRefused: git's push checks refuse the
+            result), InvalidBranchName, RefMoved never (it becomes ParentCommitIdOutdated).
         """
-        validate_branch_name(request.branch)
+        validate_new_branch_name(request.branch)
         if single_put and not (request.puts and request.puts[0].content):
             raise FileContentRequired("The file is empty: the API cannot add empty files")
         check_identity(request.author, request.email, request.message)
         _check_entries(request)
         path = self.store.path(repo.id)
         try:
-            tip, commit, outcome = await asyncio.to_thread(self._build, path, request)
+            tip, commit, outcome, objects = await asyncio.to_thread(self._build, path, request)
         except NoChange:
             if single_put:
                 raise SameFileContent("The file already has this content and mode") from None
             raise
+        # Refused here, nothing was added and the branch has not moved.
+        await install_objects(self.git, path, objects)
         old = tip.id.decode() if tip else ZERO_OID
         try:
             await update_ref(
@@ -338,6 +344,6 @@ class Writer:
 
     def _build(
         self, path: Path, request: CommitRequest
-    ) -> tuple[Commit | None, Commit, CommitOutcome]:
+    ) -> tuple[Commit | None, Commit, CommitOutcome, list[ShaFile]]:
         with Reader(path) as reader:
             return _Build(reader, request, self.limits).run(int(time.time()))

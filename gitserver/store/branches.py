@@ -14,7 +14,7 @@ from gitserver.store.errors import (
     InvalidBranchName,
     InvalidCommitId,
 )
-from gitserver.store.naming import ZERO_OID
+from gitserver.store.naming import ZERO_OID, ambiguous_ref_problem
 from gitserver.store.refs import lock_repository, set_head
 from gitserver.store.repositories import RepositoryStore, get_repository
 from gitserver.store.updates import update_ref
@@ -43,6 +43,20 @@ def validate_branch_name(name: str) -> str:
         problem = "it may not start with '/', '.' or '-', or end with '/', '.' or '.lock'"
     elif any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
         problem = "no path component may start with '.' or end with '.lock'"
+    if problem:
+        raise InvalidBranchName(f"The branch name is not valid: {problem}")
+    return name
+
+
+def validate_new_branch_name(name: str) -> str:
+    """Return `name` if a branch may be created or moved under it: a valid name that no
+    other ref's name could be mistaken for (`heads/main`, `refs/heads/main`).
+
+    Raises:
+        InvalidBranchName: with the rule it breaks.
+    """
+    validate_branch_name(name)
+    problem = ambiguous_ref_problem(branch_ref(name))
     if problem:
         raise InvalidBranchName(f"The branch name is not valid: {problem}")
     return name
@@ -106,7 +120,7 @@ class Branches:
             RepositoryNotFound, InvalidBranchName, BranchExists, InvalidCommitId,
             CommitNotFound.
         """
-        validate_branch_name(branch)
+        validate_new_branch_name(branch)
         if not _FULL_OID.fullmatch(commit_id):
             raise InvalidCommitId("The commit ID is not valid: use a full 40-character ID")
         repo = await self._repository(repository)

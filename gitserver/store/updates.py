@@ -14,8 +14,8 @@ from pathlib import Path
 
 from gitserver.db import Database
 from gitserver.gitcmd import Git, GitError
-from gitserver.store.errors import RefMoved
-from gitserver.store.naming import ZERO_OID
+from gitserver.store.errors import InvalidBranchName, RefMoved
+from gitserver.store.naming import ZERO_OID, ref_update_problem
 from gitserver.store.pushes import PushContext, record_applied, record_prepared
 from gitserver.store.refs import RefKind, classify, set_head
 
@@ -42,7 +42,13 @@ async def update_ref(
 
     Raises:
         RefMoved: the ref no longer holds `old`; nothing was changed.
+        InvalidBranchName: `ref` is a name git clients could not use unambiguously
+            (callers check first and say so in their own terms; this is the backstop
+            for every ref the server moves).
     """
+    problem = ref_update_problem(ref, new)
+    if problem:
+        raise InvalidBranchName(f"The reference name is not valid: {problem}")
     # A caller that built `new` on top of `old` knows it is a fast-forward: no merge-base.
     kind = kind or await classify(git, path, old, new)
     push = PushContext(repository_id, str(uuid.uuid4()), actor, transport)

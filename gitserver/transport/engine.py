@@ -17,7 +17,7 @@ from auth.authorizer import Action, Authorizer, Decision
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from gitserver.audit import FailedLogin
-from gitserver.gitcmd import Git
+from gitserver.gitcmd import Git, receive_fsck_config
 from gitserver.request import RequestInfo, authz_context
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
@@ -221,7 +221,8 @@ class GitEngine:
                 # The reflog is how a push is settled when post-receive never reported.
                 "core.logAllRefUpdates": "true",
                 "receive.advertisePushOptions": "true",
-                "receive.fsckObjects": "true",
+                # The same checks as the server's own writes (gitcmd.FSCK_SEVERITIES).
+                **receive_fsck_config(),
                 "receive.autogc": "false",
                 # Keep every push as a pack: exploded loose objects race with maintenance's
                 # prune-packed, which removes emptied objects/xx/ directories while a push

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from gitserver.db import Database
 from gitserver.store import pushes
+from gitserver.store.naming import ref_update_problem
 from gitserver.store.refs import classify, parse_update_lines, set_head
 from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.pktline import Command
@@ -87,6 +88,10 @@ class HookHandler:
             push.request,
             push.resource_tags,
         )
+        # The front ends refused these already (reportstatus.plan_push); an atomic or
+        # all-refused SSH push reaches git whole, and this is where it is refused.
+        named = ((ref, ref_update_problem(ref, new)) for _, new, ref in updates)
+        denied = {**{ref: problem for ref, problem in named if problem}, **denied}
         if denied:
             lines = [f"gitserver: {ref}: {reason}" for ref, reason in denied.items()]
             return HookReply(1, "\n".join(lines))

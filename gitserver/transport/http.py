@@ -135,7 +135,7 @@ class GitHttp:
         denied = self.engine.denied_refs(principal, repo.name, push.commands, info, tags)
         plan = plan_push(push, denied)
         if plan.whole_rejection:
-            return await self._reject(request, push, denied)
+            return await self._reject(request, push, plan.refused)
         # git gets only the allowed updates (and the whole pack); the client hears of the
         # denied ones from `ng` lines added to git's report.
         prefix, report = plan.prefix, plan.splicer

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from gitserver.store.naming import ref_update_problem
 from gitserver.transport.pktline import (
     FLUSH,
     ProtocolError,
@@ -157,26 +158,35 @@ class ReportSplicer:
 
 @dataclass(frozen=True, slots=True)
 class PushPlan:
-    """What reaches git of a push some of whose refs policy denied."""
+    """What reaches git of a push some of whose refs are refused."""
 
     prefix: bytes  # the command list git gets
-    splicer: ReportSplicer | None  # adds the denied refs' `ng` lines to git's report
-    whole_rejection: bool  # atomic, all refs denied, or no report-status: refuse it all
+    splicer: ReportSplicer | None  # adds the refused refs' `ng` lines to git's report
+    whole_rejection: bool  # atomic, all refs refused, or no report-status: refuse it all
+    refused: dict[str, str]  # ref -> reason: policy denials and names the store refuses
 
 
 def plan_push(push: PushRequest, denied: dict[str, str]) -> PushPlan:
-    """Partial when it can be: not atomic, the client reads report-status, and some ref is
-    allowed. Otherwise the whole push is refused (the front end says how)."""
+    """Refuse the refs policy `denied` and those whose names the store refuses
+    (`naming.ref_update_problem`, checked again in pre-receive).
+
+    Partial when it can be: not atomic, the client reads report-status, and some ref is
+    allowed. Otherwise the whole push is refused (the front end says how, with `refused`)."""
+    named = ((c.ref, ref_update_problem(c.ref, c.new)) for c in push.commands)
+    denied = {**{ref: problem for ref, problem in named if problem}, **denied}
     if not denied:
-        return PushPlan(push.raw, None, False)
+        return PushPlan(push.raw, None, False, denied)
     partial = (
         push.reports_status
         and not push.atomic
         and any(command.ref not in denied for command in push.commands)
     )
     if not partial:
-        return PushPlan(push.raw, None, True)
+        return PushPlan(push.raw, None, True, denied)
     extra = b"".join(ng_line(ref, reason) for ref, reason in denied.items())
     return PushPlan(
-        filter_commands(push.raw, denied), ReportSplicer(sideband=push.sideband, extra=extra), False
+        filter_commands(push.raw, denied),
+        ReportSplicer(sideband=push.sideband, extra=extra),
+        False,
+        denied,
     )
