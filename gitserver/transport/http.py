@@ -84,7 +84,8 @@ class _Body(enum.Enum):
     """How a request body's copy into git ended."""
 
     COMPLETE = "complete"
-    CUT = "cut"  # the client went away, sent too much or sent garbage
+    CUT = "cut"  # the client went away or sent too much
+    UNDECODABLE = "undecodable"  # invalid gzip or chunking
     STALLED = "stalled"
 
 
@@ -139,8 +140,9 @@ class GitHttp:
             await response.prepare(request)
             if "version=2" not in protocol:
                 await response.write(pkt(f"# service={service}\n".encode()) + FLUSH)
-            await self._stream(process, request, response, feed=None, kill_on_disconnect=True)
-        return response
+            return await self._stream(
+                process, request, response, feed=None, kill_on_disconnect=True
+            )
 
     async def upload_pack(self, request: web.Request) -> web.StreamResponse:
         self._require_type(request, UPLOAD_PACK)
@@ -152,18 +154,25 @@ class GitHttp:
             )
             response = self._result_response(UPLOAD_PACK)
             feed = self._feed(request, process, b"", self.limits.max_upload_request)
-            await self._stream(process, request, response, feed=feed, kill_on_disconnect=True)
-        return response
+            return await self._stream(
+                process, request, response, feed=feed, kill_on_disconnect=True
+            )
 
     async def receive_pack(self, request: web.Request) -> web.StreamResponse:
         self._require_type(request, RECEIVE_PACK)
         principal, repo, info = await self._admit(request, RECEIVE_PACK)
-        push = await self._push_request(request)
+        try:
+            push = await self._push_request(request)
+        except _BadBody as exc:
+            return await _final_answer(request, exc.status, exc.message)
         tags = resource_tags(repo)
         denied = self.engine.denied_refs(principal, repo.name, push.commands, info, tags)
         plan = plan_push(push, denied)
         if plan.whole_rejection:
-            return await self._reject(request, push, denied)
+            try:
+                return await self._reject(request, push, denied)
+            except _BadBody as exc:
+                return await _final_answer(request, exc.status, exc.message)
         # git gets only the allowed updates (and the whole pack); the client hears of the
         # denied ones from `ng` lines added to git's report.
         prefix, report = plan.prefix, plan.splicer
@@ -179,10 +188,9 @@ class GitHttp:
             feed = self._feed(request, process, prefix, limit=0, drain=report is not None)
             # Once git has the whole push, let it finish even if the client goes away:
             # the repository, not the client, decides what happened.
-            await self._stream(
+            return await self._stream(
                 process, request, response, feed=feed, kill_on_disconnect=False, splice=report
             )
-        return response
 
     async def _reject(
         self, request: web.Request, push: PushRequest, denied: dict[str, str]
@@ -194,7 +202,9 @@ class GitHttp:
             while await _read(request.content, self.limits.body_idle_timeout):
                 pass
         except TimeoutError:
-            raise _stalled(self.limits.body_idle_timeout) from None
+            raise _BadBody.stalled(self.limits.body_idle_timeout) from None
+        except (web.RequestPayloadError, HttpProcessingError):
+            raise _BadBody.undecodable() from None
         response = self._result_response(RECEIVE_PACK)
         await response.prepare(request)
         await response.write(rejection_report(push, denied))
@@ -202,20 +212,21 @@ class GitHttp:
         return response
 
     async def _push_request(self, request: web.Request) -> PushRequest:
-        """The push's command list, read before git starts (its refs are decided first)."""
+        """The push's command list, read before git starts (its refs are decided first).
+
+        Raises:
+            _BadBody: the body cannot be decoded or stalled.
+        """
         try:
             # Command lists are small next to the pack: the idle limit bounds the whole list.
             async with asyncio.timeout(self.limits.body_idle_timeout):
                 return await read_push_request(request.content, self.limits.max_push_commands)
         except ProtocolError as exc:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
-        except HttpProcessingError:
-            # Invalid gzip or chunking. aiohttp's message quotes the bytes: not echoed.
-            raise _text(
-                web.HTTPBadRequest, "gitserver: the request body could not be decoded"
-            ) from None
+        except (web.RequestPayloadError, HttpProcessingError):
+            raise _BadBody.undecodable() from None
         except TimeoutError:
-            raise _stalled(self.limits.body_idle_timeout) from None
+            raise _BadBody.stalled(self.limits.body_idle_timeout) from None
 
     @contextlib.contextmanager
     def _process_slot(self, principal: Principal) -> Iterator[None]:
@@ -338,10 +349,11 @@ class GitHttp:
         feed: asyncio.Task[_Body] | None,
         kill_on_disconnect: bool,
         splice: ReportSplicer | None = None,
-    ) -> None:
+    ) -> web.StreamResponse:
         """Copy git's stdout to the client while `feed` copies the body to git's stdin.
 
         `splice`, if given, rewrites git's output on the way (see ReportSplicer).
+        Returns the response sent: `response`, or an error if git never wrote a byte.
         """
         assert process.stdout is not None and process.stderr is not None
         if feed is None and process.stdin is not None:
@@ -372,8 +384,13 @@ class GitHttp:
                 await process.wait()
                 if feed is not None:
                     await _settle(feed)
-            if _outcome(feed) is _Body.STALLED and not response.prepared:
-                raise _stalled(self.limits.body_idle_timeout)
+            outcome = _outcome(feed)
+            if outcome is _Body.STALLED and not response.prepared:
+                bad = _BadBody.stalled(self.limits.body_idle_timeout)
+                return await _final_answer(request, bad.status, bad.message)
+            if outcome is _Body.UNDECODABLE and not response.prepared:
+                bad = _BadBody.undecodable()
+                return await _final_answer(request, bad.status, bad.message)
             if not response.prepared and process.returncode != 0:
                 raise _text(web.HTTPBadRequest, "gitserver: git could not process this request")
             if not client_gone:
@@ -383,6 +400,7 @@ class GitHttp:
                     if splice is not None and (tail := splice.finish()):
                         await response.write(tail)
                     await response.write_eof()
+            return response
         except (TimeoutError, asyncio.CancelledError):
             kill(process)
             raise
@@ -397,11 +415,35 @@ class GitHttp:
                 log.info("git exited %s: %s", process.returncode, stderr[-500:])
 
 
-def _stalled(seconds: float) -> web.HTTPException:
-    response = _text(
-        web.HTTPRequestTimeout, f"gitserver: the request body stalled for {seconds:g} s"
-    )
-    response.force_close()
+class _BadBody(Exception):
+    """A request body that is not worth reading further: answer, then close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+    @classmethod
+    def stalled(cls, seconds: float) -> _BadBody:
+        return cls(408, f"gitserver: the request body stalled for {seconds:g} s")
+
+    @classmethod
+    def undecodable(cls) -> _BadBody:
+        # Invalid gzip or chunking; aiohttp's own message quotes the bytes, so not that.
+        return cls(400, "gitserver: the request body could not be decoded")
+
+
+async def _final_answer(request: web.Request, status: int, message: str) -> web.StreamResponse:
+    """Answer `message` and close the connection without reading the rest of the body.
+
+    Left to aiohttp, the unread body would be read for a lingering period, and a body
+    that cannot be decoded would be logged there as an unhandled exception.
+    """
+    response = web.Response(status=status, text=message + "\n", content_type="text/plain")
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await response.prepare(request)
+        await response.write_eof()
+    request.protocol.force_close()
     return response
 
 
@@ -474,6 +516,9 @@ def _feed(
                     stdin.close()
                     await _stop(process)
                     return _Body.STALLED
+                except (web.RequestPayloadError, HttpProcessingError):
+                    stdin.close()
+                    return _Body.UNDECODABLE
                 except Exception:
                     stdin.close()
                     return _Body.CUT
