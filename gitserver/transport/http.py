@@ -400,6 +400,9 @@ class GitHttp:
                     if splice is not None and (tail := splice.finish()):
                         await response.write(tail)
                     await response.write_eof()
+            if outcome in (_Body.STALLED, _Body.UNDECODABLE):
+                # git answered (its own report): close rather than linger on the body.
+                request.protocol.force_close()
             return response
         except (TimeoutError, asyncio.CancelledError):
             kill(process)
