@@ -10,6 +10,7 @@ import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,6 +33,13 @@ from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
 from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys
 from gitserver.transport.http import GitHttp, GitHttpLimits
+from gitserver.transport.httpsite import REFUSAL, GuardedSite, guard_middleware
+from gitserver.transport.limits import (
+    AcceptErrors,
+    ConnectionLimiter,
+    in_networks,
+    raise_nofile_limit,
+)
 from gitserver.transport.ssh import GitSsh, SshLimits
 from triggers.dispatcher import Dispatcher
 from triggers.events import on_events_committed
@@ -40,6 +48,11 @@ from triggers.sender import Sender
 from triggers.ssrf import Allowed
 
 log = logging.getLogger(__name__)
+
+_BACKLOG = 512
+# aiohttp's default keeps an idle keep-alive connection for an hour; nginx's 75 s is
+# ample for git, whose requests on one connection follow each other closely.
+_KEEPALIVE = 75.0
 
 
 def _hook_socket(data: Path) -> Path:
@@ -94,6 +107,31 @@ class Server:
         self.ssh: GitSsh | None = None
         self.ssh_port = 0
         self.host_keys: list[HostKey] = []
+        self.connections = self._connection_limiter(raise_nofile_limit())
+
+    def _connection_limiter(self, nofile: int) -> ConnectionLimiter:
+        """HTTP connection caps that fit the descriptors this process may open.
+
+        A connection costs its socket and, while git runs, three pipes; asyncio may
+        accept a whole backlog before any is refused. Half of what is left after the
+        backlog and a reserve (database, logs, hook socket) is the most we admit.
+        """
+        settings = self.services.settings
+        fits = max(16, (nofile - _BACKLOG - 64) // 2)
+        total = min(settings.http_max_connections, fits)
+        if total < settings.http_max_connections:
+            log.warning(
+                "open-file limit %d allows only %d HTTP connections (http_max_connections)",
+                nofile,
+                total,
+            )
+        return ConnectionLimiter(
+            total,
+            settings.http_max_connections_per_ip,
+            settings.http_header_timeout,
+            exempt=in_networks(parse_networks(settings.trusted_proxies)),
+            refusal=REFUSAL,
+        )
 
     async def _settle_push(self, push: PushSession) -> None:
         await self.hook_handler.resolve(push)
@@ -110,11 +148,18 @@ class Server:
             self.services.db,
             self.services.store,
             GitHttpLimits(
-                settings.max_upload_request, settings.max_push_commands, settings.git_timeout
+                settings.max_upload_request,
+                settings.max_push_commands,
+                settings.git_timeout,
+                body_idle_timeout=settings.http_body_idle_timeout,
+                max_processes=settings.http_max_git_processes,
+                max_processes_per_user=settings.http_max_git_processes_per_user,
             ),
             parse_networks(settings.trusted_proxies),
         )
-        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app = web.Application(
+            client_max_size=8 * 1024 * 1024, middlewares=[guard_middleware(self.connections)]
+        )
         app.add_routes(git_http.routes())
         app.add_routes(self.api().routes())
         app.add_routes([web.get("/healthz", self._health), web.get("/metrics", self._metrics)])
@@ -159,15 +204,22 @@ class Server:
         await self.hooks.start()
         await self._clean_crash_leftovers()
         self.audit.start()
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        AcceptErrors().install(asyncio.get_running_loop())
+        options: dict[str, Any] = {"access_log": None, "keepalive_timeout": _KEEPALIVE}
+        self._runner = web.AppRunner(self.app(), **options)
         await self._runner.setup()
         host, port = settings.http_address
-        site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl(), backlog=512)
+        site = GuardedSite(
+            self._runner,
+            host,
+            port,
+            self.connections,
+            handler_options=options,
+            ssl_context=self._ssl(),
+            backlog=_BACKLOG,
+        )
         await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self.http_port = sockets[0].getsockname()[1] if sockets else port
+        self.http_port = site.port
         if not settings.no_ssh:
             await self._start_ssh()
         self._publish_ports()

@@ -102,6 +102,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("ssh_max_connections", 256, _int, "open SSH connections, in total (from accept)"),
     Option("ssh_max_connections_per_ip", 64, _int, "open SSH connections per client address"),
     Option("ssh_login_timeout", 30.0, _float, "seconds an SSH client has to authenticate"),
+    Option("http_header_timeout", 10.0, _float, "seconds an HTTP request's headers may take"),
+    Option(
+        "http_body_idle_timeout",
+        60.0,
+        _float,
+        "seconds an HTTP request body may stall before it (and its git) is stopped",
+    ),
+    Option("http_max_connections", 1024, _int, "open HTTP connections, in total"),
+    Option(
+        "http_max_connections_per_ip",
+        64,
+        _int,
+        "open HTTP connections per client IP (trusted proxies: total cap only)",
+    ),
+    Option("http_max_git_processes", 256, _int, "concurrent git processes for HTTP, in total"),
+    Option("http_max_git_processes_per_user", 32, _int, "concurrent git processes per HTTP user"),
     Option("base_url", "", _str, "public base URL used in clone URLs (default from --http)"),
     Option("ssh_base_url", "", _str, "public ssh:// base used in SSH clone URLs"),
     Option("tls_cert", "", _str, "PEM certificate: serve HTTPS on the HTTP port"),
@@ -166,6 +182,12 @@ class Settings:
     ssh_max_connections: int = 256
     ssh_max_connections_per_ip: int = 64
     ssh_login_timeout: float = 30.0
+    http_header_timeout: float = 10.0
+    http_body_idle_timeout: float = 60.0
+    http_max_connections: int = 1024
+    http_max_connections_per_ip: int = 64
+    http_max_git_processes: int = 256
+    http_max_git_processes_per_user: int = 32
     base_url: str = ""
     ssh_base_url: str = ""
     tls_cert: str = ""
@@ -337,7 +359,13 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("--tls-cert and --tls-key go together")
     if not (settings.account_id.isdigit() and len(settings.account_id) == 12):
         raise ConfigError("account_id must be 12 digits")
-    for key in ("ssh_idle_timeout", "ssh_session_timeout", "ssh_login_timeout"):
+    for key in (
+        "ssh_idle_timeout",
+        "ssh_session_timeout",
+        "ssh_login_timeout",
+        "http_header_timeout",
+        "http_body_idle_timeout",
+    ):
         if getattr(settings, key) <= 0:
             raise ConfigError(f"{key} must be positive")
     try:
@@ -360,6 +388,10 @@ def _validate(settings: Settings) -> None:
         "ssh_max_sessions_per_user",
         "ssh_max_connections",
         "ssh_max_connections_per_ip",
+        "http_max_connections",
+        "http_max_connections_per_ip",
+        "http_max_git_processes",
+        "http_max_git_processes_per_user",
         "max_api_request",
         "max_file_size",
         "api_page_size",

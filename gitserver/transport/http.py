@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
+import enum
 import logging
+from collections.abc import Iterator
 
-from aiohttp import web
+from aiohttp import StreamReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from auth.authenticate import Authenticator
 from auth.errors import AuthenticationFailed
@@ -32,6 +34,7 @@ from gitserver.transport.engine import (
     RequestInfo,
     valid_git_protocol,
 )
+from gitserver.transport.limits import Busy, Slots
 from gitserver.transport.pktline import (
     FLUSH,
     ProtocolError,
@@ -46,6 +49,10 @@ log = logging.getLogger(__name__)
 
 CHUNK = 65536
 REALM = 'Basic realm="gitserver", charset="UTF-8"'
+# Longer claimed user names are cut in the log and the audit record (IAM allows 64).
+_MAX_CLAIMED_USER = 128
+# After a stalled body's stdin is closed, git gets this long to clean up and exit.
+_STALL_GRACE = 10.0
 _SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
 NO_CACHE = {
     "Cache-Control": "no-cache, max-age=0, must-revalidate",
@@ -55,10 +62,31 @@ NO_CACHE = {
 
 
 class GitHttpLimits:
-    def __init__(self, max_upload_request: int, max_push_commands: int, timeout: float) -> None:
+    def __init__(
+        self,
+        max_upload_request: int,
+        max_push_commands: int,
+        timeout: float,
+        *,
+        body_idle_timeout: float = 60.0,
+        max_processes: int = 256,
+        max_processes_per_user: int = 32,
+    ) -> None:
         self.max_upload_request = max_upload_request
         self.max_push_commands = max_push_commands
         self.timeout = timeout
+        self.body_idle_timeout = body_idle_timeout
+        self.max_processes = max_processes
+        self.max_processes_per_user = max_processes_per_user
+
+
+class _Body(enum.Enum):
+    """How a request body's copy into git ended."""
+
+    COMPLETE = "complete"
+    CUT = "cut"  # the client went away or sent too much
+    UNDECODABLE = "undecodable"  # invalid gzip or chunking
+    STALLED = "stalled"
 
 
 def _text(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
@@ -84,6 +112,7 @@ class GitHttp:
         self.store = store
         self.limits = limits
         self.trusted_proxies = trusted_proxies
+        self.processes = Slots(limits.max_processes, limits.max_processes_per_user, "git processes")
 
     def routes(self) -> list[web.RouteDef]:
         routes = []
@@ -99,59 +128,69 @@ class GitHttp:
         service = request.query.get("service", "")
         if service not in (UPLOAD_PACK, RECEIVE_PACK):
             raise _text(web.HTTPForbidden, "gitserver: only the smart HTTP protocol is supported")
-        _, repo, _ = await self._admit(request, service)
+        principal, repo, _ = await self._admit(request, service)
         protocol = self._protocol(request)
-        process = await self.engine.spawn(
-            service, self.store.path(repo.id), stateless=True, advertise=True, protocol=protocol
-        )
-        response = web.StreamResponse(
-            headers={"Content-Type": f"application/x-{service}-advertisement", **NO_CACHE}
-        )
-        await response.prepare(request)
-        if "version=2" not in protocol:
-            await response.write(pkt(f"# service={service}\n".encode()) + FLUSH)
-        await self._stream(process, request, response, feed=None, kill_on_disconnect=True)
-        return response
+        with self._process_slot(principal):
+            process = await self.engine.spawn(
+                service, self.store.path(repo.id), stateless=True, advertise=True, protocol=protocol
+            )
+            response = web.StreamResponse(
+                headers={"Content-Type": f"application/x-{service}-advertisement", **NO_CACHE}
+            )
+            await response.prepare(request)
+            if "version=2" not in protocol:
+                await response.write(pkt(f"# service={service}\n".encode()) + FLUSH)
+            return await self._stream(
+                process, request, response, feed=None, kill_on_disconnect=True
+            )
 
     async def upload_pack(self, request: web.Request) -> web.StreamResponse:
         self._require_type(request, UPLOAD_PACK)
-        _, repo, _ = await self._admit(request, UPLOAD_PACK)
-        process = await self.engine.spawn(
-            UPLOAD_PACK, self.store.path(repo.id), stateless=True, protocol=self._protocol(request)
-        )
-        response = self._result_response(UPLOAD_PACK)
-        feed = _feed(request, process, b"", self.limits.max_upload_request)
-        await self._stream(process, request, response, feed=feed, kill_on_disconnect=True)
-        return response
+        principal, repo, _ = await self._admit(request, UPLOAD_PACK)
+        protocol = self._protocol(request)
+        with self._process_slot(principal):
+            process = await self.engine.spawn(
+                UPLOAD_PACK, self.store.path(repo.id), stateless=True, protocol=protocol
+            )
+            response = self._result_response(UPLOAD_PACK)
+            feed = self._feed(request, process, b"", self.limits.max_upload_request)
+            return await self._stream(
+                process, request, response, feed=feed, kill_on_disconnect=True
+            )
 
     async def receive_pack(self, request: web.Request) -> web.StreamResponse:
         self._require_type(request, RECEIVE_PACK)
         principal, repo, info = await self._admit(request, RECEIVE_PACK)
         try:
-            push = await read_push_request(request.content, self.limits.max_push_commands)
-        except ProtocolError as exc:
-            raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
+            push = await self._push_request(request)
+        except _BadBody as exc:
+            return await _final_answer(request, exc.status, exc.message)
         tags = resource_tags(repo)
         denied = self.engine.denied_refs(principal, repo.name, push.commands, info, tags)
         plan = plan_push(push, denied)
         if plan.whole_rejection:
-            return await self._reject(request, push, plan.refused)
+            try:
+                return await self._reject(request, push, plan.refused)
+            except _BadBody as exc:
+                return await _final_answer(request, exc.status, exc.message)
         # git gets only the allowed updates (and the whole pack); the client hears of the
         # denied ones from `ng` lines added to git's report.
         prefix, report = plan.prefix, plan.splicer
         path = self.store.path(repo.id)
-        with self.engine.push_session(principal, repo.id, repo.name, path, info, tags) as session:
+        with (
+            self._process_slot(principal),
+            self.engine.push_session(principal, repo.id, repo.name, path, info, tags) as session,
+        ):
             process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
             response = self._result_response(RECEIVE_PACK)
             # A filtered push may leave git nothing to read the pack for (deletes only):
             # the rest of the body is then drained so the client reads the report.
-            feed = _feed(request, process, prefix, limit=0, drain=report is not None)
+            feed = self._feed(request, process, prefix, limit=0, drain=report is not None)
             # Once git has the whole push, let it finish even if the client goes away:
             # the repository, not the client, decides what happened.
-            await self._stream(
+            return await self._stream(
                 process, request, response, feed=feed, kill_on_disconnect=False, splice=report
             )
-        return response
 
     async def _reject(
         self, request: web.Request, push: PushRequest, denied: dict[str, str]
@@ -159,13 +198,62 @@ class GitHttp:
         if not push.reports_status:
             raise _text(web.HTTPForbidden, "gitserver: " + next(iter(denied.values())))
         # Drain the pack without storing it, so the client reads our report, not a reset.
-        async for _ in request.content.iter_chunked(CHUNK):
-            pass
+        try:
+            while await _read(request.content, self.limits.body_idle_timeout):
+                pass
+        except TimeoutError:
+            raise _BadBody.stalled(self.limits.body_idle_timeout) from None
+        except (web.RequestPayloadError, HttpProcessingError):
+            raise _BadBody.undecodable() from None
         response = self._result_response(RECEIVE_PACK)
         await response.prepare(request)
         await response.write(rejection_report(push, denied))
         await response.write_eof()
         return response
+
+    async def _push_request(self, request: web.Request) -> PushRequest:
+        """The push's command list, read before git starts (its refs are decided first).
+
+        Raises:
+            _BadBody: the body cannot be decoded or stalled.
+        """
+        try:
+            # Command lists are small next to the pack: the idle limit bounds the whole list.
+            async with asyncio.timeout(self.limits.body_idle_timeout):
+                return await read_push_request(request.content, self.limits.max_push_commands)
+        except ProtocolError as exc:
+            raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
+        except (web.RequestPayloadError, HttpProcessingError):
+            raise _BadBody.undecodable() from None
+        except TimeoutError:
+            raise _BadBody.stalled(self.limits.body_idle_timeout) from None
+
+    @contextlib.contextmanager
+    def _process_slot(self, principal: Principal) -> Iterator[None]:
+        """Hold one of the user's git process slots while git runs; 429/503 past the caps."""
+        try:
+            with self.processes.hold(principal.user_id, principal.name):
+                yield
+        except Busy as exc:
+            log.warning(
+                "git process limit reached",
+                extra={"user": principal.name, "server_wide": exc.server_wide},
+            )
+            status = web.HTTPServiceUnavailable if exc.server_wide else web.HTTPTooManyRequests
+            raise _text(status, str(exc), **{"Retry-After": "5"}) from None
+
+    def _feed(
+        self,
+        request: web.Request,
+        process: asyncio.subprocess.Process,
+        prefix: bytes,
+        limit: int,
+        *,
+        drain: bool = False,
+    ) -> asyncio.Task[_Body]:
+        return _feed(
+            request.content, process, prefix, limit, self.limits.body_idle_timeout, drain=drain
+        )
 
     def _result_response(self, service: str) -> web.StreamResponse:
         return web.StreamResponse(
@@ -221,22 +309,17 @@ class GitHttp:
         """The Basic credentials' principal. A request without any is git's usual first
         try and only gets the challenge; credentials that fail are audited."""
         header = request.headers.get("Authorization", "")
-        scheme, _, encoded = header.partition(" ")
         if not header:
             raise _text(
                 web.HTTPUnauthorized,
                 "gitserver: authentication required",
                 **{"WWW-Authenticate": REALM},
             )
+        credentials = _basic_credentials(header)
+        username, password = credentials or ("", "")
+        username = username[:_MAX_CLAIMED_USER]
         try:
-            username, sep, password = (
-                base64.b64decode(encoded, validate=True).decode().partition(":")
-            )
-        except (binascii.Error, UnicodeDecodeError):
-            username, sep, password = "", "", ""
-        malformed = scheme.lower() != "basic" or not sep
-        try:
-            if malformed:
+            if credentials is None:
                 raise AuthenticationFailed("malformed or unsupported Authorization header")
             return await self.authenticator.basic(
                 username, password, paths=_signed_paths(request.path), hosts=_hosts(request)
@@ -253,7 +336,7 @@ class GitHttp:
             )
             raise _text(
                 web.HTTPUnauthorized,
-                f"gitserver: {'malformed' if malformed else 'invalid'} credentials",
+                f"gitserver: {'malformed' if credentials is None else 'invalid'} credentials",
                 **{"WWW-Authenticate": REALM},
             ) from None
 
@@ -263,13 +346,14 @@ class GitHttp:
         request: web.Request,
         response: web.StreamResponse,
         *,
-        feed: asyncio.Task[bool] | None,
+        feed: asyncio.Task[_Body] | None,
         kill_on_disconnect: bool,
         splice: ReportSplicer | None = None,
-    ) -> None:
+    ) -> web.StreamResponse:
         """Copy git's stdout to the client while `feed` copies the body to git's stdin.
 
         `splice`, if given, rewrites git's output on the way (see ReportSplicer).
+        Returns the response sent: `response`, or an error if git never wrote a byte.
         """
         assert process.stdout is not None and process.stderr is not None
         if feed is None and process.stdin is not None:
@@ -300,6 +384,13 @@ class GitHttp:
                 await process.wait()
                 if feed is not None:
                     await _settle(feed)
+            outcome = _outcome(feed)
+            if outcome is _Body.STALLED and not response.prepared:
+                bad = _BadBody.stalled(self.limits.body_idle_timeout)
+                return await _final_answer(request, bad.status, bad.message)
+            if outcome is _Body.UNDECODABLE and not response.prepared:
+                bad = _BadBody.undecodable()
+                return await _final_answer(request, bad.status, bad.message)
             if not response.prepared and process.returncode != 0:
                 raise _text(web.HTTPBadRequest, "gitserver: git could not process this request")
             if not client_gone:
@@ -309,6 +400,10 @@ class GitHttp:
                     if splice is not None and (tail := splice.finish()):
                         await response.write(tail)
                     await response.write_eof()
+            if outcome in (_Body.STALLED, _Body.UNDECODABLE):
+                # git answered (its own report): close rather than linger on the body.
+                request.protocol.force_close()
+            return response
         except (TimeoutError, asyncio.CancelledError):
             kill(process)
             raise
@@ -323,7 +418,62 @@ class GitHttp:
                 log.info("git exited %s: %s", process.returncode, stderr[-500:])
 
 
-async def _settle(feed: asyncio.Task[bool], grace: float = 5.0) -> None:
+class _BadBody(Exception):
+    """A request body that is not worth reading further: answer, then close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+    @classmethod
+    def stalled(cls, seconds: float) -> _BadBody:
+        return cls(408, f"gitserver: the request body stalled for {seconds:g} s")
+
+    @classmethod
+    def undecodable(cls) -> _BadBody:
+        # Invalid gzip or chunking; aiohttp's own message quotes the bytes, so not that.
+        return cls(400, "gitserver: the request body could not be decoded")
+
+
+async def _final_answer(request: web.Request, status: int, message: str) -> web.StreamResponse:
+    """Answer `message` and close the connection without reading the rest of the body.
+
+    Left to aiohttp, the unread body would be read for a lingering period, and a body
+    that cannot be decoded would be logged there as an unhandled exception.
+    """
+    response = web.Response(status=status, text=message + "\n", content_type="text/plain")
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await response.prepare(request)
+        await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+def _outcome(feed: asyncio.Task[_Body] | None) -> _Body | None:
+    if feed is None or not feed.done() or feed.cancelled() or feed.exception() is not None:
+        return None
+    return feed.result()
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """User name and password from `Basic base64(user:password)`; None if malformed.
+
+    Anything that is not base64 of UTF-8 is malformed, including a header aiohttp
+    decoded from non-ASCII bytes (b64decode raises ValueError on non-ASCII text).
+    """
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+async def _settle(feed: asyncio.Task[_Body], grace: float = 5.0) -> None:
     """Let the body copy finish, but never wait on a client once git has exited.
 
     A client that keeps its request body open after git's answer would otherwise hold
@@ -338,53 +488,76 @@ async def _settle(feed: asyncio.Task[bool], grace: float = 5.0) -> None:
 
 
 def _feed(
-    request: web.Request,
+    content: StreamReader,
     process: asyncio.subprocess.Process,
     prefix: bytes,
     limit: int,
+    idle: float,
     *,
     drain: bool = False,
-) -> asyncio.Task[bool]:
-    """Copy `prefix` and then the request body into git's stdin; True if it all arrived.
+) -> asyncio.Task[_Body]:
+    """Copy `prefix` and then the request body into git's stdin.
 
-    With `drain`, the body is read to its end even after git stopped reading it.
+    A body that breaks off, grows past `limit` (0: none) or stops moving for `idle`
+    seconds ends with EOF on git's stdin: git gives up on the half-read input and cleans
+    up after itself (its quarantine directory), which a kill would leave behind. With
+    `drain`, the body is read to its end even after git stopped reading it.
     """
 
-    async def copy() -> bool:
+    async def copy() -> _Body:
         stdin = process.stdin
         assert stdin is not None
         total = 0
-        body = request.content.iter_chunked(CHUNK)
         try:
             if prefix:
                 await _write(stdin, prefix)
             while True:
                 try:
-                    chunk = await anext(body)
-                except StopAsyncIteration:
-                    break
-                except Exception:
-                    # The client went away mid-body. EOF makes git give up on the
-                    # half-read input and clean up after itself (its quarantine
-                    # directory), which a kill would leave behind.
+                    chunk = await _read(content, idle)
+                except TimeoutError:
+                    log.warning("request body stalled", extra={"idle_timeout": idle})
                     stdin.close()
-                    return False
+                    await _stop(process)
+                    return _Body.STALLED
+                except (web.RequestPayloadError, HttpProcessingError):
+                    stdin.close()
+                    return _Body.UNDECODABLE
+                except Exception:
+                    stdin.close()
+                    return _Body.CUT
+                if not chunk:
+                    break
                 total += len(chunk)
                 if limit and total > limit:
                     log.warning("request body over the limit", extra={"limit": limit})
                     stdin.close()
-                    return False
+                    return _Body.CUT
                 await _write(stdin, chunk)
             stdin.close()
         except ConnectionError:
             # git stopped reading: it has said what it had to say
             if drain:
                 with contextlib.suppress(Exception):
-                    async for _ in body:
+                    while await _read(content, idle):
                         pass
-        return True
+        return _Body.COMPLETE
 
     return asyncio.ensure_future(copy())
+
+
+async def _read(content: StreamReader, idle: float) -> bytes:
+    """The body's next chunk (b"" at its end); TimeoutError after `idle` s without one."""
+    async with asyncio.timeout(idle):
+        return await content.read(CHUNK)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """Give git, whose stdin is closed, `_STALL_GRACE` s to exit, then kill it."""
+    try:
+        async with asyncio.timeout(_STALL_GRACE):
+            await process.wait()
+    except TimeoutError:
+        kill(process)
 
 
 async def _write(stdin: asyncio.StreamWriter, data: bytes) -> None:
