@@ -30,6 +30,7 @@ __all__ = [
     "AcceptErrors",
     "Busy",
     "ConnectionLimiter",
+    "Every",
     "Guard",
     "Slots",
     "in_networks",
@@ -85,19 +86,39 @@ def peer_ip(transport: asyncio.BaseTransport) -> str:
     return ""
 
 
+class Every:
+    """Says when a recurring event is due a log line: at most once per `interval`, with
+    how many occurrences that line stands for, so a flood costs one line per interval."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._count = 0
+        self._last = float("-inf")
+
+    def hit(self) -> int:
+        """Count one occurrence; how many to report now, or 0 to stay quiet."""
+        self._count += 1
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return 0
+        count, self._count, self._last = self._count, 0, now
+        return count
+
+
 class ConnectionLimiter:
-    """Open connections per client IP and in total.
+    """Open connections per client IP and in total, for the front end called `name`.
 
     Addresses in `exempt` (trusted proxies: every client behind one shares its address)
-    count towards the total only.
+    count towards the total only. `header_timeout` is the `Guard`'s deadline (HTTP).
     """
 
     def __init__(
         self,
         max_total: int,
         max_per_ip: int,
-        header_timeout: float,
+        header_timeout: float = 0.0,
         *,
+        name: str = "http",
         exempt: Callable[[str], bool] = lambda ip: False,
         refusal: bytes = b"",
     ) -> None:
@@ -105,10 +126,12 @@ class ConnectionLimiter:
         self.max_per_ip = max_per_ip
         self.header_timeout = header_timeout
         self.refusal = refusal
+        self.name = name
         self._exempt = exempt
         self._total = 0
         self._per_ip: dict[str, int] = {}
         self._guards: dict[asyncio.BaseTransport, Guard] = {}
+        self._refusals = Every()
         self.refused = 0
 
     @property
@@ -117,15 +140,26 @@ class ConnectionLimiter:
 
     def admit(self, ip: str) -> bool:
         """Count a new connection from `ip`; False (and nothing counted) past a cap."""
-        if self._total >= self.max_total:
-            return False
-        exempt = self._exempt(ip)
         mine = self._per_ip.get(ip, 0)
-        if not exempt and mine >= self.max_per_ip:
+        if self._total >= self.max_total or (mine >= self.max_per_ip and not self._exempt(ip)):
+            self._refused(ip)
             return False
         self._total += 1
         self._per_ip[ip] = mine + 1
         return True
+
+    def _refused(self, ip: str) -> None:
+        self.refused += 1
+        if count := self._refusals.hit():
+            log.warning(
+                "%s connections refused at the limit (%d in total, %d per address): "
+                "%d since the last report, the latest from %s",
+                self.name,
+                self.max_total,
+                self.max_per_ip,
+                count,
+                ip,
+            )
 
     def release(self, ip: str) -> None:
         self._total -= 1
@@ -172,7 +206,6 @@ class Guard(asyncio.Protocol):
         self._ip = peer_ip(transport)
         if not self._limiter.admit(self._ip):
             # Refused before reading anything: one write, no parser, no task.
-            self._limiter.refused += 1
             if self._limiter.refusal:
                 with contextlib.suppress(Exception):
                     transport.write(self._limiter.refusal)
@@ -301,9 +334,7 @@ class AcceptErrors:
     """
 
     def __init__(self, interval: float = 10.0) -> None:
-        self.interval = interval
-        self._count = 0
-        self._last = float("-inf")
+        self._every = Every(interval)
         self._previous: Any = None
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -313,16 +344,12 @@ class AcceptErrors:
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         if isinstance(exc, OSError) and exc.errno in ACCEPT_ERRNOS and "socket" in context:
-            self._count += 1
-            now = time.monotonic()
-            if now - self._last >= self.interval:
+            if count := self._every.hit():
                 log.error(
                     "accepting connections failed (%s): %d times since the last report",
                     exc.strerror,
-                    self._count,
+                    count,
                 )
-                self._count = 0
-                self._last = now
             return
         if self._previous is not None:
             self._previous(loop, context)

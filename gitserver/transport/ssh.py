@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -30,19 +29,18 @@ from gitserver.db import Database, Repository
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
+from gitserver.transport.limits import ConnectionLimiter
 from gitserver.transport.pktline import read_push_request
 from gitserver.transport.relay import RelayLimits, SessionTimeout, relay
 from gitserver.transport.reportstatus import ReportSplicer, plan_push
 from gitserver.transport.sshcommand import GitCommand, Refused, parse_command
 
 log = logging.getLogger(__name__)
-_ExceptionHandler = Callable[[asyncio.AbstractEventLoop, dict[str, object]], object]
 # The command list of one push (HTTP has max_push_commands; 4 MiB is its default).
 MAX_PUSH_COMMANDS = 4 * 1024 * 1024
 
 _MAX_REFUSED_KEYS = 8  # remembered per connection for its audit record
 _STOP_GRACE = 10.0
-_LOG_EVERY = 10.0  # seconds between two lines about the same recurring refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,70 +95,6 @@ class SessionLimiter:
                 self._per_user[principal.user_id] = left
             else:
                 del self._per_user[principal.user_id]
-
-
-class RateLimitedLog:
-    """Counts a recurring event and says when to log it: at most once per `interval`,
-    with how many occurrences the line stands for. A flood then costs one line per
-    interval, not one (or a traceback) per event.
-
-    SSH-local for now; HTTP's accept-error handler needs the same counter."""
-
-    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._next = 0.0
-        self._pending = 0
-
-    def hit(self) -> int:
-        """Count one occurrence; returns how many to report now, or 0 to stay quiet."""
-        self._pending += 1
-        now = self._clock()
-        if now < self._next:
-            return 0
-        self._next = now + self.interval
-        count, self._pending = self._pending, 0
-        return count
-
-
-class ConnectionLimiter:
-    """Caps open connections in total and per client address, counted from accept
-    (before the version exchange and authentication), so idle or half-open
-    connections cannot take every file descriptor the process has."""
-
-    def __init__(self, total: int, per_ip: int) -> None:
-        self.max_total = total
-        self.max_per_ip = per_ip
-        self.total = 0
-        self._per_ip: dict[str, int] = {}
-        self._refusals = RateLimitedLog(_LOG_EVERY)
-
-    def admit(self, ip: str) -> bool:
-        """Take a slot for `ip`, or log (rate-limited) and return False at a limit."""
-        mine = self._per_ip.get(ip, 0)
-        if self.total < self.max_total and mine < self.max_per_ip:
-            self.total += 1
-            self._per_ip[ip] = mine + 1
-            return True
-        if count := self._refusals.hit():
-            log.warning(
-                "ssh connections refused at the limit (%d in total, %d per address): "
-                "%d since the last report, the latest from %s",
-                self.max_total,
-                self.max_per_ip,
-                count,
-                ip,
-            )
-        return False
-
-    def release(self, ip: str) -> None:
-        """Give back a slot `admit` granted."""
-        self.total -= 1
-        left = self._per_ip[ip] - 1
-        if left:
-            self._per_ip[ip] = left
-        else:
-            del self._per_ip[ip]
 
 
 class _Connection(asyncssh.SSHServer):
@@ -309,11 +243,8 @@ class GitSsh:
         self.limits = limits
         self.limiter = SessionLimiter(limits.max_sessions, limits.max_sessions_per_user)
         self.connection_limiter = ConnectionLimiter(
-            limits.max_connections, limits.max_connections_per_ip
+            limits.max_connections, limits.max_connections_per_ip, name="ssh"
         )
-        self._accept_errors = RateLimitedLog(_LOG_EVERY)
-        self._listening: set[int] = set()
-        self._loop_handler: _ExceptionHandler | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._sessions: set[asyncio.Task[None]] = set()
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -342,39 +273,10 @@ class GitSsh:
             reuse_address=True,
             backlog=512,
         )
-        self._listening = {sock.fileno() for sock in self._acceptor.sockets}
-        loop = asyncio.get_running_loop()
-        self._loop_handler = loop.get_exception_handler()
-        loop.set_exception_handler(self._loop_exception)
         return int(self._acceptor.get_port())
-
-    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
-        """asyncio reports a failed accept (EMFILE and the like) through the loop's
-        exception handler, whose default logs a traceback each time the listener
-        retries; on this listener's sockets that becomes one line per interval.
-        Everything else goes to the handler that was there before."""
-        sock = context.get("socket")
-        error = context.get("exception")
-        fileno = getattr(sock, "fileno", None)
-        if isinstance(error, OSError) and callable(fileno) and fileno() in self._listening:
-            if count := self._accept_errors.hit():
-                log.warning(
-                    "ssh listener cannot accept connections: %s (%d times since the last "
-                    "report); it retries every second",
-                    error.strerror or error,
-                    count,
-                )
-            return
-        if self._loop_handler is not None:
-            self._loop_handler(loop, context)
-        else:
-            loop.default_exception_handler(context)
 
     async def close(self) -> None:
         """Stop listening, close connections, give running git a moment to settle."""
-        loop = asyncio.get_running_loop()
-        if loop.get_exception_handler() == self._loop_exception:
-            loop.set_exception_handler(self._loop_handler)
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
