@@ -27,12 +27,12 @@ def quickstart_blocks() -> list[str]:
     blocks = BLOCK.findall(text)
     # Every marker must introduce a block: a marker before prose would silently run less.
     assert len(blocks) == text.count(MARKER)
+    assert len(blocks) >= 4, "the quick start's blocks are marked with " + MARKER
     return blocks
 
 
 def test_quickstart_blocks_are_marked() -> None:
     blocks = quickstart_blocks()
-    assert len(blocks) >= 4
     script = "\n".join(blocks)
     for needed in ("credential create", "repo create demo", "git -C hello", "protect-main.json"):
         assert needed in script
