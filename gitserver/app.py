@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import os
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,22 @@ def _hook_socket(data: Path) -> Path:
     import tempfile
 
     return Path(tempfile.gettempdir()) / f"gitserver-hooks-{os.getpid()}.sock"
+
+
+class ListenError(Exception):
+    """A listening address cannot be bound; the message is the operator's one line."""
+
+
+@contextlib.contextmanager
+def _binding(host: str, port: int) -> Iterator[None]:
+    """Turn the loop's bind failure (an OSError with a long text) into a `ListenError`."""
+    try:
+        yield
+    except OSError as exc:
+        # asyncio wraps the errno in a long sentence; the operator needs the errno's words.
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        shown = f"[{host}]" if ":" in host else host
+        raise ListenError(f"cannot listen on {shown}:{port}: {reason}") from exc
 
 
 class Server:
@@ -199,6 +215,18 @@ class Server:
         return web.json_response({"status": "ok"})
 
     async def start(self) -> None:
+        """Start every front end; on failure stop what did start (the hook socket too).
+
+        Raises:
+            ListenError: the HTTP or SSH address is taken or not allowed.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         settings = self.services.settings
         install_hooks(self.engine.hooks_dir)
         await self.hooks.start()
@@ -218,7 +246,8 @@ class Server:
             ssl_context=self._ssl(),
             backlog=_BACKLOG,
         )
-        await site.start()
+        with _binding(host, port):
+            await site.start()
         self.http_port = site.port
         if not settings.no_ssh:
             await self._start_ssh()
@@ -268,7 +297,8 @@ class Server:
             ),
         )
         host, port = settings.ssh_address
-        self.ssh_port = await self.ssh.start(host, port)
+        with _binding(host, port):
+            self.ssh_port = await self.ssh.start(host, port)
 
     def _ssl(self) -> ssl.SSLContext | None:
         settings = self.services.settings

@@ -33,7 +33,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         data = settings.data.resolve()
-        data.mkdir(parents=True, exist_ok=True)
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
         endpoints = Endpoints(
             settings.region,
             settings.account_id,

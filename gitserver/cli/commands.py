@@ -11,26 +11,36 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auth import credentials, identities, policies
 from auth.owned import OwnedKind
 from auth.policy import PolicyKind, PolicyRequest, evaluate
-from gitserver import audit
+from gitserver import audit, datadir
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
+from gitserver.db import Repository
 from gitserver.services import Services, bootstrap_admin
 from gitserver.store import maintenance, repositories
 from gitserver.store.reconcile import Reconciler
 from triggers import outbox
+
+if TYPE_CHECKING:
+    from gitserver.app import Server
 
 Handler = Callable[[Settings, argparse.Namespace, Output], Awaitable[Result | None]]
 CLI_ACTOR = "cli"
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """The services of one CLI command, the schema brought up to date first."""
+async def open_services(settings: Settings, *, create: bool = False) -> AsyncIterator[Services]:
+    """The services of one CLI command, the schema brought up to date first.
+
+    Only `serve` and `db upgrade` pass `create`: any other command run from the wrong
+    directory must say so instead of answering from a new, empty data directory.
+    """
+    if not create:
+        datadir.require_existing(settings.data, settings.effective_database_url)
     services = Services.build(settings)
     try:
         await services.db.upgrade()
@@ -43,36 +53,53 @@ _services = open_services
 
 
 async def serve(settings: Settings, args: argparse.Namespace, out: Output) -> None:
-    from gitserver.app import Server  # aiohttp is only needed here
+    from gitserver.app import ListenError, Server  # aiohttp is only needed here
 
-    async with _services(settings) as services:
-        password = await bootstrap_admin(services)
-        if password:
-            out.say(f"Created user admin with password: {password}")
-            out.say(f"(also written to {settings.data / 'initial-admin-password'}, mode 0600)")
-        server = Server(services)
-        await server.start()
-        host, _ = settings.http_address
-        scheme = "https" if settings.tls_cert else "http"
-        out.say(f"gitserver: HTTP listening on {scheme}://{host}:{server.http_port}")
-        if server.ssh is not None:
-            ssh_host, _ = settings.ssh_address
-            shown = f"[{ssh_host}]" if ":" in ssh_host else ssh_host
-            out.say(f"gitserver: SSH listening on {shown}:{server.ssh_port}")
-            for key in server.host_keys:
-                out.say(f"gitserver: SSH host key {key.describe()}")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await server.stop()
+    datadir.make_private(settings.data)
+    with datadir.serving_lock(settings.data, settings.effective_database_url):
+        async with _services(settings, create=True) as services:
+            server = Server(services)
+            try:
+                await server.start()
+            except ListenError as exc:
+                raise CommandError(str(exc)) from None
+            datadir.make_private(settings.data)  # what start wrote (hook scripts are 0755)
+            # After the ports are bound: a start that fails must not use up the one
+            # announcement of admin's password.
+            try:
+                password = await bootstrap_admin(services)
+            except BaseException:
+                await server.stop()
+                raise
+            if password:
+                out.say(f"Created user admin with password: {password}")
+                out.say(f"(also written to {settings.data / 'initial-admin-password'}, mode 0600)")
+            await _serve_until_stopped(settings, server, out)
+
+
+async def _serve_until_stopped(settings: Settings, server: Server, out: Output) -> None:
+    """Announce the bound addresses, then serve until SIGINT or SIGTERM."""
+    host, _ = settings.http_address
+    scheme = "https" if settings.tls_cert else "http"
+    out.say(f"gitserver: HTTP listening on {scheme}://{host}:{server.http_port}")
+    if server.ssh is not None:
+        ssh_host, _ = settings.ssh_address
+        shown = f"[{ssh_host}]" if ":" in ssh_host else ssh_host
+        out.say(f"gitserver: SSH listening on {shown}:{server.ssh_port}")
+        for key in server.host_keys:
+            out.say(f"gitserver: SSH host key {key.describe()}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
 
 
 async def db_upgrade(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
-    async with _services(settings):
+    async with _services(settings, create=True):
         return Result({"status": "upgraded"}, "database is at the newest revision")
 
 
@@ -237,13 +264,14 @@ async def repo_create(settings: Settings, args: argparse.Namespace, out: Output)
         repo = await repositories.create_repository(
             s.db, s.store, args.name, args.description, CLI_ACTOR
         )
-        data = s.store.metadata(repo)
+        data = _repository_json(s.store, repo)
     return Result(data, f"created {repo.name}\nclone: {data['cloneUrlHttp']}")
 
 
 async def repo_list(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     async with _services(settings) as s, s.db.reader() as session:
-        repos = [s.store.metadata(r) for r in await repositories.list_repositories(session)]
+        listed = await repositories.list_repositories(session)
+        repos = [_repository_json(s.store, r) for r in listed]
     rows = [[r["repositoryName"], r.get("defaultBranch", ""), r["cloneUrlHttp"]] for r in repos]
     return Result({"repositories": repos}, table(rows, ["NAME", "DEFAULT", "CLONE URL"]))
 
@@ -251,11 +279,32 @@ async def repo_list(settings: Settings, args: argparse.Namespace, out: Output) -
 async def repo_get(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     async with _services(settings) as s, s.db.reader() as session:
         repo = await repositories.get_repository(session, args.name)
-        data = s.store.metadata(repo)
+        data = _repository_json(s.store, repo)
         data["maintainedAt"] = repositories.iso(repo.maintained_at)
         data["pushedAt"] = repositories.iso(repo.pushed_at)
         data["tags"] = repositories.resource_tags(repo)
-    return Result(data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+    return Result(data, "\n".join(f"{k}: {_readable(v)}" for k, v in data.items()))
+
+
+def _repository_json(store: repositories.RepositoryStore, repo: Repository) -> dict[str, Any]:
+    """The contract's repository metadata with its times in ISO 8601, as every CLI time is.
+
+    The store's metadata carries epoch seconds for the API (botocore's timestamps); the
+    CLI's readers are people and scripts that compare with `audit list` and `event list`.
+    """
+    data = store.metadata(repo)
+    data["creationDate"] = repositories.iso(repo.created_at)
+    data["lastModifiedDate"] = repositories.iso(repo.updated_at)
+    return data
+
+
+def _readable(value: Any) -> str:
+    """One field for people: tags as `key=value, ...`, nothing as `-`."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "-"
+    return str(value)
 
 
 async def repo_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -280,7 +329,7 @@ async def repo_maintain(settings: Settings, args: argparse.Namespace, out: Outpu
     async with _services(settings) as s:
         async with s.db.reader() as session:
             repo = await repositories.get_repository(session, args.name)
-        done = await maintenance.maintain(s.git, s.db, s.store, repo.id)
+        done = await maintenance.maintain(s.git, s.db, s.store, repo.id, settings.git_timeout)
     if not done:
         raise CommandError(f"maintenance of {args.name} is already running")
     return Result({"repositoryName": args.name, "maintained": True}, f"maintained {args.name}")
@@ -364,6 +413,7 @@ async def ssh_host_fingerprints(
 ) -> Result:
     from gitserver.transport.hostkeys import host_keys_dir, load_host_keys
 
+    datadir.require_existing(settings.data, settings.effective_database_url)
     keys = await asyncio.to_thread(load_host_keys, host_keys_dir(settings.data))
     base = urllib.parse.urlsplit(settings.public_ssh_base)
     host, port = base.hostname or "127.0.0.1", base.port or 22

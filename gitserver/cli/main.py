@@ -10,16 +10,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from auth.errors import AuthError
+from auth.errors import AuthError, NotFound
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
+from gitserver import datadir
 from gitserver.cli import commands, policy_versions, tagging, webhooks
 from gitserver.cli.output import CommandError, Output
 from gitserver.cli.webhooks import DELIVERY_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
+from gitserver.datadir import DataDirError
 from gitserver.gitcmd import GitError
-from gitserver.store.errors import StoreError
-from triggers.errors import TriggerError
+from gitserver.store.errors import RepositoryNotFound, StoreError
+from triggers.errors import SubscriptionNotFound, TriggerError
 
 COMMON = (
     "data",
@@ -38,6 +40,15 @@ SERVE = (
     "ssh_session_timeout",
     "ssh_max_sessions",
     "ssh_max_sessions_per_user",
+    "ssh_max_connections",
+    "ssh_max_connections_per_ip",
+    "ssh_login_timeout",
+    "http_header_timeout",
+    "http_body_idle_timeout",
+    "http_max_connections",
+    "http_max_connections_per_ip",
+    "http_max_git_processes",
+    "http_max_git_processes_per_user",
     "tls_cert",
     "tls_key",
     "workers",
@@ -270,6 +281,7 @@ def _tag_commands(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    datadir.use_private_umask()  # before anything (or any git) creates a file
     args = build_parser().parse_args(argv)
     flags = vars(args)
     as_json = bool(flags.pop("json", False))
@@ -287,7 +299,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:
         result = asyncio.run(args.handler(settings, args, output))
-    except (AuthError, StoreError, CommandError, TriggerError) as exc:
+    except (NotFound, RepositoryNotFound, SubscriptionNotFound) as exc:
+        # The usual cause is the wrong data directory: say which one was asked.
+        what = str(exc)
+        if isinstance(exc, RepositoryNotFound) and not what.startswith("repository"):
+            what = f"repository {what}"
+        where = datadir.where(settings.data, settings.effective_database_url)
+        return output.fail(f"{what} {where}")
+    except (AuthError, StoreError, CommandError, TriggerError, DataDirError) as exc:
         return output.fail(str(exc))
     except GitError as exc:
         logging.getLogger(__name__).error("git failed: %s", exc.stderr[-2000:])

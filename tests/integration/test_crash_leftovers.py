@@ -99,13 +99,11 @@ def _fake_quarantine(bare: Path, suffix: str, age: float) -> Path:
 def test_maintenance_removes_stale_quarantines_and_keeps_live_ones(
     make_server: Callable[..., Server], git: Git, tmp_path: Path
 ) -> None:
-    """A quarantine unchanged for longer than a git process may run is a leftover; a
-    fresh one may belong to a push under way and stays."""
-    srv, name, _, _ = _private_repo(
-        make_server, git, tmp_path, "--no-maintenance", "--git-timeout", "600"
-    )
+    """A quarantine unchanged for longer than a git process may run (`git_timeout`, an
+    hour) is a leftover; a fresh one may belong to a push under way and stays."""
+    srv, name, _, _ = _private_repo(make_server, git, tmp_path, "--no-maintenance")
     bare = _bare(srv, name)
-    stale = _fake_quarantine(bare, "stale1", age=3600)
+    stale = _fake_quarantine(bare, "stale1", age=7200)
     live = _fake_quarantine(bare, "live01", age=5)
 
     srv.cli("repo", "maintain", name)  # the same job the server runs after pushes
