@@ -308,7 +308,7 @@ class Slots:
             )
         if mine >= self.max_per_key:
             raise Busy(
-                f"gitserver: {name} already has {self.max_per_key} {self.what} running "
+                f"gitserver: {name} already has {self.max_per_key} {self.what} "
                 "(the limit); try again when one has finished",
                 server_wide=False,
             )

@@ -29,7 +29,7 @@ from gitserver.db import Database, Repository
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
-from gitserver.transport.limits import ConnectionLimiter
+from gitserver.transport.limits import Busy, ConnectionLimiter, Slots
 from gitserver.transport.pktline import read_push_request
 from gitserver.transport.relay import RelayLimits, SessionTimeout, relay
 from gitserver.transport.reportstatus import ReportSplicer, plan_push
@@ -58,43 +58,18 @@ class SshLimits:
         return RelayLimits(self.idle_timeout, self.session_timeout)
 
 
-class SessionLimiter:
-    """Caps concurrent git sessions in total and per user."""
+@contextlib.contextmanager
+def session_slot(limiter: Slots, principal: Principal) -> Iterator[None]:
+    """Hold one of `principal`'s SSH session slots.
 
-    def __init__(self, total: int, per_user: int) -> None:
-        self.max_total = total
-        self.max_per_user = per_user
-        self._total = 0
-        self._per_user: dict[str, int] = {}
-
-    @contextlib.contextmanager
-    def slot(self, principal: Principal) -> Iterator[None]:
-        """Hold one session slot for `principal`.
-
-        Raises:
-            Refused: the server or this user is at the limit.
-        """
-        mine = self._per_user.get(principal.user_id, 0)
-        if self._total >= self.max_total:
-            raise Refused(
-                f"gitserver: the server is busy ({self.max_total} SSH sessions); try again later"
-            )
-        if mine >= self.max_per_user:
-            raise Refused(
-                f"gitserver: {principal.name} already has {self.max_per_user} SSH sessions "
-                "open (the limit); try again when one has finished"
-            )
-        self._total += 1
-        self._per_user[principal.user_id] = mine + 1
-        try:
+    Raises:
+        Refused: the server or this user is at the limit.
+    """
+    try:
+        with limiter.hold(principal.user_id, principal.name):
             yield
-        finally:
-            self._total -= 1
-            left = self._per_user[principal.user_id] - 1
-            if left:
-                self._per_user[principal.user_id] = left
-            else:
-                del self._per_user[principal.user_id]
+    except Busy as exc:
+        raise Refused(str(exc)) from None
 
 
 class _Connection(asyncssh.SSHServer):
@@ -241,7 +216,7 @@ class GitSsh:
         self.store = store
         self.host_keys = host_keys
         self.limits = limits
-        self.limiter = SessionLimiter(limits.max_sessions, limits.max_sessions_per_user)
+        self.limiter = Slots(limits.max_sessions, limits.max_sessions_per_user, "SSH sessions")
         self.connection_limiter = ConnectionLimiter(
             limits.max_connections, limits.max_connections_per_ip, name="ssh"
         )
@@ -325,7 +300,7 @@ class GitSsh:
         )
         client.channels += 1
         principal = await self._current(login, info, first=client.channels == 1)
-        with self.limiter.slot(principal):
+        with session_slot(self.limiter, principal):
             repo = await self._admit(principal, command, info)
             path = self.store.path(repo.id)
             started = asyncio.get_running_loop().time()

@@ -353,7 +353,7 @@ def test_session_limit_per_user(make_server: Callable[..., Server], tmp_path: Pa
     try:
         second = ssh(identity, server, f"git-upload-pack '/v1/repos/{name}'", input=b"0000")
         assert second.returncode == 1
-        assert b"admin already has 1 SSH sessions open" in second.stderr
+        assert b"admin already has 1 SSH sessions (the limit)" in second.stderr
     finally:
         held.communicate(b"0000", timeout=30)
     again = ssh(identity, server, f"git-upload-pack '/v1/repos/{name}'", input=b"0000")

@@ -112,7 +112,7 @@ def test_a_flood_from_one_address_leaves_room_for_other_clients(
 def test_accept_errors_are_one_line_not_a_traceback_storm(
     make_server: Callable[..., Server], client: Callable[[Server], Git]
 ) -> None:
-    """When the process is out of descriptors, the SSH listener logs a line now and then
+    """When the process is out of descriptors, the listener logs a line now and then
     instead of asyncio's traceback each time it retries, and serves again afterwards."""
     server = make_server()
     git = client(server)
@@ -125,7 +125,7 @@ def test_accept_errors_are_one_line_not_a_traceback_storm(
     sources = [f"127.0.0.{i}" for i in range(2, 6)]
     with _held([_connect(server, sources[i % 4]) for i in range(60)]):
         logged = wait_until(
-            lambda: "ssh listener cannot accept connections" in server.log_path.read_text(),
+            lambda: "accepting connections failed" in server.log_path.read_text(),
             timeout=30,
         )
         assert logged, server.log_path.read_text()[-3000:]

@@ -330,10 +330,9 @@ def test_nothing_lost_while_the_receiver_is_down_across_a_restart(
         private, hook, lambda d: any(len(x["attempts"]) >= 1 for x in d if x["event"] != "ping")
     )
     push_delivery = next(d for d in log if d["event"] != "ping")
-    assert (
-        push_delivery["state"] == "pending"
-        and push_delivery["attempts"][0]["responseStatus"] is None
-    )
+    # Not final: waiting for its next retry, or in it (the schedule is half a second).
+    assert push_delivery["state"] in ("pending", "in_flight")
+    assert push_delivery["attempts"][0]["responseStatus"] is None
     private.stop()
     late.start()
     try:

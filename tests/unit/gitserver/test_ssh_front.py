@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import stat
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from auth.principal import Principal
 from gitserver.transport.hostkeys import load_host_keys
-from gitserver.transport.ssh import SessionLimiter
+from gitserver.transport.limits import Slots
+from gitserver.transport.ssh import session_slot
 from gitserver.transport.sshcommand import INTERACTIVE, GitCommand, Refused, parse_command
 
 
@@ -76,16 +78,20 @@ def _principal(name: str) -> Principal:
 
 
 def test_session_caps_per_user_and_in_total() -> None:
-    limiter = SessionLimiter(total=3, per_user=2)
+    limiter = Slots(3, 2, "SSH sessions")
     alice, bob, carol = _principal("alice"), _principal("bob"), _principal("carol")
-    with limiter.slot(alice), limiter.slot(alice):
-        with pytest.raises(Refused, match="alice already has 2 SSH sessions"), limiter.slot(alice):
+
+    def slot(principal: Principal) -> contextlib.AbstractContextManager[None]:
+        return session_slot(limiter, principal)
+
+    with slot(alice), slot(alice):
+        with pytest.raises(Refused, match="alice already has 2 SSH sessions"), slot(alice):
             pass
-        with limiter.slot(bob), pytest.raises(Refused, match="server is busy"), limiter.slot(carol):
+        with slot(bob), pytest.raises(Refused, match="server is busy"), slot(carol):
             pass
-        with limiter.slot(carol):
+        with slot(carol):
             pass
-    with limiter.slot(alice), limiter.slot(alice):
+    with slot(alice), slot(alice):
         pass  # every slot was given back
 
 
