@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from auth.errors import AuthenticationFailed
-from auth.identities import load_principal
 from auth.passwords import verify_password
 from auth.principal import Principal
+from auth.principals import load_principal
 from auth.secretbox import SecretBox
 from auth.sigv4 import looks_like_git_password, verify_git_password
 from auth.sshkeys import find_login

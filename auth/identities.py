@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import ids
 from auth.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
 from auth.passwords import hash_password
-from auth.principal import Principal
 from gitserver.db import Group, GroupMember, User
 from gitserver.tags import TagRule, TagRuleError, merge_tags, remove_tags, stored_tags
 
@@ -201,21 +200,3 @@ async def remove_user_from_group(session: AsyncSession, group_name: str, user_na
     )
     if getattr(result, "rowcount", 0) == 0:
         raise NotFound(f"user {user_name} is not in group {group_name}")
-
-
-async def load_principal(
-    session: AsyncSession, user: User, account_id: str, authenticated_by: str
-) -> Principal:
-    """Everything policy evaluation needs about `user`, read once per request."""
-    from auth.policies import principal_policies  # auth.policies builds on this module
-
-    return Principal(
-        user_id=user.id,
-        name=user.name,
-        arn=f"arn:aws:iam::{account_id}:user/{user.name}",
-        is_admin=user.is_admin,
-        groups=await user_groups(session, user.id),
-        tags=stored_tags(user.tags),
-        authenticated_by=authenticated_by,
-        policies=await principal_policies(session, user.id, admin=user.is_admin),
-    )

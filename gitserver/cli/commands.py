@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auth import credentials, identities, policies
+from auth import credentials, identities, policies, principals
 from auth.owned import OwnedKind
 from auth.policy import PolicyKind, PolicyRequest, evaluate
 from gitserver import audit, datadir
@@ -552,7 +552,7 @@ async def policy_simulate(settings: Settings, args: argparse.Namespace, out: Out
     context = _simulation_context(args.context or [])
     async with _services(settings) as s, s.db.reader() as session:
         user = await identities.get_user(session, args.user)
-        principal = await identities.load_principal(
+        principal = await principals.load_principal(
             session, user, settings.account_id, "simulation"
         )
     decision = evaluate(

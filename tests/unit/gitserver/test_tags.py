@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auth import identities
+from auth import identities, principals
 from auth.errors import InvalidInput, LimitExceeded
 from gitserver.db import Database, Repository
 from gitserver.store import errors, repositories
@@ -133,7 +133,7 @@ def test_user_tags_map_to_iam_errors(tmp_path: Path) -> None:
                 info = await identities.get_user_info(session, "bob")
                 assert info.tags == {"team": "red"}
                 user = await identities.get_user(session, "bob")
-                principal = await identities.load_principal(session, user, "0" * 12, "test")
+                principal = await principals.load_principal(session, user, "0" * 12, "test")
                 assert principal.tags == {"team": "red"}
         finally:
             await db.close()
