@@ -21,6 +21,7 @@ from gitserver.api.dispatcher import CodeCommitApi
 from gitserver.api.ops import operation_table
 from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
+from gitserver.clientip import parse_networks
 from gitserver.config import parse_hostport, replace
 from gitserver.delivery import build_dispatcher, trigger_targets
 from gitserver.services import Services
@@ -28,7 +29,6 @@ from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
 from gitserver.store.quarantine import sweep
 from gitserver.store.reconcile import Reconciler, ReconcileReport
-from gitserver.transport.clientip import parse_networks
 from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
 from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitserver.transport.clientip import parse_networks
+from gitserver.clientip import parse_networks
 
 
 class ConfigError(Exception):

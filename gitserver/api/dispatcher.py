@@ -36,9 +36,9 @@ from gitserver.api import model
 from gitserver.api.errors import ApiError, to_api_error
 from gitserver.api.registry import ApiServices, Call, Operation, Params
 from gitserver.audit import FailedLogin
+from gitserver.clientip import Network, client_ip
 from gitserver.db import Repository
 from gitserver.request import RequestInfo, authz_context
-from gitserver.transport.clientip import Network, client_ip
 
 log = logging.getLogger(__name__)
 

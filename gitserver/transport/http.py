@@ -21,12 +21,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from auth.authenticate import Authenticator
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
+from gitserver.clientip import Network, client_ip
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import kill
 from gitserver.store.errors import InvalidRepositoryName
 from gitserver.store.naming import validate_repository_name
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
-from gitserver.transport.clientip import Network, client_ip
 from gitserver.transport.engine import (
     RECEIVE_PACK,
     UPLOAD_PACK,

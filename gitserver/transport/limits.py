@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from gitserver.transport.clientip import Network
+from gitserver.clientip import Network
 
 __all__ = [
     "AcceptErrors",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitserver.transport.clientip import client_ip, parse_networks
+from gitserver.clientip import client_ip, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "::1"])
 

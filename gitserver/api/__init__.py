@@ -1,0 +1,1 @@
+"""The CodeCommit JSON API front end: dispatcher, model checks, operations."""

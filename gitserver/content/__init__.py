@@ -1,0 +1,1 @@
+"""Repository content without a working tree: reading, history, and writing commits."""
