@@ -180,7 +180,9 @@ async def ref_update(
 
     The ref has moved and its ledger change and event are in the session when the body
     runs; what the body writes commits with them. If the body raises, nothing of the
-    session commits and the reconciler settles the ref (see the module docstring).
+    session commits and the reconciler settles the ref (see the module docstring). The
+    body writes through this session only: on SQLite a second `db.session()` in the same
+    task would wait for this one.
 
     Raises:
         RefMoved, InvalidBranchName: as `prepare_ref_update` and `apply`; the body
