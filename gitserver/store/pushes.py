@@ -121,14 +121,25 @@ async def record_applied(
     Returns whether anything was applied and the branch that became the default.
     """
     async with db.session() as session:
-        repo = await lock_repository(session, push.repository_id)
-        if repo is None:
-            return False, None
-        rows = await _pending(session, push.push_id)
-        reported = set(updates)
-        applied = {r.id for r in rows if (r.old, r.new, r.ref) in reported}
-        default = await settle(session, repo, rows, applied)
-        return bool(applied), default
+        return await settle_reported(session, push, updates)
+
+
+async def settle_reported(
+    session: AsyncSession, push: PushContext, updates: Sequence[Update]
+) -> tuple[bool, str | None]:
+    """`record_applied` inside the caller's transaction, so its writes commit with ours.
+
+    Rows no longer `prepared` (the reconciler got there first) are left as they are, so
+    the ref's event is written once whichever side settles it.
+    """
+    repo = await lock_repository(session, push.repository_id)
+    if repo is None:
+        return False, None
+    rows = await _pending(session, push.push_id)
+    reported = set(updates)
+    applied = {r.id for r in rows if (r.old, r.new, r.ref) in reported}
+    default = await settle(session, repo, rows, applied)
+    return bool(applied), default
 
 
 async def resolve_push(

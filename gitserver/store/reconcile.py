@@ -75,7 +75,7 @@ class Reconciler:
             query = select(Repository.id, Repository.name)
             if name is not None:
                 query = query.where(Repository.name == name)
-            targets = list((await session.execute(query)).tuples())
+            targets = [(row.id, row.name) for row in await session.execute(query)]
         for repo_id, repo_name in targets:
             try:
                 if await self.reconcile_repository(repo_id, report):

@@ -169,7 +169,7 @@ async def known_refs(session: AsyncSession, repository_id: str) -> dict[str, str
     rows = await session.execute(
         select(Ref.name, Ref.target).where(Ref.repository_id == repository_id)
     )
-    return {name: target for name, target in rows.tuples()}
+    return {name: target for name, target in rows}
 
 
 def reflog_has(path: Path, ref: str, old: str, new: str) -> bool:

@@ -74,11 +74,14 @@ class Env:
             return [(r.ref, r.state, r.transport) for r in rows]
 
 
-def run_in_repo(tmp_path: Path, body: Callable[[Env], Awaitable[T]]) -> T:
-    """Make the database, the store and an empty repository `r`, then run `body`."""
+def run_in_repo(
+    tmp_path: Path, body: Callable[[Env], Awaitable[T]], database_url: str | None = None
+) -> T:
+    """Make the database (SQLite unless `database_url`), the store and an empty
+    repository `r`, then run `body`."""
 
     async def main() -> T:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'gitserver.db'}")
+        db = Database(database_url or f"sqlite+aiosqlite:///{tmp_path / 'gitserver.db'}")
         await db.upgrade()
         server_git = ServerGit(tmp_path / "server-home", forced_config=GIT_CONFIG)
         endpoints = Endpoints("us-east-1", "111111111111", "http://h", "ssh://h")
