@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from auth.authenticate import Authenticator
 from auth.authorizer import Authorizer
+from gitserver.access import Access
 from gitserver.api.dispatcher import CodeCommitApi
 from gitserver.api.ops import operation_table
 from gitserver.api.registry import ApiServices
@@ -100,16 +101,15 @@ class Server:
         )
         self.audit = AuditLog(services.db, settings.audit_retention_days)
         self.authorizer = Authorizer(audit=self.audit)
+        self.access = Access(self.authorizer, services.endpoints, services.db)
         self.engine = GitEngine(
             services.git,
-            self.authorizer,
-            services.endpoints,
             hooks_dir=data / "hooks",
             hook_socket=_hook_socket(data),
             on_push_end=self._settle_push,
             on_failed_login=self.audit.record_failed_login,
         )
-        self.hook_handler = HookHandler(self.engine, services.db, self._changed)
+        self.hook_handler = HookHandler(self.engine, self.access, services.db, self._changed)
         self.hooks = HookServer(self.engine, self.hook_handler)
         self.authenticator = Authenticator(
             services.db, services.box, settings.account_id, (settings.region,)
@@ -160,8 +160,8 @@ class Server:
         settings = self.services.settings
         git_http = GitHttp(
             self.engine,
+            self.access,
             self.authenticator,
-            self.services.db,
             self.services.store,
             GitHttpLimits(
                 settings.max_upload_request,
@@ -198,7 +198,7 @@ class Server:
             services,
             operation_table(),
             self.authenticator,
-            self.authorizer,
+            self.access,
             prefix=settings.api_prefix,
             regions=settings.api_regions,
             max_request=settings.max_api_request,
@@ -274,7 +274,7 @@ class Server:
         )
         self.services.endpoints = endpoints
         self.services.store.endpoints = endpoints
-        self.engine.endpoints = endpoints
+        self.access.endpoints = endpoints
 
     async def _start_ssh(self) -> None:
         settings = self.services.settings
@@ -282,6 +282,7 @@ class Server:
         self.host_keys = await asyncio.to_thread(load_host_keys, host_keys_dir(settings.data))
         self.ssh = GitSsh(
             self.engine,
+            self.access,
             self.authenticator,
             self.services.db,
             self.services.store,

@@ -12,14 +12,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from auth.authenticate import Authenticator
-from auth.authorizer import Authorizer
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from auth.sigv4 import (
@@ -32,13 +31,13 @@ from auth.sigv4 import (
     request_signature,
     signature_matches,
 )
+from gitserver.access import Access, AccessDenied, RequestInfo, request_info
 from gitserver.api import model
 from gitserver.api.errors import ApiError, to_api_error
 from gitserver.api.registry import ApiServices, Call, Operation, Params
 from gitserver.audit import FailedLogin
-from gitserver.clientip import Network, client_ip
+from gitserver.clientip import Network
 from gitserver.db import Repository
-from gitserver.request import RequestInfo, authz_context
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class CodeCommitApi:
         services: ApiServices,
         operations: Mapping[str, Operation],
         authenticator: Authenticator,
-        authorizer: Authorizer,
+        access: Access,
         *,
         prefix: str = "",
         regions: Sequence[str] = (),
@@ -66,7 +65,7 @@ class CodeCommitApi:
         self.services = services
         self.operations = operations
         self.authenticator = authenticator
-        self.authorizer = authorizer
+        self.access = access
         self.prefix = prefix.rstrip("/")
         self.regions = frozenset(regions)
         self.max_request = max_request
@@ -78,21 +77,22 @@ class CodeCommitApi:
         return [web.post(path, self.handle) for path in sorted(paths)]
 
     async def handle(self, request: web.Request) -> web.Response:
-        info = RequestInfo(
-            source_ip=client_ip(
-                request.remote or "", request.headers.get("X-Forwarded-For"), self.trusted_proxies
-            ),
+        info = request_info(
+            "api",
+            request.remote or "",
             secure=request.secure,
-            transport="api",
             user_agent=request.headers.get("User-Agent", ""),
+            forwarded_for=request.headers.get("X-Forwarded-For"),
+            trusted_proxies=self.trusted_proxies,
         )
         try:
             body = await self._body(request)
             op = self._operation(request.headers.get("X-Amz-Target", ""))
             principal, region = await self._authenticate(request, body, info)
+            info = replace(info, region=region)
             params = model.parse_input(op.model, _json(body))
-            call = Call(principal, info, self.services)
-            await self._authorize(call, op.operation, params, region)
+            rows = await self._authorize(principal, op.operation, params, info)
+            call = Call(principal, info, self.services, rows)
             result = await op.operation.handler(call, params)
             return _reply(info, 200, model.shape_output(op.model, result))
         except Exception as exc:
@@ -170,28 +170,15 @@ class CodeCommitApi:
             raise ApiError(exc.code, str(exc), status) from None
         return principal, signed.region
 
-    async def _authorize(self, call: Call, op: Operation, params: Params, region: str) -> None:
+    async def _authorize(
+        self, principal: Principal, op: Operation, params: Params, info: RequestInfo
+    ) -> dict[str, Repository]:
+        """The operation on each of its targets; the repository rows read for it."""
         targets = op.targets(self.services.endpoints, params)
-        tags = await self._resource_tags([t.repository for t in targets if t.repository])
-        for target in targets:
-            context = authz_context(
-                call.principal, call.info, region, tags.get(target.repository or "")
-            )
-            if target.references:
-                context["codecommit:References"] = list(target.references)
-            decision = self.authorizer.authorize(call.principal, op.action, target.arn, context)
-            if not decision.allowed:
-                raise ApiError("AccessDeniedException", decision.message(call.principal))
-
-    async def _resource_tags(self, names: list[str]) -> dict[str, dict[str, str]]:
-        """`aws:ResourceTag/*` for the repositories named (none for unknown ones)."""
-        if not names:
-            return {}
-        async with self.services.db.reader() as session:
-            rows = await session.execute(
-                select(Repository.name, Repository.tags).where(Repository.name.in_(names))
-            )
-            return {name: {str(k): str(v) for k, v in (tags or {}).items()} for name, tags in rows}
+        try:
+            return await self.access.authorize(principal, op.action, targets, info)
+        except AccessDenied as exc:
+            raise ApiError("AccessDeniedException", exc.message) from None
 
 
 def _verify(request: web.Request, body: bytes, signed: SignedRequest, secret: str) -> None:

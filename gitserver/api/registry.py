@@ -13,12 +13,12 @@ from typing import Any
 
 from auth.actions import Action
 from auth.principal import Principal
+from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
-from gitserver.db import Database
+from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
-from gitserver.request import RequestInfo
 from gitserver.store.branches import Branches
-from gitserver.store.repositories import Endpoints, RepositoryStore
+from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
 from triggers.sender import Sender
 
 Params = dict[str, Any]
@@ -47,19 +47,24 @@ class Call:
     principal: Principal
     info: RequestInfo
     services: ApiServices
+    # The rows authorization read for their tags, by name (unknown names are absent).
+    repositories: Mapping[str, Repository] = field(default_factory=dict)
 
     @property
     def actor(self) -> str:
         return self.principal.name
 
+    async def repository(self, name: str) -> Repository:
+        """The named repository's row: the one authorization read, or read now.
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A resource to authorize on, and the refs the request touches there."""
-
-    arn: str
-    repository: str | None = None
-    references: tuple[str, ...] = ()
+        Raises:
+            RepositoryNotFound: no repository has that name.
+        """
+        row = self.repositories.get(name)
+        if row is not None:
+            return row
+        async with self.services.db.reader() as session:
+            return await get_repository(session, name)
 
 
 Handler = Callable[[Call, Params], Awaitable[Result]]

@@ -1,5 +1,6 @@
-"""The transport engine shared by smart HTTP and SSH: authorization of git services,
-push sessions, and starting `upload-pack` / `receive-pack` with the server's settings."""
+"""The transport engine shared by smart HTTP and SSH: push sessions, and starting
+`upload-pack` / `receive-pack` with the server's settings. Access is decided before
+(`gitserver.access`), by the front ends and by the hooks."""
 
 from __future__ import annotations
 
@@ -8,21 +9,19 @@ import contextlib
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auth.authorizer import Action, Authorizer, Decision
+from auth.authorizer import Action
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
+from gitserver.access import RequestInfo, Target
 from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git, receive_fsck_config
-from gitserver.request import RequestInfo, authz_context
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
-from gitserver.store.repositories import Endpoints
-from gitserver.transport.pktline import Command
 
 __all__ = [
     "RECEIVE_PACK",
@@ -31,7 +30,7 @@ __all__ = [
     "UPLOAD_PACK",
     "GitEngine",
     "PushSession",
-    "RequestInfo",
+    "service_action",
     "valid_git_protocol",
 ]
 
@@ -65,22 +64,19 @@ class PushSession:
     token: str
     context: PushContext
     principal: Principal
-    repository_name: str
+    # The repository's ARN and the tags read at admission: pre-receive decides on them.
+    target: Target
     path: Path
     request: RequestInfo
-    # Read with the repository at admission: pre-receive decides on the same tags.
-    resource_tags: Mapping[str, str] = field(default_factory=dict)
     kinds: dict[Update, RefKind] = field(default_factory=dict)
 
 
 class GitEngine:
-    """Decides who may run which git service, and starts it."""
+    """Starts git services and keeps the push sessions the hooks look up."""
 
     def __init__(
         self,
         git: Git,
-        authorizer: Authorizer,
-        endpoints: Endpoints,
         *,
         hooks_dir: Path,
         hook_socket: Path,
@@ -88,21 +84,12 @@ class GitEngine:
         on_failed_login: Callable[[FailedLogin], None] | None = None,
     ) -> None:
         self.git = git
-        self.authorizer = authorizer
-        self.endpoints = endpoints
         self.hooks_dir = hooks_dir
         self.hook_socket = hook_socket
         self._pushes: dict[str, PushSession] = {}
         self._on_push_end = on_push_end
         self._on_failed_login = on_failed_login
         self._settling: set[asyncio.Task[None]] = set()
-
-    def context(
-        self, principal: Principal, request: RequestInfo, resource_tags: Mapping[str, str]
-    ) -> dict[str, object]:
-        """The request's condition keys. ``aws:PrincipalTag/*`` is not here: the
-        authorizer takes it from the principal, never from anything a client sent."""
-        return authz_context(principal, request, self.endpoints.region, resource_tags)
 
     def failed_login(
         self,
@@ -132,54 +119,14 @@ class GitEngine:
             )
         )
 
-    def authorize_service(
-        self,
-        principal: Principal,
-        service: str,
-        repository: str,
-        request: RequestInfo,
-        resource_tags: Mapping[str, str],
-    ) -> Decision:
-        """The repository-level check made before anything is read or advertised.
-
-        For a push this is AWS's first GitPush check, with no `codecommit:References`.
-        """
-        return self.authorizer.authorize(
-            principal,
-            service_action(service),
-            self.endpoints.arn(repository),
-            self.context(principal, request, resource_tags),
-        )
-
-    def denied_refs(
-        self,
-        principal: Principal,
-        repository: str,
-        updates: Sequence[Command],
-        request: RequestInfo,
-        resource_tags: Mapping[str, str],
-    ) -> dict[str, str]:
-        """GitPush per ref, with `codecommit:References`; returns reasons for denied refs."""
-        base = self.context(principal, request, resource_tags)
-        arn = self.endpoints.arn(repository)
-        reasons = {}
-        for update in updates:
-            decision = self.authorizer.authorize(
-                principal, Action.GIT_PUSH, arn, {**base, "codecommit:References": [update.ref]}
-            )
-            if not decision.allowed:
-                reasons[update.ref] = decision.message(principal)
-        return reasons
-
     @contextlib.contextmanager
     def push_session(
         self,
         principal: Principal,
         repository_id: str,
-        repository_name: str,
+        target: Target,
         path: Path,
         request: RequestInfo,
-        resource_tags: Mapping[str, str],
     ) -> Iterator[PushSession]:
         session = PushSession(
             token=secrets.token_urlsafe(32),
@@ -187,10 +134,9 @@ class GitEngine:
                 repository_id, str(uuid.uuid4()), principal.name, request.transport
             ),
             principal=principal,
-            repository_name=repository_name,
+            target=target,
             path=path,
             request=request,
-            resource_tags=resource_tags,
         )
         self._pushes[session.token] = session
         try:

@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitserver.access import Access
 from gitserver.db import Database
 from gitserver.store import pushes
 from gitserver.store.naming import ref_update_problem
 from gitserver.store.refs import classify, parse_update_lines, set_head
 from gitserver.transport.engine import GitEngine, PushSession
-from gitserver.transport.pktline import Command
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,11 @@ OnCommitted = Callable[[str], Awaitable[None]]
 class HookHandler:
     """What the server does for each hook call."""
 
-    def __init__(self, engine: GitEngine, db: Database, on_committed: OnCommitted) -> None:
+    def __init__(
+        self, engine: GitEngine, access: Access, db: Database, on_committed: OnCommitted
+    ) -> None:
         self._engine = engine
+        self._access = access
         self._db = db
         self._on_committed = on_committed
 
@@ -81,13 +84,8 @@ class HookHandler:
     async def _pre_receive(
         self, push: PushSession, updates: list[pushes.Update], env: dict[str, str]
     ) -> HookReply:
-        denied = self._engine.denied_refs(
-            push.principal,
-            push.repository_name,
-            [Command(old, new, ref) for old, new, ref in updates],
-            push.request,
-            push.resource_tags,
-        )
+        refs = (ref for _, _, ref in updates)
+        denied = self._access.denied_refs(push.principal, push.target, refs, push.request)
         # The front ends refused these already (reportstatus.plan_push); an atomic or
         # all-refused SSH push reaches git whole, and this is where it is refused.
         named = ((ref, ref_update_problem(ref, new)) for _, new, ref in updates)

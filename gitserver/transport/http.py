@@ -21,17 +21,18 @@ from aiohttp.http_exceptions import HttpProcessingError
 from auth.authenticate import Authenticator
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
-from gitserver.clientip import Network, client_ip
-from gitserver.db import Database, Repository
+from gitserver.access import Access, AccessDenied, RequestInfo, request_info
+from gitserver.clientip import Network
+from gitserver.db import Repository
 from gitserver.gitcmd import kill
 from gitserver.store.errors import InvalidRepositoryName
 from gitserver.store.naming import validate_repository_name
-from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
+from gitserver.store.repositories import RepositoryStore
 from gitserver.transport.engine import (
     RECEIVE_PACK,
     UPLOAD_PACK,
     GitEngine,
-    RequestInfo,
+    service_action,
     valid_git_protocol,
 )
 from gitserver.transport.limits import Busy, Slots
@@ -100,15 +101,15 @@ class GitHttp:
     def __init__(
         self,
         engine: GitEngine,
+        access: Access,
         authenticator: Authenticator,
-        db: Database,
         store: RepositoryStore,
         limits: GitHttpLimits,
         trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
         self.engine = engine
+        self.access = access
         self.authenticator = authenticator
-        self.db = db
         self.store = store
         self.limits = limits
         self.trusted_proxies = trusted_proxies
@@ -165,8 +166,9 @@ class GitHttp:
             push = await self._push_request(request)
         except _BadBody as exc:
             return await _final_answer(request, exc.status, exc.message)
-        tags = resource_tags(repo)
-        denied = self.engine.denied_refs(principal, repo.name, push.commands, info, tags)
+        target = self.access.repository(repo.name, repo)
+        refs = (command.ref for command in push.commands)
+        denied = self.access.denied_refs(principal, target, refs, info)
         plan = plan_push(push, denied)
         if plan.whole_rejection:
             try:
@@ -179,7 +181,7 @@ class GitHttp:
         path = self.store.path(repo.id)
         with (
             self._process_slot(principal),
-            self.engine.push_session(principal, repo.id, repo.name, path, info, tags) as session,
+            self.engine.push_session(principal, repo.id, target, path, info) as session,
         ):
             process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
             response = self._result_response(RECEIVE_PACK)
@@ -283,22 +285,19 @@ class GitHttp:
             validate_repository_name(name)
         except InvalidRepositoryName as exc:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
-        info = RequestInfo(
-            source_ip=client_ip(
-                request.remote or "", request.headers.get("X-Forwarded-For"), self.trusted_proxies
-            ),
+        info = request_info(
+            "https" if request.secure else "http",
+            request.remote or "",
             secure=request.secure,
-            transport="https" if request.secure else "http",
             user_agent=request.headers.get("User-Agent", ""),
+            forwarded_for=request.headers.get("X-Forwarded-For"),
+            trusted_proxies=self.trusted_proxies,
         )
         principal = await self._authenticate(request, info, service, name)
-        async with self.db.reader() as session:
-            repo = await find_repository(session, name)
-        decision = self.engine.authorize_service(
-            principal, service, name, info, resource_tags(repo)
-        )
-        if not decision.allowed:
-            raise _text(web.HTTPForbidden, decision.message(principal))
+        try:
+            repo = await self.access.admit(principal, service_action(service), name, info)
+        except AccessDenied as exc:
+            raise _text(web.HTTPForbidden, exc.message) from None
         if repo is None:
             raise _text(web.HTTPNotFound, f"gitserver: repository {name} does not exist")
         return principal, repo, info
@@ -331,7 +330,7 @@ class GitHttp:
                 "basic",
                 exc,
                 info,
-                resource=self.engine.endpoints.arn(name),
+                resource=self.access.endpoints.arn(name),
                 detail={"service": service},
             )
             raise _text(

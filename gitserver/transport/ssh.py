@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -25,9 +25,10 @@ from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from auth.sshkeys import check_login_key
+from gitserver.access import Access, AccessDenied, RequestInfo, Target, request_info
 from gitserver.db import Database, Repository
-from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
-from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
+from gitserver.store.repositories import RepositoryStore
+from gitserver.transport.engine import RECEIVE_PACK, GitEngine, service_action, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
 from gitserver.transport.limits import Busy, ConnectionLimiter, Slots
 from gitserver.transport.pktline import read_push_request
@@ -110,6 +111,10 @@ class _Connection(asyncssh.SSHServer):
             return ""
         return str(self._conn.get_extra_info("client_version") or "")
 
+    def request(self) -> RequestInfo:
+        """A new request's facts (one per channel, and one for a refused login)."""
+        return request_info("ssh", self.peer, secure=True, user_agent=self.client_version)
+
     def auth_completed(self) -> None:
         self._authenticated = True
         # Before this, asyncssh's login timeout applies.
@@ -167,12 +172,7 @@ class _Connection(asyncssh.SSHServer):
             user,
             "ssh-key",
             error,
-            RequestInfo(
-                source_ip=self.peer,
-                secure=True,
-                transport="ssh",
-                user_agent=self.client_version,
-            ),
+            self.request(),
             detail={"refusedKeys": [fingerprint for _, fingerprint, _ in self._refused]},
         )
 
@@ -204,6 +204,7 @@ class GitSsh:
     def __init__(
         self,
         engine: GitEngine,
+        access: Access,
         authenticator: Authenticator,
         db: Database,
         store: RepositoryStore,
@@ -211,6 +212,7 @@ class GitSsh:
         limits: SshLimits,
     ) -> None:
         self.engine = engine
+        self.access = access
         self.authenticator = authenticator
         self.db = db
         self.store = store
@@ -295,9 +297,7 @@ class GitSsh:
         protocol = process.env.get("GIT_PROTOCOL", "")
         if protocol and not valid_git_protocol(protocol):
             raise Refused("gitserver: malformed GIT_PROTOCOL")
-        info = RequestInfo(
-            source_ip=client.peer, secure=True, transport="ssh", user_agent=client.client_version
-        )
+        info = client.request()
         client.channels += 1
         principal = await self._current(login, info, first=client.channels == 1)
         with session_slot(self.limiter, principal):
@@ -305,14 +305,12 @@ class GitSsh:
             path = self.store.path(repo.id)
             started = asyncio.get_running_loop().time()
             if command.service == RECEIVE_PACK:
-                tags = resource_tags(repo)
-                with self.engine.push_session(
-                    principal, repo.id, repo.name, path, info, tags
-                ) as push:
+                target = self.access.repository(repo.name, repo)
+                with self.engine.push_session(principal, repo.id, target, path, info) as push:
                     git = await self.engine.spawn(
                         RECEIVE_PACK, path, stateless=False, protocol=protocol, push=push
                     )
-                    gate = _PartialPush(self.engine, principal, repo.name, info, tags)
+                    gate = _PartialPush(self.access, principal, target, info)
                     status = await relay(process, git, self.limits.relay, push=True, gate=gate)
             else:
                 git = await self.engine.spawn(
@@ -358,13 +356,11 @@ class GitSsh:
         self, principal: Principal, command: GitCommand, info: RequestInfo
     ) -> Repository:
         """Authorization before the 404, as over HTTP (the row's tags feed the decision)."""
-        async with self.db.reader() as session:
-            repo = await find_repository(session, command.repository)
-        decision = self.engine.authorize_service(
-            principal, command.service, command.repository, info, resource_tags(repo)
-        )
-        if not decision.allowed:
-            raise Refused(f"gitserver: {decision.message(principal)}")
+        action = service_action(command.service)
+        try:
+            repo = await self.access.admit(principal, action, command.repository, info)
+        except AccessDenied as exc:
+            raise Refused(f"gitserver: {exc.message}") from None
         if repo is None:
             raise Refused(f"gitserver: repository {command.repository} does not exist")
         return repo
@@ -383,25 +379,18 @@ class _PartialPush:
     refuses it whole with the reason."""
 
     def __init__(
-        self,
-        engine: GitEngine,
-        principal: Principal,
-        repository: str,
-        info: RequestInfo,
-        tags: Mapping[str, str],
+        self, access: Access, principal: Principal, target: Target, info: RequestInfo
     ) -> None:
-        self.engine = engine
+        self.access = access
         self.principal = principal
-        self.repository = repository
+        self.target = target
         self.info = info
-        self.tags = tags
         self.splicer: ReportSplicer | None = None
 
     async def open(self, source: asyncssh.SSHReader[bytes]) -> bytes:
         push = await read_push_request(source, MAX_PUSH_COMMANDS)
-        denied = self.engine.denied_refs(
-            self.principal, self.repository, push.commands, self.info, self.tags
-        )
+        refs = (command.ref for command in push.commands)
+        denied = self.access.denied_refs(self.principal, self.target, refs, self.info)
         plan = plan_push(push, denied)
         if plan.whole_rejection:
             return push.raw

@@ -16,7 +16,6 @@ from gitserver.content.reader import FULL_OID, Reader
 from gitserver.content.writer import CommitRequest, PutEntry, Writer
 from gitserver.db import Repository
 from gitserver.store.naming import validate_repository_name
-from gitserver.store.repositories import get_repository
 
 T = TypeVar("T")
 MAX_COMMIT_IDS = 100
@@ -24,9 +23,7 @@ DEFAULT_RESULTS = 100
 
 
 async def repository_row(call: Call, params: Params) -> Repository:
-    validate_repository_name(params["repositoryName"])
-    async with call.services.db.reader() as session:
-        return await get_repository(session, params["repositoryName"])
+    return await call.repository(validate_repository_name(params["repositoryName"]))
 
 
 async def _read(call: Call, repo: Repository, work: Callable[[Reader], T]) -> T:

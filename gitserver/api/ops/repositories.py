@@ -41,9 +41,7 @@ async def create_repository(call: Call, params: Params) -> Result:
 
 
 async def get_repository(call: Call, params: Params) -> Result:
-    validate_repository_name(params["repositoryName"])
-    async with call.services.db.reader() as session:
-        repo = await store.get_repository(session, params["repositoryName"])
+    repo = await call.repository(validate_repository_name(params["repositoryName"]))
     return {"repositoryMetadata": metadata(call, repo)}
 
 

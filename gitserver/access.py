@@ -1,0 +1,224 @@
+"""The one access check every front end calls: who asked, from where, for what.
+
+HTTP git, SSH git, the CodeCommit API (and the web UI after them) each used to build
+the request facts, read the repository's tags and call the authorizer their own way.
+Here that is done once:
+
+- `request_info()` is the only constructor of `RequestInfo` a front end uses: it hands
+  over what it knows (the peer, `X-Forwarded-For` and the trusted proxies, TLS, the
+  client's version string) and gets the address policies see.
+- `Target` is what a decision is about: an ARN, the refs touched there
+  (`codecommit:References`) and the repository's tags (`aws:ResourceTag/*`).
+- `Access.authorize()` reads the rows of the named repositories once (their tags feed
+  the decision), decides each target in order and raises `AccessDenied` (AWS's
+  message) at the first denial, before anyone learns whether a name exists. It returns
+  the rows, so a handler need not read them again.
+
+No aiohttp or asyncssh here: each front end maps `AccessDenied` to its own answer
+(403, an SSH stderr line, `AccessDeniedException`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from auth.authorizer import Action, Authorizer, Decision
+from auth.principal import Principal
+from gitserver.clientip import Network, client_ip
+from gitserver.db import Database, Repository
+from gitserver.store.repositories import Endpoints, resource_tags
+
+__all__ = [
+    "Access",
+    "AccessDenied",
+    "RequestInfo",
+    "Target",
+    "authz_context",
+    "request_info",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Where a request came from, for policy conditions and the audit log."""
+
+    source_ip: str
+    secure: bool
+    transport: str  # http, https, ssh, api
+    user_agent: str = ""
+    # Ties the audit records of one request together (a push makes several decisions).
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # `aws:RequestedRegion`: the API's is the signing scope's; empty means the server's.
+    region: str = ""
+
+
+def request_info(
+    transport: str,
+    peer: str,
+    *,
+    secure: bool,
+    user_agent: str = "",
+    forwarded_for: str | None = None,
+    trusted_proxies: tuple[Network, ...] = (),
+) -> RequestInfo:
+    """A request's facts from what its front end knows; `X-Forwarded-For` is believed
+    only through `trusted_proxies` (see `clientip`)."""
+    return RequestInfo(
+        source_ip=client_ip(peer, forwarded_for, trusted_proxies),
+        secure=secure,
+        transport=transport,
+        user_agent=user_agent,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A resource to decide on: its ARN, the refs touched there, the repository's tags.
+
+    `repository` names the repository whose row (and tags) the check reads; `tags` is
+    filled from that row by `Access.authorize` (an unknown name has none).
+    """
+
+    arn: str
+    repository: str | None = None
+    references: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+class AccessDenied(Exception):
+    """The authorizer said no; `message` is AWS's sentence for the client.
+
+    At the merge with the error categories this inherits `gitserver.errors.AccessDenied`.
+    """
+
+    def __init__(self, decision: Decision, message: str) -> None:
+        super().__init__(message)
+        self.decision = decision
+        self.message = message
+
+
+def authz_context(
+    principal: Principal,
+    request: RequestInfo,
+    region: str,
+    resource_tags: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """The global condition keys of one request (AWS's `aws:*` keys and ours).
+
+    ``aws:PrincipalTag/*`` is not here: the authorizer takes it from the principal,
+    never from anything a client sent.
+    """
+    now = datetime.now(UTC)
+    context: dict[str, object] = {
+        "aws:username": principal.name,
+        "aws:userid": principal.user_id,
+        "aws:SourceIp": request.source_ip,
+        "aws:SecureTransport": request.secure,
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": int(now.timestamp()),
+        "aws:RequestedRegion": request.region or region,
+        # Not AWS keys: they let the audit record say which front end and client asked.
+        "gitserver:Transport": request.transport,
+        "gitserver:UserAgent": request.user_agent,
+        "gitserver:RequestId": request.request_id,
+    }
+    for key, value in (resource_tags or {}).items():
+        context[f"aws:ResourceTag/{key}"] = value
+    return context
+
+
+class Access:
+    """Decides (and, through the authorizer, audits) every front end's requests."""
+
+    def __init__(self, authorizer: Authorizer, endpoints: Endpoints, db: Database) -> None:
+        self.authorizer = authorizer
+        self.endpoints = endpoints
+        self.db = db
+
+    def repository(
+        self, name: str, row: Repository | None = None, references: Sequence[str] = ()
+    ) -> Target:
+        """The target for repository `name`, with the tags of its `row` if it has one."""
+        return Target(self.endpoints.arn(name), name, tuple(references), resource_tags(row))
+
+    async def admit(
+        self, principal: Principal, action: Action, name: str, request: RequestInfo
+    ) -> Repository | None:
+        """Git's check on a repository's ARN; then its row (None: unknown, the caller's
+        404, which only a caller who would be allowed gets to see).
+
+        Raises:
+            AccessDenied: the principal may not run `action` on the repository.
+        """
+        rows = await self.authorize(principal, action, [self.repository(name)], request)
+        return rows.get(name)
+
+    async def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        targets: Iterable[Target],
+        request: RequestInfo,
+    ) -> dict[str, Repository]:
+        """Decide `action` on every target, in order; the rows read for their tags.
+
+        The rows are read first (one query) so `aws:ResourceTag/*` is known, but nothing
+        about them is revealed before every target is allowed.
+
+        Raises:
+            AccessDenied: the first target the principal may not act on.
+        """
+        wanted = list(targets)
+        rows = await self._rows({t.repository for t in wanted if t.repository})
+        for target in wanted:
+            row = rows.get(target.repository or "")
+            self.check(principal, action, replace(target, tags=resource_tags(row)), request)
+        return rows
+
+    def check(
+        self, principal: Principal, action: Action, target: Target, request: RequestInfo
+    ) -> Decision:
+        """`decide`, raising when the answer is no.
+
+        Raises:
+            AccessDenied: with AWS's message.
+        """
+        decision = self.decide(principal, action, target, request)
+        if not decision.allowed:
+            raise AccessDenied(decision, decision.message(principal))
+        return decision
+
+    def decide(
+        self, principal: Principal, action: Action, target: Target, request: RequestInfo
+    ) -> Decision:
+        """The authorizer's decision on one target, with the request's condition keys."""
+        context = authz_context(principal, request, self.endpoints.region, target.tags)
+        if target.references:
+            context["codecommit:References"] = list(target.references)
+        return self.authorizer.authorize(principal, action, target.arn, context)
+
+    def denied_refs(
+        self, principal: Principal, target: Target, refs: Iterable[str], request: RequestInfo
+    ) -> dict[str, str]:
+        """GitPush per ref (AWS's second phase, with `codecommit:References`): the
+        message for each ref refused."""
+        reasons = {}
+        for ref in refs:
+            decision = self.decide(
+                principal, Action.GIT_PUSH, replace(target, references=(ref,)), request
+            )
+            if not decision.allowed:
+                reasons[ref] = decision.message(principal)
+        return reasons
+
+    async def _rows(self, names: set[str]) -> dict[str, Repository]:
+        if not names:
+            return {}
+        async with self.db.reader() as session:
+            found = await session.scalars(select(Repository).where(Repository.name.in_(names)))
+            return {row.name: row for row in found}
