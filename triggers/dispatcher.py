@@ -38,7 +38,7 @@ from triggers.formats import CONVERTERS, Converter, PayloadContext, RepositoryIn
 from triggers.formats.context import CommitsFn
 from triggers.metrics import DeliveryMetrics
 from triggers.notifications import email, slack
-from triggers.queue import OPEN, claim, fan_out, next_due
+from triggers.queue import OPEN, claim, fan_out, next_due, release
 from triggers.sender import Outcome, Sender
 from triggers.signing import masked, signature_headers
 from triggers.subscriptions import secret_of
@@ -112,6 +112,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._claimed: set[str] = set()  # claimed and not yet settled, by delivery id
 
     def wake(self) -> None:
         self._wake.set()
@@ -124,6 +125,13 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._claimed:
+            try:
+                async with self.db.session() as session:
+                    await release(session, sorted(self._claimed))
+            except Exception:
+                log.warning("could not release claimed deliveries at stop", exc_info=True)
+            self._claimed.clear()
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -180,6 +188,7 @@ class Dispatcher:
             )
         if not claimed:
             return fanned
+        self._claimed.update(row.id for row in claimed)
         prepared = await self._prepare(claimed)
         runs: dict[tuple[str, str], list[Prepared]] = {}
         for item in prepared:
@@ -187,6 +196,7 @@ class Dispatcher:
             runs.setdefault(key, []).append(item)
         results = await asyncio.gather(*(self._send_run(run) for run in runs.values()))
         await self._settle([pair for run in results for pair in run])
+        self._claimed.difference_update(row.id for row in claimed)
         await self._gauge()
         return fanned + len(claimed)
 

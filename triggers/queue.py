@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -137,6 +137,23 @@ async def claim(
         row.state = "in_flight"
         row.lease_until = now + lease
     return rows
+
+
+async def release(session: AsyncSession, delivery_ids: Sequence[str]) -> int:
+    """Give back claims a stopping worker will not settle: due again now, not when the
+    lease runs out (a restart would otherwise hold them back for the whole lease).
+
+    A send that reached its receiver before the stop is sent again, with the same
+    delivery id: at least once, as after any crash.
+    """
+    if not delivery_ids:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(delivery_ids)), Delivery.state == "in_flight")
+        .values(state="pending", lease_until=None, next_attempt_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.receivers import Received, Receiver
-from tests.support import Git, Server
+from tests.support import Git, Server, wait_until
 
 # Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
 pytestmark = pytest.mark.database
@@ -342,6 +342,47 @@ def test_nothing_lost_while_the_receiver_is_down_across_a_restart(
         assert push_delivery["deliveryId"] in ids
         final = _wait_state(private, hook, lambda d: all(x["state"] == "succeeded" for x in d))
         assert all(x["state"] == "succeeded" for x in final)
+    finally:
+        late.stop()
+
+
+def test_a_delivery_in_flight_at_a_stop_is_sent_at_once_after_the_restart(
+    make_server: Callable[..., Server], git: Git, tmp_path: Path
+) -> None:
+    """A graceful stop gives back the claims it will not settle: after the restart they
+    go out at once, not when their lease (two minutes) runs out."""
+    import socket
+
+    # A receiver that takes the connection and never answers: the attempt stays in flight.
+    hanging = socket.socket()
+    hanging.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(16)
+    port = hanging.getsockname()[1]
+    private = make_server("--no-ssh", "--webhook-allowed-hosts", "127.0.0.1")
+    name = f"stop-{int(time.time() * 1000)}"
+    private.cli("repo", "create", name)
+    url = f"http://127.0.0.1:{port}/hook"
+    hook = _hook(private, name, url, "--events", "push", "--timeout", "30")
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n")
+    _push(git, private, name, work)
+    log = _wait_state(
+        private, hook, lambda d: any(x["state"] == "in_flight" for x in d if x["event"] != "ping")
+    )
+    push_delivery = next(d for d in log if d["event"] != "ping")
+    assert push_delivery["state"] == "in_flight", log
+    private.stop()
+    hanging.close()
+    late = Receiver(port=port).start()
+    try:
+        private.start()
+        pushes = wait_until(
+            lambda: [r for r in list(late.requests) if r.headers["X-GitServer-Event"] != "ping"],
+            timeout=40,
+        )
+        assert pushes, late.requests
+        assert pushes[0].headers["X-GitServer-Delivery"] == push_delivery["deliveryId"]
     finally:
         late.stop()
 
