@@ -37,6 +37,7 @@ from gitserver.api.errors import ApiError, to_api_error
 from gitserver.api.registry import ApiServices, Call, Operation, Params
 from gitserver.audit import FailedLogin
 from gitserver.db import Repository
+from gitserver.errors import AccessDenied
 from gitserver.request import RequestInfo, authz_context
 from gitserver.transport.clientip import Network, client_ip
 
@@ -181,7 +182,7 @@ class CodeCommitApi:
                 context["codecommit:References"] = list(target.references)
             decision = self.authorizer.authorize(call.principal, op.action, target.arn, context)
             if not decision.allowed:
-                raise ApiError("AccessDeniedException", decision.message(call.principal))
+                raise AccessDenied(decision.message(call.principal))
 
     async def _resource_tags(self, names: list[str]) -> dict[str, dict[str, str]]:
         """`aws:ResourceTag/*` for the repositories named (none for unknown ones)."""

@@ -26,6 +26,8 @@ from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from auth.sshkeys import check_login_key
 from gitserver.db import Database, Repository
+from gitserver.errors import AccessDenied, DomainError
+from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import RepositoryStore, find_repository, resource_tags
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, RequestInfo, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
@@ -272,9 +274,10 @@ class GitSsh:
         status = 1
         try:
             status = await self._run(process, client, client.login)
-        except Refused as exc:
-            await _say(process, exc.message)
-            status = exc.status
+        except (Refused, DomainError) as exc:
+            refused = exc if isinstance(exc, Refused) else Refused.of(exc)
+            await _say(process, refused.message)
+            status = refused.status
         except SessionTimeout as exc:
             log.info("ssh session timed out", extra={"reason": str(exc), "peer": client.peer})
             await _say(process, f"gitserver: session closed: {exc}")
@@ -364,9 +367,9 @@ class GitSsh:
             principal, command.service, command.repository, info, resource_tags(repo)
         )
         if not decision.allowed:
-            raise Refused(f"gitserver: {decision.message(principal)}")
+            raise AccessDenied(decision.message(principal))
         if repo is None:
-            raise Refused(f"gitserver: repository {command.repository} does not exist")
+            raise RepositoryNotFound(f"repository {command.repository} does not exist")
         return repo
 
 
