@@ -299,7 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = asyncio.run(args.handler(settings, args, output))
     except category.DomainError as exc:
-        where = datadir.where(settings.data, settings.effective_database_url)
+        where = ""
+        if isinstance(exc, category.NotFound):
+            where = datadir.where(settings.data, settings.effective_database_url)
         return output.fail(_shown(exc, where), CLI_EXIT[category.category_of(exc)])
     except (CommandError, DataDirError) as exc:
         return output.fail(str(exc))
