@@ -1,42 +1,49 @@
-"""Errors raised by the auth package.
+"""Errors raised by the auth package; each is also one category of `gitserver.errors`.
 
 AuthError
-├── NotFound            a user, group or credential does not exist
-├── AlreadyExists       the name or key is taken
-├── InvalidInput        a name or value breaks the rules
-├── LimitExceeded       e.g. a third Git credential for one user
-├── DeleteConflict      still in use: an attached policy, a default policy version
-└── AuthenticationFailed  credentials do not identify an active principal
+├── NotFound              (NotFound) a user, group, policy or credential does not exist
+├── AlreadyExists         (AlreadyExists) the name or key is taken
+├── InvalidInput          (InvalidInput) a name or value breaks the rules
+├── LimitExceeded         (LimitExceeded) e.g. a third Git credential for one user
+├── DeleteConflict        (Conflict) still in use: an attached policy, a default policy version
+└── AuthenticationFailed  (AuthenticationFailed) credentials do not identify an active principal
+
+The names match their categories, so `except auth.errors.NotFound` catches only auth's,
+and `except gitserver.errors.NotFound` catches every package's.
 """
 
 from __future__ import annotations
 
+from gitserver import errors as category
 
-class AuthError(Exception):
+
+class AuthError(category.DomainError):
     """Base class of auth errors; the message is safe to show to the caller."""
 
 
-class NotFound(AuthError):
+class NotFound(AuthError, category.NotFound):
     pass
 
 
-class AlreadyExists(AuthError):
+class AlreadyExists(AuthError, category.AlreadyExists):
     pass
 
 
-class InvalidInput(AuthError):
+class InvalidInput(AuthError, category.InvalidInput):
     pass
 
 
-class LimitExceeded(AuthError):
+class LimitExceeded(AuthError, category.LimitExceeded):
     pass
 
 
-class DeleteConflict(AuthError):
+class DeleteConflict(AuthError, category.Conflict):
     """IAM's DeleteConflict: the thing is still in use."""
 
+    aws_type = "DeleteConflictException"
 
-class AuthenticationFailed(AuthError):
+
+class AuthenticationFailed(AuthError, category.AuthenticationFailed):
     """`code` names the failure for the audit log, as AWS would (never the secret)."""
 
     def __init__(self, message: str, code: str = "AuthenticationFailed") -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from auth.authorizer import Action, Authorizer, Decision
 from auth.principal import Principal
+from gitserver import errors
 from gitserver.clientip import Network, client_ip
 from gitserver.db import Database, Repository
 from gitserver.store.repositories import Endpoints, resource_tags
@@ -90,11 +91,10 @@ class Target:
     tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
-class AccessDenied(Exception):
-    """The authorizer said no; `message` is AWS's sentence for the client.
+class AccessDenied(errors.AccessDenied):
+    """The authorizer said no; `message` is AWS's sentence for the client."""
 
-    At the merge with the error categories this inherits `gitserver.errors.AccessDenied`.
-    """
+    aws_type = "AccessDeniedException"
 
     def __init__(self, decision: Decision, message: str) -> None:
         super().__init__(message)

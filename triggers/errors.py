@@ -1,34 +1,33 @@
-"""Errors of event delivery and its configuration.
+"""Errors of event delivery and its configuration; each is one category of `gitserver.errors`.
 
 TriggerError                       (message safe for clients; `aws_type` for the API)
-├── InvalidSubscription            a webhook/rule setting that cannot work
-├── SubscriptionNotFound           no webhook, rule or delivery by that id
-├── TargetRefused                  the outbound URL rule or the SSRF guard refused the target
+├── InvalidSubscription            (InvalidInput) a webhook/rule setting that cannot work
+├── SubscriptionNotFound           (NotFound) no webhook, rule or delivery by that id
+├── TargetRefused                  (InvalidInput) the outbound URL rule or the SSRF guard
+│   │                              refused the target
 │   └── HostNotAllowed             a non-public address webhook_allowed_hosts does not allow
-└── RepositoryTriggerError         a PutRepositoryTriggers input CodeCommit refuses
+└── RepositoryTriggerError         (InvalidInput) a PutRepositoryTriggers input CodeCommit
+                                   refuses (`aws_type` per instance: the model's name)
 """
 
 from __future__ import annotations
 
-
-class TriggerError(Exception):
-    aws_type = "InvalidParameterException"
-
-    def __init__(self, message: str, aws_type: str | None = None) -> None:
-        super().__init__(message)
-        if aws_type is not None:
-            self.aws_type = aws_type
+from gitserver.errors import DomainError, InvalidInput, NotFound
 
 
-class InvalidSubscription(TriggerError):
+class TriggerError(DomainError):
+    """Base class of trigger errors (raise a subclass)."""
+
+
+class InvalidSubscription(TriggerError, InvalidInput):
     pass
 
 
-class SubscriptionNotFound(TriggerError):
+class SubscriptionNotFound(TriggerError, NotFound):
     pass
 
 
-class TargetRefused(TriggerError):
+class TargetRefused(TriggerError, InvalidInput):
     pass
 
 
@@ -45,5 +44,5 @@ class HostNotAllowed(TargetRefused):
         self.reason = reason
 
 
-class RepositoryTriggerError(TriggerError):
+class RepositoryTriggerError(TriggerError, InvalidInput):
     pass

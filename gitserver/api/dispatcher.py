@@ -31,7 +31,7 @@ from auth.sigv4 import (
     request_signature,
     signature_matches,
 )
-from gitserver.access import Access, AccessDenied, RequestInfo, request_info
+from gitserver.access import Access, RequestInfo, request_info
 from gitserver.api import model
 from gitserver.api.errors import ApiError, to_api_error
 from gitserver.api.registry import ApiServices, Call, Operation, Params
@@ -175,10 +175,7 @@ class CodeCommitApi:
     ) -> dict[str, Repository]:
         """The operation on each of its targets; the repository rows read for it."""
         targets = op.targets(self.services.endpoints, params)
-        try:
-            return await self.access.authorize(principal, op.action, targets, info)
-        except AccessDenied as exc:
-            raise ApiError("AccessDeniedException", exc.message) from None
+        return await self.access.authorize(principal, op.action, targets, info)
 
 
 def _verify(request: web.Request, body: bytes, signed: SignedRequest, secret: str) -> None:

@@ -1,15 +1,27 @@
 """Errors of the CodeCommit API, and the one table that maps domain errors to AWS's names.
 
 ApiError                 an AWS error: `__type` (the model's exception name), message, status
-└── (raised directly)    validation, signature and access errors
+└── (raised directly)    protocol errors: target, signature, serialization
 
-Domain errors are mapped once, here: an error that carries an `aws_type` attribute
-(store, content, triggers) by that attribute, auth errors by class.
+A domain error (`gitserver.errors.DomainError`) becomes an `ApiError` here, once: its
+`aws_type` if its class or the instance names one, else its category's row of
+`AWS_TYPE`. Every such error is HTTP 400, as AWS's JSON protocol answers client errors
+(AccessDeniedException included); only the signature errors in `dispatcher.py` are 403.
 """
 
 from __future__ import annotations
 
-from auth.errors import AlreadyExists, AuthError, InvalidInput, LimitExceeded, NotFound
+from gitserver.errors import (
+    AccessDenied,
+    AlreadyExists,
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    category_of,
+)
 
 
 class ApiError(Exception):
@@ -22,24 +34,22 @@ class ApiError(Exception):
         self.status = status
 
 
-_AUTH = {
+AWS_TYPE: dict[type[DomainError], str] = {
     NotFound: "ResourceNotFoundException",
     AlreadyExists: "ResourceAlreadyExistsException",
+    Conflict: "ConflictException",
     InvalidInput: "InvalidParameterException",
     LimitExceeded: "LimitExceededException",
+    AccessDenied: "AccessDeniedException",
+    AuthenticationFailed: "UnrecognizedClientException",
 }
+"""`__type` by category, for a domain error whose class names no CodeCommit exception."""
 
 
 def to_api_error(exc: Exception) -> ApiError | None:
     """The AWS error for a domain error, or None if it is not one (a bug: 500)."""
     if isinstance(exc, ApiError):
         return exc
-    aws_type = getattr(exc, "aws_type", None)
-    if isinstance(aws_type, str):
-        return ApiError(aws_type, str(exc))
-    for cls, name in _AUTH.items():
-        if isinstance(exc, cls):
-            return ApiError(name, str(exc))
-    if isinstance(exc, AuthError):
-        return ApiError("InvalidParameterException", str(exc))
+    if isinstance(exc, DomainError):
+        return ApiError(exc.aws_type or AWS_TYPE[category_of(exc)], str(exc))
     return None

@@ -10,18 +10,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from auth.errors import AuthError, NotFound
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
 from gitserver import datadir
+from gitserver import errors as category
 from gitserver.cli import commands, policy_versions, tagging, webhooks
 from gitserver.cli.output import CommandError, Output
 from gitserver.cli.webhooks import DELIVERY_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.datadir import DataDirError
 from gitserver.gitcmd import GitError
-from gitserver.store.errors import RepositoryNotFound, StoreError
-from triggers.errors import SubscriptionNotFound, TriggerError
+from gitserver.store.errors import RepositoryNotFound
 
 COMMON = (
     "data",
@@ -299,14 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:
         result = asyncio.run(args.handler(settings, args, output))
-    except (NotFound, RepositoryNotFound, SubscriptionNotFound) as exc:
-        # The usual cause is the wrong data directory: say which one was asked.
-        what = str(exc)
-        if isinstance(exc, RepositoryNotFound) and not what.startswith("repository"):
-            what = f"repository {what}"
-        where = datadir.where(settings.data, settings.effective_database_url)
-        return output.fail(f"{what} {where}")
-    except (AuthError, StoreError, CommandError, TriggerError, DataDirError) as exc:
+    except category.DomainError as exc:
+        where = ""
+        if isinstance(exc, category.NotFound):
+            where = datadir.where(settings.data, settings.effective_database_url)
+        return output.fail(_shown(exc, where), CLI_EXIT[category.category_of(exc)])
+    except (CommandError, DataDirError) as exc:
         return output.fail(str(exc))
     except GitError as exc:
         logging.getLogger(__name__).error("git failed: %s", exc.stderr[-2000:])
@@ -316,6 +313,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result is not None:
         output.emit(result)
     return 0
+
+
+# 1 for every refusal (argparse's usage errors are 2): scripts test for non-zero, and
+# the message says which kind it was.
+CLI_EXIT: dict[type[category.DomainError], int] = {
+    category.NotFound: 1,
+    category.AlreadyExists: 1,
+    category.Conflict: 1,
+    category.InvalidInput: 1,
+    category.LimitExceeded: 1,
+    category.AccessDenied: 1,
+    category.AuthenticationFailed: 1,
+}
+"""The CLI's one mapping of domain errors (see `gitserver.errors`)."""
+
+
+def _shown(error: category.DomainError, where: str) -> str:
+    """The one-line message; "not found" says where it looked, the wrong data
+    directory being the usual cause."""
+    what = str(error)
+    if not isinstance(error, category.NotFound):
+        return what
+    if isinstance(error, RepositoryNotFound) and not what.startswith("repository"):
+        what = f"repository {what}"
+    return f"{what} {where}"
 
 
 def dumps(value: Any) -> str:

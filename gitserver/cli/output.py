@@ -29,9 +29,10 @@ class Output:
             sys.stdout.write(result.text.rstrip("\n") + "\n")
         sys.stdout.flush()
 
-    def fail(self, message: str) -> int:
+    def fail(self, message: str, status: int = 1) -> int:
+        """Print the one-line error; returns the exit status."""
         sys.stderr.write(f"gitserver: error: {message}\n")
-        return 1
+        return status
 
     def say(self, message: str) -> None:
         """A progress line for people (stderr under --json so stdout stays one object)."""

@@ -1,82 +1,83 @@
 """Errors of reading and writing repository content; `aws_type` is the model's name.
 
+Each class is a `ContentError` (a `StoreError`) and one category of `gitserver.errors`.
+The store's `CommitNotFound`, `BranchNotFound` and `InvalidCommitId` serve content too
+(import them from `gitserver.store.errors`: there is one of each). Where an operation
+names a condition differently, the instance carries the name (GetCommit:
+`CommitNotFound(..., aws_type="CommitIdDoesNotExistException")`).
+
 ContentError (a StoreError)
-├── InvalidPath / PathRequired             a path CodeCommit would refuse
-├── FileNotFound / FolderNotFound          nothing of that kind at the path
-├── InvalidCommit / CommitNotFound         a commit specifier that names nothing
-├── BlobNotFound / InvalidBlobId           GetBlob's two failures
-├── FileTooLarge                           more than the configured size to return
-├── ParentCommit*                          PutFile/CreateCommit's compare-and-swap
-├── SameFileContent / NoChange             a write that changes nothing
-├── *Conflicts*                            a file where a folder is, or the reverse
-├── ObjectsRefused                         objects git's push checks (fsck) refuse
-└── (the entry-level errors of CreateCommit)
+├── NotFound       FileNotFound, FolderNotFound, PathNotFound, BlobNotFound,
+│                  ParentCommitNotFound
+├── Conflict       ParentCommitIdOutdated (PutFile/CreateCommit's compare-and-swap),
+│                  SameFileContent / NoChange (the tree already is what was asked),
+│                  BranchNameIsTagName, FileNameConflictsWithDirectoryName,
+│                  DirectoryNameConflictsWithFileName, FilePathConflictsWithSubmodulePath
+├── LimitExceeded  FileTooLarge (to return), FileContentTooLarge, FolderContentTooLarge,
+│                  MaximumFileEntriesExceeded, CommitIdsLimitExceeded
+├── InvalidInput   PathRequired, InvalidPath, InvalidCommit, InvalidBlobId, the
+│                  ParentCommitId rules, the entry rules of CreateCommit, NameLength/
+│                  CommitMessageLength/InvalidEmail, InvalidMaxResults
+│   └── ObjectsRefused  objects git's push checks (fsck) refuse
+└── (from store/errors.py) CommitNotFound, BranchNotFound (NotFound), InvalidCommitId (InvalidInput)
 Every class is raised with a client-safe message.
 """
 
 from __future__ import annotations
 
+from gitserver.errors import Conflict, DomainError, InvalidInput, LimitExceeded, NotFound
 from gitserver.store.errors import StoreError
 
 
 class ContentError(StoreError):
-    """Base class. Some conditions have a different name per operation: `aws_type`
-    can be given per instance for those (GetCommit's `CommitIdDoesNotExistException`)."""
-
-    aws_type = "InvalidParameterException"
-
-    def __init__(self, message: str, aws_type: str | None = None) -> None:
-        super().__init__(message)
-        if aws_type is not None:
-            self.aws_type = aws_type
+    """Base class of content errors (raise a subclass)."""
 
 
-def _error(name: str) -> type[ContentError]:
-    return type(name.removesuffix("Exception"), (ContentError,), {"aws_type": name})
+def _error(name: str, category: type[DomainError]) -> type[ContentError]:
+    return type(name.removesuffix("Exception"), (ContentError, category), {"aws_type": name})
 
 
-PathRequired = _error("PathRequiredException")
-InvalidPath = _error("InvalidPathException")
-FileNotFound = _error("FileDoesNotExistException")
-FolderNotFound = _error("FolderDoesNotExistException")
-PathNotFound = _error("PathDoesNotExistException")
-InvalidCommit = _error("InvalidCommitException")
-CommitNotFound = _error("CommitDoesNotExistException")
-InvalidCommitId = _error("InvalidCommitIdException")
-BlobNotFound = _error("BlobIdDoesNotExistException")
-InvalidBlobId = _error("InvalidBlobIdException")
-FileTooLarge = _error("FileTooLargeException")
-ParentCommitIdRequired = _error("ParentCommitIdRequiredException")
-InvalidParentCommitId = _error("InvalidParentCommitIdException")
-ParentCommitNotFound = _error("ParentCommitDoesNotExistException")
-ParentCommitIdOutdated = _error("ParentCommitIdOutdatedException")
-BranchNotFound = _error("BranchDoesNotExistException")
-BranchNameIsTagName = _error("BranchNameIsTagNameException")
-SameFileContent = _error("SameFileContentException")
-NoChange = _error("NoChangeException")
-FileContentRequired = _error("FileContentRequiredException")
-FileContentTooLarge = _error("FileContentSizeLimitExceededException")
-FolderContentTooLarge = _error("FolderContentSizeLimitExceededException")
-FileNameConflictsWithDirectoryName = _error("FileNameConflictsWithDirectoryNameException")
-DirectoryNameConflictsWithFileName = _error("DirectoryNameConflictsWithFileNameException")
-FilePathConflictsWithSubmodulePath = _error("FilePathConflictsWithSubmodulePathException")
-FileEntryRequired = _error("FileEntryRequiredException")
-MaximumFileEntriesExceeded = _error("MaximumFileEntriesExceededException")
-PutFileEntryConflict = _error("PutFileEntryConflictException")
-SourceFileOrContentRequired = _error("SourceFileOrContentRequiredException")
-FileContentAndSourceFileSpecified = _error("FileContentAndSourceFileSpecifiedException")
-SamePathRequest = _error("SamePathRequestException")
-FileModeRequired = _error("FileModeRequiredException")
-RestrictedSourceFile = _error("RestrictedSourceFileException")
-InvalidFileMode = _error("InvalidFileModeException")
-NameLengthExceeded = _error("NameLengthExceededException")
-InvalidEmail = _error("InvalidEmailException")
-CommitMessageLengthExceeded = _error("CommitMessageLengthExceededException")
-CommitIdsLimitExceeded = _error("CommitIdsLimitExceededException")
-InvalidMaxResults = _error("InvalidMaxResultsException")
+PathRequired = _error("PathRequiredException", InvalidInput)
+InvalidPath = _error("InvalidPathException", InvalidInput)
+FileNotFound = _error("FileDoesNotExistException", NotFound)
+FolderNotFound = _error("FolderDoesNotExistException", NotFound)
+PathNotFound = _error("PathDoesNotExistException", NotFound)
+InvalidCommit = _error("InvalidCommitException", InvalidInput)
+BlobNotFound = _error("BlobIdDoesNotExistException", NotFound)
+InvalidBlobId = _error("InvalidBlobIdException", InvalidInput)
+FileTooLarge = _error("FileTooLargeException", LimitExceeded)
+ParentCommitIdRequired = _error("ParentCommitIdRequiredException", InvalidInput)
+InvalidParentCommitId = _error("InvalidParentCommitIdException", InvalidInput)
+ParentCommitNotFound = _error("ParentCommitDoesNotExistException", NotFound)
+ParentCommitIdOutdated = _error("ParentCommitIdOutdatedException", Conflict)
+BranchNameIsTagName = _error("BranchNameIsTagNameException", Conflict)
+SameFileContent = _error("SameFileContentException", Conflict)
+NoChange = _error("NoChangeException", Conflict)
+FileContentRequired = _error("FileContentRequiredException", InvalidInput)
+FileContentTooLarge = _error("FileContentSizeLimitExceededException", LimitExceeded)
+FolderContentTooLarge = _error("FolderContentSizeLimitExceededException", LimitExceeded)
+FileNameConflictsWithDirectoryName = _error("FileNameConflictsWithDirectoryNameException", Conflict)
+DirectoryNameConflictsWithFileName = _error("DirectoryNameConflictsWithFileNameException", Conflict)
+FilePathConflictsWithSubmodulePath = _error("FilePathConflictsWithSubmodulePathException", Conflict)
+FileEntryRequired = _error("FileEntryRequiredException", InvalidInput)
+MaximumFileEntriesExceeded = _error("MaximumFileEntriesExceededException", LimitExceeded)
+PutFileEntryConflict = _error("PutFileEntryConflictException", InvalidInput)
+SourceFileOrContentRequired = _error("SourceFileOrContentRequiredException", InvalidInput)
+FileContentAndSourceFileSpecified = _error(
+    "FileContentAndSourceFileSpecifiedException", InvalidInput
+)
+SamePathRequest = _error("SamePathRequestException", InvalidInput)
+FileModeRequired = _error("FileModeRequiredException", InvalidInput)
+RestrictedSourceFile = _error("RestrictedSourceFileException", InvalidInput)
+InvalidFileMode = _error("InvalidFileModeException", InvalidInput)
+NameLengthExceeded = _error("NameLengthExceededException", InvalidInput)
+InvalidEmail = _error("InvalidEmailException", InvalidInput)
+CommitMessageLengthExceeded = _error("CommitMessageLengthExceededException", InvalidInput)
+CommitIdsLimitExceeded = _error("CommitIdsLimitExceededException", LimitExceeded)
+InvalidMaxResults = _error("InvalidMaxResultsException", InvalidInput)
 
 
-class ObjectsRefused(ContentError):
+class ObjectsRefused(ContentError, InvalidInput):
     """Objects the server built that `git index-pack --strict` refuses, as it would in a push.
 
     `checks` are git's fsck message ids (`hasDotgit`, `gitmodulesName`, ...). CodeCommit's

@@ -17,7 +17,6 @@ from dulwich.repo import Repo
 
 from gitserver.content.errors import (
     BlobNotFound,
-    CommitNotFound,
     FileNotFound,
     FileTooLarge,
     FolderNotFound,
@@ -26,6 +25,7 @@ from gitserver.content.errors import (
 )
 from gitserver.content.paths import join, split_path
 from gitserver.content.sizes import object_size
+from gitserver.store.errors import CommitNotFound
 
 FULL_OID = re.compile(r"[0-9a-f]{40}")
 _MODES = {0o100755: "EXECUTABLE", 0o100644: "NORMAL", 0o120000: "SYMLINK"}

@@ -21,7 +21,6 @@ from dulwich.refs import Ref
 
 from gitserver.content.errors import (
     BranchNameIsTagName,
-    BranchNotFound,
     CommitMessageLengthExceeded,
     FileContentAndSourceFileSpecified,
     FileContentRequired,
@@ -51,7 +50,7 @@ from gitserver.content.trees import KEEP_FILE, TreeEditor
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
 from gitserver.store.branches import branch_ref, validate_new_branch_name
-from gitserver.store.errors import RefMoved
+from gitserver.store.errors import BranchNotFound, RefMoved
 from gitserver.store.naming import ZERO_OID
 from gitserver.store.refs import RefKind
 from gitserver.store.repositories import RepositoryStore

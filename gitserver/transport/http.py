@@ -21,11 +21,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from auth.authenticate import Authenticator
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
-from gitserver.access import Access, AccessDenied, RequestInfo, request_info
+from gitserver import errors as category
+from gitserver.access import Access, RequestInfo, request_info
 from gitserver.clientip import Network
 from gitserver.db import Repository
 from gitserver.gitcmd import kill
-from gitserver.store.errors import InvalidRepositoryName
+from gitserver.store.errors import InvalidRepositoryName, RepositoryNotFound
 from gitserver.store.naming import validate_repository_name
 from gitserver.store.repositories import RepositoryStore
 from gitserver.transport.engine import (
@@ -93,6 +94,25 @@ class _Body(enum.Enum):
 def _text(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
     # git prints a text/plain error body to the user ("remote: ...").
     return status(text=message + "\n", content_type="text/plain", headers=headers or None)
+
+
+HTTP_STATUS: dict[type[category.DomainError], type[web.HTTPException]] = {
+    category.NotFound: web.HTTPNotFound,
+    category.AlreadyExists: web.HTTPConflict,
+    category.Conflict: web.HTTPConflict,
+    category.InvalidInput: web.HTTPBadRequest,
+    # Not 429: these are quotas (a size, a count), and a retry gets the same answer;
+    # 429 tells clients to come back later. Busy process slots are the 429s (and 503s).
+    category.LimitExceeded: web.HTTPBadRequest,
+    category.AccessDenied: web.HTTPForbidden,
+    category.AuthenticationFailed: web.HTTPUnauthorized,
+}
+"""The HTTP front end's one mapping of domain errors (see `gitserver.errors`)."""
+
+
+def _refusal(error: category.DomainError, **headers: str) -> web.HTTPException:
+    """`error` as the client sees it: its category's status, `gitserver: <message>`."""
+    return _text(HTTP_STATUS[category.category_of(error)], f"gitserver: {error}", **headers)
 
 
 class GitHttp:
@@ -198,7 +218,7 @@ class GitHttp:
         self, request: web.Request, push: PushRequest, denied: dict[str, str]
     ) -> web.StreamResponse:
         if not push.reports_status:
-            raise _text(web.HTTPForbidden, "gitserver: " + next(iter(denied.values())))
+            raise _refusal(category.AccessDenied(next(iter(denied.values()))))
         # Drain the pack without storing it, so the client reads our report, not a reset.
         try:
             while await _read(request.content, self.limits.body_idle_timeout):
@@ -284,7 +304,7 @@ class GitHttp:
         try:
             validate_repository_name(name)
         except InvalidRepositoryName as exc:
-            raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
+            raise _refusal(exc) from None
         info = request_info(
             "https" if request.secure else "http",
             request.remote or "",
@@ -296,10 +316,10 @@ class GitHttp:
         principal = await self._authenticate(request, info, service, name)
         try:
             repo = await self.access.admit(principal, service_action(service), name, info)
-        except AccessDenied as exc:
-            raise _text(web.HTTPForbidden, exc.message) from None
+        except category.AccessDenied as exc:
+            raise _refusal(exc) from None
         if repo is None:
-            raise _text(web.HTTPNotFound, f"gitserver: repository {name} does not exist")
+            raise _refusal(RepositoryNotFound(f"repository {name} does not exist"))
         return principal, repo, info
 
     async def _authenticate(
@@ -309,9 +329,8 @@ class GitHttp:
         try and only gets the challenge; credentials that fail are audited."""
         header = request.headers.get("Authorization", "")
         if not header:
-            raise _text(
-                web.HTTPUnauthorized,
-                "gitserver: authentication required",
+            raise _refusal(
+                category.AuthenticationFailed("authentication required"),
                 **{"WWW-Authenticate": REALM},
             )
         credentials = _basic_credentials(header)
@@ -333,9 +352,10 @@ class GitHttp:
                 resource=self.access.endpoints.arn(name),
                 detail={"service": service},
             )
-            raise _text(
-                web.HTTPUnauthorized,
-                f"gitserver: {'malformed' if credentials is None else 'invalid'} credentials",
+            raise _refusal(
+                category.AuthenticationFailed(
+                    f"{'malformed' if credentials is None else 'invalid'} credentials"
+                ),
                 **{"WWW-Authenticate": REALM},
             ) from None
 

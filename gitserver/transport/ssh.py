@@ -25,8 +25,10 @@ from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from auth.sshkeys import check_login_key
-from gitserver.access import Access, AccessDenied, RequestInfo, Target, request_info
+from gitserver.access import Access, RequestInfo, Target, request_info
 from gitserver.db import Database, Repository
+from gitserver.errors import DomainError
+from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import RepositoryStore
 from gitserver.transport.engine import RECEIVE_PACK, GitEngine, service_action, valid_git_protocol
 from gitserver.transport.hostkeys import HostKey
@@ -274,9 +276,10 @@ class GitSsh:
         status = 1
         try:
             status = await self._run(process, client, client.login)
-        except Refused as exc:
-            await _say(process, exc.message)
-            status = exc.status
+        except (Refused, DomainError) as exc:
+            refused = exc if isinstance(exc, Refused) else Refused.of(exc)
+            await _say(process, refused.message)
+            status = refused.status
         except SessionTimeout as exc:
             log.info("ssh session timed out", extra={"reason": str(exc), "peer": client.peer})
             await _say(process, f"gitserver: session closed: {exc}")
@@ -357,12 +360,9 @@ class GitSsh:
     ) -> Repository:
         """Authorization before the 404, as over HTTP (the row's tags feed the decision)."""
         action = service_action(command.service)
-        try:
-            repo = await self.access.admit(principal, action, command.repository, info)
-        except AccessDenied as exc:
-            raise Refused(f"gitserver: {exc.message}") from None
+        repo = await self.access.admit(principal, action, command.repository, info)
         if repo is None:
-            raise Refused(f"gitserver: repository {command.repository} does not exist")
+            raise RepositoryNotFound(f"repository {command.repository} does not exist")
         return repo
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from gitserver import errors as category
 from gitserver.store.errors import InvalidRepositoryName
 from gitserver.store.naming import validate_repository_name
 from gitserver.transport.engine import SERVICES
@@ -23,6 +24,20 @@ _ONLY_GIT = "only git-upload-pack, git-receive-pack and git-upload-archive are a
 _PREFIX = "v1/repos/"
 
 
+# git prints the stderr line and then "fatal: Could not read from remote repository"
+# whatever the status is; 1 for every category keeps what scripts calling ssh have seen.
+SSH_EXIT: dict[type[category.DomainError], int] = {
+    category.NotFound: 1,
+    category.AlreadyExists: 1,
+    category.Conflict: 1,
+    category.InvalidInput: 1,
+    category.LimitExceeded: 1,
+    category.AccessDenied: 1,
+    category.AuthenticationFailed: 1,
+}
+"""The SSH front end's one mapping of domain errors (see `gitserver.errors`)."""
+
+
 class Refused(Exception):
     """A request the SSH front end turns down: `message` goes to stderr, `status` is
     the exit status. This is the SSH edge's one mapping of refusals."""
@@ -31,6 +46,11 @@ class Refused(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+    @classmethod
+    def of(cls, error: category.DomainError) -> Refused:
+        """A domain error as one `gitserver: <message>` line and its category's status."""
+        return cls(f"gitserver: {error}", SSH_EXIT[category.category_of(error)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +99,7 @@ def repository_name(path: str) -> str:
     try:
         return validate_repository_name(name)
     except InvalidRepositoryName as exc:
-        raise Refused(f"gitserver: {exc}") from None
+        raise Refused.of(exc) from None
 
 
 def _shown(value: str, limit: int = 60) -> str:

@@ -7,14 +7,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from gitserver.api.errors import ApiError
 from gitserver.api.ops.paging import page
 from gitserver.api.registry import Call, Operation, Params, Result, on_branch, on_repository
-from gitserver.content.errors import CommitIdsLimitExceeded, InvalidCommitId
+from gitserver.content.errors import CommitIdsLimitExceeded
 from gitserver.content.history import differences, file_history
 from gitserver.content.reader import FULL_OID, Reader
 from gitserver.content.writer import CommitRequest, PutEntry, Writer
 from gitserver.db import Repository
+from gitserver.store.errors import CommitNotFound, InvalidCommitId
 from gitserver.store.naming import validate_repository_name
 
 T = TypeVar("T")
@@ -73,7 +73,9 @@ async def get_commit(call: Call, params: Params) -> Result:
     def work(reader: Reader) -> Result:
         commit = reader.commit(commit_id)
         if commit is None:
-            raise ApiError("CommitIdDoesNotExistException", f"Commit {commit_id} does not exist")
+            raise CommitNotFound(
+                f"Commit {commit_id} does not exist", aws_type="CommitIdDoesNotExistException"
+            )
         return {"commit": reader.commit_shape(commit)}
 
     return await _read(call, repo, work)

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from gitserver.content.errors import ContentError
 from gitserver.content.history import differences, file_history
 from gitserver.content.reader import Reader
 from gitserver.content.sizes import object_size
+from gitserver.store.errors import StoreError
 from tests.unit.gitserver.content_support import Env, run_in_repo
 
 DATED = {"GIT_AUTHOR_DATE": "1484167798 -0800", "GIT_COMMITTER_DATE": "1484167799 +0530"}
 
 
-def _aws(error: pytest.ExceptionInfo[ContentError]) -> str:
+def _aws(error: pytest.ExceptionInfo[StoreError]) -> str | None:
     return error.value.aws_type
 
 
@@ -97,7 +97,7 @@ def test_commit_specifiers_paths_and_modes(tmp_path: Path) -> None:
 def test_get_file_errors(tmp_path: Path, spec: str, path: str, aws_type: str) -> None:
     async def body(env: Env) -> None:
         _populate(env)
-        with Reader(env.path) as r, pytest.raises(ContentError) as error:
+        with Reader(env.path) as r, pytest.raises(StoreError) as error:
             r.get_file(r.resolve(spec, "main"), path, 1024)
         assert _aws(error) == aws_type
 
@@ -106,7 +106,7 @@ def test_get_file_errors(tmp_path: Path, spec: str, path: str, aws_type: str) ->
 
 def test_an_empty_repository_has_no_head_commit(tmp_path: Path) -> None:
     async def body(env: Env) -> None:
-        with Reader(env.path) as r, pytest.raises(ContentError) as error:
+        with Reader(env.path) as r, pytest.raises(StoreError) as error:
             r.resolve(None, None)
         assert _aws(error) == "CommitDoesNotExistException"
 
@@ -138,7 +138,7 @@ def test_get_folder_lists_every_kind(tmp_path: Path) -> None:
                 {"commitId": ids["first"], "absolutePath": "vendor/lib", "relativePath": "lib"}
             ]
             for missing in ("run.sh", "nope"):
-                with pytest.raises(ContentError) as error:
+                with pytest.raises(StoreError) as error:
                     r.get_folder(head, missing)
                 assert _aws(error) == "FolderDoesNotExistException"
 
@@ -158,13 +158,13 @@ def test_get_blob_and_size_limits(tmp_path: Path) -> None:
                 ("f" * 40, "BlobIdDoesNotExistException"),
                 (tree, "BlobIdDoesNotExistException"),
             ]:
-                with pytest.raises(ContentError) as error:
+                with pytest.raises(StoreError) as error:
                     r.get_blob(bad, 1024)
                 assert _aws(error) == aws_type, bad
-            with pytest.raises(ContentError) as error:
+            with pytest.raises(StoreError) as error:
                 r.get_blob(blob, 12)
             assert _aws(error) == "FileTooLargeException"
-            with pytest.raises(ContentError) as error:
+            with pytest.raises(StoreError) as error:
                 r.get_file(r.resolve("main", "main"), "src/app.py", 12)
             assert _aws(error) == "FileTooLargeException"
 
@@ -266,7 +266,7 @@ def test_differences_types_modes_and_path_filters(tmp_path: Path) -> None:
             assert [_path(d) for d in differences(r, old, new, after_path="/b")] == ["b/new.txt"]
             everything = differences(r, None, new)
             assert {d["changeType"] for d in everything} == {"A"} and len(everything) == 3
-            with pytest.raises(ContentError) as error:
+            with pytest.raises(StoreError) as error:
                 differences(r, old, new, after_path="nope")
             assert _aws(error) == "PathDoesNotExistException"
 
