@@ -292,9 +292,13 @@ def test_git_credential_clone_and_failures(
     git("clone", "-q", server.url(name, cred["username"], cred["password"]), str(clone))
     assert git.rev_parse(clone, "HEAD") == head
 
+    # Flip the last character: appending a fixed one would leave the password
+    # unchanged whenever it already ends with that character (1 in 64).
+    last = cred["password"][-1]
+    bad_password = cred["password"][:-1] + ("y" if last == "x" else "x")
     wrong = git(
         "clone",
-        server.url(name, cred["username"], cred["password"][:-1] + "x"),
+        server.url(name, cred["username"], bad_password),
         str(tmp_path / "wrong"),
         check=False,
     )
