@@ -31,9 +31,17 @@ class EventType(StrEnum):
     PULL_REQUEST_STATUS_CHANGED = "pullRequestStatusChanged"
     PULL_REQUEST_MERGE_STATUS_UPDATED = "pullRequestMergeStatusUpdated"
     COMMENT_ON_PULL_REQUEST_CREATED = "commentOnPullRequestCreated"
+    COMMENT_ON_PULL_REQUEST_UPDATED = "commentOnPullRequestUpdated"
     PULL_REQUEST_APPROVAL_STATE_CHANGED = "pullRequestApprovalStateChanged"
+    PULL_REQUEST_APPROVAL_RULE_CREATED = "pullRequestApprovalRuleCreated"
+    PULL_REQUEST_APPROVAL_RULE_UPDATED = "pullRequestApprovalRuleUpdated"
+    PULL_REQUEST_APPROVAL_RULE_DELETED = "pullRequestApprovalRuleDeleted"
     PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN = "pullRequestApprovalRuleOverridden"
     COMMENT_ON_COMMIT_CREATED = "commentOnCommitCreated"
+    COMMENT_ON_COMMIT_UPDATED = "commentOnCommitUpdated"
+    COMMENT_REACTION_CREATED = "commentReactionCreated"
+    COMMENT_REACTION_UPDATED = "commentReactionUpdated"
+    UNREFERENCED_MERGE_COMMIT_CREATED = "unreferencedMergeCommitCreated"
     PIPELINE_EXECUTION_STATE_CHANGED = "pipelineExecutionStateChanged"
 
 

@@ -366,3 +366,186 @@ class DispatchCursor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PullRequest(Base):
+    """A pull request: one source and one destination ref in one repository.
+
+    `id` is CodeCommit's numeric pull request id (a string on the wire). The commits
+    and `revision_id` are kept current as the refs move; `stale` says a ref moved and
+    the follower (`store/pullsync.py`) has not yet brought the row up to date.
+    """
+
+    __tablename__ = "pull_requests"
+    __table_args__ = (
+        Index("ix_pull_requests_repository_status", "repository_id", "status"),
+        Index("ix_pull_requests_open_refs", "repository_id", "status", "stale"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repository_id: Mapped[str] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(8), default="OPEN")  # OPEN | CLOSED
+    author: Mapped[str] = mapped_column(String(64))
+    author_arn: Mapped[str] = mapped_column(String(256), index=True)
+    # Idempotency: the token and a digest of the input it was first used with.
+    client_request_token: Mapped[str | None] = mapped_column(String(256), unique=True)
+    request_digest: Mapped[str] = mapped_column(String(64), default="")
+    source_ref: Mapped[str] = mapped_column(String(1024))
+    destination_ref: Mapped[str] = mapped_column(String(1024))
+    source_commit: Mapped[str] = mapped_column(String(64))
+    destination_commit: Mapped[str] = mapped_column(String(64))
+    merge_base: Mapped[str] = mapped_column(String(64), default="")
+    revision_id: Mapped[str] = mapped_column(String(64))
+    is_merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_by: Mapped[str] = mapped_column(String(256), default="")
+    merge_commit_id: Mapped[str] = mapped_column(String(64), default="")
+    merge_option: Mapped[str] = mapped_column(String(32), default="")
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale_actor: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PullRequestEvent(Base):
+    """DescribePullRequestEvents' history: one row per change, with its metadata."""
+
+    __tablename__ = "pull_request_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pull_request_id: Mapped[int] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(64))  # PULL_REQUEST_CREATED, ...
+    actor_arn: Mapped[str] = mapped_column(String(256))
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+    # The `*EventMetadata` member's name and value, as the API returns them.
+    metadata_key: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PullRequestApproval(Base):
+    """A user's approval state on one revision: approvals of older revisions never count."""
+
+    __tablename__ = "pull_request_approvals"
+
+    pull_request_id: Mapped[int] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))  # APPROVE | REVOKE
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PullRequestOverride(Base):
+    """An override of the approval rules for one revision (OverridePullRequestApprovalRules)."""
+
+    __tablename__ = "pull_request_overrides"
+
+    pull_request_id: Mapped[int] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    overrider_arn: Mapped[str] = mapped_column(String(256))
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApprovalRule(Base):
+    """An approval rule of one pull request (its own, or copied from a template)."""
+
+    __tablename__ = "approval_rules"
+    __table_args__ = (Index("ux_approval_rules_pr_name", "pull_request_id", "name", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    pull_request_id: Mapped[int] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(36), default="")
+    template_name: Mapped[str] = mapped_column(String(100), default="")
+    last_modified_user: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApprovalRuleTemplate(Base):
+    """An approval rule template, applied to new pull requests in associated repositories."""
+
+    __tablename__ = "approval_rule_templates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    last_modified_user: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TemplateAssociation(Base):
+    __tablename__ = "approval_rule_template_repositories"
+
+    template_id: Mapped[str] = mapped_column(
+        ForeignKey("approval_rule_templates.id", ondelete="CASCADE"), primary_key=True
+    )
+    repository_id: Mapped[str] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Comment(Base):
+    """A comment on a pull request or on a compared commit pair; located when `file_path`.
+
+    The location is kept as written (`before_*`/`after_*`, `file_position`,
+    `relative_version`); `current_commit`/`current_position` carry an AFTER comment to
+    the newest revision while its line is unchanged, and `outdated` marks one whose line
+    changed or went away.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_pull_request", "pull_request_id"),
+        Index("ix_comments_commits", "repository_id", "before_commit", "after_commit"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    repository_id: Mapped[str] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    pull_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE")
+    )
+    before_commit: Mapped[str] = mapped_column(String(64), default="")
+    after_commit: Mapped[str] = mapped_column(String(64))
+    before_blob: Mapped[str] = mapped_column(String(64), default="")
+    after_blob: Mapped[str] = mapped_column(String(64), default="")
+    file_path: Mapped[str | None] = mapped_column(Text)
+    file_position: Mapped[int | None] = mapped_column(BigInteger)
+    relative_version: Mapped[str | None] = mapped_column(String(8))  # BEFORE | AFTER
+    in_reply_to: Mapped[str | None] = mapped_column(String(36), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    author_arn: Mapped[str] = mapped_column(String(256))
+    content: Mapped[str] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    client_request_token: Mapped[str | None] = mapped_column(String(256), unique=True)
+    current_commit: Mapped[str] = mapped_column(String(64), default="")
+    current_position: Mapped[int | None] = mapped_column(BigInteger)
+    outdated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommentReaction(Base):
+    """One user's reaction to a comment (a new reaction replaces the user's previous one)."""
+
+    __tablename__ = "comment_reactions"
+
+    comment_id: Mapped[str] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(default=utcnow)

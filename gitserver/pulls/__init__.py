@@ -1,0 +1,1 @@
+"""Pull requests: the domain service the API, the web UI, the CLI and git pushes share."""
