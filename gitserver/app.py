@@ -25,6 +25,7 @@ from gitserver.audit import AuditLog
 from gitserver.clientip import parse_networks
 from gitserver.config import parse_hostport, replace
 from gitserver.delivery import build_dispatcher, trigger_targets
+from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
 from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
@@ -117,6 +118,7 @@ class Server:
         self.delivery_metrics = DeliveryMetrics()
         self.dispatcher: Dispatcher | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._unfollow: Callable[[], None] | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.http_port = 0
@@ -193,6 +195,7 @@ class Server:
             page_size=settings.api_page_size,
             trigger_targets=trigger_targets(settings.trigger_targets),
             sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
+            pulls=self.services.pulls,
         )
         return CodeCommitApi(
             services,
@@ -258,6 +261,9 @@ class Server:
             await self.dispatcher.start()
         if settings.reconcile_interval > 0:
             self._tasks.append(asyncio.create_task(self._reconcile_forever()))
+        follow = FollowLoop(self.services.follower)
+        self._unfollow = on_events_committed(follow.wake)
+        self._tasks.append(asyncio.create_task(follow.run()))
 
     def _publish_ports(self) -> None:
         """Clone URLs name the ports actually bound when `:0` let the system pick them."""
@@ -348,8 +354,9 @@ class Server:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        for unsubscribe in (self._unsubscribe, self._unfollow):
+            if unsubscribe is not None:
+                unsubscribe()
         if self.dispatcher is not None:
             await self.dispatcher.close()
         if self.ssh is not None:

@@ -11,6 +11,8 @@ from auth.secretbox import SecretBox
 from gitserver.config import Settings
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pulls.follow import Follower
+from gitserver.pulls.service import PullRequests
 from gitserver.store.repositories import Endpoints, RepositoryStore
 
 ADMIN_PASSWORD_FILE = "initial-admin-password"
@@ -29,6 +31,8 @@ class Services:
     box: SecretBox
     store: RepositoryStore
     endpoints: Endpoints
+    follower: Follower
+    pulls: PullRequests
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -41,13 +45,18 @@ class Services:
             settings.public_ssh_base,
         )
         git = Git(data / "home", forced_config=GIT_CONFIG)
+        db = Database(settings.effective_database_url)
+        store = RepositoryStore(data, git, endpoints)
+        follower = Follower(db, git, store)
         return cls(
             settings=settings,
-            db=Database(settings.effective_database_url),
+            db=db,
             git=git,
             box=SecretBox.load_or_create(data),
-            store=RepositoryStore(data, git, endpoints),
+            store=store,
             endpoints=endpoints,
+            follower=follower,
+            pulls=PullRequests(db, git, store, follower),
         )
 
     async def close(self) -> None:

@@ -30,6 +30,8 @@ class EventType(StrEnum):
     PULL_REQUEST_SOURCE_BRANCH_UPDATED = "pullRequestSourceBranchUpdated"
     PULL_REQUEST_STATUS_CHANGED = "pullRequestStatusChanged"
     PULL_REQUEST_MERGE_STATUS_UPDATED = "pullRequestMergeStatusUpdated"
+    # Title or description edited: no CodeCommit event has it; GitHub's `edited` does.
+    PULL_REQUEST_EDITED = "pullRequestEdited"
     COMMENT_ON_PULL_REQUEST_CREATED = "commentOnPullRequestCreated"
     COMMENT_ON_PULL_REQUEST_UPDATED = "commentOnPullRequestUpdated"
     PULL_REQUEST_APPROVAL_STATE_CHANGED = "pullRequestApprovalStateChanged"

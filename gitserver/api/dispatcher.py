@@ -174,7 +174,7 @@ class CodeCommitApi:
         self, principal: Principal, op: Operation, params: Params, info: RequestInfo
     ) -> dict[str, Repository]:
         """The operation on each of its targets; the repository rows read for it."""
-        targets = op.targets(self.services.endpoints, params)
+        targets = await op.targets_for(self.services, params)
         return await self.access.authorize(principal, op.action, targets, info)
 
 

@@ -17,6 +17,7 @@ from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pulls.service import PullRequests
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
 from triggers.sender import Sender
@@ -38,6 +39,7 @@ class ApiServices:
     page_size: int = 1000
     trigger_targets: Mapping[str, str] = field(default_factory=dict)
     sender: Sender | None = None
+    pulls: PullRequests | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class Call:
 
 Handler = Callable[[Call, Params], Awaitable[Result]]
 Targets = Callable[[Endpoints, Params], Sequence[Target]]
+# Targets that need a lookup first: a pull request's or a comment's repository.
+Resolver = Callable[[ApiServices, Params], Awaitable[Sequence[Target]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,12 @@ class Operation:
     name: str
     handler: Handler
     targets: Targets
+    resolve: Resolver | None = None
+
+    async def targets_for(self, services: ApiServices, params: Params) -> Sequence[Target]:
+        if self.resolve is not None:
+            return await self.resolve(services, params)
+        return self.targets(services.endpoints, params)
 
     @property
     def action(self) -> Action:
@@ -107,6 +117,12 @@ def on_branch(member: str = "branchName") -> Targets:
 
 def on_any(endpoints: Endpoints, params: Params) -> Sequence[Target]:
     return [Target("*")]
+
+
+def on_all_repositories(endpoints: Endpoints, params: Params) -> Sequence[Target]:
+    """Every repository (`...:*`): what an operation on an unknown object is checked on,
+    so a caller allowed on some repositories learns nothing of others' objects."""
+    return [Target(endpoints.arn("*"))]
 
 
 def on_repositories(endpoints: Endpoints, params: Params) -> Sequence[Target]:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gitserver.db import Ref, Repository, utcnow
+from gitserver.db import PullRequest, Ref, Repository, utcnow
 from gitserver.gitcmd import Git, GitError
 from gitserver.store.naming import ZERO_OID, reference_type, short_name
 from triggers.events import Event, EventType, record_event
@@ -156,6 +156,7 @@ async def apply_ref_changes(
             else:
                 row.target = change.new
         record_event(session, _event_for(repo, change, actor, push_id, transport))
+    await _mark_pull_requests_stale(session, repo.id, [c.ref for c in changes], actor)
     now = utcnow()
     repo.updated_at = now
     repo.pushed_at = now
@@ -163,6 +164,22 @@ async def apply_ref_changes(
         repo.default_branch = choose_default_branch(changes)
         return repo.default_branch
     return None
+
+
+async def _mark_pull_requests_stale(
+    session: AsyncSession, repository_id: str, moved: list[str], actor: str
+) -> None:
+    """Open pull requests on a moved ref are brought up to date by `pulls/follow.py`:
+    here one UPDATE in the ledger's transaction, so no move is ever missed."""
+    await session.execute(
+        update(PullRequest)
+        .where(
+            PullRequest.repository_id == repository_id,
+            PullRequest.status == "OPEN",
+            or_(PullRequest.source_ref.in_(moved), PullRequest.destination_ref.in_(moved)),
+        )
+        .values(stale=True, stale_actor=actor)
+    )
 
 
 async def known_refs(session: AsyncSession, repository_id: str) -> dict[str, str]:

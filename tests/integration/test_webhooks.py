@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import sys
@@ -352,13 +353,28 @@ def test_a_delivery_in_flight_at_a_stop_is_sent_at_once_after_the_restart(
     """A graceful stop gives back the claims it will not settle: after the restart they
     go out at once, not when their lease (two minutes) runs out."""
     import socket
+    import threading
 
-    # A receiver that takes the connection and never answers: the attempt stays in flight.
+    # A receiver that answers the ping, then takes connections and never answers: the
+    # push's attempt stays in flight. (A hanging ping would hold the dispatcher's round,
+    # and so the push, for the whole 30-second timeout.)
     hanging = socket.socket()
     hanging.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     hanging.bind(("127.0.0.1", 0))
     hanging.listen(16)
     port = hanging.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            first, _ = hanging.accept()
+            first.recv(65536)
+            first.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            first.close()
+            while True:
+                held.append(hanging.accept()[0])
+
+    threading.Thread(target=serve, daemon=True).start()
     private = make_server("--no-ssh", "--webhook-allowed-hosts", "127.0.0.1")
     name = f"stop-{int(time.time() * 1000)}"
     private.cli("repo", "create", name)
@@ -373,7 +389,11 @@ def test_a_delivery_in_flight_at_a_stop_is_sent_at_once_after_the_restart(
     push_delivery = next(d for d in log if d["event"] != "ping")
     assert push_delivery["state"] == "in_flight", log
     private.stop()
+    with contextlib.suppress(OSError):
+        hanging.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the thread
     hanging.close()
+    for connection in held:
+        connection.close()
     late = Receiver(port=port).start()
     try:
         private.start()
