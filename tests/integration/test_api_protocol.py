@@ -324,6 +324,15 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("BatchGetCommits", {**repo, "commitIds": [c1, c2, "f" * 40]})
     call("GetDifferences", {**repo, "beforeCommitSpecifier": c1, "afterCommitSpecifier": c2})
     call("ListFileCommitHistory", {**repo, "filePath": "dir/a.txt"})
+    target = {"repositoryName": name, "sourceReference": "feature"}
+    pr = call("CreatePullRequest", {"title": "t", "targets": [target], "clientRequestToken": "x"})
+    pr_id = {"pullRequestId": pr["pullRequest"]["pullRequestId"]}
+    call("GetPullRequest", pr_id)
+    call("ListPullRequests", repo)
+    call("UpdatePullRequestTitle", {**pr_id, "title": "t2"})
+    call("UpdatePullRequestDescription", {**pr_id, "description": "d"})
+    call("UpdatePullRequestStatus", {**pr_id, "pullRequestStatus": "CLOSED"})
+    call("DescribePullRequestEvents", pr_id)
     call("DeleteFile", {**repo, "branchName": "main", "filePath": "b.txt", "parentCommitId": c2})
     call("TagResource", {"resourceArn": arn, "tags": {"team": "blue"}})
     call("ListTagsForResource", {"resourceArn": arn})
