@@ -237,8 +237,9 @@ class PullRequests:
         async with self.db.reader() as session:
             return await view(session, await _find(session, number))
 
-    async def repository_name(self, pull_request_id: str) -> str | None:
-        """The repository a pull request belongs to (for the access check), or None."""
+    async def location(self, pull_request_id: str) -> tuple[str, str] | None:
+        """The repository a pull request belongs to and its destination ref (for the
+        access check: merges carry `codecommit:References`), or None."""
         try:
             number = parse_id(pull_request_id)
         except errors.PullRequestError:
@@ -246,12 +247,12 @@ class PullRequests:
         async with self.db.reader() as session:
             row = (
                 await session.execute(
-                    select(Repository.name)
+                    select(Repository.name, PullRequest.destination_ref)
                     .join(PullRequest, PullRequest.repository_id == Repository.id)
                     .where(PullRequest.id == number)
                 )
-            ).scalar_one_or_none()
-            return row
+            ).one_or_none()
+            return (row[0], row[1]) if row is not None else None
 
     async def list_ids(
         self, repository_name: str, *, author_arn: str | None = None, status: str | None = None

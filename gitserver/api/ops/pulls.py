@@ -111,11 +111,24 @@ def max_results(params: Params, default: int = DEFAULT_RESULTS, ceiling: int = 1
 
 async def on_pull_request(services: ApiServices, params: Params) -> Sequence[Target]:
     """The pull request's repository; an unknown or malformed id: every repository."""
+    return await _pull_request_target(services, params, with_destination=False)
+
+
+async def on_pull_request_destination(services: ApiServices, params: Params) -> Sequence[Target]:
+    """A merge: the repository, with `codecommit:References` = the destination ref."""
+    return await _pull_request_target(services, params, with_destination=True)
+
+
+async def _pull_request_target(
+    services: ApiServices, params: Params, *, with_destination: bool
+) -> Sequence[Target]:
     pulls = services.pulls
-    name = await pulls.repository_name(str(params.get("pullRequestId", ""))) if pulls else None
-    if name is None:
+    found = await pulls.location(str(params.get("pullRequestId", ""))) if pulls else None
+    if found is None:
         return on_all_repositories(services.endpoints, params)
-    return [Target(services.endpoints.arn(name), name)]
+    name, destination = found
+    references = (destination,) if with_destination else ()
+    return [Target(services.endpoints.arn(name), name, references)]
 
 
 def on_targets(endpoints: Endpoints, params: Params) -> Sequence[Target]:
