@@ -15,6 +15,7 @@ from auth.actions import Action
 from auth.principal import Principal
 from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
+from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
 from gitserver.pulls.service import PullRequests
@@ -40,6 +41,11 @@ class ApiServices:
     trigger_targets: Mapping[str, str] = field(default_factory=dict)
     sender: Sender | None = None
     pulls: PullRequests | None = None
+
+    @property
+    def contents(self) -> Contents:
+        """Content reads (a cheap value: no state beyond the store and the size limit)."""
+        return Contents(self.store, self.max_file_size)
 
 
 @dataclass(frozen=True, slots=True)

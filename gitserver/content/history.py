@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from typing import Any
 
 from dulwich.diff_tree import tree_changes
 from dulwich.objects import Commit
@@ -12,18 +11,15 @@ from dulwich.walk import Walker
 from gitserver.content.errors import PathNotFound
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import GITLINK, Reader
+from gitserver.content.views import BlobRef, ChangeType, Difference, FileVersion
 
-CHANGE_TYPES = {"add": "A", "delete": "D", "modify": "M"}
+CHANGE_TYPES: dict[str, ChangeType] = {"add": "A", "delete": "D", "modify": "M"}
 
 
-def _blob(path: bytes | None, mode: int | None, sha: bytes | None) -> dict[str, Any] | None:
+def _blob(path: bytes | None, mode: int | None, sha: bytes | None) -> BlobRef | None:
     if path is None or sha is None or mode is None:
         return None
-    return {
-        "blobId": sha.decode(),
-        "path": path.decode("utf-8", "surrogateescape"),
-        "mode": f"{mode:06o}",
-    }
+    return BlobRef(sha.decode(), path.decode("utf-8", "surrogateescape"), f"{mode:06o}")
 
 
 def _under(path: str | None, prefix: str) -> bool:
@@ -49,7 +45,7 @@ def differences(
     after: Commit,
     before_path: str | None = None,
     after_path: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Difference]:
     """Every changed file from `before` (None: nothing) to `after`, in path order.
 
     Renames and type changes are a delete plus an add, as CodeCommit's A/M/D say.
@@ -75,17 +71,18 @@ def differences(
         new_path = new.path.decode("utf-8", "surrogateescape") if new and new.path else None
         if not _wanted(old_path, new_path, before_path, after_path, filters):
             continue
-        entry: dict[str, Any] = {"changeType": CHANGE_TYPES[change.type]}
-        if old is not None and (blob := _blob(old.path, old.mode, old.sha)):
-            entry["beforeBlob"] = blob
-        if new is not None and (blob := _blob(new.path, new.mode, new.sha)):
-            entry["afterBlob"] = blob
-        result.append(entry)
-    result.sort(key=lambda d: (d.get("afterBlob") or d.get("beforeBlob") or {}).get("path", ""))
+        result.append(
+            Difference(
+                CHANGE_TYPES[change.type],
+                _blob(old.path, old.mode, old.sha) if old is not None else None,
+                _blob(new.path, new.mode, new.sha) if new is not None else None,
+            )
+        )
+    result.sort(key=lambda d: d.path)
     return result
 
 
-def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[dict[str, Any]]:
+def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[FileVersion]:
     """The commits that changed the file at `path`, newest first, up to `limit`.
 
     Each is a FileVersion: the commit, the file's blob then, and `revisionChildren`, the
@@ -98,17 +95,20 @@ def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[d
     walker = Walker(reader.repo.object_store, [start.id], paths=[target], max_entries=limit)
     commits = [entry.commit for entry in walker]
     children = _revision_children(reader, commits)
-    versions: list[dict[str, Any]] = []
+    versions = []
     for commit in commits:
-        version: dict[str, Any] = {
-            "commit": reader.commit_shape(commit),
-            "path": join(parts),
-            "revisionChildren": children.get(commit.id, []),
-        }
         found = reader.entry(commit, parts)
+        blob_id = None
         if found is not None and not stat.S_ISDIR(found[0]) and found[0] != GITLINK:
-            version["blobId"] = found[1].decode()
-        versions.append(version)
+            blob_id = found[1].decode()
+        versions.append(
+            FileVersion(
+                reader.commit_info(commit),
+                join(parts),
+                blob_id,
+                tuple(children.get(commit.id, [])),
+            )
+        )
     return versions
 
 
