@@ -49,6 +49,7 @@ __all__ = [
     "MergeRequest",
     "MergeResult",
     "ReplaceContent",
+    "conflicts_at",
     "is_ancestor",
     "merge_commits",
 ]
@@ -264,6 +265,15 @@ def conflicted_paths(merged: MergeTree) -> dict[str, str]:
                     if one.startswith(other + "~"):
                         aliases[one] = other
     return {c.path: aliases.get(c.path, c.path) for c in merged.conflicts}
+
+
+def conflicts_at(
+    path: Path, merged: MergeTree, request: MergeRequest, commits: tuple[str, str]
+) -> tuple[str, ...]:
+    """The conflicted paths at `request.level` that `request.strategy` leaves to resolve
+    (AUTOMERGE: only git's conflicts); `commits` are (destination, source)."""
+    with Reader(path) as reader:
+        return tuple(join(key) for key in _conflicts(reader, merged, request, commits))
 
 
 def _conflicts(
