@@ -334,6 +334,32 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("UpdatePullRequestStatus", {**pr_id, "pullRequestStatus": "CLOSED"})
     call("DescribePullRequestEvents", pr_id)
     call("DeleteFile", {**repo, "branchName": "main", "filePath": "b.txt", "parentCommitId": c2})
+    # Merges: `side` (from c1) has a change main lacks.
+    side = {"sourceCommitSpecifier": "side", "destinationCommitSpecifier": "main"}
+    call("CreateBranch", {**repo, "branchName": "side", "commitId": c1})
+    call(
+        "PutFile",
+        {
+            **repo,
+            "branchName": "side",
+            "parentCommitId": c1,
+            "fileContent": b64("s"),
+            "filePath": "side.txt",
+        },
+    )
+    call("GetMergeOptions", {**repo, **side})
+    call("CreateUnreferencedMergeCommit", {**repo, **side, "mergeOption": "SQUASH_MERGE"})
+    call(
+        "MergeBranchesByFastForward",
+        {
+            **repo,
+            "sourceCommitSpecifier": "main",
+            "destinationCommitSpecifier": "feature",
+        },
+    )
+    call("MergeBranchesBySquash", {**repo, **side, "targetBranch": "feature"})
+    call("MergeBranchesByThreeWay", {**repo, **side})
+    call("GetMergeCommit", {**repo, **side})
     call("TagResource", {"resourceArn": arn, "tags": {"team": "blue"}})
     call("ListTagsForResource", {"resourceArn": arn})
     call("UntagResource", {"resourceArn": arn, "tagKeys": ["team"]})

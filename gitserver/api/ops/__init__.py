@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, pulls, repositories, tags, triggers
+from gitserver.api.ops import branches, content, merges, pulls, repositories, tags, triggers
 from gitserver.api.registry import Operation, build_table
 
 
@@ -12,6 +12,7 @@ def operation_table() -> dict[str, Operation]:
         repositories.OPERATIONS,
         branches.OPERATIONS,
         content.OPERATIONS,
+        merges.OPERATIONS,
         pulls.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
