@@ -196,6 +196,7 @@ class Server:
             trigger_targets=trigger_targets(settings.trigger_targets),
             sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
             pulls=self.services.pulls,
+            merges=self.services.merges,
         )
         return CodeCommitApi(
             services,

@@ -12,6 +12,7 @@ from gitserver.config import Settings
 from gitserver.db import Database
 from gitserver.gitcmd import Git
 from gitserver.pulls.follow import Follower
+from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.service import PullRequests
 from gitserver.store.repositories import Endpoints, RepositoryStore
 
@@ -33,6 +34,7 @@ class Services:
     endpoints: Endpoints
     follower: Follower
     pulls: PullRequests
+    merges: PullRequestMerges
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -48,6 +50,7 @@ class Services:
         db = Database(settings.effective_database_url)
         store = RepositoryStore(data, git, endpoints)
         follower = Follower(db, git, store)
+        pulls = PullRequests(db, git, store, follower)
         return cls(
             settings=settings,
             db=db,
@@ -56,7 +59,8 @@ class Services:
             store=store,
             endpoints=endpoints,
             follower=follower,
-            pulls=PullRequests(db, git, store, follower),
+            pulls=pulls,
+            merges=PullRequestMerges(db, git, store, follower, pulls),
         )
 
     async def close(self) -> None:

@@ -18,6 +18,7 @@ from gitserver.api.errors import ApiError
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.service import PullRequests
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
@@ -41,6 +42,7 @@ class ApiServices:
     trigger_targets: Mapping[str, str] = field(default_factory=dict)
     sender: Sender | None = None
     pulls: PullRequests | None = None
+    merges: PullRequestMerges | None = None
 
     @property
     def contents(self) -> Contents:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, merges, pulls, repositories, tags, triggers
+from gitserver.api.ops import (
+    branches,
+    content,
+    merges,
+    pull_merges,
+    pulls,
+    repositories,
+    tags,
+    triggers,
+)
 from gitserver.api.registry import Operation, build_table
 
 
@@ -14,6 +23,7 @@ def operation_table() -> dict[str, Operation]:
         content.OPERATIONS,
         merges.OPERATIONS,
         pulls.OPERATIONS,
+        pull_merges.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
     )
