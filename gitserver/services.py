@@ -11,8 +11,10 @@ from auth.secretbox import SecretBox
 from gitserver.config import Settings
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.follow import Follower
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates, template_rules
 from gitserver.store.repositories import Endpoints, RepositoryStore
 
 ADMIN_PASSWORD_FILE = "initial-admin-password"
@@ -33,6 +35,8 @@ class Services:
     endpoints: Endpoints
     follower: Follower
     pulls: PullRequests
+    approvals: Approvals
+    templates: Templates
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -56,7 +60,9 @@ class Services:
             store=store,
             endpoints=endpoints,
             follower=follower,
-            pulls=PullRequests(db, git, store, follower),
+            pulls=PullRequests(db, git, store, follower, template_rules),
+            approvals=Approvals(db, follower),
+            templates=Templates(db),
         )
 
     async def close(self) -> None:

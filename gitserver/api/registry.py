@@ -17,7 +17,9 @@ from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
 from triggers.sender import Sender
@@ -40,6 +42,8 @@ class ApiServices:
     trigger_targets: Mapping[str, str] = field(default_factory=dict)
     sender: Sender | None = None
     pulls: PullRequests | None = None
+    approvals: Approvals | None = None
+    templates: Templates | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, pulls, repositories, tags, triggers
+from gitserver.api.ops import (
+    approvals,
+    branches,
+    content,
+    pulls,
+    repositories,
+    tags,
+    templates,
+    triggers,
+)
 from gitserver.api.registry import Operation, build_table
 
 
@@ -13,6 +22,8 @@ def operation_table() -> dict[str, Operation]:
         branches.OPERATIONS,
         content.OPERATIONS,
         pulls.OPERATIONS,
+        approvals.OPERATIONS,
+        templates.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
     )
