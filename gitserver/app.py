@@ -197,6 +197,8 @@ class Server:
             sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
             pulls=self.services.pulls,
             merges=self.services.merges,
+            approvals=self.services.approvals,
+            templates=self.services.templates,
         )
         return CodeCommitApi(
             services,

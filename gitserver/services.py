@@ -11,9 +11,11 @@ from auth.secretbox import SecretBox
 from gitserver.config import Settings
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.follow import Follower
 from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates, template_rules
 from gitserver.store.repositories import Endpoints, RepositoryStore
 
 ADMIN_PASSWORD_FILE = "initial-admin-password"
@@ -35,6 +37,8 @@ class Services:
     follower: Follower
     pulls: PullRequests
     merges: PullRequestMerges
+    approvals: Approvals
+    templates: Templates
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -50,7 +54,7 @@ class Services:
         db = Database(settings.effective_database_url)
         store = RepositoryStore(data, git, endpoints)
         follower = Follower(db, git, store)
-        pulls = PullRequests(db, git, store, follower)
+        pulls = PullRequests(db, git, store, follower, template_rules)
         return cls(
             settings=settings,
             db=db,
@@ -61,6 +65,8 @@ class Services:
             follower=follower,
             pulls=pulls,
             merges=PullRequestMerges(db, git, store, follower, pulls),
+            approvals=Approvals(db, follower),
+            templates=Templates(db),
         )
 
     async def close(self) -> None:

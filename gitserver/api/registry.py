@@ -18,8 +18,10 @@ from gitserver.api.errors import ApiError
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
 from triggers.sender import Sender
@@ -48,6 +50,9 @@ class ApiServices:
     def contents(self) -> Contents:
         """Content reads (a cheap value: no state beyond the store and the size limit)."""
         return Contents(self.store, self.max_file_size)
+
+    approvals: Approvals | None = None
+    templates: Templates | None = None
 
 
 @dataclass(frozen=True, slots=True)

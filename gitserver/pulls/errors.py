@@ -7,6 +7,7 @@ and exactly one category of `gitserver.errors`.
 from __future__ import annotations
 
 from gitserver.errors import (
+    AlreadyExists,
     Conflict,
     DomainError,
     InvalidInput,
@@ -64,3 +65,18 @@ CannotDeleteTemplateRule = _error("CannotDeleteApprovalRuleFromTemplateException
 RepositoryNotAssociated = _error("RepositoryNotAssociatedWithPullRequestException", InvalidInput)
 TipOfSourceIsDifferent = _error("TipOfSourceReferenceIsDifferentException", Conflict)
 RulesNotSatisfied = _error("PullRequestApprovalRulesNotSatisfiedException", Conflict)
+
+# -- approvals, approval rules and approval rule templates (rules.py, templates.py) ------
+InvalidApprovalRuleContent = _error("InvalidApprovalRuleContentException", InvalidInput)
+InvalidApprovalRuleTemplateContent = _error(
+    "InvalidApprovalRuleTemplateContentException", InvalidInput
+)
+TemplateNotFound = _error("ApprovalRuleTemplateDoesNotExistException", NotFound)
+TemplateNameExists = _error("ApprovalRuleTemplateNameAlreadyExistsException", AlreadyExists)
+InvalidTemplateName = _error("InvalidApprovalRuleTemplateNameException", InvalidInput)
+InvalidTemplateDescription = _error("InvalidApprovalRuleTemplateDescriptionException", InvalidInput)
+NumberOfTemplatesExceeded = _error("NumberOfRuleTemplatesExceededException", LimitExceeded)
+TemplateInUse = _error("ApprovalRuleTemplateInUseException", Conflict)
+MaximumTemplatesAssociated = _error(
+    "MaximumRuleTemplatesAssociatedWithRepositoryException", LimitExceeded
+)

@@ -331,6 +331,41 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("ListPullRequests", repo)
     call("UpdatePullRequestTitle", {**pr_id, "title": "t2"})
     call("UpdatePullRequestDescription", {**pr_id, "description": "d"})
+    rule = {"approvalRuleName": "r", "approvalRuleContent": _RULE}
+    call("CreatePullRequestApprovalRule", {**pr_id, **rule})
+    call(
+        "UpdatePullRequestApprovalRuleContent",
+        {**pr_id, "approvalRuleName": "r", "newRuleContent": _RULE},
+    )
+    revision = {**pr_id, "revisionId": pr["pullRequest"]["revisionId"]}
+    call("UpdatePullRequestApprovalState", {**revision, "approvalState": "REVOKE"})
+    call("GetPullRequestApprovalStates", revision)
+    call("EvaluatePullRequestApprovalRules", revision)
+    call("OverridePullRequestApprovalRules", {**revision, "overrideStatus": "OVERRIDE"})
+    call("GetPullRequestOverrideState", revision)
+    call("DeletePullRequestApprovalRule", {**pr_id, "approvalRuleName": "r"})
+    tpl = {"approvalRuleTemplateName": name}
+    call("CreateApprovalRuleTemplate", {**tpl, "approvalRuleTemplateContent": _RULE})
+    call("GetApprovalRuleTemplate", tpl)
+    call("ListApprovalRuleTemplates", {})
+    call("UpdateApprovalRuleTemplateDescription", {**tpl, "approvalRuleTemplateDescription": "d"})
+    call("UpdateApprovalRuleTemplateContent", {**tpl, "newRuleContent": _RULE})
+    call("AssociateApprovalRuleTemplateWithRepository", {**tpl, **repo})
+    call("ListAssociatedApprovalRuleTemplatesForRepository", repo)
+    call("ListRepositoriesForApprovalRuleTemplate", tpl)
+    call("DisassociateApprovalRuleTemplateFromRepository", {**tpl, **repo})
+    call(
+        "BatchAssociateApprovalRuleTemplateWithRepositories",
+        {**tpl, "repositoryNames": [name, "nope"]},
+    )
+    call(
+        "BatchDisassociateApprovalRuleTemplateFromRepositories", {**tpl, "repositoryNames": [name]}
+    )
+    call(
+        "UpdateApprovalRuleTemplateName",
+        {"oldApprovalRuleTemplateName": name, "newApprovalRuleTemplateName": name + "-t"},
+    )
+    call("DeleteApprovalRuleTemplate", {"approvalRuleTemplateName": name + "-t"})
     call("UpdatePullRequestStatus", {**pr_id, "pullRequestStatus": "CLOSED"})
     call("DescribePullRequestEvents", pr_id)
     call("DeleteFile", {**repo, "branchName": "main", "filePath": "b.txt", "parentCommitId": c2})
@@ -377,6 +412,11 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("UpdateRepositoryName", {"oldName": name, "newName": name + "-2"})
     call("DeleteRepository", {"repositoryName": name + "-2"})
     assert seen == set(operation_table()), "an implemented operation has no shape check"
+
+
+_RULE = json.dumps(
+    {"Version": "2018-11-08", "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1}]}
+)
 
 
 def _assert_lossless(shape: Shape, raw: Any, parsed: Any, where: str) -> None:

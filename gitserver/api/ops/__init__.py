@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gitserver.api.ops import (
+    approvals,
     branches,
     content,
     merges,
@@ -10,6 +11,7 @@ from gitserver.api.ops import (
     pulls,
     repositories,
     tags,
+    templates,
     triggers,
 )
 from gitserver.api.registry import Operation, build_table
@@ -24,6 +26,8 @@ def operation_table() -> dict[str, Operation]:
         merges.OPERATIONS,
         pulls.OPERATIONS,
         pull_merges.OPERATIONS,
+        approvals.OPERATIONS,
+        templates.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
     )
