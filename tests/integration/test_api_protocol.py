@@ -395,6 +395,20 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("MergeBranchesBySquash", {**repo, **side, "targetBranch": "feature"})
     call("MergeBranchesByThreeWay", {**repo, **side})
     call("GetMergeCommit", {**repo, **side})
+    # Pull-request merges: three branches off main, merged one way each.
+    tip = call("GetBranch", {**repo, "branchName": "main"})["branch"]["commitId"]
+    merged = {}
+    for how in ("FastForward", "Squash", "ThreeWay"):
+        call("CreateBranch", {**repo, "branchName": how, "commitId": tip})
+        put = {**repo, "branchName": how, "parentCommitId": tip, "fileContent": b64(how)}
+        call("PutFile", {**put, "filePath": f"{how}.txt"})
+        target = {"repositoryName": name, "sourceReference": how}
+        merged[how] = call("CreatePullRequest", {"title": how, "targets": [target]})
+    for how, created in merged.items():
+        call(
+            f"MergePullRequestBy{how}",
+            {**repo, "pullRequestId": created["pullRequest"]["pullRequestId"]},
+        )
     call("TagResource", {"resourceArn": arn, "tags": {"team": "blue"}})
     call("ListTagsForResource", {"resourceArn": arn})
     call("UntagResource", {"resourceArn": arn, "tagKeys": ["team"]})
