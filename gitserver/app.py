@@ -196,6 +196,8 @@ class Server:
             trigger_targets=trigger_targets(settings.trigger_targets),
             sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
             pulls=self.services.pulls,
+            comments=self.services.comments,
+            reactions=self.services.reactions,
         )
         return CodeCommitApi(
             services,

@@ -11,7 +11,10 @@ from auth.secretbox import SecretBox
 from gitserver.config import Settings
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pulls.carry import carry_comments
+from gitserver.pulls.comments import Comments
 from gitserver.pulls.follow import Follower
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
 from gitserver.store.repositories import Endpoints, RepositoryStore
 
@@ -33,6 +36,8 @@ class Services:
     endpoints: Endpoints
     follower: Follower
     pulls: PullRequests
+    comments: Comments
+    reactions: Reactions
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -47,7 +52,7 @@ class Services:
         git = Git(data / "home", forced_config=GIT_CONFIG)
         db = Database(settings.effective_database_url)
         store = RepositoryStore(data, git, endpoints)
-        follower = Follower(db, git, store)
+        follower = Follower(db, git, store, carry=carry_comments)
         return cls(
             settings=settings,
             db=db,
@@ -57,6 +62,8 @@ class Services:
             endpoints=endpoints,
             follower=follower,
             pulls=PullRequests(db, git, store, follower),
+            comments=Comments(db, git, store, follower),
+            reactions=Reactions(db),
         )
 
     async def close(self) -> None:

@@ -17,6 +17,8 @@ from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pulls.comments import Comments
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
@@ -40,6 +42,8 @@ class ApiServices:
     trigger_targets: Mapping[str, str] = field(default_factory=dict)
     sender: Sender | None = None
     pulls: PullRequests | None = None
+    comments: Comments | None = None
+    reactions: Reactions | None = None
 
 
 @dataclass(frozen=True, slots=True)

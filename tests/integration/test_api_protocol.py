@@ -333,6 +333,22 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("UpdatePullRequestDescription", {**pr_id, "description": "d"})
     call("UpdatePullRequestStatus", {**pr_id, "pullRequestStatus": "CLOSED"})
     call("DescribePullRequestEvents", pr_id)
+    place = {**repo, "beforeCommitId": c1, "afterCommitId": c2}
+    line = {"filePath": "b.txt", "filePosition": 1, "relativeFileVersion": "AFTER"}
+    posted = call(
+        "PostCommentForPullRequest",
+        {**pr_id, **place, "content": "c", "location": line, "clientRequestToken": "ct"},
+    )
+    comment_id = {"commentId": posted["comment"]["commentId"]}
+    call("PostCommentReply", {"inReplyTo": comment_id["commentId"], "content": "r"})
+    call("PostCommentForComparedCommit", {**place, "content": "c", "location": line})
+    call("GetCommentsForComparedCommit", {**repo, "afterCommitId": c2})
+    call("UpdateComment", {**comment_id, "content": "c2"})
+    call("PutCommentReaction", {**comment_id, "reactionValue": ":thumbsup:"})
+    call("GetCommentReactions", comment_id)
+    call("GetComment", comment_id)
+    call("GetCommentsForPullRequest", pr_id)
+    call("DeleteCommentContent", comment_id)
     call("DeleteFile", {**repo, "branchName": "main", "filePath": "b.txt", "parentCommitId": c2})
     call("TagResource", {"resourceArn": arn, "tags": {"team": "blue"}})
     call("ListTagsForResource", {"resourceArn": arn})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, pulls, repositories, tags, triggers
+from gitserver.api.ops import branches, comments, content, pulls, repositories, tags, triggers
 from gitserver.api.registry import Operation, build_table
 
 
@@ -13,6 +13,7 @@ def operation_table() -> dict[str, Operation]:
         branches.OPERATIONS,
         content.OPERATIONS,
         pulls.OPERATIONS,
+        comments.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
     )
