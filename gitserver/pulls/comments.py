@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,44 +23,14 @@ from gitserver.db import Comment, Database, PullRequest, Repository, utcnow
 from gitserver.gitcmd import Git
 from gitserver.pulls import comment_store, errors, locate
 from gitserver.pulls.comment_events import record_comment_event
-from gitserver.pulls.comment_model import AFTER, BEFORE, CommentThread, CommentView, Location
+from gitserver.pulls.comment_input import Spec, check_content, check_location
+from gitserver.pulls.comment_model import BEFORE, CommentThread, CommentView, Location
 from gitserver.pulls.follow import Follower
 from gitserver.pulls.service import parse_id
 from gitserver.store.refs import lock_repository
 from gitserver.store.repositories import RepositoryStore, get_repository
 
-MAX_CONTENT = 10240
 MAX_TOKEN = 256
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    """A comment as requested: what an idempotent retry must repeat exactly."""
-
-    repository_id: str
-    pull_request_id: int | None
-    before_commit: str
-    after_commit: str
-    location: Location | None
-    in_reply_to: str | None
-    author_arn: str
-    content: str
-
-    @classmethod
-    def of(cls, row: Comment) -> _Spec:
-        location = None
-        if row.file_path is not None:
-            location = Location(row.file_path, row.file_position, row.relative_version or AFTER)
-        return cls(
-            row.repository_id,
-            row.pull_request_id,
-            row.before_commit,
-            row.after_commit,
-            location,
-            row.in_reply_to,
-            row.author_arn,
-            row.content,
-        )
 
 
 class Comments:
@@ -93,8 +62,8 @@ class Comments:
             PullRequestError: the model's exception for each rule broken.
             PathNotFound, CommitNotFound, InvalidCommitId, PathRequired, InvalidPath.
         """
-        _check_content(content)
-        location = _check_location(location)
+        check_content(content)
+        location = check_location(location)
         number = parse_id(pull_request_id)
         async with self.db.reader() as session:
             pr = await session.get(PullRequest, number)
@@ -107,7 +76,7 @@ class Comments:
                 f"Pull request {number} is not in repository {repository_name}"
             )
         blobs = await self._locate(repo.id, before_commit_id, after_commit_id, location)
-        spec = _Spec(
+        spec = Spec(
             repo.id,
             number,
             before_commit_id,
@@ -131,15 +100,15 @@ class Comments:
         client_request_token: str | None = None,
     ) -> CommentView:
         """PostCommentForComparedCommit (no `before_commit_id`: a comment on one commit)."""
-        _check_content(content)
-        location = _check_location(location)
+        check_content(content)
+        location = check_location(location)
         async with self.db.reader() as session:
             repo = await get_repository(session, repository_name)
         if location and location.relative_file_version == BEFORE and not before_commit_id:
             raise errors.InvalidFileLocation("A BEFORE location needs a beforeCommitId")
         blobs = await self._locate(repo.id, before_commit_id or "", after_commit_id, location)
         before = before_commit_id or ""
-        spec = _Spec(repo.id, None, before, after_commit_id, location, None, actor.arn, content)
+        spec = Spec(repo.id, None, before, after_commit_id, location, None, actor.arn, content)
         return await self._post(actor, spec, blobs, client_request_token)
 
     async def post_reply(
@@ -151,15 +120,15 @@ class Comments:
         client_request_token: str | None = None,
     ) -> CommentView:
         """PostCommentReply: the reply joins its parent's thread, at its place."""
-        _check_content(content)
+        check_content(content)
         async with self.db.reader() as session:
             parent = await comment_store.find(session, in_reply_to)
-            spec = _Spec(
+            spec = Spec(
                 parent.repository_id,
                 parent.pull_request_id,
                 parent.before_commit,
                 parent.after_commit,
-                _Spec.of(parent).location,
+                Spec.of(parent).location,
                 parent.id,
                 actor.arn,
                 content,
@@ -192,7 +161,7 @@ class Comments:
     async def _post(
         self,
         actor: Principal,
-        spec: _Spec,
+        spec: Spec,
         blobs: tuple[str, str],
         token: str | None,
     ) -> CommentView:
@@ -216,11 +185,14 @@ class Comments:
         self,
         session: AsyncSession,
         actor: Principal,
-        spec: _Spec,
+        spec: Spec,
         blobs: tuple[str, str],
         comment_id: str,
         token: str | None,
     ) -> None:
+        # The repository lock first, as every writer takes it: a carry of this thread in
+        # progress finishes before a reply copies the thread's current place.
+        await lock_repository(session, spec.repository_id)
         location = spec.location
         row = Comment(
             id=comment_id,
@@ -249,7 +221,7 @@ class Comments:
         await session.flush()
         await record_comment_event(session, actor, row, created=True)
 
-    async def _by_token(self, actor: Principal, token: str, spec: _Spec) -> CommentView | None:
+    async def _by_token(self, actor: Principal, token: str, spec: Spec) -> CommentView | None:
         if not 1 <= len(token) <= MAX_TOKEN:
             raise errors.InvalidClientRequestToken(
                 f"The client request token must be 1-{MAX_TOKEN} characters"
@@ -260,7 +232,7 @@ class Comments:
             ).scalar_one_or_none()
             if row is None:
                 return None
-            if _Spec.of(row) != spec:
+            if Spec.of(row) != spec:
                 raise errors.IdempotencyMismatch(
                     "The client request token was already used with different parameters"
                 )
@@ -350,7 +322,7 @@ class Comments:
 
     async def update(self, actor: Principal, comment_id: str, content: str) -> CommentView:
         """UpdateComment: only its author may, and not once deleted."""
-        _check_content(content)
+        check_content(content)
         async with self.db.session() as session:
             row = await self._locked(session, comment_id)
             if row.author_arn != actor.arn:
@@ -374,26 +346,6 @@ class Comments:
         # Writers take the repository lock first, as every writer does.
         await lock_repository(session, row.repository_id)
         return await comment_store.find(session, comment_id, live=True)
-
-
-def _check_content(content: str) -> None:
-    if not content:
-        raise errors.CommentContentRequired("The comment content is required")
-    if len(content) > MAX_CONTENT:
-        raise errors.CommentContentTooLarge(f"A comment is limited to {MAX_CONTENT} characters")
-
-
-def _check_location(location: Location | None) -> Location | None:
-    if location is None:
-        return None
-    if location.relative_file_version not in (BEFORE, AFTER):
-        raise errors.InvalidRelativeFileVersion(
-            f"relativeFileVersion must be BEFORE or AFTER, not {location.relative_file_version!r}"
-        )
-    if location.file_position is not None and location.file_position < 1:
-        raise errors.InvalidFilePosition("filePosition is a line number, from 1")
-    path = locate.clean_path(location.file_path)
-    return Location(path, location.file_position, location.relative_file_version)
 
 
 def _filtered(

@@ -31,6 +31,9 @@ from gitserver.pulls.comments import Comments
 from gitserver.pulls.reactions import MAX_RESULTS as MAX_REACTIONS
 from gitserver.pulls.reactions import Reactions
 
+# GetCommentsFor*: 100 by default, up to 500 (the CodeCommit API reference).
+MAX_THREADS = 500
+
 
 def comments(call: Call) -> Comments:
     found = call.services.comments
@@ -194,7 +197,8 @@ async def get_comments_for_pull_request(call: Call, params: Params) -> Result:
         before_commit_id=params.get("beforeCommitId"),
         after_commit_id=params.get("afterCommitId"),
     )
-    chunk, token = page(threads, params.get("nextToken"), max_results(params), "prComments")
+    size = max_results(params, ceiling=MAX_THREADS)
+    chunk, token = page(threads, params.get("nextToken"), size, "prComments")
     result: Result = {"commentsForPullRequestData": [thread_json(t) for t in chunk]}
     if token:
         result["nextToken"] = token
@@ -208,7 +212,8 @@ async def get_comments_for_compared_commit(call: Call, params: Params) -> Result
         before_commit_id=params.get("beforeCommitId"),
         after_commit_id=params["afterCommitId"],
     )
-    chunk, token = page(threads, params.get("nextToken"), max_results(params), "commitComments")
+    size = max_results(params, ceiling=MAX_THREADS)
+    chunk, token = page(threads, params.get("nextToken"), size, "commitComments")
     result: Result = {"commentsForComparedCommitData": [thread_json(t) for t in chunk]}
     if token:
         result["nextToken"] = token
