@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from tests.api_support import client_for, error_code
+from tests.api_support import client_for, codecommit, error_code
 from tests.support import Git, Server
 
 # Idempotency races and the repository lock depend on SQL.
@@ -334,3 +335,40 @@ def test_idempotency_token(
     r1 = cc.post_comment_reply(**reply)["comment"]
     assert cc.post_comment_reply(**reply)["comment"]["commentId"] == r1["commentId"]
     assert len(_events(server, name, "commentOnPullRequestCreated")) == 2
+
+
+def test_access_follows_the_comments_repository(
+    cc: BaseClient, server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    """A user allowed on one repository reads and reacts to its comments, and reaches
+    none of another repository's, whatever the id names."""
+    mine, theirs = repo("cm"), repo("cm")
+    ids = {}
+    for name in (mine, theirs):
+        base, head = _setup(git, tmp_path / name, server, name)
+        ids[name] = cc.post_comment_for_compared_commit(
+            repositoryName=name, beforeCommitId=base, afterCommitId=head, content="hi"
+        )["comment"]["commentId"]
+    user = f"cm-{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", user)
+    arn = cc.get_repository(repositoryName=mine)["repositoryMetadata"]["Arn"]
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "codecommit:*", "Resource": arn}],
+    }
+    document = tmp_path / "allow.json"
+    document.write_text(json.dumps(allow))
+    server.cli("policy", "put-user-policy", user, "OneRepo", "--document", str(document))
+    limited = codecommit(server, server.cli("access-key", "create", user))
+
+    assert limited.get_comment(commentId=ids[mine])["comment"]["content"] == "hi"
+    limited.put_comment_reaction(commentId=ids[mine], reactionValue="heart")
+    for call in (
+        lambda: limited.get_comment(commentId=ids[theirs]),
+        lambda: limited.put_comment_reaction(commentId=ids[theirs], reactionValue="heart"),
+        lambda: limited.post_comment_reply(inReplyTo=ids[theirs], content="sneaky"),
+        lambda: limited.delete_comment_content(commentId=ids[theirs]),
+        lambda: limited.get_comment(commentId=str(uuid.uuid4())),
+    ):
+        assert _code(call) == "AccessDeniedException"
+    assert cc.get_comment(commentId=ids[theirs])["comment"]["content"] == "hi"
