@@ -3,12 +3,13 @@ CodeCommit's fixed set, named by emoji, short code or Unicode code point."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
-from gitserver.db import CommentReaction, Database, utcnow
+from gitserver.db import CommentReaction, Database, User, utcnow
 from gitserver.pulls import comment_store, errors
 from gitserver.pulls.comment_model import Reaction, ReactionUsers
 from gitserver.pulls.details import reaction_event
@@ -110,10 +111,28 @@ class Reactions:
             query = select(CommentReaction).where(CommentReaction.comment_id == row.id)
             if user_arn is not None:
                 query = query.where(CommentReaction.user_arn == user_arn)
-            rows = await session.execute(query.order_by(CommentReaction.time))
-            users: dict[str, list[str]] = defaultdict(list)
-            for reaction in rows.scalars():
+            given = list((await session.execute(query.order_by(CommentReaction.time))).scalars())
+            gone = await _deleted_users({reaction.user_arn for reaction in given}, session)
+        users: dict[str, list[str]] = defaultdict(list)
+        deleted: Counter[str] = Counter()
+        for reaction in given:
+            if reaction.user_arn in gone:
+                deleted[reaction.emoji] += 1
+            else:
                 users[reaction.emoji].append(reaction.user_arn)
         return [
-            ReactionUsers(r, tuple(users[r.short_code])) for r in REACTIONS if users[r.short_code]
+            ReactionUsers(r, tuple(users[r.short_code]), deleted[r.short_code])
+            for r in REACTIONS
+            if users[r.short_code] or deleted[r.short_code]
         ]
+
+
+async def _deleted_users(arns: set[str], session: AsyncSession) -> set[str]:
+    """The user ARNs among `arns` whose user no longer exists (other ARNs count as live:
+    a role's session leaves no user to look up)."""
+    names = {arn: arn.rpartition(":user/")[2] for arn in arns if ":user/" in arn}
+    if not names:
+        return set()
+    rows = await session.execute(select(User.name).where(User.name.in_(set(names.values()))))
+    live = {name for (name,) in rows}
+    return {arn for arn, name in names.items() if name not in live}

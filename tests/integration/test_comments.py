@@ -255,12 +255,23 @@ def test_reactions(
     counts = cc.get_comment(commentId=comment_id)["comment"]["reactionCounts"]
     assert counts == {"thumbsup": 1}
 
+    # A user deleted since counts apart, no longer listed by ARN.
+    leaver = f"leaver-{uuid.uuid4().hex[:6]}"
+    client_for(server, leaver, admin=True).put_comment_reaction(
+        commentId=comment_id, reactionValue="thumbsup"
+    )
+    server.cli("user", "delete", leaver)
+    (thumbs,) = cc.get_comment_reactions(commentId=comment_id)["reactionsForComment"]
+    assert [u.rsplit("/", 1)[1] for u in thumbs["reactionUsers"]] == ["comment-author"]
+    assert thumbs["reactionsFromDeletedUsersCount"] == 1
+
     kinds = [e["type"] for e in server.events(name) if e["type"].startswith("commentReaction")]
     assert kinds == [
         "commentReactionCreated",
         "commentReactionCreated",
         "commentReactionUpdated",
         "commentReactionUpdated",
+        "commentReactionCreated",
     ]
 
 
