@@ -199,6 +199,8 @@ class Server:
             merges=self.services.merges,
             approvals=self.services.approvals,
             templates=self.services.templates,
+            comments=self.services.comments,
+            reactions=self.services.reactions,
         )
         return CodeCommitApi(
             services,

@@ -12,8 +12,11 @@ from gitserver.config import Settings
 from gitserver.db import Database
 from gitserver.gitcmd import Git
 from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.carry import carry_comments
+from gitserver.pulls.comments import Comments
 from gitserver.pulls.follow import Follower
 from gitserver.pulls.merging import PullRequestMerges
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
 from gitserver.pulls.templates import Templates, template_rules
 from gitserver.store.repositories import Endpoints, RepositoryStore
@@ -39,6 +42,8 @@ class Services:
     merges: PullRequestMerges
     approvals: Approvals
     templates: Templates
+    comments: Comments
+    reactions: Reactions
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -53,7 +58,7 @@ class Services:
         git = Git(data / "home", forced_config=GIT_CONFIG)
         db = Database(settings.effective_database_url)
         store = RepositoryStore(data, git, endpoints)
-        follower = Follower(db, git, store)
+        follower = Follower(db, git, store, carry=carry_comments)
         pulls = PullRequests(db, git, store, follower, template_rules)
         return cls(
             settings=settings,
@@ -67,6 +72,8 @@ class Services:
             merges=PullRequestMerges(db, git, store, follower, pulls),
             approvals=Approvals(db, follower),
             templates=Templates(db),
+            comments=Comments(db, git, store, follower),
+            reactions=Reactions(db),
         )
 
     async def close(self) -> None:

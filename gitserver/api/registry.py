@@ -19,7 +19,9 @@ from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
 from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.comments import Comments
 from gitserver.pulls.merging import PullRequestMerges
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
 from gitserver.pulls.templates import Templates
 from gitserver.store.branches import Branches
@@ -53,6 +55,8 @@ class ApiServices:
 
     approvals: Approvals | None = None
     templates: Templates | None = None
+    comments: Comments | None = None
+    reactions: Reactions | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -368,6 +368,22 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("DeleteApprovalRuleTemplate", {"approvalRuleTemplateName": name + "-t"})
     call("UpdatePullRequestStatus", {**pr_id, "pullRequestStatus": "CLOSED"})
     call("DescribePullRequestEvents", pr_id)
+    place = {**repo, "beforeCommitId": c1, "afterCommitId": c2}
+    line = {"filePath": "b.txt", "filePosition": 1, "relativeFileVersion": "AFTER"}
+    posted = call(
+        "PostCommentForPullRequest",
+        {**pr_id, **place, "content": "c", "location": line, "clientRequestToken": "ct"},
+    )
+    comment_id = {"commentId": posted["comment"]["commentId"]}
+    call("PostCommentReply", {"inReplyTo": comment_id["commentId"], "content": "r"})
+    call("PostCommentForComparedCommit", {**place, "content": "c", "location": line})
+    call("GetCommentsForComparedCommit", {**repo, "afterCommitId": c2})
+    call("UpdateComment", {**comment_id, "content": "c2"})
+    call("PutCommentReaction", {**comment_id, "reactionValue": ":thumbsup:"})
+    call("GetCommentReactions", comment_id)
+    call("GetComment", comment_id)
+    call("GetCommentsForPullRequest", pr_id)
+    call("DeleteCommentContent", comment_id)
     call("DeleteFile", {**repo, "branchName": "main", "filePath": "b.txt", "parentCommitId": c2})
     # Merges: `side` (from c1) has a change main lacks.
     side = {"sourceCommitSpecifier": "side", "destinationCommitSpecifier": "main"}

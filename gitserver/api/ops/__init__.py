@@ -5,6 +5,7 @@ from __future__ import annotations
 from gitserver.api.ops import (
     approvals,
     branches,
+    comments,
     content,
     merges,
     pull_merges,
@@ -28,6 +29,7 @@ def operation_table() -> dict[str, Operation]:
         pull_merges.OPERATIONS,
         approvals.OPERATIONS,
         templates.OPERATIONS,
+        comments.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
     )
