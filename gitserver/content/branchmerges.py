@@ -117,9 +117,9 @@ class BranchMerges:
         found = await asyncio.to_thread(_resolve, path, repo, source, destination, None, False)
         base = await merge_base(self.git, path, found.destination, found.source)
         options: list[MergeOption] = []
-        if await is_ancestor(self.git, path, found.destination, found.source):
+        if base == found.destination:
             options.append(MergeOption.FAST_FORWARD)
-        merged = await merge_tree(self.git, path, found.destination, found.source)
+        merged = await merge_tree(self.git, path, found.destination, found.source, base=base)
         request = MergeRequest(MergeOption.THREE_WAY, strategy=strategy, level=level)
         conflicts = await asyncio.to_thread(
             conflicts_at, path, merged, request, (found.destination, found.source)
