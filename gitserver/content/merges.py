@@ -293,7 +293,11 @@ def _conflicts(
                 continue
             key = split_path(message.paths[0])
             if key not in found:
-                found[key] = _both_changed(reader, key, merged.merge_base, commits)
+                both = _both_changed(reader, key, merged.merge_base, commits)
+                # A file renamed on one side has no version under this name on the other:
+                # git paired the two through the rename, and so does the conflict.
+                if both.destination is not None and both.source is not None:
+                    found[key] = both
     return found
 
 
@@ -353,8 +357,9 @@ def _resolved_tree(
                 editor.put(key, *entry)
             else:
                 deleted.add(key)
+        aliases = {r: k for k, c in conflicts.items() for r in c.recorded}
         for name, mode in resolution.set_file_modes:
-            key = split_path(name)
+            key = aliases.get(split_path(name), split_path(name))
             if key not in conflicts:
                 raise InvalidConflictResolution(f"{join(key)} is not a conflicted file")
             found = editor.get(key)

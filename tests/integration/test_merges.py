@@ -593,3 +593,14 @@ def test_unrelated_histories_merge_into_one_commit_with_both_parents(repo: Repo)
     ]
     with pytest.raises(ManualMergeRequired):
         _merge(repo, destination, source, option=MergeOption.FAST_FORWARD)
+
+
+def test_file_level_keeps_a_renamed_file_git_merged(repo: Repo) -> None:
+    base, dest, src = KINDS["rename and edit"]
+    destination, source = _two_branches(
+        repo, lambda: base(repo), lambda: dest(repo), lambda: src(repo)
+    )
+    _, tree, _ = repo.reference_merge(destination, source)
+    for strategy in ("ACCEPT_DESTINATION", "ACCEPT_SOURCE", "NONE"):
+        result = _merge(repo, destination, source, level="FILE_LEVEL", strategy=strategy)
+        assert result.tree_id == tree, strategy
