@@ -30,7 +30,6 @@ from gitserver.content.merges import (
 )
 from gitserver.content.mergetree import ConflictedFile, Stage, merge_tree
 from gitserver.gitcmd import Git as ServerGit
-from gitserver.services import GIT_CONFIG
 from tests.support import Git
 
 
@@ -118,7 +117,8 @@ def repo(tmp_path: Path) -> Repo:
     work = git.init(tmp_path / "work")
     bare = tmp_path / "bare.git"
     git("init", "-q", "--bare", str(bare))
-    return Repo(git, work, bare, ServerGit(tmp_path / "server-home", forced_config=GIT_CONFIG))
+    # The engine alone: no server, so nothing of its wiring is imported.
+    return Repo(git, work, bare, ServerGit(tmp_path / "server-home"))
 
 
 def _lines(conflicts: tuple[ConflictedFile, ...]) -> set[str]:
