@@ -33,6 +33,7 @@ from gitserver.store.branches import branch_ref
 from gitserver.store.errors import BranchNotFound
 from gitserver.store.repositories import RepositoryStore
 from gitserver.store.updates import update_ref
+from triggers.events import Event, EventType, record_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +105,38 @@ class BranchMerges:
     async def unreferenced(
         self, repo: Repository, source: str, destination: str, request: MergeRequest, actor: str
     ) -> MergeResult:
-        """The merge commit, in the repository but on no branch."""
+        """The merge commit, in the repository but on no branch, announced as
+        `unreferencedMergeCommitCreated` when it is a new commit."""
         path = self.store.path(repo.id)
         found = await asyncio.to_thread(_resolve, path, repo, source, destination, None, False)
-        return await self._merge(path, found, request, actor)
+        result = await self._merge(path, found, request, actor)
+        if result.commit_id in (found.source, found.destination):
+            return result  # a fast-forward or nothing to merge: no commit was made
+        base = await merge_base(self.git, path, found.destination, found.source)
+        detail = {
+            "repositoryId": repo.id,
+            "repositoryName": repo.name,
+            "commitId": result.commit_id,
+            "baseCommitId": base,
+            "sourceCommitId": found.source,
+            "destinationCommitId": found.destination,
+            "mergeOption": str(request.option),
+            # sic: AWS's spelling in this event
+            "conflictDetailsLevel": request.level,
+            "conflictResolutionStrategy": request.strategy,
+        }
+        async with self.db.session() as session:
+            record_event(
+                session,
+                Event(
+                    EventType.UNREFERENCED_MERGE_COMMIT_CREATED,
+                    repo.name,
+                    actor,
+                    detail,
+                    repository_id=repo.id,
+                ),
+            )
+        return result
 
     async def options(
         self, repo: Repository, source: str, destination: str, level: str, strategy: str
