@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dulwich.refs import Ref
 
-from gitserver.content.errors import InvalidTargetBranch
+from gitserver.content.errors import BranchNameIsTagName, InvalidTargetBranch
 from gitserver.content.merges import (
     MergeOption,
     MergeRequest,
@@ -219,6 +219,8 @@ def _resolve(
         try:
             tip = reader.repo.refs[Ref(branch_ref(name).encode())]
         except KeyError:
+            if Ref(f"refs/tags/{name}".encode()) in reader.repo.refs:
+                raise BranchNameIsTagName(f"{name} is the name of a tag, not a branch") from None
             if target:
                 raise BranchNotFound(f"Branch {name} does not exist") from None
             raise InvalidTargetBranch(

@@ -210,6 +210,7 @@ def test_conflicts_need_a_strategy_or_a_resolution(
         ({"email": "not an email"}, "InvalidEmailException"),
         ({"destinationCommitSpecifier": "nope"}, "CommitDoesNotExistException"),
         ({"targetBranch": "nope"}, "BranchDoesNotExistException"),
+        ({"targetBranch": "v1"}, "BranchNameIsTagNameException"),
     ],
 )
 def test_request_errors(
@@ -225,7 +226,8 @@ def test_request_errors(
     work = _diverged(git, tmp_path, server.url(name), "destination", "source")
     git("checkout", "-q", "feature", cwd=work)
     git.commit(work, "f.txt", "source\n2\n3\n", "feature again")
-    git("push", "-q", server.url(name), "feature", cwd=work)
+    git("tag", "v1", "main", cwd=work)
+    git("push", "-q", server.url(name), "feature", "v1", cwd=work)
     params = {
         "repositoryName": name,
         "sourceCommitSpecifier": "feature",
