@@ -9,6 +9,7 @@ from auth import identities
 from auth.ids import generate_password
 from auth.secretbox import SecretBox
 from gitserver.config import Settings
+from gitserver.content.writer import Limits
 from gitserver.db import Database
 from gitserver.gitcmd import Git
 from gitserver.pulls.approvals import Approvals
@@ -69,7 +70,9 @@ class Services:
             endpoints=endpoints,
             follower=follower,
             pulls=pulls,
-            merges=PullRequestMerges(db, git, store, follower, pulls),
+            merges=PullRequestMerges(
+                db, git, store, follower, pulls, Limits.scaled(settings.max_file_size)
+            ),
             approvals=Approvals(db, follower),
             templates=Templates(db),
             comments=Comments(db, git, store, follower),
