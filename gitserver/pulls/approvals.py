@@ -161,7 +161,7 @@ class Approvals:
                 )
             else:
                 if row is None:
-                    raise errors.OverrideAlreadySet("The approval rules are not overridden")
+                    return  # nothing to revoke: no change, so no event (as for approvals)
                 await session.delete(row)
             history.record(
                 session,

@@ -263,6 +263,7 @@ def test_rule_changes_and_override(
     evaluation = _evaluation(author, pid, rev)
     assert evaluation["overridden"] and not evaluation["approved"]
     override("REVOKE")
+    override("REVOKE")  # again: nothing to revoke, no second event
     assert state()["overridden"] is False
     assert not _evaluation(author, pid, rev)["overridden"]
 
