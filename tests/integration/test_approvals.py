@@ -300,6 +300,15 @@ def test_rule_changes_and_override(
     ):
         assert outbox.count(kind) == 1, kind
     assert outbox.count("pullRequestApprovalRuleOverridden") == 2
+    detail = next(
+        e["detail"] for e in server.events(name) if e["type"] == "pullRequestApprovalRuleCreated"
+    )
+    assert (
+        detail["approvalRuleName"],
+        detail["approvalRuleId"],
+        detail["approvalRuleContentSha256"],
+        detail["pullRequestId"],
+    ) == ("two", created["approvalRuleId"], created["ruleContentSha256"], pid)
 
     author.update_pull_request_status(pullRequestId=pid, pullRequestStatus="CLOSED")
     assert _code(lambda: override("OVERRIDE")) == "PullRequestAlreadyClosedException"
