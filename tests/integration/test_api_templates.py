@@ -349,3 +349,37 @@ def test_template_operations_are_authorized_as_aws_documents(
         approvalRuleTemplateName=name, repositoryName=allowed
     )
     cc.delete_approval_rule_template(approvalRuleTemplateName=name)
+
+
+def test_at_most_25_templates_per_repository(cc: BaseClient, repo: Callable[..., str]) -> None:
+    name = repo("tpl-limit")
+    prefix = _unique("tpl-limit")
+    templates = [f"{prefix}-{i:02d}" for i in range(26)]
+    for template in templates:
+        cc.create_approval_rule_template(
+            approvalRuleTemplateName=template, approvalRuleTemplateContent=_content()
+        )
+    batch = cc.batch_associate_approval_rule_template_with_repositories
+    for template in templates[:25]:
+        assert batch(approvalRuleTemplateName=template, repositoryNames=[name])["errors"] == []
+    assert (
+        _code(
+            lambda: cc.associate_approval_rule_template_with_repository(
+                approvalRuleTemplateName=templates[25], repositoryName=name
+            )
+        )
+        == "MaximumRuleTemplatesAssociatedWithRepositoryException"
+    )
+    errors = batch(approvalRuleTemplateName=templates[25], repositoryNames=[name])["errors"]
+    assert [e["errorCode"] for e in errors] == [
+        "MaximumRuleTemplatesAssociatedWithRepositoryException"
+    ]
+    listed = cc.list_associated_approval_rule_templates_for_repository(
+        repositoryName=name, maxResults=10
+    )
+    assert listed["approvalRuleTemplateNames"] == templates[:10] and listed["nextToken"]
+    for template in templates:
+        cc.batch_disassociate_approval_rule_template_from_repositories(
+            approvalRuleTemplateName=template, repositoryNames=[name]
+        )
+        cc.delete_approval_rule_template(approvalRuleTemplateName=template)

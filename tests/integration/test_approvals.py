@@ -200,6 +200,19 @@ def test_pools_by_name_and_by_arn_wildcard(
     evaluation = _evaluation(author, pid, rev)
     assert evaluation["approved"] and evaluation["approvalRulesNotSatisfied"] == []
 
+    for index in range(27):  # 30 rules in all
+        author.create_pull_request_approval_rule(
+            pullRequestId=pid, approvalRuleName=f"rule {index}", approvalRuleContent=_rule()
+        )
+    assert (
+        _code(
+            lambda: author.create_pull_request_approval_rule(
+                pullRequestId=pid, approvalRuleName="one too many", approvalRuleContent=_rule()
+            )
+        )
+        == "NumberOfRulesExceededException"
+    )
+
     bad = _rule("Mary_Major")
     with pytest.raises(ClientError) as info:
         author.create_pull_request_approval_rule(
