@@ -161,7 +161,7 @@ class Approvals:
                 )
             else:
                 if row is None:
-                    raise errors.OverrideAlreadySet("The approval rules are not overridden")
+                    return  # nothing to revoke: no change, so no event (as for approvals)
                 await session.delete(row)
             history.record(
                 session,
@@ -282,9 +282,7 @@ async def evaluate_in(session: AsyncSession, pr: PullRequest) -> Evaluation:
     satisfied: list[str] = []
     not_satisfied: list[str] = []
     for rule in await _rules(session, pr.id):
-        # A rule from a template keeps the template's content, DestinationReferences and all.
-        parse = rules.parse_template_content if rule.template_id else rules.parse_rule_content
-        ok = rules.rule_satisfied(parse(rule.content), approvers)
+        ok = rules.rule_satisfied(rules.parse_rule_content(rule.content), approvers)
         (satisfied if ok else not_satisfied).append(rule.name)
     overridden = await session.get(PullRequestOverride, (pr.id, pr.revision_id)) is not None
     return Evaluation(

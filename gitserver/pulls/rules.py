@@ -1,7 +1,7 @@
 """Approval rule content (version 2018-11-08): parsing, and whether approvers satisfy it.
 
     {"Version": "2018-11-08",
-     "DestinationReferences": ["refs/heads/main"],          (templates only)
+     "DestinationReferences": ["refs/heads/main"],          (read by templates)
      "Statements": [{"Type": "Approvers",
                      "NumberOfApprovalsNeeded": 2,
                      "ApprovalPoolMembers": ["CodeCommitApprovers:123456789012:Mary_Major",
@@ -44,7 +44,7 @@ class Statement:
 @dataclass(frozen=True, slots=True)
 class RuleContent:
     statements: tuple[Statement, ...]
-    destination_references: tuple[str, ...] = ()  # templates only; empty: every branch
+    destination_references: tuple[str, ...] = ()  # templates' filter; empty: every branch
 
 
 def content_sha256(text: str) -> str:
@@ -117,13 +117,13 @@ def _parse(text: str, *, template: bool) -> RuleContent:
         errors.InvalidApprovalRuleTemplateContent if template else errors.InvalidApprovalRuleContent
     )
     try:
-        return _content(text, template)
+        return _content(text)
     except ValueError as exc:
         kind = "approval rule template content" if template else "approval rule content"
         raise error(f"The {kind} is not valid: {exc}") from None
 
 
-def _content(text: str, template: bool) -> RuleContent:
+def _content(text: str) -> RuleContent:
     if not text.strip():
         raise ValueError("it is empty")
     if len(text) > MAX_CONTENT:
@@ -134,7 +134,9 @@ def _content(text: str, template: bool) -> RuleContent:
         raise ValueError(f"not JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(document, dict):
         raise ValueError("the content must be a JSON object")
-    allowed = {"Version", "Statements"} | ({"DestinationReferences"} if template else set())
+    # A pull request's rule may carry DestinationReferences too (content copied from a
+    # template works unchanged); only a template reads them.
+    allowed = {"Version", "Statements", "DestinationReferences"}
     _only(document, allowed, "the content")
     if document.get("Version") != VERSION:
         raise ValueError(f'"Version" must be "{VERSION}"')

@@ -297,3 +297,89 @@ def test_a_new_pull_request_gets_the_rules_of_matching_templates(
     # Rules already given stay with their pull request.
     kept = cc.get_pull_request(pullRequestId=pid)["pullRequest"]["approvalRules"]
     assert {r["approvalRuleName"] for r in kept} == {for_main, for_all}
+
+
+def test_template_operations_are_authorized_as_aws_documents(
+    cc: BaseClient, server: Server, repo: Callable[..., str], tmp_path: Path
+) -> None:
+    """Templates' own operations on `*`; associating on the repository named."""
+    allowed, denied = repo("tplauth"), repo("tplauth")
+    allowed_arn = cc.get_repository(repositoryName=allowed)["repositoryMetadata"]["Arn"]
+    user = _unique("tpl-user")
+    client = client_for(server, user)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["codecommit:CreateApprovalRuleTemplate", "codecommit:Get*"],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "codecommit:AssociateApprovalRuleTemplateWithRepository",
+                "Resource": allowed_arn,
+            },
+        ],
+    }
+    document = tmp_path / "policy.json"
+    document.write_text(json.dumps(policy))
+    server.cli("policy", "put-user-policy", user, "Templates", "--document", str(document))
+
+    name = _unique("tpl-auth")
+    client.create_approval_rule_template(
+        approvalRuleTemplateName=name, approvalRuleTemplateContent=_content()
+    )
+    assert client.get_approval_rule_template(approvalRuleTemplateName=name)
+    client.associate_approval_rule_template_with_repository(
+        approvalRuleTemplateName=name, repositoryName=allowed
+    )
+    for call in (
+        lambda: client.associate_approval_rule_template_with_repository(
+            approvalRuleTemplateName=name, repositoryName=denied
+        ),
+        lambda: client.delete_approval_rule_template(approvalRuleTemplateName=name),
+        lambda: client.list_approval_rule_templates(),
+    ):
+        assert _code(call) == "AccessDeniedException"
+    assert cc.list_repositories_for_approval_rule_template(approvalRuleTemplateName=name)[
+        "repositoryNames"
+    ] == [allowed]
+    cc.disassociate_approval_rule_template_from_repository(
+        approvalRuleTemplateName=name, repositoryName=allowed
+    )
+    cc.delete_approval_rule_template(approvalRuleTemplateName=name)
+
+
+def test_at_most_25_templates_per_repository(cc: BaseClient, repo: Callable[..., str]) -> None:
+    name = repo("tpl-limit")
+    prefix = _unique("tpl-limit")
+    templates = [f"{prefix}-{i:02d}" for i in range(26)]
+    for template in templates:
+        cc.create_approval_rule_template(
+            approvalRuleTemplateName=template, approvalRuleTemplateContent=_content()
+        )
+    batch = cc.batch_associate_approval_rule_template_with_repositories
+    for template in templates[:25]:
+        assert batch(approvalRuleTemplateName=template, repositoryNames=[name])["errors"] == []
+    assert (
+        _code(
+            lambda: cc.associate_approval_rule_template_with_repository(
+                approvalRuleTemplateName=templates[25], repositoryName=name
+            )
+        )
+        == "MaximumRuleTemplatesAssociatedWithRepositoryException"
+    )
+    errors = batch(approvalRuleTemplateName=templates[25], repositoryNames=[name])["errors"]
+    assert [e["errorCode"] for e in errors] == [
+        "MaximumRuleTemplatesAssociatedWithRepositoryException"
+    ]
+    listed = cc.list_associated_approval_rule_templates_for_repository(
+        repositoryName=name, maxResults=10
+    )
+    assert listed["approvalRuleTemplateNames"] == templates[:10] and listed["nextToken"]
+    for template in templates:
+        cc.batch_disassociate_approval_rule_template_from_repositories(
+            approvalRuleTemplateName=template, repositoryNames=[name]
+        )
+        cc.delete_approval_rule_template(approvalRuleTemplateName=template)

@@ -200,6 +200,19 @@ def test_pools_by_name_and_by_arn_wildcard(
     evaluation = _evaluation(author, pid, rev)
     assert evaluation["approved"] and evaluation["approvalRulesNotSatisfied"] == []
 
+    for index in range(27):  # 30 rules in all
+        author.create_pull_request_approval_rule(
+            pullRequestId=pid, approvalRuleName=f"rule {index}", approvalRuleContent=_rule()
+        )
+    assert (
+        _code(
+            lambda: author.create_pull_request_approval_rule(
+                pullRequestId=pid, approvalRuleName="one too many", approvalRuleContent=_rule()
+            )
+        )
+        == "NumberOfRulesExceededException"
+    )
+
     bad = _rule("Mary_Major")
     with pytest.raises(ClientError) as info:
         author.create_pull_request_approval_rule(
@@ -263,6 +276,7 @@ def test_rule_changes_and_override(
     evaluation = _evaluation(author, pid, rev)
     assert evaluation["overridden"] and not evaluation["approved"]
     override("REVOKE")
+    override("REVOKE")  # again: nothing to revoke, no second event
     assert state()["overridden"] is False
     assert not _evaluation(author, pid, rev)["overridden"]
 
@@ -299,6 +313,15 @@ def test_rule_changes_and_override(
     ):
         assert outbox.count(kind) == 1, kind
     assert outbox.count("pullRequestApprovalRuleOverridden") == 2
+    detail = next(
+        e["detail"] for e in server.events(name) if e["type"] == "pullRequestApprovalRuleCreated"
+    )
+    assert (
+        detail["approvalRuleName"],
+        detail["approvalRuleId"],
+        detail["approvalRuleContentSha256"],
+        detail["pullRequestId"],
+    ) == ("two", created["approvalRuleId"], created["ruleContentSha256"], pid)
 
     author.update_pull_request_status(pullRequestId=pid, pullRequestStatus="CLOSED")
     assert _code(lambda: override("OVERRIDE")) == "PullRequestAlreadyClosedException"

@@ -99,7 +99,7 @@ def test_every_statement_must_be_satisfied() -> None:
             "Statements[0].ApprovalPoolMembers[1]",
         ),
         (_content({**_approvers(), "Extra": 1}), "'Extra'"),
-        (_content(_approvers(), DestinationReferences=["main"]), "'DestinationReferences'"),
+        (_content(_approvers(), DestinationReferences="main"), '"DestinationReferences"'),
         ("x" * 3001, "3000"),
     ],
 )
@@ -108,6 +108,11 @@ def test_a_mistake_is_reported_where_it_is(text: str, where: str) -> None:
         parse_rule_content(text)
     assert where in str(info.value)
     assert info.value.aws_type == "InvalidApprovalRuleContentException"
+
+
+def test_a_rule_may_carry_a_templates_destinations() -> None:
+    text = _content(_approvers(), DestinationReferences=["refs/heads/main"])
+    assert parse_rule_content(text).destination_references == ("refs/heads/main",)
 
 
 def test_template_content_names_destinations() -> None:
