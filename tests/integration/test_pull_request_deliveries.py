@@ -108,6 +108,7 @@ def test_a_pull_requests_life_in_github_payloads(
     work = _setup(git, tmp_path, url)
     gh = receiver.url + "/gh"
     _hook(server, name, gh, "--events", "pull_request", "--format", "github", "--secret", SECRET)
+    _hook(server, name, receiver.url + "/eb", "--events", "pull_request", "--format", "eventbridge")
 
     pr = _pr(cc, name)
     number = pr["pullRequestId"]
@@ -160,6 +161,15 @@ def test_a_pull_requests_life_in_github_payloads(
         False,
         "closed",
     )
+
+    # EventBridge: AWS's events for the same life (an edit has none in AWS's set).
+    details = [r.json["detail"] for r in _settled(receiver, "/eb", 3)]
+    assert [(d["event"], d["pullRequestStatus"], d["sourceCommit"]) for d in details] == [
+        ("pullRequestCreated", "Open", first),
+        ("pullRequestSourceBranchUpdated", "Open", second),
+        ("pullRequestStatusChanged", "Closed", second),
+    ]
+    assert {d["title"] for d in details[2:]} == {"Add the app, v2"}
 
 
 def test_a_merge_by_push_is_closed_and_merged(
