@@ -22,30 +22,39 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Subscription
+from gitserver.weburls import comment_anchor, commit_page, pull_request_page, repository_page
 from triggers.errors import InvalidSubscription, SubscriptionNotFound, TargetRefused
 from triggers.events import Event, EventType
 from triggers.formats.context import Payload, PayloadContext
 from triggers.sender import Outcome
 from triggers.ssrf import check_url
 
-EVENT_TYPE_IDS: dict[str, EventType] = {
-    "codecommit-repository-comments-on-commits": EventType.COMMENT_ON_COMMIT_CREATED,
-    "codecommit-repository-comments-on-pull-requests": EventType.COMMENT_ON_PULL_REQUEST_CREATED,
+# CodeStar Notifications' event type ids and the events each one hears. A comment's
+# notification comes for a new comment and for an edit, as AWS sends both.
+EVENT_TYPE_IDS: dict[str, tuple[EventType, ...]] = {
+    "codecommit-repository-comments-on-commits": (
+        EventType.COMMENT_ON_COMMIT_CREATED,
+        EventType.COMMENT_ON_COMMIT_UPDATED,
+    ),
+    "codecommit-repository-comments-on-pull-requests": (
+        EventType.COMMENT_ON_PULL_REQUEST_CREATED,
+        EventType.COMMENT_ON_PULL_REQUEST_UPDATED,
+    ),
     "codecommit-repository-approvals-status-changed": (
-        EventType.PULL_REQUEST_APPROVAL_STATE_CHANGED
+        EventType.PULL_REQUEST_APPROVAL_STATE_CHANGED,
     ),
     "codecommit-repository-approvals-rule-override": (
-        EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN
+        EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN,
     ),
-    "codecommit-repository-pull-request-created": EventType.PULL_REQUEST_CREATED,
+    "codecommit-repository-pull-request-created": (EventType.PULL_REQUEST_CREATED,),
     "codecommit-repository-pull-request-source-updated": (
-        EventType.PULL_REQUEST_SOURCE_BRANCH_UPDATED
+        EventType.PULL_REQUEST_SOURCE_BRANCH_UPDATED,
     ),
-    "codecommit-repository-pull-request-status-changed": EventType.PULL_REQUEST_STATUS_CHANGED,
-    "codecommit-repository-pull-request-merged": EventType.PULL_REQUEST_MERGE_STATUS_UPDATED,
-    "codecommit-repository-branches-and-tags-created": EventType.REFERENCE_CREATED,
-    "codecommit-repository-branches-and-tags-deleted": EventType.REFERENCE_DELETED,
-    "codecommit-repository-branches-and-tags-updated": EventType.REFERENCE_UPDATED,
+    "codecommit-repository-pull-request-status-changed": (EventType.PULL_REQUEST_STATUS_CHANGED,),
+    "codecommit-repository-pull-request-merged": (EventType.PULL_REQUEST_MERGE_STATUS_UPDATED,),
+    "codecommit-repository-branches-and-tags-created": (EventType.REFERENCE_CREATED,),
+    "codecommit-repository-branches-and-tags-deleted": (EventType.REFERENCE_DELETED,),
+    "codecommit-repository-branches-and-tags-updated": (EventType.REFERENCE_UPDATED,),
 }
 DETAILS = ("BASIC", "FULL")
 
@@ -103,7 +112,7 @@ async def create_rule(
                 name=name,
                 url=url,
                 secret_ciphertext=b"",
-                events=sorted({str(EVENT_TYPE_IDS[e]) for e in event_type_ids}),
+                events=sorted({str(t) for e in event_type_ids for t in EVENT_TYPE_IDS[e]}),
                 branches=[],
                 format=kind,
                 active=True,
@@ -162,6 +171,8 @@ async def delete_rule(session: AsyncSession, rule_id: str) -> None:
 def summary(event: Event) -> str:
     """One sentence: what happened, where, who did it."""
     detail = event.detail
+    if "pullRequestId" in detail:
+        return _pull_request_summary(event)
     ref = detail.get("referenceName") or detail.get("referenceFullName") or ""
     kind = detail.get("referenceType", "reference")
     pushed = "force-pushed" if detail.get("forced") else "pushed to"
@@ -169,12 +180,82 @@ def summary(event: Event) -> str:
         EventType.REFERENCE_CREATED: f"created {kind} {ref}",
         EventType.REFERENCE_DELETED: f"deleted {kind} {ref}",
         EventType.REFERENCE_UPDATED: f"{pushed} {kind} {ref}",
+        EventType.COMMENT_ON_COMMIT_CREATED: f"commented on commit {_short(detail)}",
+        EventType.COMMENT_ON_COMMIT_UPDATED: f"edited a comment on commit {_short(detail)}",
     }.get(event.type, str(event.type))
     return f"{event.actor} {what} in {event.repository}"
 
 
+def _short(detail: dict[str, Any]) -> str:
+    return str(detail.get("afterCommitId", ""))[:12]
+
+
+def _pull_request_summary(event: Event) -> str:
+    detail = event.detail
+    number = detail["pullRequestId"]
+    approval = "approved" if detail.get("approvalStatus") == "APPROVE" else "revoked approval of"
+    override = (
+        "overrode the approval rules of"
+        if detail.get("overrideStatus") == "OVERRIDE"
+        else "revoked the approval-rule override of"
+    )
+    rule = detail.get("approvalRuleName", "")
+    status = "closed" if detail.get("pullRequestStatus") == "CLOSED" else "reopened"
+    what = {
+        EventType.PULL_REQUEST_CREATED: "opened",
+        EventType.PULL_REQUEST_SOURCE_BRANCH_UPDATED: "pushed new commits to",
+        EventType.PULL_REQUEST_STATUS_CHANGED: status,
+        EventType.PULL_REQUEST_MERGE_STATUS_UPDATED: "merged",
+        EventType.PULL_REQUEST_EDITED: "edited",
+        EventType.PULL_REQUEST_APPROVAL_STATE_CHANGED: approval,
+        EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN: override,
+        EventType.PULL_REQUEST_APPROVAL_RULE_CREATED: f"added approval rule {rule} to",
+        EventType.PULL_REQUEST_APPROVAL_RULE_UPDATED: f"changed approval rule {rule} of",
+        EventType.PULL_REQUEST_APPROVAL_RULE_DELETED: f"deleted approval rule {rule} of",
+        EventType.COMMENT_ON_PULL_REQUEST_CREATED: "commented on",
+        EventType.COMMENT_ON_PULL_REQUEST_UPDATED: "edited a comment on",
+    }.get(event.type, str(event.type))
+    title = detail.get("title", "")
+    return f'{event.actor} {what} pull request {number} "{title}" in {event.repository}'
+
+
 def _link(event: Event, context: PayloadContext) -> str:
-    return f"{context.base_url}/repositories/{event.repository}"
+    repository = str(event.repository)
+    detail = event.detail
+    if "pullRequestId" in detail:
+        page = pull_request_page(context.base_url, repository, detail["pullRequestId"])
+        if "commentId" in detail:
+            return f"{page}#{comment_anchor(detail['commentId'])}"
+        return page
+    if "commentId" in detail and detail.get("afterCommitId"):
+        return commit_page(context.base_url, repository, detail["afterCommitId"])
+    return repository_page(context.base_url, repository)
+
+
+# What FULL detail adds, in this order, when the event has it.
+_FULL_FACTS = (
+    "referenceFullName",
+    "commitId",
+    "oldCommitId",
+    "forced",
+    "pullRequestId",
+    "title",
+    "pullRequestStatus",
+    "sourceReference",
+    "destinationReference",
+    "sourceCommit",
+    "destinationCommit",
+    "beforeCommitId",
+    "afterCommitId",
+    "mergeOption",
+    "mergeCommitId",
+    "approvalStatus",
+    "overrideStatus",
+    "approvalRuleName",
+    "filePath",
+    "filePosition",
+    "content",
+)
 
 
 def _facts(event: Event, context: PayloadContext) -> list[tuple[str, str]]:
@@ -184,8 +265,8 @@ def _facts(event: Event, context: PayloadContext) -> list[tuple[str, str]]:
         ("When", event.envelope()["time"]),
     ]
     if context.subscription.get("detailType") == "FULL":
-        for key in ("referenceFullName", "commitId", "oldCommitId", "forced"):
-            if key in event.detail:
+        for key in _FULL_FACTS:
+            if event.detail.get(key) not in (None, ""):
                 facts.append((key, str(event.detail[key])))
     return facts
 

@@ -1,7 +1,8 @@
 """Webhooks and the other subscriptions: storage, and which events each one wants.
 
 A webhook names event types (or the shorthands `push` and `pull_request`, or `*`), ref
-globs (`main`, `release/*`, or a full `refs/heads/release/*`), a format and a secret.
+globs (`main`, `release/*`, or a full `refs/heads/release/*`; a pull request's event
+matches by its destination), a format and a secret.
 The secret is kept encrypted with the server key: deliveries must sign with it.
 """
 
@@ -30,9 +31,12 @@ REFERENCE_EVENTS = (
 )
 SHORTHANDS: dict[str, tuple[str, ...]] = {
     "push": tuple(REFERENCE_EVENTS),
+    # Everything GitHub's pull_request, pull_request_review, issue_comment and
+    # pull_request_review_comment say, and the CodeCommit-only rule events.
     "pull_request": (
         *(t for t in EventType if t.startswith("pullRequest")),
         EventType.COMMENT_ON_PULL_REQUEST_CREATED,
+        EventType.COMMENT_ON_PULL_REQUEST_UPDATED,
     ),
     "*": tuple(EventType),
 }
@@ -98,7 +102,8 @@ def wants(subscription: Subscription, event: Event) -> bool:
         return False
     if str(event.type) not in subscription.events:
         return False
-    ref = event.detail.get("referenceFullName")
+    # A pull request's branch is where it merges to (`--branches main`: PRs into main).
+    ref = event.detail.get("referenceFullName") or event.detail.get("destinationReference")
     if isinstance(ref, str) and subscription.branches:
         return ref_matches(subscription.branches, ref)
     return True

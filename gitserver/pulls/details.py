@@ -22,6 +22,7 @@ and, by event type:
     pullRequestSourceBranchUpdated   beforeCommitId, afterCommitId
     pullRequestStatusChanged         (the new pullRequestStatus above)
     pullRequestMergeStatusUpdated    (isMerged, mergeCommitId, mergeOption, mergedBy above)
+    pullRequestEdited                previousTitle, previousDescription (before the edit)
     pullRequestApprovalStateChanged  approvalStatus "APPROVE" | "REVOKE"
     pullRequestApprovalRule{Created,Updated,Deleted}
                                      approvalRuleId, approvalRuleName,

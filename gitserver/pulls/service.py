@@ -349,6 +349,8 @@ class PullRequests:
             repo, pr = await locked(session, parse_id(pull_request_id))
             if pr.status == CLOSED:
                 raise errors.AlreadyClosed("The pull request is closed")
+            # GitHub's `edited` says what changed from what (`changes.title.from`).
+            old_title, old_description = pr.title, pr.description
             if title is not None:
                 pr.title = title
             if description is not None:
@@ -362,6 +364,8 @@ class PullRequests:
                 actor_arn=actor.arn,
                 history=None,
                 outbox=EventType.PULL_REQUEST_EDITED,
+                previousTitle=old_title,
+                previousDescription=old_description,
             )
         return await self.get(pull_request_id)
 

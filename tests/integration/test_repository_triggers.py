@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,3 +155,48 @@ def test_at_most_ten_triggers(cc: BaseClient) -> None:
     with pytest.raises(cc.exceptions.MaximumRepositoryTriggersExceededException):
         cc.put_repository_triggers(repositoryName=name, triggers=eleven)
     assert cc.get_repository_triggers(repositoryName=name)["triggers"] == []
+
+
+def test_pull_request_events_do_not_fire_triggers(
+    cc: BaseClient, server: Server, git: Git, tmp_path: Path, receiver: Receiver
+) -> None:
+    """AWS's triggers are about references only (createReference, updateReference,
+    deleteReference, all): a pull request's events reach webhooks, never a trigger."""
+    name = f"trig-pr-{uuid.uuid4().hex[:8]}"
+    cc.create_repository(repositoryName=name)
+    trigger = {"name": "all", "destinationArn": receiver.url, "branches": [], "events": ["all"]}
+    cc.put_repository_triggers(repositoryName=name, triggers=[trigger])
+    witness = receiver.url + "/pulls"
+    server.cli("webhook", "create", "--repo", name, "--url", witness, "--events", "pull_request")
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "one\n")
+    git("push", "-q", server.url(name), "main", cwd=work)
+    git("checkout", "-q", "-b", "feature", cwd=work)
+    git.commit(work, "b.txt", "two\n")
+    git("push", "-q", server.url(name), "feature", cwd=work)
+    number = cc.create_pull_request(
+        title="t", targets=[{"repositoryName": name, "sourceReference": "feature"}]
+    )["pullRequest"]["pullRequestId"]
+    git.commit(work, "b.txt", "three\n")
+    git("push", "-q", server.url(name), "feature", cwd=work)
+    receiver.wait_for(6)  # the ping, 3 pushes, and the PR's created and source-updated
+    cc.update_pull_request_status(pullRequestId=number, pullRequestStatus="CLOSED")
+    receiver.wait_for(7)
+    time.sleep(1.5)  # time for a wrong delivery to arrive
+
+    records = [r.json["Records"][0] for r in receiver.requests if r.path == "/hook"]
+    assert [(r["eventName"], r["codecommit"]["references"][0]["ref"]) for r in records] == [
+        ("ReferenceChanges", "refs/heads/main"),
+        ("ReferenceChanges", "refs/heads/feature"),
+        ("ReferenceChanges", "refs/heads/feature"),
+    ]
+    pulls = [
+        r.headers["X-GitServer-Event"]
+        for r in receiver.requests
+        if r.path == "/hook/pulls" and r.headers["X-GitServer-Event"] != "ping"
+    ]
+    assert pulls == [
+        "pullRequestCreated",
+        "pullRequestSourceBranchUpdated",
+        "pullRequestStatusChanged",
+    ]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.octokit import validate
 from tests.receivers import Received, Receiver
 from tests.support import Git, Server, wait_until
 
@@ -210,52 +211,17 @@ def test_a_push_of_50_refs_reaches_the_hook_whole(
     assert refs == {"refs/heads/main", *(f"refs/heads/b{n:02d}" for n in range(49))}
 
 
-@pytest.fixture(scope="session")
-def octokit_schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """GitHub's published webhook schemas (npm @octokit/webhooks-schemas), fetched once."""
-    import json
-    import subprocess
-    import tarfile
-
-    directory = tmp_path_factory.mktemp("octokit")
-    packed = (
-        subprocess.run(
-            ["npm", "pack", "@octokit/webhooks-schemas", "--silent"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    with tarfile.open(directory / packed) as archive:
-        member = archive.extractfile("package/schema.json")
-        assert member is not None
-        return dict(json.load(member))
-
-
-def _validate(schema: dict[str, Any], definition: str, payload: Any) -> None:
-    import jsonschema
-
-    jsonschema.Draft7Validator(
-        {"$ref": f"#/definitions/{definition}", "definitions": schema["definitions"]}
-    ).validate(payload)
-
-
 def test_github_payloads_match_octokit_schemas(
     server: Server,
     repo: Callable[..., str],
     git: Git,
     tmp_path: Path,
     receiver: Receiver,
-    octokit_schema: dict[str, Any],
 ) -> None:
     name = repo("schema")
     _hook(server, name, receiver.url, "--format", "github", "--secret", SECRET)
     ping = receiver.wait_for(1)[0]
-    _validate(octokit_schema, "ping$event", ping.json)
+    validate("ping$event", ping.json)
     work = git.init(tmp_path / "work")
     git.commit(work, "a.txt", "one\n", "first")
     _push(git, server, name, work)  # main: the default branch stays
@@ -274,7 +240,7 @@ def test_github_payloads_match_octokit_schemas(
         (False, False, True),
     ]
     for payload in everything:
-        _validate(octokit_schema, "push$event", payload)
+        validate("push$event", payload)
     assert [c["message"] for c in pushes[0]["commits"]] == ["second"]  # not main's commit
     assert [c["message"] for c in pushes[1]["commits"]] == ["rewritten"]
     assert pushes[2]["head_commit"] is None and pushes[2]["commits"] == []

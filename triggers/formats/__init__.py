@@ -6,6 +6,7 @@ dispatcher does not change.
 
 from __future__ import annotations
 
+from triggers.events import Event
 from triggers.formats.codecommit import codecommit
 from triggers.formats.context import (
     CommitInfo,
@@ -15,8 +16,15 @@ from triggers.formats.context import (
     RepositoryInfo,
 )
 from triggers.formats.eventbridge import eventbridge
-from triggers.formats.github import github
+from triggers.formats.github import github as github_refs
+from triggers.formats.github_pulls import pull_request_payload
 from triggers.formats.native import native
+
+
+async def github(event: Event, context: PayloadContext) -> Payload | None:
+    """GitHub's payloads: `push` for reference events, the pull-request family else."""
+    return await github_refs(event, context) or await pull_request_payload(event, context)
+
 
 CONVERTERS: dict[str, Converter] = {
     "native": native,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from gitserver.weburls import repository_page
 from triggers.events import Event, EventType
 from triggers.formats.context import CommitInfo, Payload, PayloadContext, RepositoryInfo
 
@@ -86,7 +87,7 @@ _PLAIN = (
 
 
 def repository(repo: RepositoryInfo, base_url: str) -> dict[str, Any]:
-    html = f"{base_url}/repositories/{repo.name}"
+    html = repository_page(base_url, repo.name)
     api = f"{base_url}/api/v3/repos/{OWNER}/{repo.name}"
     data: dict[str, Any] = {
         "id": numeric_id(repo.id),
@@ -161,7 +162,7 @@ async def push(event: Event, context: PayloadContext) -> Payload | None:
     detail = event.detail
     before = detail.get("oldCommitId") or ZERO
     after = detail.get("commitId") or ZERO
-    html = f"{context.base_url}/repositories/{repo.name}"
+    html = repository_page(context.base_url, repo.name)
     ref = detail["referenceFullName"]
     commits = []
     if after != ZERO:
@@ -188,7 +189,7 @@ async def push(event: Event, context: PayloadContext) -> Payload | None:
 async def github(event: Event, context: PayloadContext) -> Payload | None:
     if "referenceFullName" in event.detail:
         return await push(event, context)
-    return None  # pull_request payloads come with pull requests: one function here
+    return None  # pull requests: github_pulls.pull_request_payload
 
 
 def ping(hook_id: str, events: list[str], url: str, context: PayloadContext) -> dict[str, Any]:
