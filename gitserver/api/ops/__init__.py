@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, merges, pulls, repositories, tags, triggers
+from gitserver.api.ops import (
+    branches,
+    conflicts,
+    content,
+    merges,
+    pulls,
+    repositories,
+    tags,
+    triggers,
+)
 from gitserver.api.registry import Operation, build_table
 
 
@@ -13,6 +22,7 @@ def operation_table() -> dict[str, Operation]:
         branches.OPERATIONS,
         content.OPERATIONS,
         merges.OPERATIONS,
+        conflicts.OPERATIONS,
         pulls.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
