@@ -2,9 +2,10 @@
 BatchDescribeMergeConflicts): the conflicted files, each side's version of them, and
 their line-level hunks.
 
-git finds the conflicts (`git merge-tree`, ort: what `git merge` would stop on). Only
-the verdict is wanted, not the merged tree, so git writes into a private object
-directory that is thrown away: describing a merge adds nothing to the repository. At
+git finds the conflicts (`content.mergetree`, ort: what `git merge` would stop on). What
+git wrote for the merge stays in the repository, unreferenced: describing the same merge
+again (a pull request's page) and then making it find those objects already there, where
+writing them again would cost more than the merge itself. At
 FILE_LEVEL a file both sides changed is a conflict even where git merged it line by line
 (its "Auto-merging" message names each); AUTOMERGE asks for git's merge, so at either
 level only git's conflicts count. ACCEPT_SOURCE and ACCEPT_DESTINATION resolve every
@@ -18,23 +19,20 @@ where the other side has a file has no stage).
 from __future__ import annotations
 
 import asyncio
-import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from dulwich.objects import Blob, Commit, ObjectID
+from dulwich.objects import Blob, ObjectID
 
 from gitserver.content.errors import FileNotFound, MaximumFileContentToLoadExceeded
 from gitserver.content.hunks import MergeHunk, merge_hunks
 from gitserver.content.merges import conflicted_paths, is_ancestor
-from gitserver.content.mergetree import MergeTree, Stage, merge_base, parse
-from gitserver.content.packs import QUARANTINE_PREFIX
+from gitserver.content.mergetree import MergeTree, Stage, merge_tree
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import Reader
 from gitserver.db import Repository
-from gitserver.gitcmd import Git, GitError, user_value
+from gitserver.gitcmd import Git
 from gitserver.store.repositories import RepositoryStore
 
 __all__ = [
@@ -90,6 +88,7 @@ class Conflicts:
     base: str  # "" when the histories are unrelated
     paths: tuple[str, ...]  # conflicted paths, sorted
     stages: dict[str, tuple[Stage | None, Stage | None, Stage | None]]  # base, dest, source
+    merged: frozenset[str]  # the paths git merged line by line (FILE_LEVEL conflicts only)
 
 
 class MergeConflicts:
@@ -110,18 +109,27 @@ class MergeConflicts:
         source_id, destination_id = await asyncio.to_thread(
             _resolve, path, repo, source, destination
         )
-        merged = await _merge(self.git, path, destination_id, source_id)
+        merged = await merge_tree(self.git, path, destination_id, source_id)
         stages = _stages(merged)
+        merged_paths: set[str] = set()
         if query.level == "FILE_LEVEL" and query.strategy != "AUTOMERGE":
             for message in merged.messages:
-                if message.kind == "Auto-merging" and len(message.paths) == 1:
-                    stages.setdefault(message.paths[0], (None, None, None))
+                both = message.kind == "Auto-merging" and len(message.paths) == 1
+                if both and message.paths[0] not in stages:
+                    merged_paths.add(message.paths[0])
+                    stages[message.paths[0]] = (None, None, None)
         if query.option == "FAST_FORWARD_MERGE":
             mergeable = await is_ancestor(self.git, path, destination_id, source_id)
         else:
             mergeable = not stages or query.strategy in ("ACCEPT_SOURCE", "ACCEPT_DESTINATION")
         return Conflicts(
-            mergeable, destination_id, source_id, merged.merge_base, tuple(sorted(stages)), stages
+            mergeable,
+            destination_id,
+            source_id,
+            merged.merge_base,
+            tuple(sorted(stages)),
+            stages,
+            frozenset(merged_paths),
         )
 
     async def metadata(
@@ -154,8 +162,10 @@ class MergeConflicts:
         self, repo: Repository, found: Conflicts, paths: tuple[str, ...], with_hunks: bool
     ) -> list[tuple[ConflictMetadata, list[MergeHunk]]]:
         with Reader(self.store.path(repo.id)) as reader:
+            trees = _Trees(reader, (found.base, found.destination, found.source))
             return [
-                _describe(reader, found, name, self.content_limit, with_hunks) for name in paths
+                _describe(reader, trees, found, name, self.content_limit, with_hunks)
+                for name in paths
             ]
 
 
@@ -165,40 +175,6 @@ def _resolve(path: Path, repo: Repository, source: str, destination: str) -> tup
             reader.resolve(source, repo.default_branch).id.decode(),
             reader.resolve(destination, repo.default_branch).id.decode(),
         )
-
-
-async def _merge(git: Git, path: Path, destination: str, source: str) -> MergeTree:
-    """git's merge of the two commits; what git wrote for it is thrown away."""
-    objects = path / "objects"
-    scratch = await asyncio.to_thread(
-        lambda: Path(tempfile.mkdtemp(prefix=QUARANTINE_PREFIX, dir=objects))
-    )
-    try:
-        base, result = await asyncio.gather(
-            merge_base(git, path, destination, source),
-            git.run(
-                "merge-tree",
-                "--write-tree",
-                "-z",
-                "--messages",
-                "--allow-unrelated-histories",
-                user_value(destination),
-                user_value(source),
-                repo=path,
-                extra_env={
-                    "GIT_OBJECT_DIRECTORY": str(scratch),
-                    "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects.resolve()),
-                    "GIT_QUARANTINE_PATH": str(scratch),
-                },
-                check=False,
-            ),
-        )
-    finally:
-        await asyncio.to_thread(shutil.rmtree, scratch, True)
-    # 0: clean, 1: conflicts; anything else: no merge was made.
-    if result.returncode not in (0, 1):
-        raise GitError(("merge-tree", "--write-tree"), result.returncode, result.stderr)
-    return parse(result.stdout, clean=result.returncode == 0, base=base)
 
 
 Stages = tuple[Stage | None, Stage | None, Stage | None]
@@ -220,17 +196,49 @@ def _stages(merged: MergeTree) -> dict[str, Stages]:
     return found
 
 
+class _Trees:
+    """Entries at paths in the three commits, each tree read once however many paths
+    share it."""
+
+    def __init__(self, reader: Reader, commits: tuple[str, str, str]) -> None:
+        self.reader = reader
+        self.roots: list[bytes | None] = []
+        for commit in commits:
+            found = reader.commit(commit) if commit else None
+            self.roots.append(bytes(found.tree) if found is not None else None)
+        self.trees: dict[bytes, dict[bytes, tuple[int, bytes]]] = {}
+
+    def entry(self, side: int, key: tuple[str, ...]) -> tuple[int, bytes] | None:
+        root = self.roots[side]
+        if root is None:
+            return None
+        mode, oid = stat.S_IFDIR, root
+        for part in key:
+            if not stat.S_ISDIR(mode):
+                return None
+            found = self._tree(oid).get(part.encode("utf-8", "surrogateescape"))
+            if found is None:
+                return None
+            mode, oid = found
+        return mode, oid
+
+    def _tree(self, oid: bytes) -> dict[bytes, tuple[int, bytes]]:
+        if oid not in self.trees:
+            tree = self.reader.tree(oid)
+            self.trees[oid] = {name: (mode, sha) for name, mode, sha in tree.iteritems()}
+        return self.trees[oid]
+
+
 def _describe(
-    reader: Reader, found: Conflicts, name: str, limit: int, with_hunks: bool
+    reader: Reader, trees: _Trees, found: Conflicts, name: str, limit: int, with_hunks: bool
 ) -> tuple[ConflictMetadata, list[MergeHunk]]:
     key = split_path(name)
     stages = found.stages.get(name, (None, None, None))
-    commits = (found.base, found.destination, found.source)
     entries = [
         (int(stage.mode, 8), stage.object_id.encode())
         if stage is not None
-        else _entry(reader, commit, key)
-        for stage, commit in zip(stages, commits, strict=True)
+        else trees.entry(side, key)
+        for side, stage in enumerate(stages)
     ]
     contents = [_content(reader, entry, limit) for entry in entries]
     base, destination, source = (
@@ -250,7 +258,8 @@ def _describe(
     hunks: list[MergeHunk] = []
     ours, theirs = contents[1], contents[2]
     textual = not type_conflict and not any(v and v.binary for v in (base, destination, source))
-    wanted = content_conflict or with_hunks
+    # A file git merged has no line conflicts: at FILE_LEVEL it is one conflict, whole.
+    wanted = with_hunks or (content_conflict and name not in found.merged)
     if ours is not None and theirs is not None and textual and wanted:
         hunks = merge_hunks(contents[0] or b"", ours, theirs)
     content_count = sum(h.is_conflict for h in hunks) or int(content_conflict)
@@ -276,14 +285,6 @@ def _mode(version: Version | None) -> str | None:
 
 def _kind(version: Version | None) -> str | None:
     return version.object_type if version else None
-
-
-def _entry(reader: Reader, commit: str, key: tuple[str, ...]) -> tuple[int, bytes] | None:
-    if not commit:
-        return None
-    found = reader.commit(commit)
-    assert isinstance(found, Commit)
-    return reader.entry(found, key)
 
 
 def _content(reader: Reader, entry: tuple[int, bytes] | None, limit: int) -> bytes | None:
