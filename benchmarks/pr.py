@@ -11,7 +11,9 @@ changes all 5,000), one `gitserver serve` (SQLite, no SSH), medians of --runs:
 - `GetDifferences` base..wide in one page (MaxResults 5000) vs `git diff-tree -r`.
 
 Each figure is a ratio to its git command measured in the same run, alternating; the
-API side includes signing, HTTP and authorization, the git side a process start.
+API side includes signing, HTTP and authorization, the git side a process start. The
+floor row is `GetRepository` (no git, no content) against the same merge-tree: what a
+request costs before it does any work.
 
     scripts/bench  (BENCH=pr)      or      .venv/bin/python benchmarks/pr.py [--runs N]
 """
@@ -116,6 +118,9 @@ async def measure(server: GitServer, copy: Path, repo: str, runs: int) -> dict[s
             )
             assert len(found["differences"]) == FOLDERS * PER_FOLDER
 
+        async def floor() -> None:
+            await client.call(http, "GetRepository", {"repositoryName": repo})
+
         dest = (
             await client.call(http, "GetBranch", {"repositoryName": repo, "branchName": "dest"})
         )["branch"]["commitId"]
@@ -144,6 +149,7 @@ async def measure(server: GitServer, copy: Path, repo: str, runs: int) -> dict[s
                     ("-C", str(copy), "diff-tree", "-r", "main", "wide"),
                 ),
             ]
+            pairs.append(("GetRepository", floor, merge_tree))
             for name, call, command in pairs:
                 times.setdefault(f"git:{name}", []).append(git_time(*command))
                 times.setdefault(name, []).append(await api_time(call))
@@ -178,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nPull-request content, {CHANGED} changed files each side ({OVERLAP} on both), "
         f"{FOLDERS * PER_FOLDER} for GetDifferences; median of {runs}"
     )
+    floor = statistics.median(times["GetRepository"]) / statistics.median(
+        times["git:GetRepository"]
+    )
+    # What any request costs (SigV4, authorization, audit, HTTP) before it does anything.
+    print(f"  {'GetRepository (floor)':<26} {floor:5.2f}x git merge-tree")
     for name, target in TARGETS.items():
         ours, git = statistics.median(times[name]), statistics.median(times[f"git:{name}"])
         verdict = "ok" if ours / git <= target else "over"
