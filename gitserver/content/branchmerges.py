@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dulwich.refs import Ref
 
-from gitserver.content.errors import InvalidTargetBranch
+from gitserver.content.errors import BranchNameIsTagName, InvalidTargetBranch
 from gitserver.content.merges import (
     MergeOption,
     MergeRequest,
@@ -33,6 +33,7 @@ from gitserver.store.branches import branch_ref
 from gitserver.store.errors import BranchNotFound
 from gitserver.store.repositories import RepositoryStore
 from gitserver.store.updates import update_ref
+from triggers.events import Event, EventType, record_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +105,38 @@ class BranchMerges:
     async def unreferenced(
         self, repo: Repository, source: str, destination: str, request: MergeRequest, actor: str
     ) -> MergeResult:
-        """The merge commit, in the repository but on no branch."""
+        """The merge commit, in the repository but on no branch, announced as
+        `unreferencedMergeCommitCreated` when it is a new commit."""
         path = self.store.path(repo.id)
         found = await asyncio.to_thread(_resolve, path, repo, source, destination, None, False)
-        return await self._merge(path, found, request, actor)
+        result = await self._merge(path, found, request, actor)
+        if result.commit_id in (found.source, found.destination):
+            return result  # a fast-forward or nothing to merge: no commit was made
+        base = await merge_base(self.git, path, found.destination, found.source)
+        detail = {
+            "repositoryId": repo.id,
+            "repositoryName": repo.name,
+            "commitId": result.commit_id,
+            "baseCommitId": base,
+            "sourceCommitId": found.source,
+            "destinationCommitId": found.destination,
+            "mergeOption": str(request.option),
+            # sic: AWS's spelling in this event
+            "conflictDetailsLevel": request.level,
+            "conflictResolutionStrategy": request.strategy,
+        }
+        async with self.db.session() as session:
+            record_event(
+                session,
+                Event(
+                    EventType.UNREFERENCED_MERGE_COMMIT_CREATED,
+                    repo.name,
+                    actor,
+                    detail,
+                    repository_id=repo.id,
+                ),
+            )
+        return result
 
     async def options(
         self, repo: Repository, source: str, destination: str, level: str, strategy: str
@@ -117,9 +146,9 @@ class BranchMerges:
         found = await asyncio.to_thread(_resolve, path, repo, source, destination, None, False)
         base = await merge_base(self.git, path, found.destination, found.source)
         options: list[MergeOption] = []
-        if await is_ancestor(self.git, path, found.destination, found.source):
+        if base == found.destination:
             options.append(MergeOption.FAST_FORWARD)
-        merged = await merge_tree(self.git, path, found.destination, found.source)
+        merged = await merge_tree(self.git, path, found.destination, found.source, base=base)
         request = MergeRequest(MergeOption.THREE_WAY, strategy=strategy, level=level)
         conflicts = await asyncio.to_thread(
             conflicts_at, path, merged, request, (found.destination, found.source)
@@ -190,6 +219,8 @@ def _resolve(
         try:
             tip = reader.repo.refs[Ref(branch_ref(name).encode())]
         except KeyError:
+            if Ref(f"refs/tags/{name}".encode()) in reader.repo.refs:
+                raise BranchNameIsTagName(f"{name} is the name of a tag, not a branch") from None
             if target:
                 raise BranchNotFound(f"Branch {name} does not exist") from None
             raise InvalidTargetBranch(

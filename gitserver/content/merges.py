@@ -33,7 +33,7 @@ from gitserver.content.errors import (
     MultipleConflictResolutionEntries,
     ReplacementContentRequired,
 )
-from gitserver.content.mergetree import ConflictedFile, MergeTree, Stage, merge_tree
+from gitserver.content.mergetree import ConflictedFile, MergeTree, Stage, merge_base, merge_tree
 from gitserver.content.packs import install_objects
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import Reader
@@ -139,15 +139,17 @@ async def merge_commits(
     """
     request_check(request)
     await asyncio.to_thread(_existing, path, (destination, source))
-    if await is_ancestor(git, path, source, destination):
+    # One ancestor has no other merge base than itself: `merge-base` answers both checks.
+    base = await merge_base(git, path, destination, source)
+    if base == source:
         return await asyncio.to_thread(_as_result, path, destination)
     if request.option is MergeOption.FAST_FORWARD:
-        if await is_ancestor(git, path, destination, source):
+        if base == destination:
             return await asyncio.to_thread(_as_result, path, source)
         raise ManualMergeRequired(
             "The destination is not an ancestor of the source: a fast-forward is not possible"
         )
-    merged = await merge_tree(git, path, destination, source)
+    merged = await merge_tree(git, path, destination, source, base=base)
     objects, tree_id = await asyncio.to_thread(
         _resolved_tree, path, merged, request, (destination, source), limits
     )
@@ -291,7 +293,11 @@ def _conflicts(
                 continue
             key = split_path(message.paths[0])
             if key not in found:
-                found[key] = _both_changed(reader, key, merged.merge_base, commits)
+                both = _both_changed(reader, key, merged.merge_base, commits)
+                # A file renamed on one side has no version under this name on the other:
+                # git paired the two through the rename, and so does the conflict.
+                if both.destination is not None and both.source is not None:
+                    found[key] = both
     return found
 
 
@@ -317,6 +323,8 @@ def _resolved_tree(
     with Reader(path) as reader:
         conflicts = _conflicts(reader, merged, request, commits)
         resolution = request.resolution or ConflictResolution()
+        if not conflicts and not resolution.count():
+            return [], merged.tree_id.encode()
         choices = _choices(conflicts, resolution, request.strategy)
         editor = TreeEditor(reader, merged.tree_id.encode())
         objects: list[ShaFile] = []
@@ -349,8 +357,9 @@ def _resolved_tree(
                 editor.put(key, *entry)
             else:
                 deleted.add(key)
+        aliases = {r: k for k, c in conflicts.items() for r in c.recorded}
         for name, mode in resolution.set_file_modes:
-            key = split_path(name)
+            key = aliases.get(split_path(name), split_path(name))
             if key not in conflicts:
                 raise InvalidConflictResolution(f"{join(key)} is not a conflicted file")
             found = editor.get(key)

@@ -69,17 +69,21 @@ async def merge_base(git: Git, path: Path, one: str, other: str) -> str:
     return result.stdout.decode().strip()
 
 
-async def merge_tree(git: Git, path: Path, destination: str, source: str) -> MergeTree:
+async def merge_tree(
+    git: Git, path: Path, destination: str, source: str, *, base: str | None = None
+) -> MergeTree:
     """Merge commit `source` into commit `destination` as `git merge` would.
 
     Unrelated histories are merged as with `--allow-unrelated-histories`; the tree and
-    every blob git wrote are in the repository when this returns.
+    every blob git wrote are in the repository when this returns. `base`: the merge base
+    when the caller has already asked git for it.
 
     Raises:
         ObjectsRefused: what git wrote would not pass a push's object checks.
         GitError: git could not merge (an unknown commit, the disk, a timeout).
     """
-    base = await merge_base(git, path, destination, source)
+    if base is None:
+        base = await merge_base(git, path, destination, source)
     objects = path / "objects"
     scratch = await asyncio.to_thread(_scratch, objects)
     try:

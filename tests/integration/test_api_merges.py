@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from tests.api_support import client_for, codecommit, error_code
+from tests.receivers import Receiver
 from tests.support import Git, Server
 
 
@@ -208,6 +210,7 @@ def test_conflicts_need_a_strategy_or_a_resolution(
         ({"email": "not an email"}, "InvalidEmailException"),
         ({"destinationCommitSpecifier": "nope"}, "CommitDoesNotExistException"),
         ({"targetBranch": "nope"}, "BranchDoesNotExistException"),
+        ({"targetBranch": "v1"}, "BranchNameIsTagNameException"),
     ],
 )
 def test_request_errors(
@@ -223,7 +226,8 @@ def test_request_errors(
     work = _diverged(git, tmp_path, server.url(name), "destination", "source")
     git("checkout", "-q", "feature", cwd=work)
     git.commit(work, "f.txt", "source\n2\n3\n", "feature again")
-    git("push", "-q", server.url(name), "feature", cwd=work)
+    git("tag", "v1", "main", cwd=work)
+    git("push", "-q", server.url(name), "feature", "v1", cwd=work)
     params = {
         "repositoryName": name,
         "sourceCommitSpecifier": "feature",
@@ -322,3 +326,44 @@ def test_two_merges_into_one_branch_at_once_one_wins(
         merged_in = git("log", "--format=%H", "server/main", cwd=work).stdout.split()
         assert git.rev_parse(work, "feature") in merged_in
         assert git.rev_parse(work, "other") in merged_in
+
+
+def test_an_unreferenced_merge_commit_is_announced(
+    cc: BaseClient, server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("unref")
+    work = _diverged(git, tmp_path, server.url(name), "one", "three")
+    receiver = Receiver().start()
+    try:
+        server.cli(
+            "webhook",
+            "create",
+            "--repo",
+            name,
+            "--url",
+            receiver.url,
+            "--events",
+            "unreferencedMergeCommitCreated",
+        )
+        made = cc.create_unreferenced_merge_commit(
+            repositoryName=name,
+            sourceCommitSpecifier="feature",
+            destinationCommitSpecifier="main",
+            mergeOption="SQUASH_MERGE",
+        )
+        deadline = time.monotonic() + 30
+        while not receiver.of("unreferencedMergeCommitCreated") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (event,) = receiver.of("unreferencedMergeCommitCreated")
+    finally:
+        receiver.stop()
+    detail = event.json["detail"]
+    assert detail["commitId"] == made["commitId"]
+    assert detail["sourceCommitId"] == git.rev_parse(work, "feature")
+    assert detail["destinationCommitId"] == git.rev_parse(work, "main")
+    assert detail["baseCommitId"] == git.rev_parse(work, "main~1")
+    assert detail["mergeOption"] == "SQUASH_MERGE"
+    # No branch moved.
+    assert cc.get_branch(repositoryName=name, branchName="main")["branch"]["commitId"] == (
+        git.rev_parse(work, "main")
+    )

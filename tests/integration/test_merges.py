@@ -30,7 +30,6 @@ from gitserver.content.merges import (
 )
 from gitserver.content.mergetree import ConflictedFile, Stage, merge_tree
 from gitserver.gitcmd import Git as ServerGit
-from gitserver.services import GIT_CONFIG
 from tests.support import Git
 
 
@@ -118,7 +117,8 @@ def repo(tmp_path: Path) -> Repo:
     work = git.init(tmp_path / "work")
     bare = tmp_path / "bare.git"
     git("init", "-q", "--bare", str(bare))
-    return Repo(git, work, bare, ServerGit(tmp_path / "server-home", forced_config=GIT_CONFIG))
+    # The engine alone: no server, so nothing of its wiring is imported.
+    return Repo(git, work, bare, ServerGit(tmp_path / "server-home"))
 
 
 def _lines(conflicts: tuple[ConflictedFile, ...]) -> set[str]:
@@ -536,3 +536,71 @@ def test_keep_empty_folders_when_a_resolution_empties_one(repo: Repo) -> None:
     assert repo.files(gone.tree_id) == {}
     kept = _merge(repo, destination, source, resolution=resolution, keep_empty_folders=True)
     assert list(repo.files(kept.tree_id)) == ["dir/..gitkeep"]
+
+
+def test_criss_cross_history_merges_as_git_does_with_its_virtual_base(repo: Repo) -> None:
+    repo.write("f", "".join(f"{i}\n" for i in range(10)))
+    repo.commit("base")
+    repo.git("branch", "other", cwd=repo.work)
+    repo.write("f", "A\n" + "".join(f"{i}\n" for i in range(1, 10)))
+    a = repo.commit("a")
+    repo.checkout("other")
+    repo.write("g", "g\n")
+    b = repo.commit("b")
+    repo.git("merge", "-q", "--no-edit", a, cwd=repo.work)
+    repo.write("h", "h\n")
+    destination = repo.commit("other side")
+    repo.checkout("main")
+    repo.git("merge", "-q", "--no-edit", b, cwd=repo.work)
+    repo.write("f", "A\n" + "".join(f"{i}\n" for i in range(1, 9)) + "Z\n")
+    source = repo.commit("main side")
+    repo.sync()
+    assert len(repo.bare_git("merge-base", "--all", destination, source).split()) == 2
+    clean, tree, _ = repo.reference_merge(destination, source)
+    assert clean
+    assert _merge(repo, destination, source).tree_id == tree
+
+
+def test_rename_on_one_side_and_a_mode_change_on_the_other(repo: Repo) -> None:
+    body = "".join(f"line {i}\n" for i in range(20))
+    destination, source = _two_branches(
+        repo,
+        lambda: repo.write("tool.sh", body),
+        lambda: repo.write("tool.sh", body, mode="x"),
+        lambda: repo.change({"bin/tool.sh": body}, remove=("tool.sh",)),
+    )
+    clean, tree, _ = repo.reference_merge(destination, source)
+    assert clean
+    result = _merge(repo, destination, source, option=MergeOption.SQUASH)
+    assert result.tree_id == tree
+    assert repo.files(tree)["bin/tool.sh"].startswith("100755 ")
+
+
+def test_unrelated_histories_merge_into_one_commit_with_both_parents(repo: Repo) -> None:
+    repo.write("a", "1\n")
+    destination = repo.commit("one")
+    repo.checkout("--orphan", "other")
+    repo.git("rm", "-q", "-rf", ".", cwd=repo.work)
+    repo.write("b", "2\n")
+    source = repo.commit("two")
+    repo.sync()
+    _, tree, _ = repo.reference_merge(destination, source)
+    result = _merge(repo, destination, source)
+    assert result.tree_id == tree
+    assert repo.bare_git("log", "-1", "--format=%P", result.commit_id).split() == [
+        destination,
+        source,
+    ]
+    with pytest.raises(ManualMergeRequired):
+        _merge(repo, destination, source, option=MergeOption.FAST_FORWARD)
+
+
+def test_file_level_keeps_a_renamed_file_git_merged(repo: Repo) -> None:
+    base, dest, src = KINDS["rename and edit"]
+    destination, source = _two_branches(
+        repo, lambda: base(repo), lambda: dest(repo), lambda: src(repo)
+    )
+    _, tree, _ = repo.reference_merge(destination, source)
+    for strategy in ("ACCEPT_DESTINATION", "ACCEPT_SOURCE", "NONE"):
+        result = _merge(repo, destination, source, level="FILE_LEVEL", strategy=strategy)
+        assert result.tree_id == tree, strategy
