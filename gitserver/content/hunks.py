@@ -2,9 +2,12 @@
 
 A hunk is a region where at least one side changed the base. Where both sides changed
 regions that overlap or touch, and not identically, the hunk is a conflict: that is
-git's rule (xdiff's xmerge treats touching changes as one conflict), and, as git's
-default "zealous" level does, lines both sides agree on at a conflict's start and end are
-left out of it. Regions neither side changed are not hunks.
+git's rule (xdiff's xmerge treats touching changes as one conflict). Lines both sides
+agree on at a conflict's start and end are left out of it, and the base keeps the whole
+region: the conflicts `git merge` marks with `merge.conflictStyle=zdiff3`, the style that
+shows the base (tests/unit/gitserver/test_merge_hunks.py holds them to it). Regions
+neither side changed are not hunks. The diff is difflib's, not git's (histogram): on
+ambiguous edits the two may align lines differently.
 
 Lines are counted from 0 and a range ends before `end_line` (CodeCommit's own example of
 DescribeMergeConflicts gives a three-line hunk as startLine 0, endLine 3).
