@@ -31,6 +31,7 @@ from gitserver.content.merges import conflicted_paths, is_ancestor
 from gitserver.content.mergetree import MergeTree, Stage, merge_tree
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import Reader
+from gitserver.content.sizes import object_size
 from gitserver.db import Repository
 from gitserver.gitcmd import Git
 from gitserver.store.repositories import RepositoryStore
@@ -240,11 +241,19 @@ def _describe(
         else trees.entry(side, key)
         for side, stage in enumerate(stages)
     ]
-    contents = [_content(reader, entry, limit) for entry in entries]
-    base, destination, source = (
-        _version(entry, content) if entry else None
-        for entry, content in zip(entries, contents, strict=True)
-    )
+    if name in found.merged and not with_hunks:
+        # git merged the three versions line by line, so it found none of them binary
+        # (a binary file both sides changed is always git's conflict): the sizes, from the
+        # objects' headers, are all that is left to know, and no content is loaded.
+        contents: list[bytes | None] = [None, None, None]
+        versions = [_sized(reader, entry) if entry else None for entry in entries]
+    else:
+        contents = [_content(reader, entry, limit) for entry in entries]
+        versions = [
+            _version(entry, content) if entry else None
+            for entry, content in zip(entries, contents, strict=True)
+        ]
+    base, destination, source = versions
     both = destination is not None and source is not None
     type_conflict = both and _kind(destination) != _kind(source)
     content_conflict = not type_conflict and _content_conflict(base, destination, source)
@@ -310,6 +319,17 @@ def _version(entry: tuple[int, bytes], content: bytes | None) -> Version:
     kind = "SYMBOLIC_LINK" if mode == 0o120000 else "FILE"
     binary = b"\0" in content[:_BINARY_PROBE]
     return Version(oid.decode(), kind, _FILE_MODES.get(mode, "NORMAL"), len(content), binary)
+
+
+def _sized(reader: Reader, entry: tuple[int, bytes]) -> Version:
+    mode, oid = entry
+    if stat.S_ISDIR(mode) or mode == _GITLINK:
+        return _version(entry, None)
+    size = object_size(reader.repo.object_store, ObjectID(oid))
+    if size is None:  # no header says (an alternate): load it
+        return _version(entry, reader.blob(oid, 1 << 62))
+    kind = "SYMBOLIC_LINK" if mode == 0o120000 else "FILE"
+    return Version(oid.decode(), kind, _FILE_MODES.get(mode, "NORMAL"), size, False)
 
 
 def _content_conflict(

@@ -316,7 +316,10 @@ def test_detail_level_and_strategy(cc: BaseClient, diverge: Callable[..., Diverg
         True,
         1,
     )
+    assert meta["fileSizes"] == {"base": 6, "destination": 8, "source": 10}
+    assert meta["isBinaryFile"] == {"base": False, "destination": False, "source": False}
     described = cc.describe_merge_conflicts(**_args(found, filePath="f.txt"))
+    assert described["conflictMetadata"] == meta
     assert [h["isConflict"] for h in described["mergeHunks"]] == [False, False]
     auto = cc.get_merge_conflicts(**_args(found, conflictResolutionStrategy="AUTOMERGE"))
     assert (auto["mergeable"], auto["conflictMetadataList"]) == (True, [])
