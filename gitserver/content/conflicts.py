@@ -4,11 +4,11 @@ their line-level hunks.
 
 git finds the conflicts (`content.mergetree`, ort: what `git merge` would stop on). What
 git wrote for the merge stays in the repository, unreferenced: describing the same merge
-again (a pull request's page) and then making it find those objects already there, where
-writing them again would cost more than the merge itself. At
-FILE_LEVEL a file both sides changed is a conflict even where git merged it line by line
-(its "Auto-merging" message names each); AUTOMERGE asks for git's merge, so at either
-level only git's conflicts count. ACCEPT_SOURCE and ACCEPT_DESTINATION resolve every
+again (a pull request's page is read many times) or then making it finds those objects
+there, where writing them again would cost more than the merge itself. At FILE_LEVEL a
+file both sides changed is a conflict even where git merged it line by line (its
+"Auto-merging" message names each); AUTOMERGE asks for git's merge, so at either level
+only git's conflicts count. ACCEPT_SOURCE and ACCEPT_DESTINATION resolve every
 conflict: the conflicts are still described, and the merge is mergeable.
 
 Each side's version is read at the path the user knows, from git's index stages where it
