@@ -117,3 +117,11 @@ InvalidReplacementType = _error("InvalidReplacementTypeException", InvalidInput)
 ReplacementContentRequired = _error("ReplacementContentRequiredException", InvalidInput)
 InvalidReplacementContent = _error("InvalidReplacementContentException", InvalidInput)
 InvalidTargetBranch = _error("InvalidTargetBranchException", InvalidInput)
+
+
+# --- Merge conflicts (content/conflicts.py, api/ops/conflicts.py) ----------------------
+MaximumFileContentToLoadExceeded = _error(
+    "MaximumFileContentToLoadExceededException", LimitExceeded
+)
+InvalidMaxConflictFiles = _error("InvalidMaxConflictFilesException", InvalidInput)
+InvalidMaxMergeHunks = _error("InvalidMaxMergeHunksException", InvalidInput)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 
-from dulwich.diff_tree import tree_changes
-from dulwich.objects import Commit
+from dulwich.object_store import BaseObjectStore
+from dulwich.objects import Commit, ObjectID, Tree, parse_tree
 from dulwich.walk import Walker
 
 from gitserver.content.errors import PathNotFound
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import GITLINK, Reader
 from gitserver.content.views import BlobRef, ChangeType, Difference, FileVersion
-
-CHANGE_TYPES: dict[str, ChangeType] = {"add": "A", "delete": "D", "modify": "M"}
 
 
 def _blob(path: bytes | None, mode: int | None, sha: bytes | None) -> BlobRef | None:
@@ -60,26 +59,62 @@ def differences(
             raise PathNotFound(f"The path {prefix} does not exist")
         filters.append(prefix)
     result = []
-    changes = tree_changes(
-        reader.repo.object_store, before.tree if before else None, after.tree, rename_detector=None
+    changes = _tree_changes(
+        reader.repo.object_store, bytes(before.tree) if before else None, bytes(after.tree), b""
     )
-    for change in changes:
-        old, new = change.old, change.new
-        if change.type not in CHANGE_TYPES:  # "copy"/"rename" never without a detector
-            continue
-        old_path = old.path.decode("utf-8", "surrogateescape") if old and old.path else None
-        new_path = new.path.decode("utf-8", "surrogateescape") if new and new.path else None
+    for kind, old, new in changes:
+        old_path = old[0].decode("utf-8", "surrogateescape") if old else None
+        new_path = new[0].decode("utf-8", "surrogateescape") if new else None
         if not _wanted(old_path, new_path, before_path, after_path, filters):
             continue
-        result.append(
-            Difference(
-                CHANGE_TYPES[change.type],
-                _blob(old.path, old.mode, old.sha) if old is not None else None,
-                _blob(new.path, new.mode, new.sha) if new is not None else None,
-            )
-        )
+        before_blob = _blob(*old) if old is not None else None
+        after_blob = _blob(*new) if new is not None else None
+        result.append(Difference(kind, before_blob, after_blob))
     result.sort(key=lambda d: d.path)
     return result
+
+
+Side = tuple[bytes, int, bytes]  # path, mode, hex id
+
+
+def _tree_changes(
+    store: BaseObjectStore, old: bytes | None, new: bytes | None, prefix: bytes
+) -> Iterator[tuple[ChangeType, Side | None, Side | None]]:
+    """(A|M|D, old, new) for each file that differs between two trees, as dulwich's
+    `tree_changes` without rename detection gives them (a type change, a file for a
+    folder included, is a delete and an add), read with `parse_tree` into plain tuples:
+    dulwich's walk builds a named tuple per entry of both trees and was most of the time
+    of a large GetDifferences."""
+    before, after = _entries(store, old), _entries(store, new)
+    for name in sorted(before.keys() | after.keys()):
+        one, other = before.get(name), after.get(name)
+        if one == other:
+            continue
+        path = prefix + name
+        one_file = one if one is not None and not stat.S_ISDIR(one[0]) else None
+        other_file = other if other is not None and not stat.S_ISDIR(other[0]) else None
+        if one_file and other_file and stat.S_IFMT(one_file[0]) == stat.S_IFMT(other_file[0]):
+            yield "M", (path, *one_file), (path, *other_file)
+            continue
+        if one_file:
+            yield "D", (path, *one_file), None
+        if one_file is not one or other_file is not other:
+            yield from _tree_changes(
+                store,
+                one[1] if one is not None and one_file is None else None,
+                other[1] if other is not None and other_file is None else None,
+                path + b"/",
+            )
+        if other_file:
+            yield "A", None, (path, *other_file)
+
+
+def _entries(store: BaseObjectStore, tree: bytes | None) -> dict[bytes, tuple[int, bytes]]:
+    if tree is None:
+        return {}
+    kind, raw = store.get_raw(ObjectID(tree))
+    assert kind == Tree.type_num
+    return {name: (mode, sha) for name, mode, sha in parse_tree(raw, len(tree) // 2)}
 
 
 def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[FileVersion]:

@@ -425,6 +425,16 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
             f"MergePullRequestBy{how}",
             {**repo, "pullRequestId": created["pullRequest"]["pullRequestId"]},
         )
+    # Merge conflicts: `ours` and `theirs` (from c1) change dir/a.txt differently.
+    for branch in ("ours", "theirs"):
+        call("CreateBranch", {**repo, "branchName": branch, "commitId": c1})
+        change = {"fileContent": b64(branch), "filePath": "dir/a.txt", "parentCommitId": c1}
+        call("PutFile", {**repo, "branchName": branch, **change})
+    both = {"sourceCommitSpecifier": "theirs", "destinationCommitSpecifier": "ours"}
+    merging = {**repo, **both, "mergeOption": "THREE_WAY_MERGE"}
+    assert call("GetMergeConflicts", merging)["conflictMetadataList"]
+    call("DescribeMergeConflicts", {**merging, "filePath": "dir/a.txt"})
+    call("BatchDescribeMergeConflicts", {**merging, "filePaths": ["dir/a.txt", "nope"]})
     call("TagResource", {"resourceArn": arn, "tags": {"team": "blue"}})
     call("ListTagsForResource", {"resourceArn": arn})
     call("UntagResource", {"resourceArn": arn, "tagKeys": ["team"]})
