@@ -87,7 +87,7 @@ class ConflictResolution:
 class MergeRequest:
     option: MergeOption
     strategy: str = "NONE"  # NONE | ACCEPT_SOURCE | ACCEPT_DESTINATION | AUTOMERGE
-    level: str = "LINE_LEVEL"  # FILE_LEVEL | LINE_LEVEL
+    level: str = "FILE_LEVEL"  # FILE_LEVEL (AWS default) | LINE_LEVEL
     resolution: ConflictResolution | None = None
     message: str | None = None
     author_name: str | None = None

@@ -54,15 +54,30 @@ def test_three_way_and_squash_move_the_branch_to_what_git_merge_makes(
     work = _diverged(git, tmp_path, url, "one", "three")
     main, feature = git.rev_parse(work, "main"), git.rev_parse(work, "feature")
     options = cc.get_merge_options(
-        repositoryName=name, sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+        conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
+        repositoryName=name,
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
     )
     assert options["mergeOptions"] == ["SQUASH_MERGE", "THREE_WAY_MERGE"]
+    # AWS's default level is FILE_LEVEL: one file changed on both sides needs a decision.
+    strict = cc.get_merge_options(
+        repositoryName=name, sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+    )
+    assert strict["mergeOptions"] == []
+    refused = _code(
+        lambda: cc.merge_branches_by_three_way(
+            repositoryName=name, sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+        )
+    )
+    assert refused == "ManualMergeRequiredException"
     assert options["baseCommitId"] == git.rev_parse(work, "main~1")
     assert (options["sourceCommitId"], options["destinationCommitId"]) == (feature, main)
     git("merge", "-q", "--no-edit", "feature", cwd=work)
     expected_tree = git.rev_parse(work, "HEAD^{tree}")
 
     merged = cc.merge_branches_by_three_way(
+        conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
         repositoryName=name,
         sourceCommitSpecifier="feature",
         destinationCommitSpecifier="main",
@@ -78,7 +93,10 @@ def test_three_way_and_squash_move_the_branch_to_what_git_merge_makes(
     )
     assert git("fsck", "--strict", cwd=work).returncode == 0
     info = cc.get_merge_commit(
-        repositoryName=name, sourceCommitSpecifier="feature", destinationCommitSpecifier="main"
+        conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
+        repositoryName=name,
+        sourceCommitSpecifier="feature",
+        destinationCommitSpecifier="main",
     )
     assert info["mergedCommitId"] == merged["commitId"]
     assert info["baseCommitId"] == feature
@@ -86,6 +104,7 @@ def test_three_way_and_squash_move_the_branch_to_what_git_merge_makes(
     # Squash onto another branch: one parent, the same tree; main does not move.
     cc.create_branch(repositoryName=name, branchName="release", commitId=main)
     squashed = cc.merge_branches_by_squash(
+        conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
         repositoryName=name,
         sourceCommitSpecifier=feature,
         destinationCommitSpecifier="release",
@@ -246,7 +265,9 @@ def test_destination_that_is_no_branch_needs_a_target_and_the_target_is_authoriz
     main = git.rev_parse(work, "main")
     spec = {"repositoryName": name, "sourceCommitSpecifier": "feature"}
     assert _code(
-        lambda: cc.merge_branches_by_three_way(**spec, destinationCommitSpecifier=main)
+        lambda: cc.merge_branches_by_three_way(
+            conflictDetailLevel="LINE_LEVEL", **spec, destinationCommitSpecifier=main
+        )
     ) == ("InvalidTargetBranchException")
     # AWS's documented branch protection denies merges into main, not into other branches.
     dev = f"dev-{uuid.uuid4().hex[:6]}"
@@ -270,16 +291,24 @@ def test_destination_that_is_no_branch_needs_a_target_and_the_target_is_authoriz
     server.cli("policy", "put-user-policy", dev, "ProtectMain", "--document", str(document))
     limited = codecommit(server, server.cli("access-key", "create", dev))
     assert _code(
-        lambda: limited.merge_branches_by_three_way(**spec, destinationCommitSpecifier="main")
+        lambda: limited.merge_branches_by_three_way(
+            conflictDetailLevel="LINE_LEVEL", **spec, destinationCommitSpecifier="main"
+        )
     ) == ("AccessDeniedException")
     assert _code(
         lambda: limited.merge_branches_by_three_way(
-            **spec, destinationCommitSpecifier="feature", targetBranch="main"
+            conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
+            **spec,
+            destinationCommitSpecifier="feature",
+            targetBranch="main",
         )
     ) == ("AccessDeniedException")
     cc.create_branch(repositoryName=name, branchName="staging", commitId=main)
     merged = limited.merge_branches_by_three_way(
-        **spec, destinationCommitSpecifier=main, targetBranch="staging"
+        conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
+        **spec,
+        destinationCommitSpecifier=main,
+        targetBranch="staging",
     )
     _fetched(git, work, url)
     assert git.rev_parse(work, "server/staging") == merged["commitId"]
@@ -301,6 +330,7 @@ def test_two_merges_into_one_branch_at_once_one_wins(
     def merge(source: str) -> None:
         try:
             cc.merge_branches_by_three_way(
+                conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
                 repositoryName=name,
                 sourceCommitSpecifier=source,
                 destinationCommitSpecifier="main",
@@ -346,6 +376,7 @@ def test_an_unreferenced_merge_commit_is_announced(
             "unreferencedMergeCommitCreated",
         )
         made = cc.create_unreferenced_merge_commit(
+            conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
             repositoryName=name,
             sourceCommitSpecifier="feature",
             destinationCommitSpecifier="main",

@@ -227,6 +227,8 @@ def _symlink(repo: Repo, name: str, target: str) -> None:
 
 def _merge(repo: Repo, destination: str, source: str, **kw: Any) -> MergeResult:
     option = kw.pop("option", MergeOption.THREE_WAY)
+    # git merge's own level unless a test asks for another (AWS defaults to FILE_LEVEL).
+    kw.setdefault("level", "LINE_LEVEL")
     request = MergeRequest(option, **kw)
     return asyncio.run(
         merge_commits(
@@ -517,6 +519,17 @@ def test_file_level_counts_a_file_both_sides_changed_as_a_conflict(repo: Repo) -
     assert _merge(repo, destination, source).tree_id == tree
     with pytest.raises(ManualMergeRequired):
         _merge(repo, destination, source, level="FILE_LEVEL")
+    with pytest.raises(ManualMergeRequired):  # AWS's default level
+        asyncio.run(
+            merge_commits(
+                repo.server,
+                repo.bare,
+                source=source,
+                destination=destination,
+                request=MergeRequest(MergeOption.THREE_WAY),
+                committer="alice",
+            )
+        )
     assert _merge(repo, destination, source, level="FILE_LEVEL", strategy="AUTOMERGE").tree_id == (
         tree
     )

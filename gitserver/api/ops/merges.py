@@ -52,7 +52,7 @@ def conflict_options(params: dict[str, Any]) -> tuple[str, str]:
     Raises:
         InvalidConflictDetailLevel, InvalidConflictResolutionStrategy.
     """
-    level = params.get("conflictDetailLevel") or "LINE_LEVEL"
+    level = params.get("conflictDetailLevel") or "FILE_LEVEL"  # AWS: FILE_LEVEL when unspecified
     if level not in LEVELS:
         raise InvalidConflictDetailLevel(f"{level!r} is not FILE_LEVEL or LINE_LEVEL")
     strategy = params.get("conflictResolutionStrategy") or "NONE"
