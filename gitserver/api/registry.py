@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from auth.actions import Action
 from auth.principal import Principal
@@ -29,6 +29,7 @@ from gitserver.store.repositories import Endpoints, RepositoryStore, get_reposit
 from triggers.sender import Sender
 
 Params = dict[str, Any]
+T = TypeVar("T")
 Result = dict[str, Any]
 
 
@@ -57,6 +58,13 @@ class ApiServices:
     templates: Templates | None = None
     comments: Comments | None = None
     reactions: Reactions | None = None
+
+
+def configured(service: T | None, what: str) -> T:
+    """A service the server always builds (a bare ApiServices in a unit test may lack it)."""
+    if service is None:
+        raise ApiError("InternalFailure", f"{what} are not configured", 500)
+    return service
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitserver.api.errors import ApiError
 from gitserver.api.ops.pulls import approval_rule_json, on_pull_request
-from gitserver.api.registry import Call, Operation, Params, Result, on_all_repositories
+from gitserver.api.registry import Call, Operation, Params, Result, configured, on_all_repositories
 from gitserver.pulls.approvals import Approvals
 
 
 def service(call: Call) -> Approvals:
-    approvals = call.services.approvals
-    if approvals is None:
-        raise ApiError("InternalFailure", "approvals are not configured", 500)
-    return approvals
+    return configured(call.services.approvals, "approvals")
 
 
 async def update_approval_state(call: Call, params: Params) -> Result:

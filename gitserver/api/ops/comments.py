@@ -16,6 +16,7 @@ from gitserver.api.registry import (
     Operation,
     Params,
     Result,
+    configured,
     on_all_repositories,
     on_repository,
 )
@@ -36,17 +37,11 @@ MAX_THREADS = 500
 
 
 def comments(call: Call) -> Comments:
-    found = call.services.comments
-    if found is None:  # a server always has one; a bare ApiServices in a unit test may not
-        raise ApiError("InternalFailure", "comments are not configured", 500)
-    return found
+    return configured(call.services.comments, "comments")
 
 
 def reactions(call: Call) -> Reactions:
-    found = call.services.reactions
-    if found is None:
-        raise ApiError("InternalFailure", "reactions are not configured", 500)
-    return found
+    return configured(call.services.reactions, "reactions")
 
 
 def comment_json(comment: CommentView) -> dict[str, Any]:

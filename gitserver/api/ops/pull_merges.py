@@ -8,16 +8,13 @@ from typing import Any
 from gitserver.api.errors import ApiError
 from gitserver.api.ops.merges import merge_request
 from gitserver.api.ops.pulls import on_pull_request_destination, pull_request_json
-from gitserver.api.registry import Call, Operation, Params, Result, on_all_repositories
+from gitserver.api.registry import Call, Operation, Params, Result, configured, on_all_repositories
 from gitserver.content.merges import MergeOption
 from gitserver.pulls.merging import PullRequestMerges
 
 
 def service(call: Call) -> PullRequestMerges:
-    merges = call.services.merges
-    if merges is None:  # a server always has one; a bare ApiServices in a unit test may not
-        raise ApiError("InternalFailure", "pull request merges are not configured", 500)
-    return merges
+    return configured(call.services.merges, "pull request merges")
 
 
 def _merge(option: MergeOption) -> Any:

@@ -14,6 +14,7 @@ from gitserver.api.registry import (
     Operation,
     Params,
     Result,
+    configured,
     on_all_repositories,
     on_repository,
 )
@@ -25,10 +26,7 @@ DEFAULT_RESULTS = 100
 
 
 def service(call: Call) -> PullRequests:
-    pulls = call.services.pulls
-    if pulls is None:  # a server always has one; a bare ApiServices in a unit test may not
-        raise ApiError("InternalFailure", "pull requests are not configured", 500)
-    return pulls
+    return configured(call.services.pulls, "pull requests")
 
 
 def pull_request_json(pr: PullRequestView) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from gitserver.api.registry import (
     Operation,
     Params,
     Result,
+    configured,
     on_any,
     on_repositories,
     on_repository,
@@ -31,10 +32,7 @@ MAX_BATCH = 25
 
 
 def service(call: Call) -> Templates:
-    templates = call.services.templates
-    if templates is None:
-        raise ApiError("InternalFailure", "approval rule templates are not configured", 500)
-    return templates
+    return configured(call.services.templates, "approval rule templates")
 
 
 def template_json(template: TemplateView) -> dict[str, Any]:
