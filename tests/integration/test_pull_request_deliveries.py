@@ -125,6 +125,18 @@ def test_a_pull_requests_life_in_github_payloads(
     assert error_code(refused.value) == "InvalidPullRequestStatusUpdateException"
 
     received = _settled(receiver, "/gh", 5)
+    (ping,) = [
+        r.json
+        for r in receiver.requests
+        if r.path == "/hook/gh" and r.headers["X-GitServer-Event"] == "ping"
+    ]
+    validate("ping$event", ping)
+    assert ping["hook"]["events"] == [
+        "issue_comment",
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+    ]
     bodies = [r.json for r in received]
     assert [
         (r.headers["X-GitHub-Event"], b["action"]) for r, b in zip(received, bodies, strict=True)
