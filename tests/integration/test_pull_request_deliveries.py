@@ -107,7 +107,9 @@ def test_a_pull_requests_life_in_github_payloads(
     url = server.url(name)
     work = _setup(git, tmp_path, url)
     gh = receiver.url + "/gh"
-    _hook(server, name, gh, "--events", "pull_request", "--format", "github", "--secret", SECRET)
+    hook = _hook(
+        server, name, gh, "--events", "pull_request", "--format", "github", "--secret", SECRET
+    )
     _hook(server, name, receiver.url + "/eb", "--events", "pull_request", "--format", "eventbridge")
 
     pr = _pr(cc, name)
@@ -173,6 +175,11 @@ def test_a_pull_requests_life_in_github_payloads(
         False,
         "closed",
     )
+
+    # `webhook test` sends the hook's latest event again: here the closing.
+    server.cli("webhook", "test", hook)
+    retest = _wait(receiver, "/gh", 6)[5]
+    assert (retest.headers["X-GitHub-Event"], retest.json["action"]) == ("pull_request", "closed")
 
     # EventBridge: AWS's events for the same life (an edit has none in AWS's set).
     details = [r.json["detail"] for r in _settled(receiver, "/eb", 3)]
