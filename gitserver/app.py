@@ -196,6 +196,11 @@ class Server:
             trigger_targets=trigger_targets(settings.trigger_targets),
             sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
             pulls=self.services.pulls,
+            merges=self.services.merges,
+            approvals=self.services.approvals,
+            templates=self.services.templates,
+            comments=self.services.comments,
+            reactions=self.services.reactions,
         )
         return CodeCommitApi(
             services,

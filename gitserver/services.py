@@ -9,10 +9,17 @@ from auth import identities
 from auth.ids import generate_password
 from auth.secretbox import SecretBox
 from gitserver.config import Settings
+from gitserver.content.writer import Limits
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.carry import carry_comments
+from gitserver.pulls.comments import Comments
 from gitserver.pulls.follow import Follower
+from gitserver.pulls.merging import PullRequestMerges
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates, template_rules
 from gitserver.store.repositories import Endpoints, RepositoryStore
 
 ADMIN_PASSWORD_FILE = "initial-admin-password"
@@ -33,6 +40,11 @@ class Services:
     endpoints: Endpoints
     follower: Follower
     pulls: PullRequests
+    merges: PullRequestMerges
+    approvals: Approvals
+    templates: Templates
+    comments: Comments
+    reactions: Reactions
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -47,7 +59,8 @@ class Services:
         git = Git(data / "home", forced_config=GIT_CONFIG)
         db = Database(settings.effective_database_url)
         store = RepositoryStore(data, git, endpoints)
-        follower = Follower(db, git, store)
+        follower = Follower(db, git, store, carry=carry_comments)
+        pulls = PullRequests(db, git, store, follower, template_rules)
         return cls(
             settings=settings,
             db=db,
@@ -56,7 +69,14 @@ class Services:
             store=store,
             endpoints=endpoints,
             follower=follower,
-            pulls=PullRequests(db, git, store, follower),
+            pulls=pulls,
+            merges=PullRequestMerges(
+                db, git, store, follower, pulls, Limits.scaled(settings.max_file_size)
+            ),
+            approvals=Approvals(db, follower),
+            templates=Templates(db),
+            comments=Comments(db, git, store, follower),
+            reactions=Reactions(db),
         )
 
     async def close(self) -> None:

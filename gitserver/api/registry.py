@@ -15,9 +15,15 @@ from auth.actions import Action
 from auth.principal import Principal
 from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
+from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.comments import Comments
+from gitserver.pulls.merging import PullRequestMerges
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates
 from gitserver.store.branches import Branches
 from gitserver.store.repositories import Endpoints, RepositoryStore, get_repository
 from triggers.sender import Sender
@@ -40,6 +46,17 @@ class ApiServices:
     trigger_targets: Mapping[str, str] = field(default_factory=dict)
     sender: Sender | None = None
     pulls: PullRequests | None = None
+    merges: PullRequestMerges | None = None
+
+    @property
+    def contents(self) -> Contents:
+        """Content reads (a cheap value: no state beyond the store and the size limit)."""
+        return Contents(self.store, self.max_file_size)
+
+    approvals: Approvals | None = None
+    templates: Templates | None = None
+    comments: Comments | None = None
+    reactions: Reactions | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,3 +94,34 @@ class ObjectsRefused(ContentError, InvalidInput):
     ) -> None:
         super().__init__(message, aws_type)
         self.checks = checks
+
+
+# --- Merges (content/merges.py, api/ops/merges.py) -------------------------------------
+ManualMergeRequired = _error("ManualMergeRequiredException", Conflict)
+CommitRequired = _error("CommitRequiredException", InvalidInput)
+MergeOptionRequired = _error("MergeOptionRequiredException", InvalidInput)
+InvalidMergeOption = _error("InvalidMergeOptionException", InvalidInput)
+InvalidConflictDetailLevel = _error("InvalidConflictDetailLevelException", InvalidInput)
+InvalidConflictResolutionStrategy = _error(
+    "InvalidConflictResolutionStrategyException", InvalidInput
+)
+InvalidConflictResolution = _error("InvalidConflictResolutionException", InvalidInput)
+MaximumConflictResolutionEntriesExceeded = _error(
+    "MaximumConflictResolutionEntriesExceededException", LimitExceeded
+)
+MultipleConflictResolutionEntries = _error(
+    "MultipleConflictResolutionEntriesException", InvalidInput
+)
+ReplacementTypeRequired = _error("ReplacementTypeRequiredException", InvalidInput)
+InvalidReplacementType = _error("InvalidReplacementTypeException", InvalidInput)
+ReplacementContentRequired = _error("ReplacementContentRequiredException", InvalidInput)
+InvalidReplacementContent = _error("InvalidReplacementContentException", InvalidInput)
+InvalidTargetBranch = _error("InvalidTargetBranchException", InvalidInput)
+
+
+# --- Merge conflicts (content/conflicts.py, api/ops/conflicts.py) ----------------------
+MaximumFileContentToLoadExceeded = _error(
+    "MaximumFileContentToLoadExceededException", LimitExceeded
+)
+InvalidMaxConflictFiles = _error("InvalidMaxConflictFilesException", InvalidInput)
+InvalidMaxMergeHunks = _error("InvalidMaxMergeHunksException", InvalidInput)

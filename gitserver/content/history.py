@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import stat
-from typing import Any
+from collections.abc import Iterator
 
-from dulwich.diff_tree import tree_changes
-from dulwich.objects import Commit
+from dulwich.object_store import BaseObjectStore
+from dulwich.objects import Commit, ObjectID, Tree, parse_tree
 from dulwich.walk import Walker
 
 from gitserver.content.errors import PathNotFound
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import GITLINK, Reader
+from gitserver.content.views import BlobRef, ChangeType, Difference, FileVersion
 
-CHANGE_TYPES = {"add": "A", "delete": "D", "modify": "M"}
 
-
-def _blob(path: bytes | None, mode: int | None, sha: bytes | None) -> dict[str, Any] | None:
+def _blob(path: bytes | None, mode: int | None, sha: bytes | None) -> BlobRef | None:
     if path is None or sha is None or mode is None:
         return None
-    return {
-        "blobId": sha.decode(),
-        "path": path.decode("utf-8", "surrogateescape"),
-        "mode": f"{mode:06o}",
-    }
+    return BlobRef(sha.decode(), path.decode("utf-8", "surrogateescape"), f"{mode:06o}")
 
 
 def _under(path: str | None, prefix: str) -> bool:
@@ -49,7 +44,7 @@ def differences(
     after: Commit,
     before_path: str | None = None,
     after_path: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Difference]:
     """Every changed file from `before` (None: nothing) to `after`, in path order.
 
     Renames and type changes are a delete plus an add, as CodeCommit's A/M/D say.
@@ -64,28 +59,65 @@ def differences(
             raise PathNotFound(f"The path {prefix} does not exist")
         filters.append(prefix)
     result = []
-    changes = tree_changes(
-        reader.repo.object_store, before.tree if before else None, after.tree, rename_detector=None
+    changes = _tree_changes(
+        reader.repo.object_store, bytes(before.tree) if before else None, bytes(after.tree), b""
     )
-    for change in changes:
-        old, new = change.old, change.new
-        if change.type not in CHANGE_TYPES:  # "copy"/"rename" never without a detector
-            continue
-        old_path = old.path.decode("utf-8", "surrogateescape") if old and old.path else None
-        new_path = new.path.decode("utf-8", "surrogateescape") if new and new.path else None
+    for kind, old, new in changes:
+        old_path = old[0].decode("utf-8", "surrogateescape") if old else None
+        new_path = new[0].decode("utf-8", "surrogateescape") if new else None
         if not _wanted(old_path, new_path, before_path, after_path, filters):
             continue
-        entry: dict[str, Any] = {"changeType": CHANGE_TYPES[change.type]}
-        if old is not None and (blob := _blob(old.path, old.mode, old.sha)):
-            entry["beforeBlob"] = blob
-        if new is not None and (blob := _blob(new.path, new.mode, new.sha)):
-            entry["afterBlob"] = blob
-        result.append(entry)
-    result.sort(key=lambda d: (d.get("afterBlob") or d.get("beforeBlob") or {}).get("path", ""))
+        before_blob = _blob(*old) if old is not None else None
+        after_blob = _blob(*new) if new is not None else None
+        result.append(Difference(kind, before_blob, after_blob))
+    result.sort(key=lambda d: d.path)
     return result
 
 
-def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[dict[str, Any]]:
+Side = tuple[bytes, int, bytes]  # path, mode, hex id
+
+
+def _tree_changes(
+    store: BaseObjectStore, old: bytes | None, new: bytes | None, prefix: bytes
+) -> Iterator[tuple[ChangeType, Side | None, Side | None]]:
+    """(A|M|D, old, new) for each file that differs between two trees, as dulwich's
+    `tree_changes` without rename detection gives them (a type change, a file for a
+    folder included, is a delete and an add), read with `parse_tree` into plain tuples:
+    dulwich's walk builds a named tuple per entry of both trees and was most of the time
+    of a large GetDifferences."""
+    before, after = _entries(store, old), _entries(store, new)
+    for name in sorted(before.keys() | after.keys()):
+        one, other = before.get(name), after.get(name)
+        if one == other:
+            continue
+        path = prefix + name
+        one_file = one if one is not None and not stat.S_ISDIR(one[0]) else None
+        other_file = other if other is not None and not stat.S_ISDIR(other[0]) else None
+        if one_file and other_file and stat.S_IFMT(one_file[0]) == stat.S_IFMT(other_file[0]):
+            yield "M", (path, *one_file), (path, *other_file)
+            continue
+        if one_file:
+            yield "D", (path, *one_file), None
+        if one_file is not one or other_file is not other:
+            yield from _tree_changes(
+                store,
+                one[1] if one is not None and one_file is None else None,
+                other[1] if other is not None and other_file is None else None,
+                path + b"/",
+            )
+        if other_file:
+            yield "A", None, (path, *other_file)
+
+
+def _entries(store: BaseObjectStore, tree: bytes | None) -> dict[bytes, tuple[int, bytes]]:
+    if tree is None:
+        return {}
+    kind, raw = store.get_raw(ObjectID(tree))
+    assert kind == Tree.type_num
+    return {name: (mode, sha) for name, mode, sha in parse_tree(raw, len(tree) // 2)}
+
+
+def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[FileVersion]:
     """The commits that changed the file at `path`, newest first, up to `limit`.
 
     Each is a FileVersion: the commit, the file's blob then, and `revisionChildren`, the
@@ -98,17 +130,20 @@ def file_history(reader: Reader, start: Commit, path: str, limit: int) -> list[d
     walker = Walker(reader.repo.object_store, [start.id], paths=[target], max_entries=limit)
     commits = [entry.commit for entry in walker]
     children = _revision_children(reader, commits)
-    versions: list[dict[str, Any]] = []
+    versions = []
     for commit in commits:
-        version: dict[str, Any] = {
-            "commit": reader.commit_shape(commit),
-            "path": join(parts),
-            "revisionChildren": children.get(commit.id, []),
-        }
         found = reader.entry(commit, parts)
+        blob_id = None
         if found is not None and not stat.S_ISDIR(found[0]) and found[0] != GITLINK:
-            version["blobId"] = found[1].decode()
-        versions.append(version)
+            blob_id = found[1].decode()
+        versions.append(
+            FileVersion(
+                reader.commit_info(commit),
+                join(parts),
+                blob_id,
+                tuple(children.get(commit.id, [])),
+            )
+        )
     return versions
 
 

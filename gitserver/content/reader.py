@@ -1,4 +1,4 @@
-"""Reading a bare repository with dulwich: commits, trees, blobs, in the API's shapes.
+"""Reading a bare repository with dulwich: commits, trees and blobs as `content.views`.
 
 Everything here is blocking; callers run it in a thread (`asyncio.to_thread`).
 """
@@ -9,7 +9,6 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.refs import Ref
@@ -25,6 +24,7 @@ from gitserver.content.errors import (
 )
 from gitserver.content.paths import join, split_path
 from gitserver.content.sizes import object_size
+from gitserver.content.views import CommitInfo, FileContent, Folder, FolderEntry, UserInfo
 from gitserver.store.errors import CommitNotFound
 
 FULL_OID = re.compile(r"[0-9a-f]{40}")
@@ -36,17 +36,11 @@ def file_mode_name(mode: int) -> str:
     return _MODES.get(mode, "NORMAL")
 
 
-def user_info(identity: bytes, when: int, offset: int) -> dict[str, str]:
-    """Git's `Name <email>` and time as CodeCommit's UserInfo (`date`: `"<epoch> <tz>"`)."""
+def user_info(identity: bytes, when: int, offset: int) -> UserInfo:
+    """Git's `Name <email>`, time and UTC offset (seconds)."""
     text = identity.decode("utf-8", "replace")
     name, _, rest = text.partition(" <")
-    sign = "-" if offset < 0 else "+"
-    minutes = abs(offset) // 60
-    return {
-        "name": name.strip(),
-        "email": rest.rstrip(">").strip(),
-        "date": f"{when} {sign}{minutes // 60:02d}{minutes % 60:02d}",
-    }
+    return UserInfo(name.strip(), rest.rstrip(">").strip(), when, offset // 60)
 
 
 class Reader:
@@ -114,16 +108,15 @@ class Reader:
             obj = self.obj(obj.object[1])
         return obj if isinstance(obj, Commit) else None
 
-    def commit_shape(self, commit: Commit) -> dict[str, Any]:
-        return {
-            "commitId": commit.id.decode(),
-            "treeId": commit.tree.decode(),
-            "parents": [p.decode() for p in commit.parents],
-            "message": commit.message.decode("utf-8", "replace"),
-            "author": user_info(commit.author, commit.author_time, commit.author_timezone),
-            "committer": user_info(commit.committer, commit.commit_time, commit.commit_timezone),
-            "additionalData": "",
-        }
+    def commit_info(self, commit: Commit) -> CommitInfo:
+        return CommitInfo(
+            commit_id=commit.id.decode(),
+            tree_id=commit.tree.decode(),
+            parents=tuple(p.decode() for p in commit.parents),
+            message=commit.message.decode("utf-8", "replace"),
+            author=user_info(commit.author, commit.author_time, commit.author_timezone),
+            committer=user_info(commit.committer, commit.commit_time, commit.commit_timezone),
+        )
 
     # --- trees and blobs --------------------------------------------------------------
 
@@ -159,7 +152,7 @@ class Reader:
             raise FileTooLarge(f"The file is larger than {limit} bytes; use git to read it")
         return bytes(obj.as_raw_string())
 
-    def get_file(self, commit: Commit, path: str, limit: int) -> dict[str, Any]:
+    def get_file(self, commit: Commit, path: str, limit: int) -> FileContent:
         parts = split_path(path)
         found = self.entry(commit, parts)
         if found is None or stat.S_ISDIR(found[0]) or found[0] == GITLINK:
@@ -167,46 +160,34 @@ class Reader:
                 f"The file {join(parts)} does not exist at commit {commit.id.decode()}"
             )
         mode, oid = found
-        content = self.blob(oid, limit)
-        return {
-            "commitId": commit.id.decode(),
-            "blobId": oid.decode(),
-            "filePath": join(parts),
-            "fileMode": file_mode_name(mode),
-            "fileSize": len(content),
-            "fileContent": content,
-        }
+        return FileContent(
+            commit.id.decode(),
+            oid.decode(),
+            join(parts),
+            file_mode_name(mode),
+            self.blob(oid, limit),
+        )
 
-    def get_folder(self, commit: Commit, path: str) -> dict[str, Any]:
+    def get_folder(self, commit: Commit, path: str) -> Folder:
         parts = split_path(path, allow_root=True)
         found = self.entry(commit, parts)
         if found is None or not stat.S_ISDIR(found[0]):
             raise FolderNotFound(f"The folder {join(parts) or '/'} does not exist")
         folder = join(parts)
-        result: dict[str, Any] = {
-            "commitId": commit.id.decode(),
-            "folderPath": folder,
-            "treeId": found[1].decode(),
-            "subFolders": [],
-            "files": [],
-            "symbolicLinks": [],
-            "subModules": [],
-        }
+        entries = []
         for item in self.tree(found[1]).iteritems():
             name = item.path.decode("utf-8", "surrogateescape")
-            where = {"absolutePath": f"{folder}/{name}" if folder else name, "relativePath": name}
+            where = f"{folder}/{name}" if folder else name
             oid = item.sha.decode()
             if stat.S_ISDIR(item.mode):
-                result["subFolders"].append({"treeId": oid, **where})
+                entries.append(FolderEntry("folder", name, where, oid, ""))
             elif item.mode == GITLINK:
-                result["subModules"].append({"commitId": oid, **where})
+                entries.append(FolderEntry("submodule", name, where, oid, ""))
             elif item.mode == 0o120000:
-                result["symbolicLinks"].append({"blobId": oid, "fileMode": "SYMLINK", **where})
+                entries.append(FolderEntry("symlink", name, where, oid, "SYMLINK"))
             else:
-                result["files"].append(
-                    {"blobId": oid, "fileMode": file_mode_name(item.mode), **where}
-                )
-        return result
+                entries.append(FolderEntry("file", name, where, oid, file_mode_name(item.mode)))
+        return Folder(commit.id.decode(), folder, found[1].decode(), tuple(entries))
 
     def get_blob(self, blob_id: str, limit: int) -> bytes:
         if not FULL_OID.fullmatch(blob_id):

@@ -102,6 +102,27 @@ class TreeEditor:
             self.extra.append(blob)
             node.entries[KEEP_FILE] = (0o100644, blob.id)
 
+    def remove_folder(self, parts: tuple[str, ...]) -> None:
+        """Drop the folder at `parts` with everything in it, if there is one."""
+        node = self._dir(parts[:-1], create=False)
+        if node is None:
+            return
+        node.children.pop(parts[-1], None)
+        entry = node.entries.get(parts[-1])
+        if entry is not None and stat.S_ISDIR(entry[0]):
+            del node.entries[parts[-1]]
+
+    def keep_folder(self, parts: tuple[str, ...]) -> None:
+        """Keep the folder at `parts` (not the root) as CodeCommit does, if it is empty."""
+        if not parts:
+            return
+        node = self._dir(parts, create=True)
+        assert node is not None
+        if not node.entries and not node.children:
+            blob = Blob.from_string(b"")
+            self.extra.append(blob)
+            node.entries[KEEP_FILE] = (0o100644, blob.id)
+
     def write(self) -> tuple[bytes, list[ShaFile]]:
         """The new root tree's id and every new tree object (empty folders dropped)."""
         objects: list[ShaFile] = list(self.extra)

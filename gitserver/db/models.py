@@ -502,7 +502,7 @@ class Comment(Base):
     """A comment on a pull request or on a compared commit pair; located when `file_path`.
 
     The location is kept as written (`before_*`/`after_*`, `file_position`,
-    `relative_version`); `current_commit`/`current_position` carry an AFTER comment to
+    `relative_version`); `current_*` carry an AFTER comment to
     the newest revision while its line is unchanged, and `outdated` marks one whose line
     changed or went away.
     """
@@ -532,6 +532,9 @@ class Comment(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     client_request_token: Mapped[str | None] = mapped_column(String(256), unique=True)
     current_commit: Mapped[str] = mapped_column(String(64), default="")
+    # The file's path in `current_commit` (a rename carries the comment to the new name).
+    current_path: Mapped[str | None] = mapped_column(Text)
+    current_blob: Mapped[str] = mapped_column(String(64), default="")
     current_position: Mapped[int | None] = mapped_column(BigInteger)
     outdated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -71,8 +71,7 @@ class Approvals:
         Raises:
             InvalidRevisionId, RevisionNotCurrent, PullRequestNotFound.
         """
-        if not revision_id or len(revision_id) > 64:
-            raise errors.InvalidRevisionId("The revision id is not valid")
+        _check_revision_id(revision_id)
         repo, pr = await locked(session, parse_id(pull_request_id))
         await self.follower.follow_in(session, repo.id)
         await session.flush()  # `pr` is the row the follower updated (one identity map)
@@ -96,6 +95,8 @@ class Approvals:
             if state == APPROVE and actor.arn == pr.author_arn:
                 raise errors.CannotApproveOwn("The author of a pull request cannot approve it")
             row = await session.get(PullRequestApproval, (pr.id, revision_id, actor.arn))
+            if (row.state if row is not None else REVOKE) == state:
+                return  # nothing changes, so no event: each event is one change
             if row is None:
                 await _check_approval_limit(session, pr.id, revision_id)
                 session.add(
@@ -123,6 +124,7 @@ class Approvals:
     async def states(self, pull_request_id: str, revision_id: str) -> list[Approval]:
         """GetPullRequestApprovalStates: who approved (or revoked) that revision."""
         number = parse_id(pull_request_id)
+        _check_revision_id(revision_id)
         async with self.db.reader() as session:
             if await session.get(PullRequest, number) is None:
                 raise errors.PullRequestNotFound(f"Pull request {number} does not exist")
@@ -159,7 +161,7 @@ class Approvals:
                 )
             else:
                 if row is None:
-                    raise errors.OverrideAlreadySet("The approval rules are not overridden")
+                    return  # nothing to revoke: no change, so no event (as for approvals)
                 await session.delete(row)
             history.record(
                 session,
@@ -175,6 +177,7 @@ class Approvals:
 
     async def override_state(self, pull_request_id: str, revision_id: str) -> OverrideState:
         number = parse_id(pull_request_id)
+        _check_revision_id(revision_id)
         async with self.db.reader() as session:
             if await session.get(PullRequest, number) is None:
                 raise errors.PullRequestNotFound(f"Pull request {number} does not exist")
@@ -276,7 +279,8 @@ async def evaluate_in(session: AsyncSession, pr: PullRequest) -> Evaluation:
         )
     )
     approvers = [arn for (arn,) in approvals if arn != pr.author_arn]
-    satisfied, not_satisfied = [], []
+    satisfied: list[str] = []
+    not_satisfied: list[str] = []
     for rule in await _rules(session, pr.id):
         ok = rules.rule_satisfied(rules.parse_rule_content(rule.content), approvers)
         (satisfied if ok else not_satisfied).append(rule.name)
@@ -292,6 +296,11 @@ async def evaluate_in(session: AsyncSession, pr: PullRequest) -> Evaluation:
 def _open(pr: PullRequest) -> None:
     if pr.status == CLOSED:
         raise errors.AlreadyClosed("The pull request is closed")
+
+
+def _check_revision_id(revision_id: str) -> None:
+    if not revision_id or len(revision_id) > 64:
+        raise errors.InvalidRevisionId("The revision id is not valid")
 
 
 def _check_rule_name(name: str) -> None:

@@ -31,7 +31,21 @@ and, by event type:
     commentOnPullRequest{Created,Updated}
                                      commentId, inReplyTo ("" if none), content,
                                      beforeCommitId, afterCommitId, and when located
-                                     filePath, filePosition, relativeFileVersion
+                                     filePath, filePosition, relativeFileVersion;
+                                     Updated also previousContent, and deleted (bool)
+
+A comment on compared commits has no pull request; `commentOnCommit{Created,Updated}`
+carries (built by `commit_comment_event`):
+
+    repositoryName, repositoryId, callerUserArn
+    commentId, inReplyTo ("" if none), content, author (ARN), beforeCommitId ("" if
+    none), afterCommitId, creationDate, lastModifiedDate, and when located filePath,
+    filePosition, relativeFileVersion; Updated also previousContent and deleted
+
+A reaction (`commentReaction{Created,Updated}`, built by `reaction_event`) carries
+repositoryName, repositoryId, callerUserArn, commentId, pullRequestId ("" for a
+comment on commits), reactionEmojis, reactionShortcodes, reactionUnicodes (the
+caller's reaction, empty lists when they removed it).
 """
 
 from __future__ import annotations
@@ -86,3 +100,23 @@ def pull_request_event(
     detail = pull_request_detail(pr, repo, caller_arn)
     detail.update(extra)
     return Event(kind, repo.name, actor, detail, repository_id=repo.id)
+
+
+def commit_comment_event(
+    kind: EventType, repo: Repository, actor: str, caller_arn: str, **fields: Any
+) -> Event:
+    """An outbox event for a comment on compared commits (see the module docstring)."""
+    detail: dict[str, Any] = {
+        "repositoryName": repo.name,
+        "repositoryId": repo.id,
+        "callerUserArn": caller_arn,
+    }
+    detail.update(fields)
+    return Event(kind, repo.name, actor, detail, repository_id=repo.id)
+
+
+def reaction_event(
+    kind: EventType, repo: Repository, actor: str, caller_arn: str, **fields: Any
+) -> Event:
+    """An outbox event for a reaction (see the module docstring)."""
+    return commit_comment_event(kind, repo, actor, caller_arn, **fields)

@@ -7,6 +7,8 @@ and exactly one category of `gitserver.errors`.
 from __future__ import annotations
 
 from gitserver.errors import (
+    AccessDenied,
+    AlreadyExists,
     Conflict,
     DomainError,
     InvalidInput,
@@ -64,3 +66,38 @@ CannotDeleteTemplateRule = _error("CannotDeleteApprovalRuleFromTemplateException
 RepositoryNotAssociated = _error("RepositoryNotAssociatedWithPullRequestException", InvalidInput)
 TipOfSourceIsDifferent = _error("TipOfSourceReferenceIsDifferentException", Conflict)
 RulesNotSatisfied = _error("PullRequestApprovalRulesNotSatisfiedException", Conflict)
+
+# -- approvals, approval rules and approval rule templates (rules.py, templates.py) ------
+InvalidApprovalRuleContent = _error("InvalidApprovalRuleContentException", InvalidInput)
+InvalidApprovalRuleTemplateContent = _error(
+    "InvalidApprovalRuleTemplateContentException", InvalidInput
+)
+TemplateNotFound = _error("ApprovalRuleTemplateDoesNotExistException", NotFound)
+TemplateNameExists = _error("ApprovalRuleTemplateNameAlreadyExistsException", AlreadyExists)
+InvalidTemplateName = _error("InvalidApprovalRuleTemplateNameException", InvalidInput)
+InvalidTemplateDescription = _error("InvalidApprovalRuleTemplateDescriptionException", InvalidInput)
+NumberOfTemplatesExceeded = _error("NumberOfRuleTemplatesExceededException", LimitExceeded)
+TemplateInUse = _error("ApprovalRuleTemplateInUseException", Conflict)
+MaximumTemplatesAssociated = _error(
+    "MaximumRuleTemplatesAssociatedWithRepositoryException", LimitExceeded
+)
+# -- comments and reactions (pulls/comments.py, pulls/reactions.py) ----------------------
+# Paths and commits use the content and store errors (PathRequired, InvalidPath,
+# PathNotFound, CommitNotFound, InvalidCommitId): one class per AWS name.
+CommentNotFound = _error("CommentDoesNotExistException", NotFound)
+CommentDeleted = _error("CommentDeletedException", Conflict)
+CommentIdRequired = _error("CommentIdRequiredException", InvalidInput)
+InvalidCommentId = _error("InvalidCommentIdException", InvalidInput)
+CommentContentRequired = _error("CommentContentRequiredException", InvalidInput)
+CommentContentTooLarge = _error("CommentContentSizeLimitExceededException", LimitExceeded)
+# Only the author may edit a comment, whatever the caller's policy allows.
+CommentNotByCaller = _error("CommentNotCreatedByCallerException", AccessDenied)
+InvalidFileLocation = _error("InvalidFileLocationException", InvalidInput)
+InvalidRelativeFileVersion = _error("InvalidRelativeFileVersionEnumException", InvalidInput)
+InvalidFilePosition = _error("InvalidFilePositionException", InvalidInput)
+CommitIdRequired = _error("CommitIdRequiredException", InvalidInput)
+SameBeforeAndAfter = _error("BeforeCommitIdAndAfterCommitIdAreSameException", InvalidInput)
+ReactionValueRequired = _error("ReactionValueRequiredException", InvalidInput)
+InvalidReactionValue = _error("InvalidReactionValueException", InvalidInput)
+ReactionLimitExceeded = _error("ReactionLimitExceededException", LimitExceeded)
+InvalidReactionUserArn = _error("InvalidReactionUserArnException", InvalidInput)

@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auth.principal import Principal
-from gitserver.content.merges import MergeRequest, merge_commits
+from gitserver.content.merges import DEFAULT_LIMITS, MergeRequest, merge_commits
+from gitserver.content.writer import Limits
 from gitserver.db import Database, PullRequest
 from gitserver.gitcmd import Git
 from gitserver.pulls import errors, history
@@ -55,12 +56,14 @@ class PullRequestMerges:
         store: RepositoryStore,
         follower: Follower,
         pulls: PullRequests,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.db = db
         self.git = git
         self.store = store
         self.follower = follower
         self.pulls = pulls
+        self.limits = limits
 
     async def merge(
         self,
@@ -88,6 +91,7 @@ class PullRequestMerges:
             destination=decision.destination,
             request=request,
             committer=actor.name,
+            limits=self.limits,
         )
         async with ref_update(
             self.db,

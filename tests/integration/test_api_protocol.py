@@ -331,9 +331,110 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("ListPullRequests", repo)
     call("UpdatePullRequestTitle", {**pr_id, "title": "t2"})
     call("UpdatePullRequestDescription", {**pr_id, "description": "d"})
+    rule = {"approvalRuleName": "r", "approvalRuleContent": _RULE}
+    call("CreatePullRequestApprovalRule", {**pr_id, **rule})
+    call(
+        "UpdatePullRequestApprovalRuleContent",
+        {**pr_id, "approvalRuleName": "r", "newRuleContent": _RULE},
+    )
+    revision = {**pr_id, "revisionId": pr["pullRequest"]["revisionId"]}
+    call("UpdatePullRequestApprovalState", {**revision, "approvalState": "REVOKE"})
+    call("GetPullRequestApprovalStates", revision)
+    call("EvaluatePullRequestApprovalRules", revision)
+    call("OverridePullRequestApprovalRules", {**revision, "overrideStatus": "OVERRIDE"})
+    call("GetPullRequestOverrideState", revision)
+    call("DeletePullRequestApprovalRule", {**pr_id, "approvalRuleName": "r"})
+    tpl = {"approvalRuleTemplateName": name}
+    call("CreateApprovalRuleTemplate", {**tpl, "approvalRuleTemplateContent": _RULE})
+    call("GetApprovalRuleTemplate", tpl)
+    call("ListApprovalRuleTemplates", {})
+    call("UpdateApprovalRuleTemplateDescription", {**tpl, "approvalRuleTemplateDescription": "d"})
+    call("UpdateApprovalRuleTemplateContent", {**tpl, "newRuleContent": _RULE})
+    call("AssociateApprovalRuleTemplateWithRepository", {**tpl, **repo})
+    call("ListAssociatedApprovalRuleTemplatesForRepository", repo)
+    call("ListRepositoriesForApprovalRuleTemplate", tpl)
+    call("DisassociateApprovalRuleTemplateFromRepository", {**tpl, **repo})
+    call(
+        "BatchAssociateApprovalRuleTemplateWithRepositories",
+        {**tpl, "repositoryNames": [name, "nope"]},
+    )
+    call(
+        "BatchDisassociateApprovalRuleTemplateFromRepositories", {**tpl, "repositoryNames": [name]}
+    )
+    call(
+        "UpdateApprovalRuleTemplateName",
+        {"oldApprovalRuleTemplateName": name, "newApprovalRuleTemplateName": name + "-t"},
+    )
+    call("DeleteApprovalRuleTemplate", {"approvalRuleTemplateName": name + "-t"})
     call("UpdatePullRequestStatus", {**pr_id, "pullRequestStatus": "CLOSED"})
     call("DescribePullRequestEvents", pr_id)
+    place = {**repo, "beforeCommitId": c1, "afterCommitId": c2}
+    line = {"filePath": "b.txt", "filePosition": 1, "relativeFileVersion": "AFTER"}
+    posted = call(
+        "PostCommentForPullRequest",
+        {**pr_id, **place, "content": "c", "location": line, "clientRequestToken": "ct"},
+    )
+    comment_id = {"commentId": posted["comment"]["commentId"]}
+    call("PostCommentReply", {"inReplyTo": comment_id["commentId"], "content": "r"})
+    call("PostCommentForComparedCommit", {**place, "content": "c", "location": line})
+    call("GetCommentsForComparedCommit", {**repo, "afterCommitId": c2})
+    call("UpdateComment", {**comment_id, "content": "c2"})
+    call("PutCommentReaction", {**comment_id, "reactionValue": ":thumbsup:"})
+    call("GetCommentReactions", comment_id)
+    call("GetComment", comment_id)
+    call("GetCommentsForPullRequest", pr_id)
+    call("DeleteCommentContent", comment_id)
     call("DeleteFile", {**repo, "branchName": "main", "filePath": "b.txt", "parentCommitId": c2})
+    # Merges: `side` (from c1) has a change main lacks.
+    side = {"sourceCommitSpecifier": "side", "destinationCommitSpecifier": "main"}
+    call("CreateBranch", {**repo, "branchName": "side", "commitId": c1})
+    call(
+        "PutFile",
+        {
+            **repo,
+            "branchName": "side",
+            "parentCommitId": c1,
+            "fileContent": b64("s"),
+            "filePath": "side.txt",
+        },
+    )
+    call("GetMergeOptions", {**repo, **side})
+    call("CreateUnreferencedMergeCommit", {**repo, **side, "mergeOption": "SQUASH_MERGE"})
+    call(
+        "MergeBranchesByFastForward",
+        {
+            **repo,
+            "sourceCommitSpecifier": "main",
+            "destinationCommitSpecifier": "feature",
+        },
+    )
+    call("MergeBranchesBySquash", {**repo, **side, "targetBranch": "feature"})
+    call("MergeBranchesByThreeWay", {**repo, **side})
+    call("GetMergeCommit", {**repo, **side})
+    # Pull-request merges: three branches off main, merged one way each.
+    tip = call("GetBranch", {**repo, "branchName": "main"})["branch"]["commitId"]
+    merged = {}
+    for how in ("FastForward", "Squash", "ThreeWay"):
+        call("CreateBranch", {**repo, "branchName": how, "commitId": tip})
+        put = {**repo, "branchName": how, "parentCommitId": tip, "fileContent": b64(how)}
+        call("PutFile", {**put, "filePath": f"{how}.txt"})
+        target = {"repositoryName": name, "sourceReference": how}
+        merged[how] = call("CreatePullRequest", {"title": how, "targets": [target]})
+    for how, created in merged.items():
+        call(
+            f"MergePullRequestBy{how}",
+            {**repo, "pullRequestId": created["pullRequest"]["pullRequestId"]},
+        )
+    # Merge conflicts: `ours` and `theirs` (from c1) change dir/a.txt differently.
+    for branch in ("ours", "theirs"):
+        call("CreateBranch", {**repo, "branchName": branch, "commitId": c1})
+        change = {"fileContent": b64(branch), "filePath": "dir/a.txt", "parentCommitId": c1}
+        call("PutFile", {**repo, "branchName": branch, **change})
+    both = {"sourceCommitSpecifier": "theirs", "destinationCommitSpecifier": "ours"}
+    merging = {**repo, **both, "mergeOption": "THREE_WAY_MERGE"}
+    assert call("GetMergeConflicts", merging)["conflictMetadataList"]
+    call("DescribeMergeConflicts", {**merging, "filePath": "dir/a.txt"})
+    call("BatchDescribeMergeConflicts", {**merging, "filePaths": ["dir/a.txt", "nope"]})
     call("TagResource", {"resourceArn": arn, "tags": {"team": "blue"}})
     call("ListTagsForResource", {"resourceArn": arn})
     call("UntagResource", {"resourceArn": arn, "tagKeys": ["team"]})
@@ -351,6 +452,11 @@ def test_outputs_parse_without_loss(server: Server, admin_key: dict[str, str]) -
     call("UpdateRepositoryName", {"oldName": name, "newName": name + "-2"})
     call("DeleteRepository", {"repositoryName": name + "-2"})
     assert seen == set(operation_table()), "an implemented operation has no shape check"
+
+
+_RULE = json.dumps(
+    {"Version": "2018-11-08", "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1}]}
+)
 
 
 def _assert_lossless(shape: Shape, raw: Any, parsed: Any, where: str) -> None:

@@ -201,6 +201,20 @@ def test_a_push_to_the_source_makes_a_new_revision(
         len([e for e in server.events(name) if e["type"] == "pullRequestSourceBranchUpdated"]) == 1
     )
 
+    # A write through the API moves the source like a push does.
+    put = cc.put_file(
+        repositoryName=name,
+        branchName="feature",
+        filePath="api.txt",
+        fileContent=b"from the API\n",
+        parentCommitId=after,
+    )
+    by_api = cc.get_pull_request(pullRequestId=pr["pullRequestId"])["pullRequest"]
+    assert by_api["pullRequestTargets"][0]["sourceCommit"] == put["commitId"]
+    assert by_api["revisionId"] != moved["revisionId"]
+    updates = [e for e in server.events(name) if e["type"] == "pullRequestSourceBranchUpdated"]
+    assert [e["detail"]["afterCommitId"] for e in updates] == [after, put["commitId"]]
+
 
 def test_merged_outside_closes_the_pull_request(
     cc: BaseClient, server: Server, repo: Callable[..., str], git: Git, tmp_path: Path

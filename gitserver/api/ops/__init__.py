@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from gitserver.api.ops import branches, content, pulls, repositories, tags, triggers
+from gitserver.api.ops import (
+    approvals,
+    branches,
+    comments,
+    conflicts,
+    content,
+    merges,
+    pull_merges,
+    pulls,
+    repositories,
+    tags,
+    templates,
+    triggers,
+)
 from gitserver.api.registry import Operation, build_table
 
 
@@ -12,7 +25,13 @@ def operation_table() -> dict[str, Operation]:
         repositories.OPERATIONS,
         branches.OPERATIONS,
         content.OPERATIONS,
+        merges.OPERATIONS,
+        conflicts.OPERATIONS,
         pulls.OPERATIONS,
+        pull_merges.OPERATIONS,
+        approvals.OPERATIONS,
+        templates.OPERATIONS,
+        comments.OPERATIONS,
         tags.OPERATIONS,
         triggers.OPERATIONS,
     )

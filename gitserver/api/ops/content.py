@@ -3,22 +3,15 @@ commits the API writes (PutFile, DeleteFile, CreateCommit)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
+from gitserver.api import shapes
 from gitserver.api.ops.paging import page
 from gitserver.api.registry import Call, Operation, Params, Result, on_branch, on_repository
-from gitserver.content.errors import CommitIdsLimitExceeded
-from gitserver.content.history import differences, file_history
-from gitserver.content.reader import FULL_OID, Reader
 from gitserver.content.writer import CommitRequest, PutEntry, Writer
 from gitserver.db import Repository
-from gitserver.store.errors import CommitNotFound, InvalidCommitId
 from gitserver.store.naming import validate_repository_name
 
-T = TypeVar("T")
-MAX_COMMIT_IDS = 100
 DEFAULT_RESULTS = 100
 
 
@@ -26,102 +19,61 @@ async def repository_row(call: Call, params: Params) -> Repository:
     return await call.repository(validate_repository_name(params["repositoryName"]))
 
 
-async def _read(call: Call, repo: Repository, work: Callable[[Reader], T]) -> T:
-    def run() -> T:
-        with Reader(call.services.store.path(repo.id)) as reader:
-            return work(reader)
-
-    return await asyncio.to_thread(run)
-
-
 async def get_file(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    limit = call.services.max_file_size
-    return await _read(
-        call,
-        repo,
-        lambda r: r.get_file(
-            r.resolve(params.get("commitSpecifier"), repo.default_branch), params["filePath"], limit
-        ),
+    found = await call.services.contents.file(
+        repo, params.get("commitSpecifier"), params["filePath"]
     )
+    return shapes.file_json(found)
 
 
 async def get_folder(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    return await _read(
-        call,
-        repo,
-        lambda r: r.get_folder(
-            r.resolve(params.get("commitSpecifier"), repo.default_branch), params["folderPath"]
-        ),
+    folder = await call.services.contents.folder(
+        repo, params.get("commitSpecifier"), params["folderPath"]
     )
+    return shapes.folder_json(folder)
 
 
 async def get_blob(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    limit = call.services.max_file_size
-    content = await _read(call, repo, lambda r: r.get_blob(params["blobId"], limit))
-    return {"content": content}
+    return {"content": await call.services.contents.blob(repo, params["blobId"])}
 
 
 async def get_commit(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    commit_id = params["commitId"]
-    if not FULL_OID.fullmatch(commit_id):
-        raise InvalidCommitId(f"{commit_id!r} is not a full commit ID")
-
-    def work(reader: Reader) -> Result:
-        commit = reader.commit(commit_id)
-        if commit is None:
-            raise CommitNotFound(
-                f"Commit {commit_id} does not exist", aws_type="CommitIdDoesNotExistException"
-            )
-        return {"commit": reader.commit_shape(commit)}
-
-    return await _read(call, repo, work)
+    commit = await call.services.contents.commit(repo, params["commitId"])
+    return {"commit": shapes.commit_json(commit)}
 
 
 async def batch_get_commits(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-    ids: list[str] = params["commitIds"]
-    if len(ids) > MAX_COMMIT_IDS:
-        raise CommitIdsLimitExceeded(f"At most {MAX_COMMIT_IDS} commit IDs per call")
-
-    def work(reader: Reader) -> Result:
-        commits, errors = [], []
-        for commit_id in ids:
-            found = reader.commit(commit_id) if FULL_OID.fullmatch(commit_id) else None
-            if found is None:
-                code = "CommitIdDoesNotExistException"
-                if not FULL_OID.fullmatch(commit_id):
-                    code = "InvalidCommitIdException"
-                errors.append(
-                    {
-                        "commitId": commit_id,
-                        "errorCode": code,
-                        "errorMessage": f"{commit_id}: {code}",
-                    }
-                )
-            else:
-                commits.append(reader.commit_shape(found))
-        return {"commits": commits, "errors": errors}
-
-    return await _read(call, repo, work)
+    found, missing = await call.services.contents.commits(repo, params["commitIds"])
+    return {
+        "commits": [shapes.commit_json(c) for c in found],
+        "errors": [
+            {
+                "commitId": e.commit_id,
+                "errorCode": e.code,
+                "errorMessage": f"{e.commit_id}: {e.code}",
+            }
+            for e in missing
+        ],
+    }
 
 
 async def get_differences(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
-
-    def work(reader: Reader) -> list[dict[str, Any]]:
-        after = reader.resolve(params["afterCommitSpecifier"], repo.default_branch)
-        before_spec = params.get("beforeCommitSpecifier")
-        before = reader.resolve(before_spec, repo.default_branch) if before_spec else None
-        return differences(reader, before, after, params.get("beforePath"), params.get("afterPath"))
-
-    found = await _read(call, repo, work)
+    found = await call.services.contents.differences(
+        repo,
+        params["afterCommitSpecifier"],
+        params.get("beforeCommitSpecifier"),
+        before_path=params.get("beforePath"),
+        after_path=params.get("afterPath"),
+    )
     size = params.get("MaxResults") or DEFAULT_RESULTS
     chunk, token = page(found, params.get("NextToken"), size, f"diff:{size}")
-    result: Result = {"differences": list(chunk)}
+    result: Result = {"differences": [shapes.difference_json(d) for d in chunk]}
     if token:
         result["NextToken"] = token
     return result
@@ -130,15 +82,11 @@ async def get_differences(call: Call, params: Params) -> Result:
 async def list_file_commit_history(call: Call, params: Params) -> Result:
     repo = await repository_row(call, params)
     size = params.get("maxResults") or DEFAULT_RESULTS
-    start_token = params.get("nextToken")
-
-    def work(reader: Reader) -> list[dict[str, Any]]:
-        start = reader.resolve(params.get("commitSpecifier"), repo.default_branch)
-        return file_history(reader, start, params["filePath"], limit=10_000)
-
-    versions = await _read(call, repo, work)
-    chunk, token = page(versions, start_token, size, f"history:{size}")
-    result: Result = {"revisionDag": list(chunk)}
+    versions = await call.services.contents.file_history(
+        repo, params.get("commitSpecifier"), params["filePath"]
+    )
+    chunk, token = page(versions, params.get("nextToken"), size, f"history:{size}")
+    result: Result = {"revisionDag": [shapes.file_version_json(v) for v in chunk]}
     if token:
         result["nextToken"] = token
     return result

@@ -5,14 +5,32 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gitserver.api.shapes import (
+    commit_json,
+    difference_json,
+    file_json,
+    file_version_json,
+    folder_json,
+)
 from gitserver.content.history import differences, file_history
 from gitserver.content.reader import Reader
 from gitserver.content.sizes import object_size
 from gitserver.store.errors import StoreError
 from tests.unit.gitserver.content_support import Env, run_in_repo
+
+
+def _diffs(reader: Reader, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """GetDifferences' entries, as the API shapes them."""
+    return [difference_json(d) for d in differences(reader, *args, **kwargs)]
+
+
+def _history(reader: Reader, *args: Any) -> list[dict[str, Any]]:
+    return [file_version_json(v) for v in file_history(reader, *args)]
+
 
 DATED = {"GIT_AUTHOR_DATE": "1484167798 -0800", "GIT_COMMITTER_DATE": "1484167799 +0530"}
 
@@ -58,7 +76,7 @@ def test_commit_specifiers_paths_and_modes(tmp_path: Path) -> None:
             for spec, expected in cases.items():
                 assert r.resolve(spec, "main").id.decode() == expected, spec
             head = r.resolve(None, "main")
-            got = r.get_file(head, "/src/app.py", 1024)
+            got = file_json(r.get_file(head, "/src/app.py", 1024))
             assert got == {
                 "commitId": ids["second"],
                 "blobId": env.bare("rev-parse", "main:src/app.py"),
@@ -67,10 +85,10 @@ def test_commit_specifiers_paths_and_modes(tmp_path: Path) -> None:
                 "fileSize": 13,
                 "fileContent": b"print('two')\n",
             }
-            assert r.get_file(head, "run.sh", 1024)["fileMode"] == "EXECUTABLE"
-            link = r.get_file(head, "link", 1024)
+            assert file_json(r.get_file(head, "run.sh", 1024))["fileMode"] == "EXECUTABLE"
+            link = file_json(r.get_file(head, "link", 1024))
             assert link["fileMode"] == "SYMLINK" and link["fileContent"] == b"src/app.py"
-            old = r.get_file(r.resolve("v1", "main"), "src/app.py", 1024)
+            old = file_json(r.get_file(r.resolve("v1", "main"), "src/app.py", 1024))
             assert old["fileContent"] == b"print('one')\n"
 
     run_in_repo(tmp_path, body)
@@ -98,7 +116,7 @@ def test_get_file_errors(tmp_path: Path, spec: str, path: str, aws_type: str) ->
     async def body(env: Env) -> None:
         _populate(env)
         with Reader(env.path) as r, pytest.raises(StoreError) as error:
-            r.get_file(r.resolve(spec, "main"), path, 1024)
+            file_json(r.get_file(r.resolve(spec, "main"), path, 1024))
         assert _aws(error) == aws_type
 
     run_in_repo(tmp_path, body)
@@ -119,7 +137,7 @@ def test_get_folder_lists_every_kind(tmp_path: Path) -> None:
         with Reader(env.path) as r:
             head = r.resolve("main", "main")
             for root in ("/", ""):
-                top = r.get_folder(head, root)
+                top = folder_json(r.get_folder(head, root))
                 assert top["folderPath"] == "" and top["treeId"] == env.bare(
                     "rev-parse", "main^{tree}"
                 )
@@ -133,13 +151,13 @@ def test_get_folder_lists_every_kind(tmp_path: Path) -> None:
                     }
                 ]
                 assert top["symbolicLinks"][0]["absolutePath"] == "link"
-            vendor = r.get_folder(head, "/vendor")
+            vendor = folder_json(r.get_folder(head, "/vendor"))
             assert vendor["subModules"] == [
                 {"commitId": ids["first"], "absolutePath": "vendor/lib", "relativePath": "lib"}
             ]
             for missing in ("run.sh", "nope"):
                 with pytest.raises(StoreError) as error:
-                    r.get_folder(head, missing)
+                    folder_json(r.get_folder(head, missing))
                 assert _aws(error) == "FolderDoesNotExistException"
 
     run_in_repo(tmp_path, body)
@@ -165,7 +183,7 @@ def test_get_blob_and_size_limits(tmp_path: Path) -> None:
                 r.get_blob(blob, 12)
             assert _aws(error) == "FileTooLargeException"
             with pytest.raises(StoreError) as error:
-                r.get_file(r.resolve("main", "main"), "src/app.py", 12)
+                file_json(r.get_file(r.resolve("main", "main"), "src/app.py", 12))
             assert _aws(error) == "FileTooLargeException"
 
     run_in_repo(tmp_path, body)
@@ -208,7 +226,7 @@ def test_commit_shape_keeps_git_dates_and_identities(tmp_path: Path) -> None:
         with Reader(env.path) as r:
             commit = r.commit(ids["second"])
             assert commit is not None
-            assert r.commit_shape(commit) == {
+            assert commit_json(r.commit_info(commit)) == {
                 "commitId": ids["second"],
                 "treeId": env.bare("rev-parse", "main^{tree}"),
                 "parents": [ids["first"]],
@@ -247,7 +265,7 @@ def test_differences_types_modes_and_path_filters(tmp_path: Path) -> None:
         blob = env.bare
         with Reader(env.path) as r:
             old, new = r.resolve(before, "main"), r.resolve("main", "main")
-            found = differences(r, old, new)
+            found = _diffs(r, old, new)
             assert [(d["changeType"], _path(d)) for d in found] == [
                 ("M", "a/edit.txt"),
                 ("M", "a/keep.txt"),
@@ -261,13 +279,13 @@ def test_differences_types_modes_and_path_filters(tmp_path: Path) -> None:
                 "mode": "100755",
             }
             assert "afterBlob" not in found[3] and "beforeBlob" not in found[2]
-            only_a = differences(r, old, new, before_path="a", after_path="a")
+            only_a = _diffs(r, old, new, before_path="a", after_path="a")
             assert [_path(d) for d in only_a] == ["a/edit.txt", "a/keep.txt"]
-            assert [_path(d) for d in differences(r, old, new, after_path="/b")] == ["b/new.txt"]
-            everything = differences(r, None, new)
+            assert [_path(d) for d in _diffs(r, old, new, after_path="/b")] == ["b/new.txt"]
+            everything = _diffs(r, None, new)
             assert {d["changeType"] for d in everything} == {"A"} and len(everything) == 3
             with pytest.raises(StoreError) as error:
-                differences(r, old, new, after_path="nope")
+                _diffs(r, old, new, after_path="nope")
             assert _aws(error) == "PathDoesNotExistException"
 
     run_in_repo(tmp_path, body)
@@ -291,12 +309,12 @@ def test_file_history_linear_and_across_a_merge(tmp_path: Path) -> None:
         assert git("rev-list", "--parents", "-1", merge, cwd=work).stdout.split()[1:] == [two, side]
         env.push("main")
         with Reader(env.path) as r:
-            linear = file_history(r, r.resolve(two, "main"), "/f.txt", 100)
+            linear = _history(r, r.resolve(two, "main"), "/f.txt", 100)
             assert [v["commit"]["commitId"] for v in linear] == [two, one]
             assert linear[0]["revisionChildren"] == [] and linear[1]["revisionChildren"] == [two]
             assert linear[1]["blobId"] == env.bare("rev-parse", f"{one}:f.txt")
             assert linear[1]["path"] == "f.txt"
-            dag = file_history(r, r.resolve("main", "main"), "f.txt", 100)
+            dag = _history(r, r.resolve("main", "main"), "f.txt", 100)
             children = {v["commit"]["commitId"]: sorted(v["revisionChildren"]) for v in dag}
             assert set(children) == {merge, two, side, one}
             assert children[merge] == []

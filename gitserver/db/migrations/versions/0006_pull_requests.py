@@ -138,6 +138,8 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("client_request_token", sa.String(length=256), nullable=True),
         sa.Column("current_commit", sa.String(length=64), nullable=False),
+        sa.Column("current_path", sa.Text(), nullable=True),
+        sa.Column("current_blob", sa.String(length=64), nullable=False),
         sa.Column("current_position", sa.BigInteger(), nullable=True),
         sa.Column("outdated", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTC, nullable=False),

@@ -1,0 +1,124 @@
+"""Content reads as a service: a repository the caller was allowed to read, typed
+arguments in, `content.views` out. The API and the web UI both call this; neither opens a
+`Reader` itself.
+
+Authorization is the front end's (`gitserver/access.py`) before the call: reads have no
+rule of their own beyond what the repository holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from gitserver.content.errors import CommitIdsLimitExceeded
+from gitserver.content.history import differences, file_history
+from gitserver.content.reader import FULL_OID, Reader
+from gitserver.content.views import CommitInfo, Difference, FileContent, FileVersion, Folder
+from gitserver.db import Repository
+from gitserver.store.errors import CommitNotFound, InvalidCommitId
+from gitserver.store.repositories import RepositoryStore
+
+T = TypeVar("T")
+MAX_COMMIT_IDS = 100
+MAX_HISTORY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CommitLookupError:
+    commit_id: str
+    code: str  # CommitIdDoesNotExistException | InvalidCommitIdException
+
+
+class Contents:
+    def __init__(self, store: RepositoryStore, max_file_size: int) -> None:
+        self.store = store
+        self.max_file_size = max_file_size
+
+    async def _read(self, repo: Repository, work: Callable[[Reader], T]) -> T:
+        def run() -> T:
+            with Reader(self.store.path(repo.id)) as reader:
+                return work(reader)
+
+        return await asyncio.to_thread(run)
+
+    async def file(self, repo: Repository, specifier: str | None, path: str) -> FileContent:
+        """The file at `path` in the commit `specifier` names (default branch if None)."""
+        return await self._read(
+            repo,
+            lambda r: r.get_file(
+                r.resolve(specifier, repo.default_branch), path, self.max_file_size
+            ),
+        )
+
+    async def folder(self, repo: Repository, specifier: str | None, path: str) -> Folder:
+        return await self._read(
+            repo, lambda r: r.get_folder(r.resolve(specifier, repo.default_branch), path)
+        )
+
+    async def blob(self, repo: Repository, blob_id: str) -> bytes:
+        return await self._read(repo, lambda r: r.get_blob(blob_id, self.max_file_size))
+
+    async def commit(self, repo: Repository, commit_id: str) -> CommitInfo:
+        """Raises InvalidCommitId (not a full id), CommitNotFound."""
+        if not FULL_OID.fullmatch(commit_id):
+            raise InvalidCommitId(f"{commit_id!r} is not a full commit ID")
+
+        def work(reader: Reader) -> CommitInfo:
+            commit = reader.commit(commit_id)
+            if commit is None:
+                raise CommitNotFound(
+                    f"Commit {commit_id} does not exist", aws_type="CommitIdDoesNotExistException"
+                )
+            return reader.commit_info(commit)
+
+        return await self._read(repo, work)
+
+    async def commits(
+        self, repo: Repository, commit_ids: Sequence[str]
+    ) -> tuple[list[CommitInfo], list[CommitLookupError]]:
+        """The commits found, and an error for each id that is invalid or absent."""
+        if len(commit_ids) > MAX_COMMIT_IDS:
+            raise CommitIdsLimitExceeded(f"At most {MAX_COMMIT_IDS} commit IDs per call")
+
+        def work(reader: Reader) -> tuple[list[CommitInfo], list[CommitLookupError]]:
+            found, missing = [], []
+            for commit_id in commit_ids:
+                if not FULL_OID.fullmatch(commit_id):
+                    missing.append(CommitLookupError(commit_id, "InvalidCommitIdException"))
+                elif (commit := reader.commit(commit_id)) is None:
+                    missing.append(CommitLookupError(commit_id, "CommitIdDoesNotExistException"))
+                else:
+                    found.append(reader.commit_info(commit))
+            return found, missing
+
+        return await self._read(repo, work)
+
+    async def differences(
+        self,
+        repo: Repository,
+        after: str,
+        before: str | None = None,
+        *,
+        before_path: str | None = None,
+        after_path: str | None = None,
+    ) -> list[Difference]:
+        """Every changed file from `before` (None: the empty tree) to `after`."""
+
+        def work(reader: Reader) -> list[Difference]:
+            after_commit = reader.resolve(after, repo.default_branch)
+            before_commit = reader.resolve(before, repo.default_branch) if before else None
+            return differences(reader, before_commit, after_commit, before_path, after_path)
+
+        return await self._read(repo, work)
+
+    async def file_history(
+        self, repo: Repository, specifier: str | None, path: str
+    ) -> list[FileVersion]:
+        def work(reader: Reader) -> list[FileVersion]:
+            start = reader.resolve(specifier, repo.default_branch)
+            return file_history(reader, start, path, limit=MAX_HISTORY)
+
+        return await self._read(repo, work)
