@@ -171,7 +171,7 @@ async def delete_rule(session: AsyncSession, rule_id: str) -> None:
 def summary(event: Event) -> str:
     """One sentence: what happened, where, who did it."""
     detail = event.detail
-    if "pullRequestId" in detail:
+    if detail.get("pullRequestId"):
         return _pull_request_summary(event)
     ref = detail.get("referenceName") or detail.get("referenceFullName") or ""
     kind = detail.get("referenceType", "reference")
@@ -213,7 +213,9 @@ def _pull_request_summary(event: Event) -> str:
         EventType.PULL_REQUEST_APPROVAL_RULE_UPDATED: f"changed approval rule {rule} of",
         EventType.PULL_REQUEST_APPROVAL_RULE_DELETED: f"deleted approval rule {rule} of",
         EventType.COMMENT_ON_PULL_REQUEST_CREATED: "commented on",
-        EventType.COMMENT_ON_PULL_REQUEST_UPDATED: "edited a comment on",
+        EventType.COMMENT_ON_PULL_REQUEST_UPDATED: (
+            "deleted a comment on" if detail.get("deleted") else "edited a comment on"
+        ),
     }.get(event.type, str(event.type))
     title = detail.get("title", "")
     return f'{event.actor} {what} pull request {number} "{title}" in {event.repository}'
@@ -222,7 +224,7 @@ def _pull_request_summary(event: Event) -> str:
 def _link(event: Event, context: PayloadContext) -> str:
     repository = str(event.repository)
     detail = event.detail
-    if "pullRequestId" in detail:
+    if detail.get("pullRequestId"):
         page = pull_request_page(context.base_url, repository, detail["pullRequestId"])
         if "commentId" in detail:
             return f"{page}#{comment_anchor(detail['commentId'])}"

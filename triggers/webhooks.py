@@ -39,8 +39,9 @@ def _unordered(session: AsyncSession, delivery: Delivery) -> Delivery:
 async def queue_test(
     session: AsyncSession, hook: Subscription, context: PayloadContext
 ) -> Delivery:
-    """Send the repository's latest reference event again to this hook (a ping if none)."""
-    query = select(EventRow).where(EventRow.type.like("reference%")).order_by(EventRow.seq.desc())
+    """Send the repository's latest event of the hook's types again (a ping if none): a
+    pull-request hook is tested with a pull-request event, a push hook with a push."""
+    query = select(EventRow).where(EventRow.type.in_(hook.events)).order_by(EventRow.seq.desc())
     if hook.repository_id:
         query = query.where(EventRow.repository_id == hook.repository_id)
     row = await session.scalar(query.limit(1))

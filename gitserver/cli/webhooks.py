@@ -214,7 +214,7 @@ def add_commands(groups: Any, leaf: Any) -> None:
     c.add_argument("--limit", type=int, default=50)
     c = leaf(hook, "redeliver", webhook_redeliver, "send a delivery again (same delivery id)")
     c.add_argument("delivery_id")
-    leaf(hook, "test", webhook_test, "send the latest push event again").add_argument("id")
+    leaf(hook, "test", webhook_test, "send the latest event of its types again").add_argument("id")
     rule = groups.add_parser("notification-rule", help="notification rules").add_subparsers(
         required=True
     )

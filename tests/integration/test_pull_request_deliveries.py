@@ -107,7 +107,9 @@ def test_a_pull_requests_life_in_github_payloads(
     url = server.url(name)
     work = _setup(git, tmp_path, url)
     gh = receiver.url + "/gh"
-    _hook(server, name, gh, "--events", "pull_request", "--format", "github", "--secret", SECRET)
+    hook = _hook(
+        server, name, gh, "--events", "pull_request", "--format", "github", "--secret", SECRET
+    )
     _hook(server, name, receiver.url + "/eb", "--events", "pull_request", "--format", "eventbridge")
 
     pr = _pr(cc, name)
@@ -125,6 +127,18 @@ def test_a_pull_requests_life_in_github_payloads(
     assert error_code(refused.value) == "InvalidPullRequestStatusUpdateException"
 
     received = _settled(receiver, "/gh", 5)
+    (ping,) = [
+        r.json
+        for r in receiver.requests
+        if r.path == "/hook/gh" and r.headers["X-GitServer-Event"] == "ping"
+    ]
+    validate("ping$event", ping)
+    assert ping["hook"]["events"] == [
+        "issue_comment",
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+    ]
     bodies = [r.json for r in received]
     assert [
         (r.headers["X-GitHub-Event"], b["action"]) for r, b in zip(received, bodies, strict=True)
@@ -161,6 +175,11 @@ def test_a_pull_requests_life_in_github_payloads(
         False,
         "closed",
     )
+
+    # `webhook test` sends the hook's latest event again: here the closing.
+    server.cli("webhook", "test", hook)
+    retest = _wait(receiver, "/gh", 6)[5]
+    assert (retest.headers["X-GitHub-Event"], retest.json["action"]) == ("pull_request", "closed")
 
     # EventBridge: AWS's events for the same life (an edit has none in AWS's set).
     details = [r.json["detail"] for r in _settled(receiver, "/eb", 3)]
@@ -224,3 +243,62 @@ def test_branch_filters_match_a_pull_requests_destination(
     (into_release,) = _settled(receiver, "/rel", 1)
     assert into_release.json["detail"]["destinationReference"] == "refs/heads/release"
     assert _events(receiver, "/main") == []
+
+
+def test_comments_and_approvals_in_github_payloads(
+    server: Server,
+    repo: Callable[..., str],
+    git: Git,
+    tmp_path: Path,
+    receiver: Receiver,
+    cc: BaseClient,
+) -> None:
+    name = repo("prreview")
+    _setup(git, tmp_path, server.url(name))
+    _hook(server, name, receiver.url + "/gh", "--events", "pull_request", "--format", "github")
+    pr = _pr(cc, name)
+    number, revision = pr["pullRequestId"], pr["revisionId"]
+    target = pr["pullRequestTargets"][0]
+    commits = {
+        "pullRequestId": number,
+        "repositoryName": name,
+        "beforeCommitId": target["destinationCommit"],
+        "afterCommitId": target["sourceCommit"],
+    }
+    general = cc.post_comment_for_pull_request(**commits, content="Nice")["comment"]
+    cc.post_comment_for_pull_request(
+        **commits,
+        content="Why print?",
+        location={"filePath": "app.py", "filePosition": 1, "relativeFileVersion": "AFTER"},
+    )
+    cc.update_comment(commentId=general["commentId"], content="Nice work")
+    reviewer = client_for(server, "pr-events-reviewer", admin=True)
+    reviewer.update_pull_request_approval_state(
+        pullRequestId=number, revisionId=revision, approvalState="APPROVE"
+    )
+    reviewer.update_pull_request_approval_state(
+        pullRequestId=number, revisionId=revision, approvalState="REVOKE"
+    )
+
+    received = _settled(receiver, "/gh", 6)
+    said = [(r.headers["X-GitHub-Event"], r.json["action"]) for r in received]
+    assert said == [
+        ("pull_request", "opened"),
+        ("issue_comment", "created"),
+        ("pull_request_review_comment", "created"),
+        ("issue_comment", "edited"),
+        ("pull_request_review", "submitted"),
+        ("pull_request_review", "dismissed"),
+    ]
+    for (event, action), r in zip(said, received, strict=True):
+        validate(f"{event}${action}", r.json)
+    _, commented, located, edited, approved, revoked = (r.json for r in received)
+    assert commented["issue"]["number"] == int(number)
+    assert commented["comment"]["body"] == "Nice"
+    assert (located["comment"]["path"], located["comment"]["line"]) == ("app.py", 1)
+    assert located["comment"]["commit_id"] == target["sourceCommit"]
+    assert edited["changes"] == {"body": {"from": "Nice"}}
+    assert edited["comment"]["body"] == "Nice work"
+    assert approved["review"]["state"] == "approved"
+    assert approved["review"]["user"]["login"] == "pr-events-reviewer"
+    assert revoked["review"]["state"] == "dismissed"

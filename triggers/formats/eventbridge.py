@@ -115,7 +115,7 @@ def comment_detail(event: Event, context: PayloadContext) -> dict[str, Any]:
     """`CodeCommit Comment on Pull Request` / `on Commit`'s detail."""
     d = event.detail
     repository = d.get("repositoryName") or event.repository or ""
-    on_pull_request = "pullRequestId" in d
+    on_pull_request = bool(d.get("pullRequestId"))
     if on_pull_request:
         where = f"the following Pull Request: {d['pullRequestId']}"
         page = pull_request_page(context.base_url, repository, d["pullRequestId"])

@@ -192,6 +192,22 @@ async def github(event: Event, context: PayloadContext) -> Payload | None:
     return None  # pull requests: github_pulls.pull_request_payload
 
 
+# The GitHub events a subscription's event types come as (pull_request_payload's names).
+_GITHUB_EVENTS = (
+    ("reference", "push"),
+    ("pullRequestApprovalState", "pull_request_review"),
+    ("pullRequest", "pull_request"),
+    ("commentOnPullRequest", "issue_comment"),
+    ("commentOnPullRequest", "pull_request_review_comment"),
+)
+
+
+def github_events(events: list[str]) -> list[str]:
+    """What GitHub's `hook.events` would list for these event types."""
+    names = {name for prefix, name in _GITHUB_EVENTS for e in events if e.startswith(prefix)}
+    return sorted(names) or events
+
+
 def ping(hook_id: str, events: list[str], url: str, context: PayloadContext) -> dict[str, Any]:
     """GitHub's `ping`, sent when a webhook is created."""
     body: dict[str, Any] = {
@@ -202,7 +218,7 @@ def ping(hook_id: str, events: list[str], url: str, context: PayloadContext) -> 
             "id": numeric_id(hook_id),
             "name": "web",
             "active": True,
-            "events": ["push"] if any(e.startswith("reference") for e in events) else events,
+            "events": github_events(events),
             "config": {"content_type": "json", "insecure_ssl": "0", "url": url},
             "updated_at": "",
             "created_at": "",

@@ -234,12 +234,16 @@ async def _comment(event: Event, context: PayloadContext, repo: RepositoryInfo) 
     links = _Links(context, repo, number)
     comment_id = numeric_id(f"comment:{detail['commentId']}")
     html = f"{links.html}#{comment_anchor(detail['commentId'])}"
-    edited = event.type is EventType.COMMENT_ON_PULL_REQUEST_UPDATED
+    updated = event.type is EventType.COMMENT_ON_PULL_REQUEST_UPDATED
+    action = "created"
+    if updated:
+        # DeleteCommentContent is an update that empties the comment: GitHub's `deleted`.
+        action = "deleted" if detail.get("deleted") else "edited"
     stamp = event.time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = _envelope("edited" if edited else "created", event, context, repo)
-    if edited:
-        # The contract carries the new content only: GitHub's `changes.body.from` is optional.
-        body["changes"] = {}
+    body = _envelope(action, event, context, repo)
+    if action == "edited":
+        previous = detail.get("previousContent")
+        body["changes"] = {"body": {"from": previous}} if isinstance(previous, str) else {}
     common = {
         "id": comment_id,
         "user": user(event.actor, context.base_url),
@@ -345,7 +349,7 @@ async def pull_request_payload(event: Event, context: PayloadContext) -> Payload
     """The GitHub payload of a pull-request event, or None (no counterpart, or the
     repository is gone)."""
     repo = context.repository
-    if repo is None or "pullRequestId" not in event.detail:
+    if repo is None or not event.detail.get("pullRequestId"):
         return None
     detail = event.detail
     match event.type:

@@ -128,15 +128,26 @@ def _comment(**located: Any) -> dict[str, Any]:
     }
 
 
+UPDATED = EventType.COMMENT_ON_PULL_REQUEST_UPDATED
+EDIT = {"previousContent": "Looks OK", "deleted": False}
+DELETE = {"previousContent": "Looks good", "deleted": True}
+
+
 @pytest.mark.parametrize(
-    ("kind", "definition"),
+    ("kind", "extra", "definition"),
     [
-        (EventType.COMMENT_ON_PULL_REQUEST_CREATED, "issue_comment$created"),
-        (EventType.COMMENT_ON_PULL_REQUEST_UPDATED, "issue_comment$edited"),
+        (EventType.COMMENT_ON_PULL_REQUEST_CREATED, {}, "issue_comment$created"),
+        (UPDATED, EDIT, "issue_comment$edited"),
+        (UPDATED, DELETE, "issue_comment$deleted"),
     ],
 )
-def test_general_comments_are_issue_comments(kind: EventType, definition: str) -> None:
-    payload = _github(kind, definition, "bob", **_comment())
+def test_general_comments_are_issue_comments(
+    kind: EventType, extra: dict[str, Any], definition: str
+) -> None:
+    payload = _github(kind, definition, "bob", **_comment(**extra))
+    assert payload.body["action"] == definition.partition("$")[2]
+    if extra is EDIT:
+        assert payload.body["changes"] == {"body": {"from": "Looks OK"}}
     assert payload.event_name == "issue_comment"
     body = payload.body
     assert body["comment"]["body"] == "Looks good"
@@ -147,14 +158,18 @@ def test_general_comments_are_issue_comments(kind: EventType, definition: str) -
 
 
 @pytest.mark.parametrize(
-    ("kind", "definition"),
+    ("kind", "extra", "definition"),
     [
-        (EventType.COMMENT_ON_PULL_REQUEST_CREATED, "pull_request_review_comment$created"),
-        (EventType.COMMENT_ON_PULL_REQUEST_UPDATED, "pull_request_review_comment$edited"),
+        (EventType.COMMENT_ON_PULL_REQUEST_CREATED, {}, "pull_request_review_comment$created"),
+        (UPDATED, EDIT, "pull_request_review_comment$edited"),
+        (UPDATED, DELETE, "pull_request_review_comment$deleted"),
     ],
 )
-def test_located_comments_are_review_comments(kind: EventType, definition: str) -> None:
+def test_located_comments_are_review_comments(
+    kind: EventType, extra: dict[str, Any], definition: str
+) -> None:
     located = _comment(
+        **extra,
         filePath="cart.py",
         filePosition=12,
         relativeFileVersion="BEFORE",
@@ -162,6 +177,7 @@ def test_located_comments_are_review_comments(kind: EventType, definition: str) 
     )
     payload = _github(kind, definition, "bob", **located)
     assert payload.event_name == "pull_request_review_comment"
+    assert payload.body["action"] == definition.partition("$")[2]
     comment = payload.body["comment"]
     assert (comment["path"], comment["line"], comment["side"]) == ("cart.py", 12, "LEFT")
     assert comment["commit_id"] == DESTINATION  # the BEFORE side's commit
