@@ -99,6 +99,7 @@ class BranchMerges:
                 old=found.target_tip,
                 new=result.commit_id,
                 actor=actor,
+                merge=result.detail(request, found.source, found.destination),
             )
         return result
 
@@ -112,18 +113,11 @@ class BranchMerges:
         result = await self._merge(path, found, request, actor)
         if result.commit_id in (found.source, found.destination):
             return result  # a fast-forward or nothing to merge: no commit was made
-        base = await merge_base(self.git, path, found.destination, found.source)
-        detail = {
+        detail: dict[str, object] = {
             "repositoryId": repo.id,
             "repositoryName": repo.name,
             "commitId": result.commit_id,
-            "baseCommitId": base,
-            "sourceCommitId": found.source,
-            "destinationCommitId": found.destination,
-            "mergeOption": str(request.option),
-            # sic: AWS's spelling in this event
-            "conflictDetailsLevel": request.level,
-            "conflictResolutionStrategy": request.strategy,
+            **result.detail(request, found.source, found.destination).fields(),
         }
         async with self.db.session() as session:
             record_event(

@@ -102,6 +102,7 @@ class PullRequestMerges:
             old=decision.destination,
             new=result.commit_id,
             actor=actor.name,
+            merge=result.detail(request, decision.source, decision.destination),
         ) as session:
             repo, pr = await locked(session, parse_id(pull_request_id))
             _close_as_merged(pr, actor, result.commit_id, request.option)
