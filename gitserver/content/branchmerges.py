@@ -31,6 +31,7 @@ from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
 from gitserver.store.branches import branch_ref
 from gitserver.store.errors import BranchNotFound
+from gitserver.store.refs import RefKind
 from gitserver.store.repositories import RepositoryStore
 from gitserver.store.updates import update_ref
 from triggers.events import Event, EventType, record_event
@@ -99,6 +100,8 @@ class BranchMerges:
                 old=found.target_tip,
                 new=result.commit_id,
                 actor=actor,
+                # Every merge result descends from the destination: no merge-base to ask.
+                kind=RefKind.FAST_FORWARD if found.target_tip == found.destination else None,
                 merge=result.detail(request, found.source, found.destination),
             )
         return result

@@ -147,17 +147,20 @@ async def merge_commits(
     """
     request_check(request)
     await asyncio.to_thread(_existing, path, (destination, source))
-    # One ancestor has no other merge base than itself: `merge-base` answers both checks.
-    base = await merge_base(git, path, destination, source)
-    if base == source:
-        return await asyncio.to_thread(_as_result, path, destination, base)
     if request.option is MergeOption.FAST_FORWARD:
+        # One ancestor has no other merge base than itself: `merge-base` answers both.
+        base = await merge_base(git, path, destination, source)
+        if base == source:
+            return await asyncio.to_thread(_as_result, path, destination, base)
         if base == destination:
             return await asyncio.to_thread(_as_result, path, source, base)
         raise ManualMergeRequired(
             "The destination is not an ancestor of the source: a fast-forward is not possible"
         )
-    merged = await merge_tree(git, path, destination, source, base=base)
+    merged = await merge_tree(git, path, destination, source)  # the base found alongside
+    base = merged.merge_base
+    if base == source:  # already merged: git writes nothing new for this
+        return await asyncio.to_thread(_as_result, path, destination, base)
     objects, tree_id = await asyncio.to_thread(
         _resolved_tree, path, merged, request, (destination, source), limits
     )
