@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import enum
 import re
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Literal
 
 __all__ = [
@@ -102,7 +105,7 @@ def line_keys(text: str | None) -> list[str]:
 
 def changes(before: Sequence[str], after: Sequence[str]) -> list[Change]:
     """The changed line ranges between two key lists, in order."""
-    # Most edits touch a few places: the common ends need no matcher (git trims them too).
+    # Most edits touch a few places: the common ends need no more work.
     head = 0
     limit = min(len(before), len(after))
     while head < limit and before[head] == after[head]:
@@ -110,14 +113,64 @@ def changes(before: Sequence[str], after: Sequence[str]) -> list[Change]:
     tail = 0
     while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
         tail += 1
-    old, new = before[head : len(before) - tail], after[head : len(after) - tail]
-    if not old or not new:
-        return [(head, head + len(old), head, head + len(new))] if old or new else []
+    before, after = before[head : len(before) - tail], after[head : len(after) - tail]
+    found: list[Change] = []
+    b = a = 0
+    # Lines that occur once on each side and in the same order are matched first (the
+    # patience diff's anchors): difflib then only sees the short stretches between them.
+    # On a whole file it spends most of its time on lines that recur everywhere (blank
+    # lines, closing brackets), and its result between anchors is the same.
+    for b_at, a_at in (*_anchors(before, after), (len(before), len(after))):
+        if b_at - b or a_at - a:
+            for c in _matched(before, after, b, b_at, a, a_at):
+                found.append((head + c[0], head + c[1], head + c[2], head + c[3]))
+        b, a = b_at + 1, a_at + 1
+    return found
+
+
+def _anchors(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
+    """The longest run, in order on both sides, of lines unique to each side."""
+    in_old, in_new = Counter(old), Counter(new)
+    where = {line: j for j, line in enumerate(new) if in_new[line] == 1}
+    pairs = [(i, where[line]) for i, line in enumerate(old) if in_old[line] == 1 and line in where]
+    if all(p[1] < q[1] for p, q in pairwise(pairs)):
+        return pairs  # nothing moved, the usual case: all of them
+    # Longest increasing subsequence of the after positions (patience sorting).
+    tops: list[int] = []  # after position ending the best run of each length
+    ends: list[int] = []  # index into `pairs` of that run's last pair
+    back = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        length = bisect_left(tops, j)
+        if length == len(tops):
+            tops.append(j)
+            ends.append(index)
+        else:
+            tops[length], ends[length] = j, index
+        back[index] = ends[length - 1] if length else -1
+    run = []
+    at = ends[-1] if ends else -1
+    while at != -1:
+        run.append(pairs[at])
+        at = back[at]
+    return run[::-1]
+
+
+def _matched(
+    old: Sequence[str], new: Sequence[str], b1: int, b2: int, a1: int, a2: int
+) -> list[Change]:
+    """The changes between old[b1:b2] and new[a1:a2]."""
+    # The common ends need no matcher (git trims them too); often nothing else is left.
+    while b1 < b2 and a1 < a2 and old[b1] == new[a1]:
+        b1, a1 = b1 + 1, a1 + 1
+    while b1 < b2 and a1 < a2 and old[b2 - 1] == new[a2 - 1]:
+        b2, a2 = b2 - 1, a2 - 1
+    if b1 == b2 or a1 == a2:
+        return [(b1, b2, a1, a2)] if b1 != b2 or a1 != a2 else []
     # autojunk would treat frequent lines (blank lines, braces) as noise past 200 lines.
-    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    matcher = SequenceMatcher(None, old[b1:b2], new[a1:a2], autojunk=False)
     return [
-        (head + b1, head + b2, head + a1, head + a2)
-        for tag, b1, b2, a1, a2 in matcher.get_opcodes()
+        (b1 + i1, b1 + i2, a1 + j1, a1 + j2)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]
 

@@ -95,6 +95,8 @@ def line_segments(path: str, text: str) -> list[Line]:
         # Pygments turns a lone CR into a newline: its lines would not be git's.
         return _plain(lines)
     bom = normalized.startswith(_BOM)
+    if not normalized.endswith("\n"):
+        normalized += "\n"
     highlighted = _tokenize(lexer, normalized[1:] if bom else normalized)
     if len(highlighted) != len(lines):
         return _plain(lines)  # a lexer that dropped or added text: numbering comes first
@@ -148,26 +150,35 @@ def _too_big(text: str, lines: list[str]) -> bool:
 
 
 def _tokenize(lexer: Lexer, text: str) -> list[Line]:
+    """Lines of (class, text) segments; `text` has no CR and ends with a newline."""
     lines: list[Line] = []
     current: list[Segment] = []
-    for ttype, value in lexer.get_tokens(text):
-        cls = _css_class(ttype)
-        pieces = value.split("\n")
-        for number, piece in enumerate(pieces):
-            if number:
-                lines.append(tuple(current))
-                current = []
-            if not piece:
-                continue
+    classes = _CLASSES
+    # get_tokens() would redo the newline and BOM handling done above, through two more
+    # generators: this loop runs once per token, ~20 per line of code.
+    for _, ttype, value in lexer.get_tokens_unprocessed(text):
+        cls = classes.get(ttype)
+        if cls is None:
+            cls = classes[ttype] = _css_class(ttype)
+        if "\n" not in value:
             if current and current[-1][0] == cls:
-                current[-1] = (cls, current[-1][1] + piece)  # fewer spans, same look
+                current[-1] = (cls, current[-1][1] + value)  # fewer spans, same look
             else:
-                current.append((cls, piece))
-    # `ensurenl` ended the text with a newline, so `current` holds nothing left to show.
+                current.append((cls, value))
+            continue
+        first, *rest = value.split("\n")
+        if first:
+            current.append((cls, first))
+        for piece in rest:
+            lines.append(tuple(current))
+            current = [(cls, piece)] if piece else []
+    # The text ends with a newline, so `current` holds nothing left to show.
     return lines
 
 
-@functools.cache
+_CLASSES: dict[_TokenType, str] = {}
+
+
 def _css_class(ttype: _TokenType) -> str:
     """The short class of the nearest standard token type (`Name.Foo` -> `n`); none for
     text and whitespace, which the stylesheet leaves alone."""

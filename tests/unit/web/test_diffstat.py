@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitserver.web import diffstat
 from gitserver.web.diffstat import (
     FileStat,
     Omitted,
+    changes,
     changes_from_patch,
     decode,
     line_keys,
@@ -125,3 +129,22 @@ def test_the_file_limit_alone_is_named_too() -> None:
 def test_a_small_diff_has_no_notice() -> None:
     result = plan([_stat(3), _stat(4)])
     assert result.notice == "" and [f.state for f in result.files] == ["expanded"] * 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "", "}", "u1", "u2", "u3"]), max_size=50),
+    st.lists(st.sampled_from(["a", "b", "c", "", "}", "u1", "u2", "u4"]), max_size=50),
+)
+def test_changes_are_an_edit_script_from_before_to_after(old: list[str], new: list[str]) -> None:
+    found = changes(old, new)
+    rebuilt: list[str] = []
+    at = 0
+    for b1, b2, a1, a2 in found:
+        assert at <= b1 <= b2 and len(rebuilt) <= a1 <= a2
+        assert old[at:b1] == new[len(rebuilt) : a1]  # what no change names is unchanged
+        rebuilt.extend(new[len(rebuilt) : a2])
+        at = b2
+    assert old[at:] == new[len(rebuilt) :]
+    # Changes never touch: touching changes are one change.
+    assert all(p[1] < q[0] for p, q in pairwise(found))
