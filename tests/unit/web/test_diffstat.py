@@ -20,6 +20,7 @@ from gitserver.web.diffstat import (
     decode,
     line_keys,
     plan,
+    stats_from_numstat,
     summarize,
 )
 from tests.unit.web.test_diffview import _ENV, _lines
@@ -148,3 +149,31 @@ def test_changes_are_an_edit_script_from_before_to_after(old: list[str], new: li
     assert old[at:] == new[len(rebuilt) :]
     # Changes never touch: touching changes are one change.
     assert all(p[1] < q[0] for p, q in pairwise(found))
+
+
+def test_stats_from_numstat_read_gits_own_counts(tmp_path: Path) -> None:
+    def git(*args: str) -> bytes:
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, env=_ENV, capture_output=True, check=True
+        ).stdout
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text(_lines(*range(10)))
+    (tmp_path / "old name.txt").write_text(_lines(*range(100, 130)))
+    (tmp_path / "pic.bin").write_bytes(b"\0\1\2")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one")
+    (tmp_path / "a.txt").write_text(_lines(*range(1, 10), 99))
+    (tmp_path / "old name.txt").rename(tmp_path / "new name.txt")
+    (tmp_path / "pic.bin").write_bytes(b"\0\1\3")
+    git("add", "-A")
+    plain = stats_from_numstat(git("diff", "--cached", "--numstat", "-z", "--no-renames"))
+    assert [(s.path, s.added, s.deleted, s.omitted) for s in plain] == [
+        ("a.txt", 1, 1, None),
+        ("new name.txt", 30, 0, None),
+        ("old name.txt", 0, 30, None),
+        ("pic.bin", 0, 0, Omitted.BINARY),
+    ]
+    renamed = stats_from_numstat(git("diff", "--cached", "--numstat", "-z", "-M"))
+    assert [s.path for s in renamed] == ["a.txt", "new name.txt", "pic.bin"]
+    assert summarize("a.txt", _lines(*range(10)), _lines(*range(1, 10), 99)).added == 1
