@@ -45,6 +45,7 @@ __all__ = [
     "Omitted",
     "PlannedFile",
     "SideText",
+    "bounded",
     "changes",
     "changes_from_patch",
     "decode",
@@ -52,6 +53,8 @@ __all__ = [
     "plan",
     "stats_from_numstat",
     "summarize",
+    "tally",
+    "too_large",
 ]
 
 MAX_FILE_CHANGED_LINES = 5_000  # added + deleted; past it a file is "too large to show"
@@ -86,9 +89,7 @@ def decode(data: bytes | None) -> SideText:
         return None
     if b"\0" in data[:BINARY_PROBE_BYTES]:
         return Omitted.BINARY
-    if len(data) > MAX_DIFF_INPUT_CHARS:
-        return Omitted.TOO_LARGE
-    return data.decode("utf-8", "replace")
+    return bounded(data.decode("utf-8", "replace"))
 
 
 def line_keys(text: str | None) -> list[str]:
@@ -210,17 +211,42 @@ class FileStat:
 
 def summarize(path: str, before: SideText, after: SideText) -> FileStat:
     """How many lines `path` gains and loses between two sides."""
+    before, after = bounded(before), bounded(after)
     if isinstance(before, Omitted):
         return FileStat(path, 0, 0, 0, before)
     if isinstance(after, Omitted):
         return FileStat(path, 0, 0, 0, after)
     old, new = line_keys(before), line_keys(after)
+    return tally(path, old, new, changes(old, new))
+
+
+def bounded(side: SideText) -> SideText:
+    """`side`, or Omitted.TOO_LARGE past MAX_DIFF_INPUT_CHARS."""
+    if isinstance(side, str) and len(side) > MAX_DIFF_INPUT_CHARS:
+        return Omitted.TOO_LARGE
+    return side
+
+
+def tally(path: str, old: Sequence[str], new: Sequence[str], found: Sequence[Change]) -> FileStat:
+    """The counts of `found`, changes between the key lists `old` and `new`."""
     added = deleted = chars = 0
-    for b1, b2, a1, a2 in changes(old, new):
+    for b1, b2, a1, a2 in found:
         deleted += b2 - b1
         added += a2 - a1
         chars += sum(map(len, old[b1:b2])) + sum(map(len, new[a1:a2]))
     return FileStat(path, added, deleted, chars)
+
+
+def too_large(stat: FileStat) -> str:
+    """The sentence that says why a file is too large to show; "" when it is not."""
+    if stat.omitted is Omitted.TOO_LARGE:
+        return "Too large to show here."
+    if stat.changed_lines > MAX_FILE_CHANGED_LINES or stat.changed_chars > MAX_FILE_CHANGED_CHARS:
+        return (
+            f"Too large to show here ({stat.changed_lines:,} changed lines; the limits are "
+            f"{MAX_FILE_CHANGED_LINES:,} lines and {MAX_FILE_CHANGED_CHARS // 1000} KB)."
+        )
+    return ""
 
 
 def stats_from_numstat(output: bytes) -> list[FileStat]:
@@ -290,16 +316,9 @@ def plan(stats: Sequence[FileStat]) -> DiffPlan:
 def _file_state(stat: FileStat, index: int, running: int, overflow: bool) -> tuple[FileState, str]:
     if stat.omitted is Omitted.BINARY:
         return "binary", "Binary file not shown."
-    too_large = (
-        stat.omitted is Omitted.TOO_LARGE
-        or stat.changed_lines > MAX_FILE_CHANGED_LINES
-        or stat.changed_chars > MAX_FILE_CHANGED_CHARS
-    )
-    if too_large:
-        return "too_large", (
-            f"Too large to show here ({stat.changed_lines:,} changed lines; the limits are "
-            f"{MAX_FILE_CHANGED_LINES:,} lines and {MAX_FILE_CHANGED_CHARS // 1000} KB)."
-        )
+    reason = too_large(stat)
+    if reason:
+        return "too_large", reason
     if overflow:
         return "not_loaded", "Not loaded: this diff is over its size limit."
     big_file = (

@@ -27,13 +27,14 @@ from typing import Literal
 from markupsafe import Markup
 
 from gitserver.web.diffstat import (
-    MAX_FILE_CHANGED_CHARS,
-    MAX_FILE_CHANGED_LINES,
     Change,
     Omitted,
     SideText,
+    bounded,
     changes,
     line_keys,
+    tally,
+    too_large,
 )
 from gitserver.web.highlight import Line, MarkTag, line_segments, render
 
@@ -153,6 +154,7 @@ class Hunk:
     gap_above: Gap | None
     rows: tuple[Row, ...]
     split_rows: tuple[SplitRow, ...]
+    section: str  # git's function context: the line git prints after the header
 
     @property
     def header(self) -> str:
@@ -204,21 +206,17 @@ def file_diff(
     Raises:
         ValueError: `found` does not fit the two texts.
     """
+    before, after = bounded(before), bounded(after)
     if isinstance(before, Omitted) or isinstance(after, Omitted):
         return _omitted(path, before, after)
     old, new = line_keys(before), line_keys(after)
     found = changes(old, new) if found is None else _checked(found, len(old), len(new))
-    deleted = sum(b2 - b1 for b1, b2, _, _ in found)
-    added = sum(a2 - a1 for _, _, a1, a2 in found)
+    stat = tally(path, old, new, found)
+    added, deleted = stat.added, stat.deleted
     if not found:
-        reason = "The content did not change." if before is not None else "The file is empty."
+        reason = "The content did not change." if before or after else "The file is empty."
         return FileDiff(path, "unchanged", 0, 0, (), None, reason)
-    chars = sum(sum(map(len, old[b1:b2])) + sum(map(len, new[a1:a2])) for b1, b2, a1, a2 in found)
-    if added + deleted > MAX_FILE_CHANGED_LINES or chars > MAX_FILE_CHANGED_CHARS:
-        reason = (
-            f"Too large to show here ({added + deleted:,} changed lines; the limits are "
-            f"{MAX_FILE_CHANGED_LINES:,} lines and {MAX_FILE_CHANGED_CHARS // 1000} KB)."
-        )
+    if reason := too_large(stat):
         return FileDiff(path, "too_large", added, deleted, (), None, reason)
     sides = _Sides(
         old,
@@ -283,6 +281,7 @@ class _Sides:
 def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk], Gap | None]:
     hunks: list[Hunk] = []
     old_end = new_end = 0  # where the previous hunk ended
+    section, searched = "", -1
     for group in _groups(found, context):
         (b1, _, a1, _), (_, b2, _, a2) = group[0], group[-1]
         old_lo = max(old_end, b1 - context)
@@ -298,6 +297,8 @@ def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk]
             _changed(sides, (c1, c2, d1, d2), rows, split)
             o, n = c2, d2
         _context(sides, o, n, old_hi - o, rows, split)
+        section = _section(sides.old, old_lo - 1, searched) or section
+        searched = old_lo - 1
         hunks.append(
             Hunk(
                 old_lo + 1,
@@ -307,10 +308,23 @@ def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk]
                 gap,
                 tuple(rows),
                 tuple(split),
+                section,
             )
         )
         old_end, new_end = old_hi, new_hi
     return hunks, _gap(old_end, new_end, len(sides.old) - old_end, "end")
+
+
+def _section(old: list[str], start: int, stop: int) -> str:
+    """The nearest line above before-line index `start` (down to `stop`, excluded) that
+    starts with a letter, "_" or "$", cut to 80 characters: git's default function
+    context (xdiff's def_ff); a hunk that finds none keeps the previous hunk's."""
+    for index in range(start, stop, -1):
+        line = old[index]
+        first = line[:1]
+        if first in ("_", "$") or (first.isascii() and first.isalpha()):
+            return line[:80].rstrip(" \t\r\n\v\f")
+    return ""
 
 
 def _groups(found: list[Change], context: int) -> list[list[Change]]:

@@ -24,7 +24,7 @@ from gitserver.web.diffview import (
 )
 
 GitRow = tuple[str, int | None, int | None]
-_HEADER = re.compile(r"^(@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@)")
+_HEADER = re.compile(r"^(@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@.*)")
 _ENV = {
     **os.environ,
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -78,7 +78,7 @@ def _git_hunks(patch: str) -> list[tuple[str, list[GitRow], set[int]]]:
 def _ours(diff: FileDiff) -> list[tuple[str, list[GitRow], set[int]]]:
     return [
         (
-            hunk.header,
+            f"{hunk.header} {hunk.section}".rstrip(),
             [(row.kind, row.old_line, row.new_line) for row in hunk.rows],
             {i for i, row in enumerate(hunk.rows) if row.no_newline},
         )
@@ -102,6 +102,12 @@ def _apart(unchanged: int) -> str:
     return _lines(*FORTY[:9], 90, *FORTY[10 : second - 1], 91, *FORTY[second:])
 
 
+_BODY = "".join(f"    x{n} = {n}\n" for n in range(12))
+_CODE = (
+    "import os\n\n"
+    f"class Thing:  \r\n{_BODY}    y = 1\n{_BODY}    y = 2\n{_BODY}"
+    f"$weird{'_' * 90}\n{_BODY}    z = 1\n"
+)
 TEN = list(range(1, 11))
 FORTY = list(range(1, 41))
 
@@ -123,6 +129,8 @@ FORTY = list(range(1, 41))
         pytest.param("a\nb\nc", "a\nB\nc", id="no-newline-both"),
         pytest.param("a\r\nb\r\nc\r\n", "a\r\nb\nc\r\n", id="crlf-to-lf-is-a-change"),
         pytest.param("a\x0cb\nc\n", "a\x0cb\nC\n", id="form-feed-inside-a-line"),
+        pytest.param(_CODE, _CODE.replace("    y = 2", "    y = 3"), id="function-context"),
+        pytest.param(_CODE, _CODE.replace("= 1\n", "= -1\n"), id="context-kept-across"),
     ],
 )
 def test_rows_and_line_numbers_match_git(before: str, after: str) -> None:
