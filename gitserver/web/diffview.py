@@ -173,6 +173,18 @@ class FileDiff:
     gap_below: Gap | None
     reason: str  # why nothing is shown; "" when shown
 
+    def rows_by_anchor(self) -> dict[Anchor, tuple[int, int]]:
+        """(hunk, row) of the unified row that shows each line, for placing comments: an
+        unchanged line is there under both its BEFORE and its AFTER number (a comment
+        made on either side of the split view)."""
+        found: dict[Anchor, tuple[int, int]] = {}
+        for h, hunk in enumerate(self.hunks):
+            for r, row in enumerate(hunk.rows):
+                found[row.anchor] = (h, r)
+                if row.kind == "context" and row.old_line is not None:
+                    found[Anchor("BEFORE", row.old_line)] = (h, r)
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class Expansion:
@@ -260,7 +272,8 @@ def _checked(found: Sequence[Change], old_lines: int, new_lines: int) -> list[Ch
     unchanged stretches match up."""
     o = n = 0
     for b1, b2, a1, a2 in found:
-        if not (o <= b1 <= b2 <= old_lines and n <= a1 <= a2 <= new_lines) or b1 - o != a1 - n:
+        ordered = o <= b1 <= b2 <= old_lines and n <= a1 <= a2 <= new_lines
+        if not ordered or b1 - o != a1 - n or (b1 == b2 and a1 == a2):
             raise ValueError("the changes do not fit the two files")
         o, n = b2, a2
     if old_lines - o != new_lines - n:
@@ -289,14 +302,7 @@ def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk]
         old_hi = min(len(sides.old), b2 + context)
         new_hi = a2 + (old_hi - b2)
         gap = _gap(old_end, new_end, old_lo - old_end, "middle" if hunks else "start")
-        rows: list[Row] = []
-        split: list[SplitRow] = []
-        o, n = old_lo, new_lo
-        for c1, c2, d1, d2 in group:
-            _context(sides, o, n, c1 - o, rows, split)
-            _changed(sides, (c1, c2, d1, d2), rows, split)
-            o, n = c2, d2
-        _context(sides, o, n, old_hi - o, rows, split)
+        rows, split = _rows(sides, group, (old_lo, new_lo), old_hi)
         section = _section(sides.old, old_lo - 1, searched) or section
         searched = old_lo - 1
         hunks.append(
@@ -313,6 +319,21 @@ def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk]
         )
         old_end, new_end = old_hi, new_hi
     return hunks, _gap(old_end, new_end, len(sides.old) - old_end, "end")
+
+
+def _rows(
+    sides: _Sides, group: list[Change], start: tuple[int, int], old_hi: int
+) -> tuple[list[Row], list[SplitRow]]:
+    """A hunk's rows from before/after line indexes `start` to before index `old_hi`."""
+    rows: list[Row] = []
+    split: list[SplitRow] = []
+    o, n = start
+    for b1, b2, a1, a2 in group:
+        _context(sides, o, n, b1 - o, rows, split)
+        _changed(sides, (b1, b2, a1, a2), rows, split)
+        o, n = b2, a2
+    _context(sides, o, n, old_hi - o, rows, split)
+    return rows, split
 
 
 def _section(old: list[str], start: int, stop: int) -> str:
@@ -348,13 +369,14 @@ def _context(
 ) -> None:
     for k in range(count):
         html = render(sides.new_lines[n + k])
-        eol = sides.new[n + k].endswith("\n")  # only a last line without one holds "\n"
+        # Only the key of a last line without a newline holds one (diffstat.line_keys).
+        no_newline = sides.new[n + k].endswith("\n")
         after = Anchor("AFTER", n + k + 1)
-        rows.append(Row("context", o + k + 1, n + k + 1, html, after, eol))
+        rows.append(Row("context", o + k + 1, n + k + 1, html, after, no_newline))
         split.append(
             SplitRow(
-                Cell("context", o + k + 1, html, Anchor("BEFORE", o + k + 1), eol),
-                Cell("context", n + k + 1, html, after, eol),
+                Cell("context", o + k + 1, html, Anchor("BEFORE", o + k + 1), no_newline),
+                Cell("context", n + k + 1, html, after, no_newline),
             )
         )
 

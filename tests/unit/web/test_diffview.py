@@ -201,6 +201,9 @@ def test_anchors_are_codecommit_locations() -> None:
     ]
     left = [cell.anchor for row in diff.hunks[0].split_rows if (cell := row.left)]
     assert left == [Anchor("BEFORE", n) for n in (1, 2, 3)]
+    placed = diff.rows_by_anchor()
+    assert placed[Anchor("BEFORE", 3)] == placed[Anchor("AFTER", 3)] == (0, 3)
+    assert placed[Anchor("BEFORE", 2)] == (0, 1) and Anchor("AFTER", 5) not in placed
 
 
 def test_split_pairs_the_ith_deleted_line_with_the_ith_added_one() -> None:
