@@ -36,13 +36,14 @@ from gitserver.web.diffstat import (
     tally,
     too_large,
 )
-from gitserver.web.highlight import Line, MarkTag, line_segments, render
+from gitserver.web.highlight import Line, MarkTag, line_segments, render, split_lines
 
 __all__ = [
     "CONTEXT_LINES",
     "EXPAND_LINES",
     "INTRALINE_MAX_CHARS",
     "INTRALINE_MIN_RATIO",
+    "MAX_HIGHLIGHTED_DIFF_LINES",
     "Anchor",
     "Cell",
     "Expansion",
@@ -63,6 +64,11 @@ EXPAND_LINES = 20  # one "expand context" click
 # nearly everything would only add noise.
 INTRALINE_MAX_CHARS = 1_000
 INTRALINE_MIN_RATIO = 0.5
+# Lexing costs ~50 us a line of Python (both files of a 2,000-line file: ~200 ms of a
+# ~220 ms body). Past this many lines in the two files together a body is plain text,
+# which keeps a cold body under about half a second; a HighlightCache makes a reopened
+# one ~15x cheaper.
+MAX_HIGHLIGHTED_DIFF_LINES = 10_000
 
 Kind = Literal["context", "add", "delete"]
 Side = Literal["BEFORE", "AFTER"]  # CodeCommit's relativeFileVersion
@@ -230,6 +236,8 @@ def file_diff(
         return FileDiff(path, "unchanged", 0, 0, (), None, reason)
     if reason := too_large(stat):
         return FileDiff(path, "too_large", added, deleted, (), None, reason)
+    if len(old) + len(new) > MAX_HIGHLIGHTED_DIFF_LINES:
+        highlighter = _plain
     sides = _Sides(
         old,
         new,
@@ -259,6 +267,10 @@ def expand_context(
     split: list[SplitRow] = []
     _context(sides, o, n, gap.count, rows, split)
     return Expansion(tuple(rows), tuple(split))
+
+
+def _plain(path: str, text: str) -> list[Line]:
+    return [(("", line),) for line in split_lines(text)]
 
 
 def _omitted(path: str, before: SideText, after: SideText) -> FileDiff:

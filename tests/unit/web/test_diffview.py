@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gitserver.web import diffview
 from gitserver.web.diffstat import Omitted, changes_from_patch
 from gitserver.web.diffview import (
     Anchor,
@@ -302,3 +303,13 @@ def test_a_file_over_its_limits_is_too_large_and_not_highlighted() -> None:
     diff = file_diff("big.py", before, after, highlighter=explode)
     assert diff.state == "too_large" and diff.hunks == ()
     assert "6,000 changed lines" in diff.reason
+
+
+def test_a_long_file_diff_is_plain_text_past_the_highlight_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(diffview, "MAX_HIGHLIGHTED_DIFF_LINES", 10)
+    code = "".join(f"x{n} = {n}\n" for n in range(8))
+    diff = file_diff("f.py", code, code.replace("x3 = 3", "x3 = 4"))
+    assert all("<span" not in row.html for row in diff.hunks[0].rows)
+    assert "<ins>4</ins>" in diff.hunks[0].rows[4].html
