@@ -16,7 +16,7 @@ lines after them.
 Decoding is the caller's: this takes `str`. A blob that is not UTF-8 is best decoded with
 `errors="replace"` (one U+FFFD per bad byte keeps every newline where it was), and a
 binary blob (a NUL in its first 8,000 bytes, git's test) is not text to highlight at all;
-`gitserver.web.diffview.decode` does both.
+`gitserver.web.diffstat.decode` does both.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -44,6 +45,8 @@ __all__ = [
     "MAX_LINE_CHARS",
     "HighlightCache",
     "Line",
+    "MarkTag",
+    "Segment",
     "highlight_lines",
     "line_segments",
     "render",
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 # Past these a file is shown as plain escaped text. Pygments' regex lexers cost about
-# 50 us a line of Python on this machine (a 2,000-line file: ~115 ms), so 10,000 lines or
+# 50 us a line of Python on this machine (a 2,000-line file: ~100 ms), so 10,000 lines or
 # 256 KiB keep a highlighted page under about half a second; a line over 2,000 characters
 # is minified or generated code, slow to lex (backtracking regexes) and unreadable anyway.
 MAX_HIGHLIGHT_CHARS = 256 * 1024
@@ -240,25 +243,31 @@ def _instance(cls: type[Lexer]) -> Lexer:
 class HighlightCache:
     """Highlighted files kept by their text, least recently used out past `max_chars`:
     reviewers open the same file diff again (expand context, a second reviewer), and
-    lexing is most of its cost. One per application, passed where it is used."""
+    lexing is most of its cost. One per application, passed where it is used; safe to
+    call from the worker threads diffs are built in (lexing happens outside the lock)."""
 
     def __init__(self, max_chars: int = 16 * 1024 * 1024) -> None:
         self.max_chars = max_chars
         self._held = 0
         self._lines: OrderedDict[tuple[str, str], list[Line]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, path: str, text: str) -> list[Line]:
         """`line_segments(path, text)`, from the cache when it holds it."""
         lexer = _lexer(path, text)
         key = (type(lexer).__name__ if lexer is not None else "", text)
-        found = self._lines.get(key)
-        if found is not None:
-            self._lines.move_to_end(key)
-            return found
+        with self._lock:
+            found = self._lines.get(key)
+            if found is not None:
+                self._lines.move_to_end(key)
+                return found
         found = line_segments(path, text)
-        if len(text) <= self.max_chars:
-            self._lines[key] = found
-            self._held += len(text)
+        if len(text) > self.max_chars:
+            return found
+        with self._lock:
+            if key not in self._lines:
+                self._lines[key] = found
+                self._held += len(text)
             while self._held > self.max_chars:
                 (_, old_text), _ = self._lines.popitem(last=False)
                 self._held -= len(old_text)

@@ -313,3 +313,12 @@ def test_a_long_file_diff_is_plain_text_past_the_highlight_budget(
     diff = file_diff("f.py", code, code.replace("x3 = 3", "x3 = 4"))
     assert all("<span" not in row.html for row in diff.hunks[0].rows)
     assert "<ins>4</ins>" in diff.hunks[0].rows[4].html
+
+
+def test_a_changed_line_inside_a_docstring_is_highlighted_as_one() -> None:
+    # Only lexing the whole file knows line 3 is inside a string opened on line 2.
+    before = 'def f():\n    """Start\n    middle <b>\n    end"""\n    return 1\n'
+    diff = file_diff("f.py", before, before.replace("middle <b>", "middle <i>"))
+    delete, add = (row for row in diff.hunks[0].rows if row.kind != "context")
+    assert 'class="sd"' in delete.html and 'class="sd"' in add.html
+    assert "&lt;<del>b</del>&gt;" in re.sub(r"</?span[^>]*>", "", delete.html)
