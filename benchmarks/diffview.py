@@ -5,7 +5,8 @@ file list of a 1,000-file pull request.
 
 The file is 2,000 lines of this project's own Python with 200 seeded edits (changed,
 inserted and deleted lines spread over it); the list is 1,000 files of 200 lines with
-5 edits each, summarized and planned as the PR page does it (no rows, no highlighting).
+5 edits each, summarized and planned as the PR page does it (no rows, no highlighting),
+then the same count of files read from `git diff --numstat -z` output instead.
 Prints medians in milliseconds.
 """
 
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gitserver.web.diffstat import plan, summarize
+from gitserver.web.diffstat import plan, stats_from_numstat, summarize
 from gitserver.web.diffview import file_diff
 from gitserver.web.highlight import HighlightCache, line_segments
 
@@ -89,6 +90,8 @@ def main() -> None:
 
     print("file list: 1,000 files of 200 lines, 5 edits each")
     _timed("summarize + plan", file_list, runs)
+    numstat = b"".join(b"%d\t%d\tsrc/module_%d.py\0" % (n % 7, n % 5, n) for n in range(1_000))
+    _timed("numstat -z parse + plan", lambda: plan(stats_from_numstat(numstat)), runs)
 
 
 if __name__ == "__main__":

@@ -286,14 +286,33 @@ def stylesheet() -> str:
     out = [
         f".hl {{ color: {_fg(light, '#1f2328')}; background-color: {light.background_color} }}",
         *(f".hl .{cls} {{ {style} }}" for cls, style in sorted(light_rules.items())),
+        *_MARKS["light"],
         "@media (prefers-color-scheme: dark) {",
         f"  .hl {{ color: {_fg(dark, '#e6edf3')}; background-color: {dark.background_color} }}",
     ]
     for cls in sorted(light_rules.keys() | dark_rules.keys()):
         style = dark_rules.get(cls, "")
         out.append(f"  .hl .{cls} {{ {reset}{style} }}")
+    out.extend(f"  {rule}" for rule in _MARKS["dark"])
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+# What `render` wraps marked text in: a tint that shows through a diff row's own colour
+# (GitHub's word-diff colours), no strike-through or underline over code.
+_MARKS = {
+    "light": [
+        ".hl mark, .hl del, .hl ins { color: inherit; text-decoration: none; border-radius: 2px }",
+        ".hl del { background-color: rgba(255, 129, 130, 0.4) }",
+        ".hl ins { background-color: rgba(74, 194, 107, 0.4) }",
+        ".hl mark { background-color: rgba(255, 223, 93, 0.5) }",
+    ],
+    "dark": [
+        ".hl del { background-color: rgba(248, 81, 73, 0.4) }",
+        ".hl ins { background-color: rgba(46, 160, 67, 0.4) }",
+        ".hl mark { background-color: rgba(187, 128, 9, 0.4) }",
+    ],
+}
 
 
 _RULE = re.compile(r"^\.hl \.([\w-]+) \{ (.*) \}")

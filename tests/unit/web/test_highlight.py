@@ -152,3 +152,5 @@ def test_the_stylesheet_has_light_and_dark_scoped_under_hl() -> None:
     assert all(rule.startswith(".hl") for rule in rules)
     # A class only the light style colours is reset in dark, never left dark-on-dark.
     assert re.search(r"\.hl \.c \{ color: inherit;", dark)
+    # The marks render() wraps, in both schemes.
+    assert ".hl del {" in light and ".hl ins {" in dark
