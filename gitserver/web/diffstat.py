@@ -49,6 +49,7 @@ __all__ = [
     "changes",
     "changes_from_patch",
     "decode",
+    "ignoring_whitespace",
     "line_keys",
     "plan",
     "stats_from_numstat",
@@ -103,6 +104,15 @@ def line_keys(text: str | None) -> list[str]:
     else:
         keys[-1] += "\n"  # no other key holds a newline, so this one equals none of them
     return keys
+
+
+_SPACE = re.compile(r"[ \t\n\v\f\r]+")  # C's isspace(), which git -w ignores
+
+
+def ignoring_whitespace(keys: Sequence[str]) -> list[str]:
+    """Keys that compare as `git diff -w` compares lines: without any whitespace (so a
+    missing final newline is no change either)."""
+    return [_SPACE.sub("", key) for key in keys]
 
 
 def changes(before: Sequence[str], after: Sequence[str]) -> list[Change]:
@@ -209,7 +219,9 @@ class FileStat:
         return self.added + self.deleted
 
 
-def summarize(path: str, before: SideText, after: SideText) -> FileStat:
+def summarize(
+    path: str, before: SideText, after: SideText, *, ignore_whitespace: bool = False
+) -> FileStat:
     """How many lines `path` gains and loses between two sides."""
     before, after = bounded(before), bounded(after)
     if isinstance(before, Omitted):
@@ -217,6 +229,8 @@ def summarize(path: str, before: SideText, after: SideText) -> FileStat:
     if isinstance(after, Omitted):
         return FileStat(path, 0, 0, 0, after)
     old, new = line_keys(before), line_keys(after)
+    if ignore_whitespace:
+        return tally(path, old, new, changes(ignoring_whitespace(old), ignoring_whitespace(new)))
     return tally(path, old, new, changes(old, new))
 
 

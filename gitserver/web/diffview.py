@@ -32,6 +32,7 @@ from gitserver.web.diffstat import (
     SideText,
     bounded,
     changes,
+    ignoring_whitespace,
     line_keys,
     tally,
     too_large,
@@ -214,12 +215,15 @@ def file_diff(
     *,
     context: int = CONTEXT_LINES,
     found: Sequence[Change] | None = None,
+    ignore_whitespace: bool = False,
     highlighter: Highlighter = line_segments,
 ) -> FileDiff:
     """The diff of `path` from `before` to `after` (None: no file on that side).
 
     `found` is the changes when the caller has them (`diffstat.changes_from_patch` of
-    `git diff --unified=0`, for git's own pairing); otherwise difflib computes them.
+    `git diff --unified=0`, for git's own pairing); otherwise difflib computes them,
+    comparing lines as `git diff -w` does with `ignore_whitespace` ("hide whitespace":
+    a line that only changed its spacing is then context, shown as it is now).
 
     Raises:
         ValueError: `found` does not fit the two texts.
@@ -228,12 +232,14 @@ def file_diff(
     if isinstance(before, Omitted) or isinstance(after, Omitted):
         return _omitted(path, before, after)
     old, new = line_keys(before), line_keys(after)
-    found = changes(old, new) if found is None else _checked(found, len(old), len(new))
+    if found is None:
+        found = changes(*_compared(old, new, ignore_whitespace))
+    else:
+        found = _checked(found, len(old), len(new))
     stat = tally(path, old, new, found)
     added, deleted = stat.added, stat.deleted
     if not found:
-        reason = "The content did not change." if before or after else "The file is empty."
-        return FileDiff(path, "unchanged", 0, 0, (), None, reason)
+        return FileDiff(path, "unchanged", 0, 0, (), None, _unchanged(old, new))
     if reason := too_large(stat):
         return FileDiff(path, "too_large", added, deleted, (), None, reason)
     if len(old) + len(new) > MAX_HIGHLIGHTED_DIFF_LINES:
@@ -249,7 +255,13 @@ def file_diff(
 
 
 def expand_context(
-    path: str, before: str, after: str, gap: Gap, *, highlighter: Highlighter = line_segments
+    path: str,
+    before: str,
+    after: str,
+    gap: Gap,
+    *,
+    ignore_whitespace: bool = False,
+    highlighter: Highlighter = line_segments,
 ) -> Expansion:
     """The rows of unchanged lines `gap` names, for an "expand context" request.
 
@@ -258,15 +270,30 @@ def expand_context(
             or files that moved on since the page was drawn).
     """
     old, new = line_keys(before), line_keys(after)
-    o, n = gap.old_start - 1, gap.new_start - 1
-    fits = min(o, n) >= 0 and gap.count > 0 and o + gap.count <= len(old)
-    if not fits or n + gap.count > len(new) or old[o : o + gap.count] != new[n : n + gap.count]:
+    o, n, count = gap.old_start - 1, gap.new_start - 1, gap.count
+    fits = min(o, n) >= 0 and count > 0 and o + count <= len(old) and n + count <= len(new)
+    old_keys, new_keys = _compared(old[o : o + count], new[n : n + count], ignore_whitespace)
+    if not fits or old_keys != new_keys:
         raise ValueError("the lines asked for are not unchanged context of this diff")
     sides = _Sides(old, new, (), highlighter(path, after))
     rows: list[Row] = []
     split: list[SplitRow] = []
     _context(sides, o, n, gap.count, rows, split)
     return Expansion(tuple(rows), tuple(split))
+
+
+def _compared(
+    old: list[str], new: list[str], ignore_whitespace: bool
+) -> tuple[list[str], list[str]]:
+    if ignore_whitespace:
+        return ignoring_whitespace(old), ignoring_whitespace(new)
+    return old, new
+
+
+def _unchanged(old: list[str], new: list[str]) -> str:
+    if old != new:
+        return "Only whitespace changed."
+    return "The content did not change." if old else "The file is empty."
 
 
 def _plain(path: str, text: str) -> list[Line]:

@@ -56,6 +56,13 @@ def test_counts_match_git_numstat(before: str, after: str) -> None:
     assert (stat.added, stat.deleted) == _numstat(before, after)
 
 
+def test_counts_can_ignore_whitespace_as_git_diff_w_does() -> None:
+    before, after = "a\n  b\nc\n", "a\nb\t\nC\n"
+    assert summarize("f", before, after).changed_lines == 4
+    stat = summarize("f", before, after, ignore_whitespace=True)
+    assert (stat.added, stat.deleted) == (1, 1)
+
+
 def test_a_missing_side_counts_every_line_of_the_other() -> None:
     assert summarize("f", None, "a\nb\n").changed_lines == 2
     assert summarize("f", "a\nb\nc", None).deleted == 3

@@ -34,13 +34,13 @@ _ENV = {
 }
 
 
-def _git_diff(before: str, after: str, context: int = 3) -> str:
+def _git_diff(before: str, after: str, context: int = 3, *options: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         old, new = Path(tmp) / "old", Path(tmp) / "new"
         old.write_bytes(before.encode())
         new.write_bytes(after.encode())
         result = subprocess.run(
-            ["git", "diff", "--no-index", "--no-color", f"-U{context}", "old", "new"],
+            ["git", "diff", "--no-index", "--no-color", f"-U{context}", *options, "old", "new"],
             cwd=tmp,
             capture_output=True,
             env=_ENV,
@@ -322,3 +322,41 @@ def test_a_changed_line_inside_a_docstring_is_highlighted_as_one() -> None:
     delete, add = (row for row in diff.hunks[0].rows if row.kind != "context")
     assert 'class="sd"' in delete.html and 'class="sd"' in add.html
     assert "&lt;<del>b</del>&gt;" in re.sub(r"</?span[^>]*>", "", delete.html)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param("a\n  b\nc\nd\n", "a\nb  \nc\nD\n", id="respaced-and-changed"),
+        pytest.param(_lines(*FORTY), _lines(*FORTY).replace("line 9", "line  9"), id="only-space"),
+        pytest.param("x\ny", "x\ny\n", id="final-newline"),
+        pytest.param("a\r\nb\r\n", "a\nB\n", id="crlf"),
+        pytest.param(
+            _lines(*FORTY).replace("line 20", "\tline 20"),
+            _lines(*FORTY[:5], 99, *FORTY[6:]),
+            id="tab-and-a-change",
+        ),
+    ],
+)
+def test_hide_whitespace_matches_git_diff_w(before: str, after: str) -> None:
+    diff = file_diff("f.txt", before, after, ignore_whitespace=True)
+    rows = [
+        (h, [(r.kind, r.old_line, r.new_line) for r in hunk.rows])
+        for h, hunk in enumerate(diff.hunks)
+    ]
+    git = _git_hunks(_git_diff(before, after, 3, "-w"))
+    assert [hunk[1] for hunk in git] == [r for _, r in rows]
+    assert [f"{h.header} {h.section}".rstrip() for h in diff.hunks] == [hunk[0] for hunk in git]
+    if not git:
+        assert diff.state == "unchanged" and diff.reason == "Only whitespace changed."
+
+
+def test_hide_whitespace_shows_context_as_it_is_now_and_expands_over_it() -> None:
+    before = _lines(*range(1, 30)).replace("line 5", "  line 5")
+    after = before.replace("  line 5", "line 5").replace("line 20", "line twenty")
+    diff = file_diff("f.txt", before, after, ignore_whitespace=True)
+    assert diff.hunks[0].gap_above == Gap(1, 1, 16, "start")
+    rows = expand_context("f.txt", before, after, Gap(1, 1, 16, "start"), ignore_whitespace=True)
+    assert rows.rows[4].html == "line 5"
+    with pytest.raises(ValueError):
+        expand_context("f.txt", before, after, Gap(1, 1, 16, "start"))
