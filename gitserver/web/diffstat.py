@@ -32,6 +32,7 @@ from typing import Literal
 __all__ = [
     "BINARY_PROBE_BYTES",
     "COLLAPSE_DIVISOR",
+    "MATCH_BUDGET",
     "MAX_DIFF_FILES",
     "MAX_DIFF_INPUT_CHARS",
     "MAX_DIFF_LINES",
@@ -67,6 +68,8 @@ MAX_EXPANDED_FILES = MAX_DIFF_FILES // COLLAPSE_DIVISOR  # later files start col
 MAX_EXPANDED_LINES = MAX_DIFF_LINES // COLLAPSE_DIVISOR
 # difflib's matcher is quadratic on repetitive input: a side this long is not diffed.
 MAX_DIFF_INPUT_CHARS = 2 * 1024 * 1024
+# Pairs of equal lines difflib may try in one file (~0.3 us each): see _matched.
+MATCH_BUDGET = 500_000
 BINARY_PROBE_BYTES = 8_000  # git's buffer_is_binary() looks this far for a NUL
 
 
@@ -128,14 +131,15 @@ def changes(before: Sequence[str], after: Sequence[str]) -> list[Change]:
     before, after = before[head : len(before) - tail], after[head : len(after) - tail]
     found: list[Change] = []
     b = a = 0
+    budget = MATCH_BUDGET
     # Lines that occur once on each side and in the same order are matched first (the
     # patience diff's anchors): difflib then only sees the short stretches between them.
     # On a whole file it spends most of its time on lines that recur everywhere (blank
-    # lines, closing brackets), and its result between anchors is the same.
+    # lines, closing brackets).
     for b_at, a_at in (*_anchors(before, after), (len(before), len(after))):
         if b_at - b or a_at - a:
-            for c in _matched(before, after, b, b_at, a, a_at):
-                found.append((head + c[0], head + c[1], head + c[2], head + c[3]))
+            region, budget = _matched(before, after, (b, b_at, a, a_at), budget)
+            found.extend((head + b1, head + b2, head + a1, head + a2) for b1, b2, a1, a2 in region)
         b, a = b_at + 1, a_at + 1
     return found
 
@@ -168,23 +172,35 @@ def _anchors(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def _matched(
-    old: Sequence[str], new: Sequence[str], b1: int, b2: int, a1: int, a2: int
-) -> list[Change]:
-    """The changes between old[b1:b2] and new[a1:a2]."""
+    old: Sequence[str], new: Sequence[str], span: Change, budget: int
+) -> tuple[list[Change], int]:
+    """The changes between old[b1:b2] and new[a1:a2] of `span`, and the budget left."""
+    b1, b2, a1, a2 = span
     # The common ends need no matcher (git trims them too); often nothing else is left.
     while b1 < b2 and a1 < a2 and old[b1] == new[a1]:
         b1, a1 = b1 + 1, a1 + 1
     while b1 < b2 and a1 < a2 and old[b2 - 1] == new[a2 - 1]:
         b2, a2 = b2 - 1, a2 - 1
     if b1 == b2 or a1 == a2:
-        return [(b1, b2, a1, a2)] if b1 != b2 or a1 != a2 else []
+        return ([(b1, b2, a1, a2)] if b1 != b2 or a1 != a2 else []), budget
+    left, right = old[b1:b2], new[a1:a2]
+    cost = len(left) * len(right)  # at least the pairs of equal lines difflib may try
+    if cost > budget:
+        # difflib tries every pair of equal lines: ~0.3 us each, quadratic on a stretch
+        # of recurring lines (5,000 lines of a few values: 3 s). Past the budget the
+        # stretch is shown as replaced: a larger diff, in bounded time.
+        in_right = Counter(right)
+        cost = sum(count * in_right[line] for line, count in Counter(left).items())
+        if cost > budget:
+            return [(b1, b2, a1, a2)], 0
     # autojunk would treat frequent lines (blank lines, braces) as noise past 200 lines.
-    matcher = SequenceMatcher(None, old[b1:b2], new[a1:a2], autojunk=False)
-    return [
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    found = [
         (b1 + i1, b1 + i2, a1 + j1, a1 + j2)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]
+    return found, budget - cost
 
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import tempfile
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -184,3 +186,17 @@ def test_stats_from_numstat_read_gits_own_counts(tmp_path: Path) -> None:
     renamed = stats_from_numstat(git("diff", "--cached", "--numstat", "-z", "-M"))
     assert [s.path for s in renamed] == ["a.txt", "new name.txt", "pic.bin"]
     assert summarize("a.txt", _lines(*range(10)), _lines(*range(1, 10), 99)).added == 1
+
+
+def test_a_long_run_of_recurring_lines_is_diffed_in_bounded_time() -> None:
+    # No line is unique, so no anchor helps; difflib alone took 46 s on this.
+    rng = random.Random(2)
+    old = [rng.choice(["", "}", "{", "x", "end"]) for _ in range(20_000)]
+    new = list(old)
+    for index in rng.sample(range(20_000), 200):
+        new[index] = "changed"
+    start = time.perf_counter()
+    found = changes(old, new)
+    assert time.perf_counter() - start < 2  # ~10 ms; generous for a shared machine
+    (b1, b2, a1, a2), *more = found  # one stretch shown as replaced
+    assert more == [] and old[:b1] == new[:a1] and old[b2:] == new[a2:]
