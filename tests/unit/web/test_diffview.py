@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -360,3 +361,18 @@ def test_hide_whitespace_shows_context_as_it_is_now_and_expands_over_it() -> Non
     assert rows.rows[4].html == "line 5"
     with pytest.raises(ValueError):
         expand_context("f.txt", before, after, Gap(1, 1, 16, "start"))
+
+
+def test_intraline_on_recurring_words_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "(a(a(a..." against "(b(b(b...": difflib alone took 4 s for this one pair.
+    before = "".join(f"{'(a' * 450} {n}\n" for n in range(20))
+    after = "".join(f"{'(b' * 450} {n}\n" for n in range(20))
+    start = time.perf_counter()
+    diff = file_diff("f.txt", before, after)
+    assert time.perf_counter() - start < 3  # ~0.2 s; generous for a shared machine
+    assert len(diff.hunks[0].rows) == 40
+    # Past the budget a pair keeps its common ends unmarked and marks the middle.
+    monkeypatch.setattr(diffview, "INTRALINE_BUDGET", 0)
+    diff = file_diff("f.txt", "keep b a end\n", "keep a b end\n")
+    assert diff.hunks[0].rows[0].html == "keep <del>b a</del> end"
+    assert diff.hunks[0].rows[1].html == "keep <ins>a b</ins> end"
