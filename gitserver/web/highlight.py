@@ -118,19 +118,22 @@ def render(line: Line, marks: Sequence[tuple[int, int]] = (), tag: MarkTag = "ma
     edges = sorted({edge for mark in marks for edge in mark})
     out: list[str] = []
     inside = False
-    at = 0  # where the current segment starts in the line
+    at = next_edge = 0  # where the segment starts in the line; the first edge not passed
     for cls, text in line:
-        cuts = [edge - at for edge in edges if at < edge < at + len(text)]
-        done = 0
-        for cut in (*cuts, len(text)):
-            index = bisect_right(starts, at + done) - 1
-            wanted = index >= 0 and at + done < marks[index][1]
+        end = at + len(text)
+        pos = at
+        while pos < end:  # one walk over segments and edges together: linear in both
+            while next_edge < len(edges) and edges[next_edge] <= pos:
+                next_edge += 1
+            stop = min(end, edges[next_edge]) if next_edge < len(edges) else end
+            index = bisect_right(starts, pos) - 1
+            wanted = index >= 0 and pos < marks[index][1]
             if wanted != inside:
                 out.append(f"<{tag}>" if wanted else f"</{tag}>")
                 inside = wanted
-            out.append(_span(cls, text[done:cut]))
-            done = cut
-        at += len(text)
+            out.append(_span(cls, text[pos - at : stop - at]))
+            pos = stop
+        at = end
     if inside:
         out.append(f"</{tag}>")
     return Markup("".join(out))  # noqa: S704 - escaped in `_span`; `tag` is a Literal
