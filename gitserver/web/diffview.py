@@ -12,21 +12,22 @@ Both files are highlighted whole (a line inside a docstring is only known to be 
 the lines above), then only the rows shown are rendered. Context rows use the AFTER
 file's highlighting on both sides of the split view: the text is the same, and the before
 file is then lexed only when lines were deleted. Limits and counts live in
-`gitserver.web.diffstat`; this module builds the body of one file on demand.
+`gitserver.web.diffstat`, intraline emphasis in `gitserver.web.emphasis`; this module
+builds the body of one file on demand. A body is CPU work (up to ~0.5 s cold for a large
+highlighted file): front ends build it in a thread (`asyncio.to_thread`), and pass a
+`highlight.HighlightCache` so a reopened diff is not lexed again.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from itertools import zip_longest
 from typing import Literal
 
 from markupsafe import Markup
 
+from gitserver.web import emphasis
 from gitserver.web.diffstat import (
     Change,
     Omitted,
@@ -38,14 +39,12 @@ from gitserver.web.diffstat import (
     tally,
     too_large,
 )
+from gitserver.web.emphasis import Budget
 from gitserver.web.highlight import Line, MarkTag, line_segments, render, split_lines
 
 __all__ = [
     "CONTEXT_LINES",
     "EXPAND_LINES",
-    "INTRALINE_BUDGET",
-    "INTRALINE_MAX_CHARS",
-    "INTRALINE_MIN_RATIO",
     "MAX_HIGHLIGHTED_DIFF_LINES",
     "Anchor",
     "Cell",
@@ -62,12 +61,6 @@ __all__ = [
 
 CONTEXT_LINES = 3  # git's default around each change
 EXPAND_LINES = 20  # one "expand context" click
-# Intraline emphasis compares words; past this a line is not compared (minified code),
-# and below this share of unchanged words the pair is a rewrite, not an edit: marking
-# nearly everything would only add noise.
-INTRALINE_MAX_CHARS = 1_000
-INTRALINE_MIN_RATIO = 0.5
-INTRALINE_BUDGET = 200_000  # pairs of equal words difflib may try in one file (~60 ms)
 # Lexing costs ~50 us a line of Python (both files of a 2,000-line file: ~200 ms of a
 # ~220 ms body). Past this many lines in the two files together a body is plain text,
 # which keeps a cold body under about half a second; a HighlightCache makes a reopened
@@ -331,7 +324,7 @@ class _Sides:
     new: list[str]
     old_lines: Sequence[Line]  # empty when no line was deleted: nothing reads it
     new_lines: Sequence[Line]
-    budget: _Budget = field(default_factory=lambda: _Budget(INTRALINE_BUDGET))
+    budget: Budget = field(default_factory=lambda: Budget(emphasis.INTRALINE_BUDGET))
 
 
 def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk], Gap | None]:
@@ -432,7 +425,7 @@ def _changed(sides: _Sides, change: Change, rows: list[Row], split: list[SplitRo
     new_marks: list[list[tuple[int, int]]] = [[] for _ in range(a2 - a1)]
     for k in range(min(b2 - b1, a2 - a1)):
         old_line, new_line = sides.old_lines[b1 + k], sides.new_lines[a1 + k]
-        old_marks[k], new_marks[k] = _emphasis(_text(old_line), _text(new_line), sides.budget)
+        old_marks[k], new_marks[k] = emphasis.marks(_text(old_line), _text(new_line), sides.budget)
     deleted = [
         _cell("delete", sides.old_lines[i], old_marks[i - b1], "del", i, sides.old[i], "BEFORE")
         for i in range(b1, b2)
@@ -461,77 +454,3 @@ def _cell(
 
 def _text(line: Line) -> str:
     return "".join(text for _, text in line)
-
-
-_WORD = re.compile(r"\w+|\s+|[^\w\s]")
-
-
-def _emphasis(
-    old: str, new: str, budget: _Budget
-) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The character ranges of each line that the other does not have, word by word."""
-    if old == new or len(old) > INTRALINE_MAX_CHARS or len(new) > INTRALINE_MAX_CHARS:
-        return [], []
-    a, b = _WORD.findall(old), _WORD.findall(new)
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    middle = (head, len(a) - tail, head, len(b) - tail)
-    ops = [middle]
-    if middle[0] < middle[1] and middle[2] < middle[3]:
-        # difflib tries every pair of equal words: "(a(a(a..." against "(b(b(b..." took
-        # 4 s for one line. Past the file's budget only the common ends are left unmarked.
-        left, right = a[middle[0] : middle[1]], b[middle[2] : middle[3]]
-        in_right = Counter(right)
-        if budget.spend(sum(n * in_right[word] for word, n in Counter(left).items())):
-            matcher = SequenceMatcher(None, left, right, autojunk=False)
-            ops = [
-                (head + i1, head + i2, head + j1, head + j2)
-                for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-                if tag != "equal"
-            ]
-    changed = sum(i2 - i1 + j2 - j1 for i1, i2, j1, j2 in ops)
-    if 1 - changed / (len(a) + len(b)) < INTRALINE_MIN_RATIO:
-        return [], []
-    a_at, b_at = _offsets(a), _offsets(b)
-    old_marks: list[tuple[int, int]] = []
-    new_marks: list[tuple[int, int]] = []
-    for i1, i2, j1, j2 in ops:
-        _add_range(old_marks, a_at[i1], a_at[i2])
-        _add_range(new_marks, b_at[j1], b_at[j2])
-    return old_marks, new_marks
-
-
-class _Budget:
-    """Work one file's body may still spend (mutable: spent as rows are built)."""
-
-    __slots__ = ("left",)
-
-    def __init__(self, left: int) -> None:
-        self.left = left
-
-    def spend(self, cost: int) -> bool:
-        """Whether `cost` fits; if it does, it is spent."""
-        if cost > self.left:
-            return False
-        self.left -= cost
-        return True
-
-
-def _offsets(words: list[str]) -> list[int]:
-    at = [0]
-    for word in words:
-        at.append(at[-1] + len(word))
-    return at
-
-
-def _add_range(marks: list[tuple[int, int]], start: int, end: int) -> None:
-    if start == end:
-        return
-    if marks and marks[-1][1] == start:
-        marks[-1] = (marks[-1][0], end)
-    else:
-        marks.append((start, end))

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitserver.web import diffview
+from gitserver.web import diffview, emphasis
 from gitserver.web.diffstat import Omitted, changes_from_patch
 from gitserver.web.diffview import (
     Anchor,
@@ -372,7 +372,7 @@ def test_intraline_on_recurring_words_stays_bounded(monkeypatch: pytest.MonkeyPa
     assert time.perf_counter() - start < 3  # ~0.2 s; generous for a shared machine
     assert len(diff.hunks[0].rows) == 40
     # Past the budget a pair keeps its common ends unmarked and marks the middle.
-    monkeypatch.setattr(diffview, "INTRALINE_BUDGET", 0)
+    monkeypatch.setattr(emphasis, "INTRALINE_BUDGET", 0)
     diff = file_diff("f.txt", "keep b a end\n", "keep a b end\n")
     assert diff.hunks[0].rows[0].html == "keep <del>b a</del> end"
     assert diff.hunks[0].rows[1].html == "keep <ins>a b</ins> end"
