@@ -80,6 +80,11 @@ def main() -> None:
     _timed("highlight one side only", lambda: line_segments("big.py", after), runs)
     _timed("body, plain text (.txt)", lambda: file_diff("big.txt", before, after), runs)
 
+    typical = _source(300)
+    old_small, new_small = "\n".join(typical) + "\n", "\n".join(_edited(typical, 10, seed=3)) + "\n"
+    print("one file: 300 lines, 10 edits")
+    _timed("body, highlighted", lambda: file_diff("mid.py", old_small, new_small), runs)
+
     small = _source(200)
     pairs = [
         ("\n".join(small) + "\n", "\n".join(_edited(small, 5, seed=n)) + "\n") for n in range(1_000)

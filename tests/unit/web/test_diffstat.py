@@ -25,7 +25,7 @@ from gitserver.web.diffstat import (
     stats_from_numstat,
     summarize,
 )
-from tests.unit.web.test_diffview import _ENV, _lines
+from tests.unit.web.diff_support import ENV, lines
 
 
 def _numstat(before: str, after: str) -> tuple[int, int]:
@@ -37,7 +37,7 @@ def _numstat(before: str, after: str) -> tuple[int, int]:
             cwd=tmp,
             capture_output=True,
             text=True,
-            env=_ENV,
+            env=ENV,
             check=False,
         ).stdout
     added, deleted, _ = out.split("\t", 2) if out else ("0", "0", "")
@@ -47,8 +47,8 @@ def _numstat(before: str, after: str) -> tuple[int, int]:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        pytest.param(_lines(*range(50)), _lines(*range(5, 40), 99, *range(41, 60)), id="mixed"),
-        pytest.param("", _lines(1, 2), id="added"),
+        pytest.param(lines(*range(50)), lines(*range(5, 40), 99, *range(41, 60)), id="mixed"),
+        pytest.param("", lines(1, 2), id="added"),
         pytest.param("a\nb", "a\nb\n", id="final-newline"),
         pytest.param("same\n", "same\n", id="unchanged"),
     ],
@@ -163,16 +163,16 @@ def test_changes_are_an_edit_script_from_before_to_after(old: list[str], new: li
 def test_stats_from_numstat_read_gits_own_counts(tmp_path: Path) -> None:
     def git(*args: str) -> bytes:
         return subprocess.run(
-            ["git", *args], cwd=tmp_path, env=_ENV, capture_output=True, check=True
+            ["git", *args], cwd=tmp_path, env=ENV, capture_output=True, check=True
         ).stdout
 
     git("init", "-q")
-    (tmp_path / "a.txt").write_text(_lines(*range(10)))
-    (tmp_path / "old name.txt").write_text(_lines(*range(100, 130)))
+    (tmp_path / "a.txt").write_text(lines(*range(10)))
+    (tmp_path / "old name.txt").write_text(lines(*range(100, 130)))
     (tmp_path / "pic.bin").write_bytes(b"\0\1\2")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one")
-    (tmp_path / "a.txt").write_text(_lines(*range(1, 10), 99))
+    (tmp_path / "a.txt").write_text(lines(*range(1, 10), 99))
     (tmp_path / "old name.txt").rename(tmp_path / "new name.txt")
     (tmp_path / "pic.bin").write_bytes(b"\0\1\3")
     git("add", "-A")
@@ -185,7 +185,7 @@ def test_stats_from_numstat_read_gits_own_counts(tmp_path: Path) -> None:
     ]
     renamed = stats_from_numstat(git("diff", "--cached", "--numstat", "-z", "-M"))
     assert [s.path for s in renamed] == ["a.txt", "new name.txt", "pic.bin"]
-    assert summarize("a.txt", _lines(*range(10)), _lines(*range(1, 10), 99)).added == 1
+    assert summarize("a.txt", lines(*range(10)), lines(*range(1, 10), 99)).added == 1
 
 
 def test_a_long_run_of_recurring_lines_is_diffed_in_bounded_time() -> None:
