@@ -1,0 +1,1 @@
+"""The web UI: pages over the services, rendered on the server."""
