@@ -14,7 +14,7 @@ from auth.actions import Action
 from gitserver.content.reader import FULL_OID
 from gitserver.store.errors import CommitNotFound
 from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository, viewer_of
-from gitserver.web.diffs import file_diffs
+from gitserver.web.diffs import changes
 from gitserver.web.pages import render
 
 
@@ -33,7 +33,8 @@ async def commit(request: web.Request) -> web.StreamResponse:
         "commit.html",
         repo=repo,
         commit=info,
-        files=await file_diffs(deps.contents, repo, differences),
+        changes=await changes(deps.contents, repo, differences),
+        split=request.query.get("view") == "split",
     )
 
 
@@ -57,5 +58,6 @@ async def compare(request: web.Request) -> web.StreamResponse:
         after=after,
         commits=commits[:PAGE_SIZE],
         more_commits=len(commits) > PAGE_SIZE,
-        files=await file_diffs(deps.contents, repo, differences),
+        changes=await changes(deps.contents, repo, differences),
+        split=request.query.get("view") == "split",
     )

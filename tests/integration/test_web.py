@@ -197,14 +197,15 @@ def test_every_page_renders_for_a_reader(
         f"{base}/tree/main": "src/",
         f"{base}/tree/feature/x/src/pkg": "main.py",
         f"{base}/tree/v1": "README.md",
-        f"{base}/blob/main/src/pkg/main.py": "def hello",
-        f"{base}/blob/feature/x/src/pkg/main.py": "hello",
+        f"{base}/blob/main/src/pkg/main.py": '<span class="nf">hello</span>',
+        f"{base}/blob/feature/x/src/pkg/main.py": "&#39;hello&#39;",
         f"{base}/blob/main/bin.dat": "binary file",
         f"{base}/history/main/src/pkg/main.py": "change src/pkg/main.py",
         f"{base}/blame/main/src/pkg/main.py": "def hello",
         f"{base}/log/main": "more &lt;b&gt;files&lt;/b&gt;",
         f"{base}/log/main?page=2": "Page 2",
         f"{base}/commit/{head}": "bin.dat",
+        f"{base}/commit/{head}?view=split": "bin.dat",
         f"{base}/compare/main...feature/x": "src/pkg/main.py",
     }
     for browser in (admin, reader):
