@@ -13,7 +13,7 @@ from aiohttp import web
 from auth.actions import Action
 from gitserver.content.reader import FULL_OID
 from gitserver.store.errors import CommitNotFound
-from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository, viewer_of
+from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository
 from gitserver.web.diffs import changes
 from gitserver.web.pages import render
 
@@ -43,7 +43,6 @@ async def compare(request: web.Request) -> web.StreamResponse:
     before, dots, after = request.match_info["spec"].partition("...")
     if not dots or not before or not after:
         raise CommitNotFound("Compare two refs as /compare/BEFORE...AFTER")
-    viewer_of(request)
     repo = await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
     before_id = await deps.browse.resolve(repo, before)

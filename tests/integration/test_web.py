@@ -286,3 +286,49 @@ def test_the_list_shows_only_repositories_the_user_may_read(
     assert home.status == 200
     assert "Browse files" not in home.body  # GetFolder is not allowed: no link to it
     assert browser.get(f"/repositories/{hidden}").status == 404
+
+
+# Every web route, as a concrete request: the pages a signed-in user without policies
+# must not see (GET), the forms that must refuse a forged POST, and the public ones.
+_REPO_PAGES = {
+    "web-repository": "",
+    "web-tree": "/tree/main",
+    "web-blob": "/blob/main/README.md",
+    "web-raw": "/raw/main/README.md",
+    "web-history": "/history/main/README.md",
+    "web-blame": "/blame/main/README.md",
+    "web-log": "/log/main",
+    "web-commit": "/commit/main",
+    "web-compare": "/compare/main...feature/x",
+}
+_FORMS = {
+    "web-signin": "/sign-in",
+    "web-signout": "/sign-out",
+    "web-password": "/settings/password",
+}
+_SIGNED_IN_PAGES = {"web-repositories": "/", "web-password-page": "/settings/password"}
+_PUBLIC = {"web-style": "/static/style.css", "web-signin-page": "/sign-in"}
+
+
+def test_every_web_route_asks_the_authorizer(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    from gitserver.web.site import routes
+
+    names = {route.kwargs["name"] for route in routes()}
+    covered = {*_REPO_PAGES, *_FORMS, *_SIGNED_IN_PAGES, *_PUBLIC}
+    assert names == covered, "a new web route needs a door here"
+    name = repo("door-web")
+    _content(server, name, git, tmp_path)
+    nobody = signed_in(server, _user(server, "door"), PASSWORD)
+    missing = nobody.get("/repositories/not-there").body.replace("not-there", "X")
+    for route, tail in _REPO_PAGES.items():
+        page = nobody.get(f"/repositories/{name}{tail}")
+        assert page.status == 404, (route, page.status)
+        assert page.body.replace(name, "X") == missing, route
+        assert Browser(server).get(f"/repositories/{name}{tail}").status == 303, route
+    assert nobody.get("/").status == 404  # ListRepositories
+    for route, path in _FORMS.items():
+        assert nobody.post(path, {"csrf": "forged"}).status == 403, route
+    for route, path in _PUBLIC.items():
+        assert Browser(server).get(path).status == 200, route
