@@ -215,6 +215,7 @@ def test_every_page_renders_for_a_reader(
             assert text in page.body, (path, page.body[:2000])
     home = reader.get(base).body
     assert "<script>alert(1)</script>" not in home  # the README's HTML is not passed through
+    assert '<div class="markdown"><h1>Hello</h1>' in home  # rendered, not shown as source
     assert server.url(name, "x").split("@")[1] in home.replace("http://", "")  # clone URL
     assert 'class="copy"' in home and "/static/site.js" in home
 
