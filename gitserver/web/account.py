@@ -22,6 +22,7 @@ from gitserver.web.security import (
     clear_cookie,
     local_path,
     new_token,
+    redirect,
     set_cookie,
 )
 
@@ -31,7 +32,7 @@ _SIGNIN_COOKIE_AGE = 3600
 
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
     if request.get(VIEWER) is not None:
-        raise web.HTTPSeeOther(local_path(request.query.get("next")))
+        return redirect(local_path(request.query.get("next")))
     return _sign_in_page(request, error="")
 
 
@@ -70,7 +71,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         token, _ = await create_session(
             session, principal.user_id, source_ip=info.source_ip, user_agent=info.user_agent
         )
-    response = web.HTTPSeeOther(local_path(str(form.get("next", "")) or None))
+    response = redirect(local_path(str(form.get("next", "")) or None))
     set_cookie(response, request, SESSION_COOKIE, token, int(LIFETIME.total_seconds()))
     clear_cookie(response, SIGNIN_COOKIE)
     return response
@@ -100,7 +101,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
             await delete_user_sessions(session, viewer.principal.user_id)
         else:
             await delete_session(session, viewer.session.token_sha256)
-    response = web.HTTPSeeOther("/sign-in")
+    response = redirect("/sign-in")
     clear_cookie(response, SESSION_COOKIE)
     return response
 

@@ -56,7 +56,13 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             await _check_csrf(request)
         response = await handler(request)
     except web.HTTPException as exc:
-        response = exc if exc.status < 400 else error_page(request, exc.status, exc.text or "")
+        if exc.status < 400:  # a redirect (to sign in): as a response, not the exception
+            location = exc.headers.get("Location", "/")
+            response = web.Response(status=exc.status, headers={"Location": location})
+        else:
+            response = error_page(request, exc.status, exc.text or "")
+    except ConnectionResetError:
+        raise  # the client left mid-download: there is no one to show a page to
     except Exception as exc:
         response = _domain_error_page(request, exc)
     add_headers(response)
