@@ -333,3 +333,31 @@ def test_every_web_route_asks_the_authorizer(
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
     for route, path in _PUBLIC.items():
         assert Browser(server).get(path).status == 200, route
+
+
+def test_a_huge_file_is_offered_not_shown_and_downloads_whole(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("huge")
+    work = git.init(tmp_path / "huge")
+    line = "0123456789abcdef" * 7 + "\n"  # 113 bytes
+    big = line * (3 * 1024 * 1024 // len(line))  # ~3 MiB: over the 1 MiB page limit
+    git.commit(work, "big.txt", big)
+    git("push", "-q", server.url(name), "main", cwd=work)
+    page = admin.get(f"/repositories/{name}/blob/main/big.txt")
+    assert page.status == 200 and "too large to show" in page.body
+    assert line.strip() not in page.body
+    blame = admin.get(f"/repositories/{name}/blame/main/big.txt")
+    assert blame.status == 200 and "too large to blame" in blame.body
+    raw = admin.get(f"/repositories/{name}/raw/main/big.txt")
+    assert raw.status == 200 and raw.headers["Content-Length"] == str(len(big))
+    assert raw.body == big
+
+
+def test_an_empty_repository_has_a_home_and_no_tree(
+    server: Server, repo: Callable[..., str], admin: Browser
+) -> None:
+    name = repo("empty")
+    home = admin.get(f"/repositories/{name}")
+    assert home.status == 200 and "Empty repository" in home.body
+    assert admin.get(f"/repositories/{name}/tree/main").status == 404
