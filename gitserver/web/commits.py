@@ -13,7 +13,7 @@ from aiohttp import web
 from auth.actions import Action
 from gitserver.content.reader import FULL_OID
 from gitserver.store.errors import CommitNotFound
-from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository
+from gitserver.web.context import PAGE_SIZE, deps_of, links, readable_repository
 from gitserver.web.diffs import changes
 from gitserver.web.pages import render
 
@@ -32,6 +32,7 @@ async def commit(request: web.Request) -> web.StreamResponse:
         request,
         "commit.html",
         repo=repo,
+        links=links(request, repo),
         commit=info,
         changes=await changes(deps.contents, repo, differences),
         split=request.query.get("view") == "split",
@@ -53,6 +54,7 @@ async def compare(request: web.Request) -> web.StreamResponse:
         request,
         "compare.html",
         repo=repo,
+        links=links(request, repo),
         before=before,
         after=after,
         commits=commits[:PAGE_SIZE],

@@ -109,6 +109,33 @@ async def readable_repository(request: web.Request, name: str, action: Action) -
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Which of a repository's pages the viewer may open; links to the others are left
+    out (a forged request for one is still decided, and refused)."""
+
+    tree: bool
+    file: bool
+    raw: bool
+    history: bool
+    log: bool
+    commit: bool
+
+
+def links(request: web.Request, repo: Repository) -> Links:
+    def may(*actions: Action) -> bool:
+        return all(allowed(request, action, repo) for action in actions)
+
+    return Links(
+        tree=may(Action.GET_FOLDER),
+        file=may(Action.GET_FILE),
+        raw=may(Action.GET_BLOB),
+        history=may(Action.LIST_FILE_COMMIT_HISTORY),
+        log=may(Action.GET_COMMIT),
+        commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
+    )
+
+
 def allowed(request: web.Request, action: Action, repo: Repository) -> bool:
     """Whether the viewer may `action` on `repo`: controls they may not use are not shown."""
     viewer = viewer_of(request)

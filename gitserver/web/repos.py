@@ -23,6 +23,7 @@ from gitserver.web.context import (
     PAGE_SIZE,
     allowed,
     deps_of,
+    links,
     readable_repository,
     viewer_of,
 )
@@ -82,7 +83,7 @@ async def repository_home(request: web.Request) -> web.StreamResponse:
         readme=readme,
         clone_http=deps.endpoints.clone_url_http(repo.name),
         clone_ssh=deps.endpoints.clone_url_ssh(repo.name),
-        can_browse=allowed(request, Action.GET_FOLDER, repo),
+        links=links(request, repo),
     )
 
 

@@ -361,3 +361,26 @@ def test_an_empty_repository_has_a_home_and_no_tree(
     home = admin.get(f"/repositories/{name}")
     assert home.status == 200 and "Empty repository" in home.body
     assert admin.get(f"/repositories/{name}/tree/main").status == 404
+
+
+def test_links_follow_the_policy_and_forged_requests_are_refused(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("partial")
+    _content(server, name, git, tmp_path)
+    user = _user(server, "partial")
+    arn = f"arn:aws:codecommit:us-east-1:000000000000:{name}"
+    actions = ["GetRepository", "GetFolder", "GetFile", "ListBranches"]
+    statement = {"Effect": "Allow", "Action": [f"codecommit:{a}" for a in actions], "Resource": arn}
+    policy = tmp_path / "partial.json"
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    server.cli("policy", "put-user-policy", user, "Partial", "--document", str(policy))
+    browser = signed_in(server, user, PASSWORD)
+    base = f"/repositories/{name}"
+    blob = browser.get(f"{base}/blob/main/src/pkg/main.py")
+    assert blob.status == 200
+    assert f"{base}/raw/" not in blob.body and f"{base}/history/" not in blob.body
+    assert f"{base}/log/" not in blob.body  # no GetCommit: no "Commits" tab
+    assert f"{base}/blob/main/README.md" in browser.get(f"{base}/tree/main").body
+    for path in ("/raw/main/README.md", "/history/main/README.md", "/log/main"):
+        assert browser.get(base + path).status == 404, path
