@@ -137,8 +137,10 @@ def links(request: web.Request, repo: Repository) -> Links:
 
 
 def allowed(request: web.Request, action: Action, repo: Repository) -> bool:
-    """Whether the viewer may `action` on `repo`: controls they may not use are not shown."""
+    """Whether the viewer may `action` on `repo`, to decide what a page shows: a preview,
+    not audited (a user who never asked is not recorded as denied). Every request is
+    still authorized, and audited, when it comes."""
     viewer = viewer_of(request)
     access = deps_of(request).access
     target = access.repository(repo.name, repo)
-    return access.decide(viewer.principal, action, target, viewer.info).allowed
+    return access.preview(viewer.principal, action, target, viewer.info).allowed
