@@ -1,5 +1,6 @@
 """The web UI's one middleware: who is signed in, the CSRF check on every POST, errors as
-pages, and the security headers on every web response.
+pages; and the security headers on every web response (`security_headers`, run as each
+response is prepared).
 
 It acts on web routes only (their names start with `web-`) and on GET requests no route
 matched outside git's `/v1/`: git and the CodeCommit API answer in their own formats.
@@ -73,8 +74,14 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         raise  # the client left mid-download: there is no one to show a page to
     except Exception as exc:
         response = _domain_error_page(request, exc)
-    add_headers(response)
     return response
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every web response as it is prepared: streamed downloads send their headers
+    before a middleware could add to them."""
+    if is_web(request):
+        add_headers(response)
 
 
 def error_page(request: web.Request, status: int, message: str) -> web.Response:

@@ -230,6 +230,8 @@ def test_raw_is_streamed_and_never_served_as_html(
     assert html.headers["Content-Type"].startswith("text/plain")
     assert "sandbox" in html.headers["Content-Security-Policy"]
     assert "filename*=UTF-8''page.html" in html.headers["Content-Disposition"]
+    assert html.headers["X-Content-Type-Options"] == "nosniff"  # streamed, still sent
+    assert html.headers["X-Frame-Options"] == "DENY"
     assert html.body == "<html><script>alert(1)</script></html>\n"
     binary = admin.get(f"/repositories/{name}/raw/main/bin.dat")
     assert binary.headers["Content-Type"] == "application/octet-stream"
