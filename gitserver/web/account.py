@@ -14,7 +14,7 @@ from auth.errors import AuthenticationFailed
 from auth.sessions import LIFETIME, create_session, delete_session, delete_user_sessions
 from gitserver.access import RequestInfo
 from gitserver.audit import FailedLogin
-from gitserver.web.context import WebDeps, deps_of, info_of, viewer_of
+from gitserver.web.context import Viewer, WebDeps, deps_of, info_of, viewer_of
 from gitserver.web.pages import VIEWER, render
 from gitserver.web.security import (
     SESSION_COOKIE,
@@ -112,18 +112,15 @@ async def password_form(request: web.Request) -> web.StreamResponse:
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
-    """The current password is required; other sessions end (a stolen one stops working)."""
+    """The current password is required (checked behind the sign-in backoff: a stolen
+    session must not become a password oracle); other sessions end."""
     viewer = viewer_of(request)
     deps = deps_of(request)
     form = await request.post()
     new = str(form.get("new_password", ""))
     error = _password_problem(new, str(form.get("confirm_password", "")))
     if not error:
-        try:
-            await deps.authenticator.password(viewer.name, str(form.get("current_password", "")))
-        except AuthenticationFailed:
-            _audit(deps, viewer.name, viewer.info, "wrong current password")
-            error = "The current password is not correct."
+        error = await _check_current(deps, viewer, str(form.get("current_password", "")))
     if error:
         return render(request, "password.html", status=400, error=error, done=False)
     async with deps.db.session() as session:
@@ -132,6 +129,21 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             session, viewer.principal.user_id, keep=viewer.session.token_sha256
         )
     return render(request, "password.html", error="", done=True)
+
+
+async def _check_current(deps: WebDeps, viewer: Viewer, password: str) -> str:
+    """ "" if `password` is the viewer's, else what the page says."""
+    wait = deps.throttle.wait(viewer.name, viewer.info.source_ip)
+    if wait > 0:
+        _audit(deps, viewer.name, viewer.info, "throttled")
+        return f"Too many failed attempts. Try again in {int(wait) + 1} seconds."
+    try:
+        await deps.authenticator.password(viewer.name, password)
+    except AuthenticationFailed:
+        deps.throttle.failed(viewer.name, viewer.info.source_ip)
+        _audit(deps, viewer.name, viewer.info, "wrong current password")
+        return "The current password is not correct."
+    return ""
 
 
 def _password_problem(new: str, confirm: str) -> str:
