@@ -11,7 +11,13 @@ from aiohttp import web
 
 from auth import identities
 from auth.errors import AuthenticationFailed
-from auth.sessions import LIFETIME, create_session, delete_session, delete_user_sessions
+from auth.sessions import (
+    LIFETIME,
+    create_session,
+    delete_session,
+    delete_user_sessions,
+    purge_expired,
+)
 from gitserver.access import RequestInfo
 from gitserver.audit import FailedLogin
 from gitserver.web.context import Viewer, WebDeps, deps_of, info_of, viewer_of
@@ -68,6 +74,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return _sign_in_page(request, "Incorrect user name or password.", status=401)
     deps.throttle.succeeded(username)
     async with deps.db.session() as session:
+        await purge_expired(session)
         token, _ = await create_session(
             session, principal.user_id, source_ip=info.source_ip, user_agent=info.user_agent
         )
