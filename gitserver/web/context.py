@@ -109,6 +109,21 @@ async def readable_repository(request: web.Request, name: str, action: Action) -
     return row
 
 
+async def optional_parts(request: web.Request, repo: Repository, *actions: Action) -> bool:
+    """Whether a page may include a part that needs `actions` (a README, the branch list).
+    Previewed first, so a part the viewer may not see records no denial; then decided by
+    `Access.authorize`, like every read of repository data."""
+    if not all(allowed(request, action, repo) for action in actions):
+        return False
+    viewer = viewer_of(request)
+    access = deps_of(request).access
+    for action in actions:
+        await access.authorize(
+            viewer.principal, action, [access.repository(repo.name)], viewer.info
+        )
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
     """Which of a repository's pages the viewer may open; links to the others are left
