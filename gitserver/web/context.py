@@ -32,7 +32,7 @@ PAGE_SIZE = 50
 
 @dataclass(slots=True)
 class WebDeps:
-    """The services the web UI calls, built once by the server (`Server.web()`)."""
+    """The services the web UI calls, built once by the server (`Server.web_ui()`)."""
 
     db: Database
     access: Access
