@@ -64,7 +64,8 @@ async def blob(request: web.Request) -> web.StreamResponse:
         found = await deps.contents.file(repo, commit_id, stat.path)
         binary = is_binary(found.content[:_SNIFF])
         if not binary:
-            lines = code_lines(stat.path, found.content.decode("utf-8", "replace"))
+            text = found.content.decode("utf-8", "replace")
+            lines = await code_lines(deps.highlights, stat.path, text)
     return render(
         request,
         "blob.html",

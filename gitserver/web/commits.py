@@ -23,6 +23,7 @@ async def commit(request: web.Request) -> web.StreamResponse:
     repo = await readable_repository(request, name, Action.GET_COMMIT)
     await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
+    hide = request.query.get("w") == "1"
     if not FULL_OID.fullmatch(commit_id):
         commit_id = await deps.browse.resolve(repo, commit_id)
     info = await deps.contents.commit(repo, commit_id)
@@ -34,8 +35,11 @@ async def commit(request: web.Request) -> web.StreamResponse:
         repo=repo,
         links=links(request, repo),
         commit=info,
-        changes=await changes(deps.contents, repo, differences),
+        changes=await changes(
+            deps.contents, repo, differences, highlights=deps.highlights, ignore_whitespace=hide
+        ),
         split=request.query.get("view") == "split",
+        hide_whitespace=hide,
     )
 
 
@@ -46,6 +50,7 @@ async def compare(request: web.Request) -> web.StreamResponse:
         raise CommitNotFound("Compare two refs as /compare/BEFORE...AFTER")
     repo = await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
+    hide = request.query.get("w") == "1"
     before_id = await deps.browse.resolve(repo, before)
     after_id = await deps.browse.resolve(repo, after)
     differences = await deps.contents.differences(repo, after_id, before_id)
@@ -59,6 +64,9 @@ async def compare(request: web.Request) -> web.StreamResponse:
         after=after,
         commits=commits[:PAGE_SIZE],
         more_commits=len(commits) > PAGE_SIZE,
-        changes=await changes(deps.contents, repo, differences),
+        changes=await changes(
+            deps.contents, repo, differences, highlights=deps.highlights, ignore_whitespace=hide
+        ),
         split=request.query.get("view") == "split",
+        hide_whitespace=hide,
     )

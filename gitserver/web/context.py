@@ -21,6 +21,7 @@ from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
+from gitserver.web.highlight import HighlightCache
 from gitserver.web.pages import VIEWER
 from gitserver.web.throttle import Throttle
 
@@ -42,6 +43,8 @@ class WebDeps:
     on_failed_login: Callable[[FailedLogin], None]
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
+    # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
+    highlights: HighlightCache = field(default_factory=HighlightCache)
 
     @property
     def endpoints(self) -> Endpoints:

@@ -8,6 +8,7 @@ page's size limit before inflating it (that side is then "too large").
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from gitserver.db import Repository
 from gitserver.web.diffstat import (
     MAX_DIFF_FILES,
     DiffPlan,
+    FileStat,
     Omitted,
     PlannedFile,
     SideText,
@@ -26,6 +28,7 @@ from gitserver.web.diffstat import (
     summarize,
 )
 from gitserver.web.diffview import FileDiff, file_diff
+from gitserver.web.highlight import HighlightCache
 
 _SHOWN = ("expanded", "collapsed")
 
@@ -50,20 +53,51 @@ class Changes:
 
 
 async def changes(
-    contents: Contents, repo: Repository, differences: Sequence[Difference]
+    contents: Contents,
+    repo: Repository,
+    differences: Sequence[Difference],
+    *,
+    highlights: HighlightCache,
+    ignore_whitespace: bool = False,
 ) -> Changes:
-    """The plan for `differences` and the diff of each file the plan shows."""
+    """The plan for `differences` and the diff of each file the plan shows. Reading the
+    sides is I/O (dulwich, in threads); comparing and highlighting them is CPU work,
+    done in one thread off the loop."""
     listed = differences[:MAX_DIFF_FILES]
     sides = [
         (await _side(contents, repo, d.before), await _side(contents, repo, d.after))
         for d in listed
     ]
-    found = plan([summarize(d.path, *pair) for d, pair in zip(listed, sides, strict=True)])
-    files = [
-        ChangedFile(d, planned, file_diff(d.path, *pair) if planned.state in _SHOWN else None)
-        for d, pair, planned in zip(listed, sides, found.files, strict=True)
-    ]
-    return Changes(tuple(files), found)
+
+    def work() -> Changes:
+        stats = [
+            summarize(d.path, *pair, ignore_whitespace=ignore_whitespace)
+            for d, pair in zip(listed, sides, strict=True)
+        ]
+        # Past the listed files only the count matters: their blobs are never read.
+        stats += [FileStat(d.path, 0, 0, 0) for d in differences[MAX_DIFF_FILES:]]
+        found = plan(stats)
+        files = [
+            ChangedFile(d, planned, _body(d, pair, planned, highlights, ignore_whitespace))
+            for d, pair, planned in zip(listed, sides, found.files, strict=True)
+        ]
+        return Changes(tuple(files), found)
+
+    return await asyncio.to_thread(work)
+
+
+def _body(
+    difference: Difference,
+    pair: tuple[SideText, SideText],
+    planned: PlannedFile,
+    highlights: HighlightCache,
+    ignore_whitespace: bool,
+) -> FileDiff | None:
+    if planned.state not in _SHOWN:
+        return None
+    return file_diff(
+        difference.path, *pair, ignore_whitespace=ignore_whitespace, highlighter=highlights
+    )
 
 
 async def _side(contents: Contents, repo: Repository, blob: BlobRef | None) -> SideText:
