@@ -28,16 +28,13 @@ async def commit(request: web.Request) -> web.StreamResponse:
         commit_id = await deps.browse.resolve(repo, commit_id)
     info = await deps.contents.commit(repo, commit_id)
     parent = info.parents[0] if info.parents else None
-    differences = await deps.contents.differences(repo, info.commit_id, parent)
     return render(
         request,
         "commit.html",
         repo=repo,
         links=links(request, repo),
         commit=info,
-        changes=await changes(
-            deps.contents, repo, differences, highlights=deps.highlights, ignore_whitespace=hide
-        ),
+        changes=await changes(deps, repo, parent, info.commit_id, ignore_whitespace=hide),
         split=request.query.get("view") == "split",
         hide_whitespace=hide,
     )
@@ -53,7 +50,6 @@ async def compare(request: web.Request) -> web.StreamResponse:
     hide = request.query.get("w") == "1"
     before_id = await deps.browse.resolve(repo, before)
     after_id = await deps.browse.resolve(repo, after)
-    differences = await deps.contents.differences(repo, after_id, before_id)
     commits = await deps.browse.log(repo, f"{before_id}..{after_id}", limit=PAGE_SIZE + 1)
     return render(
         request,
@@ -64,9 +60,7 @@ async def compare(request: web.Request) -> web.StreamResponse:
         after=after,
         commits=commits[:PAGE_SIZE],
         more_commits=len(commits) > PAGE_SIZE,
-        changes=await changes(
-            deps.contents, repo, differences, highlights=deps.highlights, ignore_whitespace=hide
-        ),
+        changes=await changes(deps, repo, before_id, after_id, ignore_whitespace=hide),
         split=request.query.get("view") == "split",
         hide_whitespace=hide,
     )

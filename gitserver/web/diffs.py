@@ -9,15 +9,14 @@ page's size limit before inflating it (that side is then "too large").
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitserver.content.errors import FileTooLarge
 from gitserver.content.service import Contents
 from gitserver.content.views import BlobRef, Difference
 from gitserver.db import Repository
+from gitserver.web.context import WebDeps
 from gitserver.web.diffstat import (
-    MAX_DIFF_FILES,
     DiffPlan,
     FileStat,
     Omitted,
@@ -25,10 +24,9 @@ from gitserver.web.diffstat import (
     SideText,
     decode,
     plan,
-    summarize,
+    stats_from_numstat,
 )
 from gitserver.web.diffview import FileDiff, file_diff
-from gitserver.web.highlight import HighlightCache
 
 _SHOWN = ("expanded", "collapsed")
 
@@ -53,50 +51,43 @@ class Changes:
 
 
 async def changes(
-    contents: Contents,
+    deps: WebDeps,
     repo: Repository,
-    differences: Sequence[Difference],
+    before: str | None,
+    after: str,
     *,
-    highlights: HighlightCache,
     ignore_whitespace: bool = False,
 ) -> Changes:
-    """The plan for `differences` and the diff of each file the plan shows. Reading the
-    sides is I/O (dulwich, in threads); comparing and highlighting them is CPU work,
-    done in one thread off the loop."""
-    listed = differences[:MAX_DIFF_FILES]
-    sides = [
-        (await _side(contents, repo, d.before), await _side(contents, repo, d.after))
-        for d in listed
-    ]
-
-    def work() -> Changes:
-        stats = [
-            summarize(d.path, *pair, ignore_whitespace=ignore_whitespace)
-            for d, pair in zip(listed, sides, strict=True)
-        ]
-        # Past the listed files only the count matters: their blobs are never read.
-        stats += [FileStat(d.path, 0, 0, 0) for d in differences[MAX_DIFF_FILES:]]
-        found = plan(stats)
-        files = [
-            ChangedFile(d, planned, _body(d, pair, planned, highlights, ignore_whitespace))
-            for d, pair, planned in zip(listed, sides, found.files, strict=True)
-        ]
-        return Changes(tuple(files), found)
-
-    return await asyncio.to_thread(work)
+    """The files changed from commit `before` (None: nothing) to `after`, planned from
+    git's counts (no blob read for the list), each shown file's diff built from its two
+    sides, one file at a time: memory holds one file's sides, not the whole diff's."""
+    differences = await deps.contents.differences(repo, after, before)
+    counted = stats_from_numstat(await deps.browse.numstat(repo, before, after))
+    by_path = {stat.path: stat for stat in counted}
+    stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
+    found = plan(stats)
+    files = []
+    for difference, planned in zip(differences, found.files, strict=False):
+        body = None
+        if planned.state in _SHOWN:
+            body = await _body(deps, repo, difference, ignore_whitespace)
+        files.append(ChangedFile(difference, planned, body))
+    return Changes(tuple(files), found)
 
 
-def _body(
-    difference: Difference,
-    pair: tuple[SideText, SideText],
-    planned: PlannedFile,
-    highlights: HighlightCache,
-    ignore_whitespace: bool,
-) -> FileDiff | None:
-    if planned.state not in _SHOWN:
-        return None
-    return file_diff(
-        difference.path, *pair, ignore_whitespace=ignore_whitespace, highlighter=highlights
+async def _body(
+    deps: WebDeps, repo: Repository, difference: Difference, ignore_whitespace: bool
+) -> FileDiff:
+    before = await _side(deps.contents, repo, difference.before)
+    after = await _side(deps.contents, repo, difference.after)
+    # Comparing and highlighting is CPU work: off the loop (diffview's contract).
+    return await asyncio.to_thread(
+        file_diff,
+        difference.path,
+        before,
+        after,
+        ignore_whitespace=ignore_whitespace,
+        highlighter=deps.highlights,
     )
 
 
