@@ -23,7 +23,7 @@ async def commit(request: web.Request) -> web.StreamResponse:
     repo = await readable_repository(request, name, Action.GET_COMMIT)
     await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
-    hide = request.query.get("w") == "1"
+    hide, only = request.query.get("w") == "1", request.query.get("path", "")
     if not FULL_OID.fullmatch(commit_id):
         commit_id = await deps.browse.resolve(repo, commit_id)
     info = await deps.contents.commit(repo, commit_id)
@@ -34,9 +34,12 @@ async def commit(request: web.Request) -> web.StreamResponse:
         repo=repo,
         links=links(request, repo),
         commit=info,
-        changes=await changes(deps, repo, parent, info.commit_id, ignore_whitespace=hide),
+        changes=await changes(
+            deps, repo, parent, info.commit_id, ignore_whitespace=hide, only=only
+        ),
         split=request.query.get("view") == "split",
         hide_whitespace=hide,
+        only=only,
     )
 
 
@@ -47,7 +50,7 @@ async def compare(request: web.Request) -> web.StreamResponse:
         raise CommitNotFound("Compare two refs as /compare/BEFORE...AFTER")
     repo = await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
-    hide = request.query.get("w") == "1"
+    hide, only = request.query.get("w") == "1", request.query.get("path", "")
     before_id = await deps.browse.resolve(repo, before)
     after_id = await deps.browse.resolve(repo, after)
     commits = await deps.browse.log(repo, f"{before_id}..{after_id}", limit=PAGE_SIZE + 1)
@@ -60,7 +63,8 @@ async def compare(request: web.Request) -> web.StreamResponse:
         after=after,
         commits=commits[:PAGE_SIZE],
         more_commits=len(commits) > PAGE_SIZE,
-        changes=await changes(deps, repo, before_id, after_id, ignore_whitespace=hide),
+        changes=await changes(deps, repo, before_id, after_id, ignore_whitespace=hide, only=only),
         split=request.query.get("view") == "split",
         hide_whitespace=hide,
+        only=only,
     )

@@ -28,8 +28,6 @@ from gitserver.web.diffstat import (
 )
 from gitserver.web.diffview import FileDiff, file_diff
 
-_SHOWN = ("expanded", "collapsed")
-
 
 @dataclass(frozen=True, slots=True)
 class ChangedFile:
@@ -57,11 +55,15 @@ async def changes(
     after: str,
     *,
     ignore_whitespace: bool = False,
+    only: str = "",
 ) -> Changes:
     """The files changed from commit `before` (None: nothing) to `after`, planned from
     git's counts (no blob read for the list), each shown file's diff built from its two
-    sides, one file at a time: memory holds one file's sides, not the whole diff's."""
+    sides, one file at a time: memory holds one file's sides, not the whole diff's.
+    Collapsed files get no body here: each links to the page of its own diff (`only`)."""
     differences = await deps.contents.differences(repo, after, before)
+    if only:
+        differences = [d for d in differences if d.path == only]
     counted = stats_from_numstat(await deps.browse.numstat(repo, before, after))
     by_path = {stat.path: stat for stat in counted}
     stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
@@ -69,7 +71,7 @@ async def changes(
     files = []
     for difference, planned in zip(differences, found.files, strict=False):
         body = None
-        if planned.state in _SHOWN:
+        if planned.state == "expanded":
             body = await _body(deps, repo, difference, ignore_whitespace)
         files.append(ChangedFile(difference, planned, body))
     return Changes(tuple(files), found)

@@ -206,6 +206,7 @@ def test_every_page_renders_for_a_reader(
         f"{base}/log/main?page=2": "Page 2",
         f"{base}/commit/{head}": "bin.dat",
         f"{base}/commit/{head}?view=split": "bin.dat",
+        f"{base}/commit/{head}?path=page.html": "Showing one file, page.html",
         f"{base}/commit/{head}?view=unified&w=1": "Show whitespace changes",
         f"{base}/compare/main...feature/x": "src/pkg/main.py",
     }
