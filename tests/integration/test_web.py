@@ -268,7 +268,8 @@ def test_a_denied_repository_looks_missing(
         assert page.body.replace(name, "X") == missing.body.replace(
             "no-such-repository-here", "X"
         ), path
-    assert nobody.get("/").status == 404  # ListRepositories is denied too
+    listing = nobody.get("/")  # ListRepositories is denied too: said, and nothing listed
+    assert listing.status == 403 and "do not allow listing repositories" in listing.body
 
 
 def test_the_list_shows_only_repositories_the_user_may_read(
@@ -332,7 +333,7 @@ def test_every_web_route_asks_the_authorizer(
         assert page.status == 404, (route, page.status)
         assert page.body.replace(name, "X") == missing, route
         assert Browser(server).get(f"/repositories/{name}{tail}").status == 303, route
-    assert nobody.get("/").status == 404  # ListRepositories
+    assert nobody.get("/").status == 403  # ListRepositories
     for route, path in _FORMS.items():
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
     for route, path in _PUBLIC.items():
