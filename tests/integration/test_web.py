@@ -45,7 +45,9 @@ def _content(server: Server, name: str, git: Git, tmp_path: Path) -> str:
     git("checkout", "-q", "-b", "feature/x", cwd=work)
     git.commit(work, "src/pkg/main.py", "def hello() -> str:\n    return 'hello'\n", "feature")
     git("tag", "v1", "main", cwd=work)
-    git("push", "-q", server.url(name), "main", "feature/x", "v1", cwd=work)
+    # A tag that is a prefix of a branch name: URLs take the longest ref that exists.
+    git("tag", "feature", "main", cwd=work)
+    git("push", "-q", server.url(name), "main", "feature/x", "v1", "feature", cwd=work)
     return head
 
 
@@ -197,6 +199,8 @@ def test_every_page_renders_for_a_reader(
         f"{base}/tree/main": "src/",
         f"{base}/tree/feature/x/src/pkg": "main.py",
         f"{base}/tree/v1": "README.md",
+        f"{base}/tree/feature": "README.md",
+        f"{base}/blob/feature/src/pkg/main.py": "&#39;hi&#39;",
         f"{base}/blob/main/src/pkg/main.py": '<span class="nf">hello</span>',
         f"{base}/blob/feature/x/src/pkg/main.py": "&#39;hello&#39;",
         f"{base}/blob/main/bin.dat": "binary file",
