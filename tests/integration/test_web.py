@@ -219,6 +219,10 @@ def test_every_page_renders_for_a_reader(
             page = browser.get(path)
             assert page.status == 200, (path, page.status, page.body[:300])
             assert text in page.body, (path, page.body[:2000])
+    # The ref switcher: the same view of the same path at each other branch and tag.
+    switcher = reader.get(f"{base}/blob/main/src/pkg/main.py").body
+    assert f'href="{base}/blob/feature/x/src/pkg/main.py"' in switcher
+    assert f'href="{base}/blob/v1/src/pkg/main.py"' in switcher
     home = reader.get(base).body
     assert "<script>alert(1)</script>" not in home  # the README's HTML is not passed through
     assert '<div class="markdown"><h1>Hello</h1>' in home  # rendered, not shown as source
