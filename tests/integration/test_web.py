@@ -397,3 +397,22 @@ def test_links_follow_the_policy_and_forged_requests_are_refused(
     assert f"{base}/blob/main/README.md" in browser.get(f"{base}/tree/main").body
     for path in ("/raw/main/README.md", "/history/main/README.md", "/log/main"):
         assert browser.get(base + path).status == 404, path
+
+
+def test_the_log_pages_through_history(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("paged")
+    work = git.init(tmp_path / "paged")
+    git.commit(work, "a.txt", "a\n", "commit 0")
+    for number in range(1, 55):
+        git("commit", "-q", "--allow-empty", "-m", f"commit {number}", cwd=work)
+    git("push", "-q", server.url(name), "main", cwd=work)
+    first = admin.get(f"/repositories/{name}/log/main")
+    assert "commit 54<" in first.body and "commit 5<" in first.body
+    assert "commit 4<" not in first.body and 'rel="next" href="?page=2"' in first.body
+    second = admin.get(f"/repositories/{name}/log/main?page=2")
+    assert "commit 4<" in second.body and "commit 0<" in second.body
+    assert "commit 5<" not in second.body and 'rel="next"' not in second.body
+    history = admin.get(f"/repositories/{name}/history/main/a.txt")
+    assert "commit 0<" in history.body and "commit 1<" not in history.body
