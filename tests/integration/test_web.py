@@ -416,3 +416,12 @@ def test_the_log_pages_through_history(
     assert "commit 5<" not in second.body and 'rel="next"' not in second.body
     history = admin.get(f"/repositories/{name}/history/main/a.txt")
     assert "commit 0<" in history.body and "commit 1<" not in history.body
+
+
+def test_reflected_values_are_escaped(server: Server, admin: Browser) -> None:
+    hostile = urllib.parse.quote('/"><script>alert(1)</script>')
+    page = Browser(server).get(f"/sign-in?next={hostile}")
+    assert page.status == 200 and "<script>alert(1)" not in page.body
+    search = admin.get(f"/?q={urllib.parse.quote('<script>alert(1)</script>')}")
+    assert search.status == 200 and "<script>alert(1)" not in search.body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in search.body
