@@ -75,7 +75,7 @@ def test_a_pull_request_from_open_to_merged_with_the_aws_cli(
     work, feature_tip = _diverged(git, tmp_path, server.url(name))
 
     targets = json.dumps([{"repositoryName": name, "sourceReference": "feature"}])
-    pr = author(
+    create = (
         "create-pull-request",
         "--title",
         "Add the feature",
@@ -85,22 +85,13 @@ def test_a_pull_request_from_open_to_merged_with_the_aws_cli(
         targets,
         "--client-request-token",
         "cli-token-1",
-    )["pullRequest"]
+    )
+    pr = author(*create)["pullRequest"]
     pid = pr["pullRequestId"]
     assert pr["pullRequestStatus"] == "OPEN"
     assert pr["pullRequestTargets"][0]["sourceCommit"] == feature_tip
     # The same token and input give the same pull request back, as AWS does.
-    again = author(
-        "create-pull-request",
-        "--title",
-        "Add the feature",
-        "--description",
-        "Adds *feature.py*",
-        "--targets",
-        targets,
-        "--client-request-token",
-        "cli-token-1",
-    )["pullRequest"]
+    again = author(*create)["pullRequest"]
     assert again["pullRequestId"] == pid
     listed = author("list-pull-requests", "--repository-name", name)
     assert listed["pullRequestIds"] == [pid]
