@@ -48,6 +48,10 @@ def _hidden(page: Page, field: str) -> str:
     return found.group(1)
 
 
+def _revision(api: BaseClient, pull: Pull) -> str:
+    return str(api.get_pull_request(pullRequestId=pull.number)["pullRequest"]["revisionId"])
+
+
 def _push_branches(server: Server, name: str, git: Git, tmp_path: Path) -> Path:
     work = git.init(tmp_path / f"work-{uuid.uuid4().hex[:6]}")
     git.commit(work, "app.py", "def app():\n    return 1\n\nprint(app())\n", "first")
@@ -84,7 +88,7 @@ def admin(server: Server) -> Browser:
     return signed_in(server, "admin", server.admin_password)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def api(server: Server) -> BaseClient:
     return client_for(server, "web-pulls-api", admin=True)
 
@@ -156,9 +160,9 @@ def test_comments_general_inline_reply_and_edit(
     comment_id = located[0]["comments"][0]["commentId"]
     page = admin.get(pull.url)
     assert "Looks <em>good</em>" in page.body
-    # The inline thread sits in the row after line 2 of the diff.
-    row = page.body.index("return 2")
-    assert row < page.body.index("Why two?") < page.body.index("print")
+    # The inline thread sits in the row after the added line 2 of the diff.
+    row = page.body.index('<td class="ln"></td><td class="ln">2</td>')
+    assert '<td class="ln">3</td>' not in page.body[row : page.body.index("Why two?")]
     reply = admin.post(
         f"{pull.url}/comments/{comment_id}/replies", {"csrf": token, "content": "Because."}
     )
@@ -175,7 +179,7 @@ def test_forms_without_the_token_are_refused_and_change_nothing(
     page = admin.get(pull.url)
     forms: dict[str, dict[str, str]] = {
         "/comments": {"before": _hidden(page, "before"), "after": _hidden(page, "after")},
-        "/approval": {"revision": _hidden(page, "revision"), "state": "APPROVE"},
+        "/approval": {"revision": _revision(api, pull), "state": "APPROVE"},
         "/status": {"status": "CLOSED"},
         "/merge": {"strategy": "SQUASH_MERGE", "source_commit": _hidden(page, "after")},
     }
@@ -242,7 +246,7 @@ def test_approve_as_a_second_user_then_squash_merge(
     assert "others approve it" in page.body  # the author is offered no approve button
     forced = admin.post(
         pull.url + "/approval",
-        {"csrf": page.csrf(), "revision": _hidden(page, "revision"), "state": "APPROVE"},
+        {"csrf": page.csrf(), "revision": _revision(api, pull), "state": "APPROVE"},
     )
     assert forced.status == 400 and "cannot approve" in forced.body
     reviewer = signed_in(server, _user(server, "reviewer", admin=True), PASSWORD)
