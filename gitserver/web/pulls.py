@@ -169,7 +169,11 @@ async def _merge_box(
 ) -> MergeBox | None:
     """The merge box of an open pull request, from GetMergeOptions' and
     GetMergeConflicts' services (None when the viewer may read neither)."""
-    if pr.status != OPEN or not await optional_parts(
+    if pr.target.merge.is_merged:
+        return None  # the page says so, with the merge commit
+    if pr.status != OPEN:
+        return merge_box(pr, (), (), (), None)
+    if not await optional_parts(
         request, repo, Action.GET_MERGE_OPTIONS, Action.GET_MERGE_CONFLICTS
     ):
         return None

@@ -16,7 +16,7 @@ from gitserver.content.merges import MergeOption
 from gitserver.pulls import history, rules
 from gitserver.pulls.approvals import Evaluation
 from gitserver.pulls.comment_model import BEFORE, CommentThread
-from gitserver.pulls.model import ApprovalRuleView, PullRequestEventView, PullRequestView
+from gitserver.pulls.model import CLOSED, ApprovalRuleView, PullRequestEventView, PullRequestView
 from gitserver.web.diffs import Changes
 from gitserver.web.diffview import Anchor
 
@@ -171,6 +171,8 @@ def merge_box(
     conflicts: Sequence[str],
     evaluation: Evaluation | None,
 ) -> MergeBox:
+    if pr.status == CLOSED:
+        return MergeBox((), ("The pull request is closed.",), (), pr.target.source_commit)
     blockers: list[str] = []
     if evaluation is not None and not (evaluation.approved or evaluation.overridden):
         for name in evaluation.not_satisfied:

@@ -6,6 +6,7 @@ source moved since the page was rendered, and escaping."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -46,6 +47,18 @@ def _hidden(page: Page, field: str) -> str:
     found = re.search(rf'name="{field}" value="([^"]*)"', page.body)
     assert found, f"no {field} in the page"
     return found.group(1)
+
+
+def _save(browser: Browser, page: Page, name: str) -> None:
+    """With WEB_PAGES_DIR set, keep the page and the stylesheet beside it, to screenshot
+    (`chromium --headless --screenshot=... file://DIR/NAME.html`) and look at."""
+    folder = os.environ.get("WEB_PAGES_DIR")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / "style.css").write_text(browser.get("/static/style.css").body)
+    body = page.body.replace('href="/static/style.css"', 'href="style.css"')
+    (Path(folder) / f"{name}.html").write_text(body)
 
 
 def _revision(api: BaseClient, pull: Pull) -> str:
@@ -171,6 +184,7 @@ def test_comments_general_inline_reply_and_edit(
     assert edit.status == 303
     page = admin.get(pull.url)
     assert "Because." in page.body and "Why 2?" in page.body and "Why two?" not in page.body
+    _save(admin, page, "pr")
 
 
 def test_forms_without_the_token_are_refused_and_change_nothing(
@@ -257,6 +271,7 @@ def test_approve_as_a_second_user_then_squash_merge(
     )
     assert approved.status == 303
     page = reviewer.get(pull.url)
+    _save(reviewer, page, "pr-approved")
     assert "one-reviewer</strong>: satisfied" in page.body
     assert "Revoke approval" in page.body and "approved this revision" in page.body
     merged = reviewer.post(
@@ -269,6 +284,7 @@ def test_approve_as_a_second_user_then_squash_merge(
     )
     assert merged.status == 303, merged.body[:800]
     page = reviewer.get(pull.url)
+    _save(reviewer, page, "pr-merged")
     assert "Merged" in page.body and "merged this pull request (Squash)" in page.body
     assert 'action="' + pull.url + '/merge"' not in page.body
     target = api.get_pull_request(pullRequestId=pull.number)["pullRequest"]["pullRequestTargets"][0]
@@ -317,3 +333,4 @@ def test_closing_from_the_page(pull: Pull, admin: Browser, api: BaseClient) -> N
     assert found["pullRequestStatus"] == "CLOSED"
     page = admin.get(pull.url)
     assert "closed this pull request" in page.body and "/status" not in page.body
+    assert "The pull request is closed." in page.body  # the merge box's blocker
