@@ -334,3 +334,45 @@ def test_closing_from_the_page(pull: Pull, admin: Browser, api: BaseClient) -> N
     page = admin.get(pull.url)
     assert "closed this pull request" in page.body and "/status" not in page.body
     assert "The pull request is closed." in page.body  # the merge box's blocker
+
+
+def test_a_comment_whose_line_changed_is_listed_as_outdated(
+    server: Server, pull: Pull, admin: Browser, git: Git
+) -> None:
+    page = admin.get(pull.url)
+    fields = {
+        "csrf": page.csrf(),
+        "before": _hidden(page, "before"),
+        "after": _hidden(page, "after"),
+        "path": "app.py",
+        "side": "AFTER",
+        "line": "2",
+    }
+    assert admin.post(pull.url + "/comments", {**fields, "content": "On two"}).status == 303
+    assert admin.post(pull.url + "/comments", {**fields, "line": "4", "content": "Kept"}).status
+    git.commit(pull.work, "app.py", "def app():\n    return 3\n\nprint(app())\n", "three")
+    git("push", "-q", server.url(pull.name), "feature", cwd=pull.work)
+    page = admin.get(pull.url)
+    outdated = page.body.index("Outdated comments")
+    files = page.body.index("changed file")
+    assert outdated < page.body.index("On two") < files  # listed apart, with its commit
+    assert page.body.index("Kept") > files  # carried to the new revision, on the diff
+    assert "pushed: the source moved" in page.body
+
+
+def test_reply_and_edit_need_the_token_and_only_the_author_edits(
+    server: Server, pull: Pull, admin: Browser, api: BaseClient
+) -> None:
+    page = admin.get(pull.url)
+    fields = {"before": _hidden(page, "before"), "after": _hidden(page, "after")}
+    posted = admin.post(pull.url + "/comments", {**fields, "csrf": page.csrf(), "content": "Mine"})
+    comment = posted.location.rsplit("#comment-", 1)[1]
+    for tail in (f"/comments/{comment}", f"/comments/{comment}/replies"):
+        forged = admin.post(pull.url + tail, {"csrf": "forged", "content": "forged"})
+        assert forged.status == 403, tail
+    other = signed_in(server, _user(server, "other", admin=True), PASSWORD)
+    edit = other.post(f"{pull.url}/comments/{comment}", {"csrf": other.csrf(), "content": "Not"})
+    assert edit.status == 403 and "Only the author" in edit.body
+    threads = api.get_comments_for_pull_request(pullRequestId=pull.number)
+    (thread,) = threads["commentsForPullRequestData"]
+    assert [c["content"] for c in thread["comments"]] == ["Mine"]
