@@ -182,6 +182,8 @@ def test_comments_general_inline_reply_and_edit(
     assert reply.status == 303
     edit = admin.post(f"{pull.url}/comments/{comment_id}", {"csrf": token, "content": "Why 2?"})
     assert edit.status == 303
+    split = admin.get(pull.url + "?view=split")
+    assert split.status == 200 and "Why 2?" in split.body  # on the right of line 2
     page = admin.get(pull.url)
     assert "Because." in page.body and "Why 2?" in page.body and "Why two?" not in page.body
     _save(admin, page, "pr")
