@@ -14,7 +14,7 @@ from gitserver.pulls.service import TargetSpec
 from gitserver.web.context import deps_of, links, optional_parts, viewer_of
 from gitserver.web.diffs import Changes, changes
 from gitserver.web.pages import render
-from gitserver.web.pullauth import repository_for
+from gitserver.web.pullauth import creating, repository_for
 
 
 async def new_form(request: web.Request) -> web.StreamResponse:
@@ -74,7 +74,7 @@ async def _preview(
 
 
 async def create(request: web.Request) -> web.StreamResponse:
-    repo = await repository_for(request, Action.CREATE_PULL_REQUEST)
+    repo = await creating(request)
     form = await request.post()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     source, destination = fields.get("source", ""), fields.get("destination", "")

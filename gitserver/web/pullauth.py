@@ -76,6 +76,18 @@ async def _authorize(
     return rows.get(name)
 
 
+async def creating(request: web.Request) -> Repository:
+    """CreatePullRequest on the address's repository: a denial is 403 for a reader of
+    the repository, "not found" for anyone else (as `changing`)."""
+    try:
+        return await repository_for(request, Action.CREATE_PULL_REQUEST)
+    except AccessDenied:
+        await repository_for(request, Action.GET_REPOSITORY)
+        raise web.HTTPForbidden(
+            text="Your policies do not allow opening pull requests here."
+        ) from None
+
+
 def may(request: web.Request, action: Action, repo: Repository, *references: str) -> bool:
     """Whether to offer a control: a preview (not audited); the request is decided when
     it comes."""

@@ -240,6 +240,10 @@ def test_a_reader_sees_no_controls_and_forged_posts_get_403(
     assert merge.status == 403
     closing = reader.post(pull.url + "/status", {"csrf": token, "status": "CLOSED"})
     assert closing.status == 403
+    form = {"csrf": token, "source": "feature", "destination": "main", "title": "Forged"}
+    opened = reader.post(f"/repositories/{pull.name}/pull-requests/new", form)
+    assert opened.status == 403
+    assert "Forged" not in reader.get(f"/repositories/{pull.name}/pull-requests").body
     found = api.get_pull_request(pullRequestId=pull.number)["pullRequest"]
     assert found["pullRequestStatus"] == "OPEN"
     assert not found["pullRequestTargets"][0]["mergeMetadata"]["isMerged"]
