@@ -134,6 +134,22 @@ async def set_approval(request: web.Request) -> web.StreamResponse:
     raise _back(request, "approvals-h")
 
 
+async def override(request: web.Request) -> web.StreamResponse:
+    """OverridePullRequestApprovalRules (OVERRIDE or REVOKE) for the revision shown."""
+    repo = await changing(request, Action.OVERRIDE_PULL_REQUEST_APPROVAL_RULES)
+    form = await _form(request)
+    try:
+        await deps_of(request).reviews.approvals.override(
+            viewer_of(request).principal,
+            pull_id(request),
+            form.get("revision", ""),
+            form.get("status", ""),
+        )
+    except categories.DomainError as exc:
+        return await _refused(request, repo, exc)
+    raise _back(request, "approvals-h")
+
+
 async def set_status(request: web.Request) -> web.StreamResponse:
     """UpdatePullRequestStatus (closing; the service refuses reopening, as CodeCommit)."""
     repo = await changing(request, Action.UPDATE_PULL_REQUEST_STATUS)

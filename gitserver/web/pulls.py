@@ -82,6 +82,7 @@ class Controls:
     reply: bool
     edit: bool
     approve: bool
+    override: bool
     close: bool
 
 
@@ -133,6 +134,7 @@ def _controls(request: web.Request, repo: Repository, pr: PullRequestView) -> Co
         reply=may(request, Action.POST_COMMENT_REPLY, repo),
         edit=may(request, Action.UPDATE_COMMENT, repo),
         approve=is_open and may(request, Action.UPDATE_PULL_REQUEST_APPROVAL_STATE, repo),
+        override=is_open and may(request, Action.OVERRIDE_PULL_REQUEST_APPROVAL_RULES, repo),
         close=is_open and may(request, Action.UPDATE_PULL_REQUEST_STATUS, repo),
     )
 

@@ -327,6 +327,7 @@ _REPO_FORMS = {
     "web-pull-reply": "/pull-requests/{pr}/comments/{comment}/replies",
     "web-pull-edit": "/pull-requests/{pr}/comments/{comment}",
     "web-pull-approval": "/pull-requests/{pr}/approval",
+    "web-pull-override": "/pull-requests/{pr}/override",
     "web-pull-status": "/pull-requests/{pr}/status",
     "web-pull-merge": "/pull-requests/{pr}/merge",
 }

@@ -382,3 +382,20 @@ def test_reply_and_edit_need_the_token_and_only_the_author_edits(
     threads = api.get_comments_for_pull_request(pullRequestId=pull.number)
     (thread,) = threads["commentsForPullRequestData"]
     assert [c["content"] for c in thread["comments"]] == ["Mine"]
+
+
+def test_override_lifts_the_rule_blocker_and_can_be_revoked(
+    pull: Pull, admin: Browser, api: BaseClient
+) -> None:
+    api.create_pull_request_approval_rule(
+        pullRequestId=pull.number, approvalRuleName="two", approvalRuleContent=_rule(2)
+    )
+    page = admin.get(pull.url)
+    assert "is not satisfied" in page.body and 'name="strategy"' not in page.body
+    form = {"csrf": page.csrf(), "revision": _revision(api, pull), "status": "OVERRIDE"}
+    assert admin.post(pull.url + "/override", form).status == 303
+    page = admin.get(pull.url)
+    assert "overridden for this revision" in page.body and 'name="strategy"' in page.body
+    assert "overrode the approval rules" in page.body
+    assert admin.post(pull.url + "/override", {**form, "status": "REVOKE"}).status == 303
+    assert "is not satisfied" in admin.get(pull.url).body
