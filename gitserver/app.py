@@ -214,6 +214,7 @@ class Server:
             pulls=services.pulls,
             comments=services.comments,
             approvals=services.approvals,
+            templates=services.templates,
             merges=services.merges,
             branch_merges=BranchMerges(services.db, services.git, services.store, limits),
             conflicts=MergeConflicts(services.git, services.store, services.settings.max_file_size),

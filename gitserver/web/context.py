@@ -25,6 +25,7 @@ from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.comments import Comments
 from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
 from gitserver.web.highlight import HighlightCache
@@ -45,6 +46,7 @@ class Reviews:
     pulls: PullRequests
     comments: Comments
     approvals: Approvals
+    templates: Templates
     merges: PullRequestMerges
     branch_merges: BranchMerges
     conflicts: MergeConflicts

@@ -10,11 +10,12 @@ from auth.actions import Action
 from gitserver import errors as categories
 from gitserver import weburls
 from gitserver.db import Repository
-from gitserver.pulls.service import TargetSpec
+from gitserver.pulls.service import BRANCH_PREFIX, TargetSpec
 from gitserver.web.context import deps_of, links, optional_parts, viewer_of
 from gitserver.web.diffs import Changes, changes
 from gitserver.web.pages import render
 from gitserver.web.pullauth import creating, repository_for
+from gitserver.web.review import RuleState, template_rule_state
 
 
 async def new_form(request: web.Request) -> web.StreamResponse:
@@ -37,9 +38,10 @@ async def _page(
 ) -> web.Response:
     refs = await deps_of(request).browse.refs(repo)
     branches = [name for name, _ in refs.branches]
-    preview = None
+    preview, rules = None, []
     if source in branches and destination in branches and source != destination:
         preview = await _preview(request, repo, source, destination)
+        rules = await _rules(request, repo, destination)
     return render(
         request,
         "pull_new.html",
@@ -52,6 +54,7 @@ async def _page(
         title=title,
         description=description,
         changes=preview,
+        rules=rules,
         error=error,
         split=False,
         hide_whitespace=False,
@@ -71,6 +74,16 @@ async def _preview(
         repo, source, destination, "FILE_LEVEL", "NONE"
     )
     return await changes(deps, repo, found.base or found.destination, found.source)
+
+
+async def _rules(request: web.Request, repo: Repository, destination: str) -> list[RuleState]:
+    """The approval rules the repository's templates would give the pull request."""
+    action = Action.LIST_ASSOCIATED_APPROVAL_RULE_TEMPLATES_FOR_REPOSITORY
+    if not await optional_parts(request, repo, action):
+        return []
+    templates = deps_of(request).reviews.templates
+    found = await templates.rules_for(repo.name, BRANCH_PREFIX + destination)
+    return [template_rule_state(rule.name, rule.content) for rule in found]
 
 
 async def create(request: web.Request) -> web.StreamResponse:

@@ -146,11 +146,20 @@ def rule_states(
     states = []
     for rule in found:
         content = rules.parse_rule_content(rule.content)
-        needed = sum(s.needed for s in content.statements)
-        pool = tuple(member for s in content.statements for member in s.pool)
         ok = evaluation is not None and rule.name in evaluation.satisfied
-        states.append(RuleState(rule.name, ok, needed, pool, rule.template_name))
+        states.append(_state(rule.name, content, ok, rule.template_name))
     return states
+
+
+def template_rule_state(name: str, content: str) -> RuleState:
+    """A template's rule as the creation form previews it (not evaluated yet)."""
+    return _state(name, rules.parse_template_content(content), False, name)
+
+
+def _state(name: str, content: rules.RuleContent, ok: bool, template: str) -> RuleState:
+    needed = sum(s.needed for s in content.statements)
+    pool = tuple(member for s in content.statements for member in s.pool)
+    return RuleState(name, ok, needed, pool, template)
 
 
 @dataclass(frozen=True, slots=True)

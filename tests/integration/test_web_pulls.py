@@ -399,3 +399,24 @@ def test_override_lifts_the_rule_blocker_and_can_be_revoked(
     assert "overrode the approval rules" in page.body
     assert admin.post(pull.url + "/override", {**form, "status": "REVOKE"}).status == 303
     assert "is not satisfied" in admin.get(pull.url).body
+
+
+def test_the_creation_form_previews_the_template_rules(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser, api: Any
+) -> None:
+    name = repo("web-pr-rules")
+    _push_branches(server, name, git, tmp_path)
+    template = f"two-eyes-{uuid.uuid4().hex[:6]}"
+    content = json.loads(_rule())
+    content["DestinationReferences"] = ["refs/heads/main"]
+    api.create_approval_rule_template(
+        approvalRuleTemplateName=template, approvalRuleTemplateContent=json.dumps(content)
+    )
+    api.associate_approval_rule_template_with_repository(
+        approvalRuleTemplateName=template, repositoryName=name
+    )
+    new = admin.get(f"/repositories/{name}/pull-requests/new?source=feature&destination=main")
+    assert f"<strong>{template}</strong> — needs 1 approval" in new.body
+    number = _open(admin, name)
+    page = admin.get(f"/repositories/{name}/pull-requests/{number}")
+    assert f"{template}</strong>: not satisfied" in page.body
