@@ -18,7 +18,7 @@ from gitserver.pulls.approvals import Evaluation
 from gitserver.pulls.comment_model import BEFORE, CommentThread
 from gitserver.pulls.model import CLOSED, ApprovalRuleView, PullRequestEventView, PullRequestView
 from gitserver.web.diffs import Changes
-from gitserver.web.diffview import Anchor
+from gitserver.web.diffview import Anchor, Side
 
 # CodeCommit's strategy names, as a person reads them.
 STRATEGY_NAMES = {
@@ -104,7 +104,7 @@ def place(
     carried there by the service while their line is unchanged) and, on the BEFORE side,
     on the same base; any other is outdated, listed with the commit it was made on."""
     placed = Placed()
-    diffs = {f.path: f.diff for f in changes.files} if changes else {}
+    rows = _rows_by_line(changes)
     for thread in threads:
         location = thread.place.location
         if location is None:
@@ -115,18 +115,29 @@ def place(
         if not current:
             placed.outdated.append(thread)
             continue
-        diff = diffs.get(location.file_path)
-        spot = None
-        if diff is not None and location.file_position is not None:
-            spot = diff.rows_by_anchor().get(
-                Anchor(location.relative_file_version, location.file_position)  # type: ignore[arg-type]
-            )
-        if diff is None or spot is None:
+        side: Side = "BEFORE" if location.relative_file_version == BEFORE else "AFTER"
+        line = location.file_position
+        row = rows.get(location.file_path, {}).get(Anchor(side, line)) if line else None
+        if row is None:
             placed.files.setdefault(location.file_path, []).append(thread)
-            continue
-        row = diff.hunks[spot[0]].rows[spot[1]]
-        placed.rows.setdefault((location.file_path, row.anchor), []).append(thread)
+        else:
+            placed.rows.setdefault((location.file_path, row), []).append(thread)
     return placed
+
+
+def _rows_by_line(changes: Changes | None) -> dict[str, dict[Anchor, Anchor]]:
+    """Per shown file: each (side, line) -> the anchor of the unified row that shows it
+    (an unchanged line's BEFORE number leads to its row, keyed by its AFTER number)."""
+    found: dict[str, dict[Anchor, Anchor]] = {}
+    for changed in changes.files if changes else ():
+        if changed.diff is None:
+            continue
+        hunks = changed.diff.hunks
+        found[changed.path] = {
+            anchor: hunks[h].rows[r].anchor
+            for anchor, (h, r) in changed.diff.rows_by_anchor().items()
+        }
+    return found
 
 
 @dataclass(frozen=True, slots=True)
