@@ -33,6 +33,7 @@ from gitserver.web.pullauth import may, pull_id, pull_request_repository, reposi
 from gitserver.web.review import (
     STRATEGY_NAMES,
     MergeBox,
+    last_reviewed,
     merge_box,
     place,
     rule_states,
@@ -112,6 +113,7 @@ async def pull_request_page(
         pr=pr,
         error=error,
         timeline=timeline(events, threads),
+        reviewed=last_reviewed(events, threads, viewer.principal.arn, target.source_commit),
         changes=diff,
         placed=place(threads, diff, base, target.source_commit),
         base=base,

@@ -79,6 +79,32 @@ def describe(event: PullRequestEventView) -> str:
     return f"{verb} the approval rule “{data.get('approvalRuleName', '')}”"
 
 
+def last_reviewed(
+    events: Sequence[PullRequestEventView],
+    threads: Sequence[CommentThread],
+    viewer_arn: str,
+    source: str,
+) -> str | None:
+    """The source commit as it was when the viewer last approved or commented, if the
+    source has moved since: the page links to the changes since then. Read from the
+    history: the source commit of the last creation or source update before that."""
+    approval = history.APPROVAL_STATE_CHANGED[0]
+    moments = [e.time for e in events if e.actor_arn == viewer_arn and e.type == approval]
+    moments += [c.created_at for t in threads for c in t.comments if c.author_arn == viewer_arn]
+    if not moments:
+        return None
+    last = max(_naive(moment) for moment in moments)
+    seen = ""
+    for event in events:
+        if _naive(event.time) > last:
+            break
+        if event.type == history.CREATED[0]:
+            seen = str(event.metadata.get("sourceCommitId", ""))
+        elif event.type == history.SOURCE_UPDATED[0]:
+            seen = str(event.metadata.get("afterCommitId", ""))
+    return seen if seen and seen != source else None
+
+
 @dataclass(frozen=True, slots=True)
 class Placed:
     """The located comment threads: on a row of the diff, on a file (a comment on the

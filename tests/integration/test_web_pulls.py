@@ -356,9 +356,13 @@ def test_a_comment_whose_line_changed_is_listed_as_outdated(
     }
     assert admin.post(pull.url + "/comments", {**fields, "content": "On two"}).status == 303
     assert admin.post(pull.url + "/comments", {**fields, "line": "4", "content": "Kept"}).status
+    assert "since your last review" not in admin.get(pull.url).body
     git.commit(pull.work, "app.py", "def app():\n    return 3\n\nprint(app())\n", "three")
     git("push", "-q", server.url(pull.name), "feature", cwd=pull.work)
     page = admin.get(pull.url)
+    new = git.rev_parse(pull.work, "HEAD")
+    since = f"/repositories/{pull.name}/compare/{fields['after']}...{new}"
+    assert "since your last review" in page.body and since in page.body
     outdated = page.body.index("Outdated comments")
     files = page.body.index("changed file")
     assert outdated < page.body.index("On two") < files  # listed apart, with its commit
