@@ -293,6 +293,7 @@ def test_approve_as_a_second_user_then_squash_merge(
     _save(reviewer, page, "pr-merged")
     assert "Merged" in page.body and "merged this pull request (Squash)" in page.body
     assert 'action="' + pull.url + '/merge"' not in page.body
+    assert "not satisfied" not in page.body  # a merged pull request's rules are not evaluated
     target = api.get_pull_request(pullRequestId=pull.number)["pullRequest"]["pullRequestTargets"][0]
     assert target["mergeMetadata"]["isMerged"] is True
     assert target["mergeMetadata"]["mergeOption"] == "SQUASH_MERGE"
