@@ -24,8 +24,11 @@ from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
 from gitserver.clientip import parse_networks
 from gitserver.config import parse_hostport, replace
+from gitserver.content.branchmerges import BranchMerges
 from gitserver.content.browse import Browse
+from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
+from gitserver.content.writer import Limits
 from gitserver.delivery import build_dispatcher, trigger_targets
 from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
@@ -46,7 +49,7 @@ from gitserver.transport.limits import (
 )
 from gitserver.transport.ssh import GitSsh, SshLimits
 from gitserver.web import WebDeps, WebUI
-from gitserver.web.context import MAX_SHOWN_FILE
+from gitserver.web.context import MAX_SHOWN_FILE, Reviews
 from triggers.dispatcher import Dispatcher
 from triggers.events import on_events_committed
 from triggers.metrics import DeliveryMetrics
@@ -199,8 +202,22 @@ class Server:
                 contents=Contents(self.services.store, MAX_SHOWN_FILE),
                 browse=Browse(self.services.git, self.services.store),
                 on_failed_login=self.audit.record_failed_login,
+                reviews=self._reviews(),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
+        )
+
+    def _reviews(self) -> Reviews:
+        services = self.services
+        limits = Limits.scaled(services.settings.max_file_size)
+        return Reviews(
+            pulls=services.pulls,
+            comments=services.comments,
+            approvals=services.approvals,
+            templates=services.templates,
+            merges=services.merges,
+            branch_merges=BranchMerges(services.db, services.git, services.store, limits),
+            conflicts=MergeConflicts(services.git, services.store, services.settings.max_file_size),
         )
 
     def api(self) -> CodeCommitApi:

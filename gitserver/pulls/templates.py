@@ -243,6 +243,13 @@ class Templates:
             )
             return [n for (n,) in rows]
 
+    async def rules_for(self, repository_name: str, destination_ref: str) -> list[TemplateRule]:
+        """The rules a pull request into `destination_ref` would get now (the creation
+        form's preview: the same `template_rules` that `PullRequests.create` applies)."""
+        async with self.db.reader() as session:
+            repo = await get_repository(session, repository_name)
+            return list(await template_rules(session, repo.id, destination_ref))
+
     async def repositories(self, name: str) -> list[str]:
         """Names of the repositories a template is associated with, in name order."""
         _check_name(name)

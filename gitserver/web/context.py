@@ -16,9 +16,16 @@ from auth.sessions import SessionInfo
 from gitserver.access import Access, RequestInfo, request_info
 from gitserver.audit import FailedLogin
 from gitserver.clientip import Network
+from gitserver.content.branchmerges import BranchMerges
 from gitserver.content.browse import Browse
+from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
+from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.comments import Comments
+from gitserver.pulls.merging import PullRequestMerges
+from gitserver.pulls.service import PullRequests
+from gitserver.pulls.templates import Templates
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
 from gitserver.web.highlight import HighlightCache
@@ -31,6 +38,20 @@ MAX_SHOWN_FILE = 1024 * 1024
 PAGE_SIZE = 50
 
 
+@dataclass(frozen=True, slots=True)
+class Reviews:
+    """The pull-request services the review pages call (the API's own instances), and
+    the content services for merge options and conflicts."""
+
+    pulls: PullRequests
+    comments: Comments
+    approvals: Approvals
+    templates: Templates
+    merges: PullRequestMerges
+    branch_merges: BranchMerges
+    conflicts: MergeConflicts
+
+
 @dataclass(slots=True)
 class WebDeps:
     """The services the web UI calls, built once by the server (`Server.web_ui()`)."""
@@ -41,6 +62,7 @@ class WebDeps:
     contents: Contents
     browse: Browse
     on_failed_login: Callable[[FailedLogin], None]
+    reviews: Reviews
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.

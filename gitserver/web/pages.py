@@ -97,12 +97,18 @@ def environment() -> Environment:
     env.filters["size"] = _size
     env.filters["short"] = lambda oid: (oid or "")[:8]
     env.filters["subject"] = lambda message: (message or "").split("\n", 1)[0]
+    env.filters["markdown"] = markdown
+    # A user ARN as its user name (`arn:aws:iam::0000:user/alice` -> `alice`).
+    env.filters["user"] = lambda arn: (arn or "").rsplit("/", 1)[-1]
+    env.filters["branch"] = lambda ref: (ref or "").removeprefix("refs/heads/")
     env.globals["repo_url"] = lambda name: weburls.repository_page("", name)
     env.globals["ref_url"] = lambda name, view, ref, path="": weburls.ref_page(
         "", name, view, ref, path
     )
     env.globals["commit_url"] = lambda name, oid: weburls.commit_page("", name, oid)
     env.globals["compare_url"] = lambda name, a, b: weburls.compare_page("", name, a, b)
+    env.globals["pull_url"] = lambda name, number: weburls.pull_request_page("", name, number)
+    env.globals["comment_anchor"] = weburls.comment_anchor
     return env
 
 

@@ -10,13 +10,15 @@ import functools
 
 from aiohttp import web
 
-from gitserver.web import account, browse, commits, repos
+from gitserver.web import account, browse, commits, pull_forms, pull_new, pulls, repos
 from gitserver.web.context import DEPS, WebDeps
 from gitserver.web.highlight import stylesheet
 from gitserver.web.middleware import SIGN_IN_ROUTE, security_headers, web_middleware
 from gitserver.web.pages import STATIC
 
 _REPO = "/repositories/{name}"
+_PRS = _REPO + "/pull-requests"
+_PR = _PRS + r"/{id:\d+}"
 
 
 class WebUI:
@@ -53,6 +55,23 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/log/{tail:.*}", browse.log, name="web-log"),
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
+        *_pull_request_routes(),
+    ]
+
+
+def _pull_request_routes() -> list[web.RouteDef]:
+    return [
+        web.get(_PRS, pulls.pull_request_list, name="web-pulls"),
+        web.get(_PRS + "/new", pull_new.new_form, name="web-pull-new-page"),
+        web.post(_PRS + "/new", pull_new.create, name="web-pull-create"),
+        web.get(_PR, pulls.pull_request, name="web-pull"),
+        web.post(_PR + "/comments", pull_forms.post_comment, name="web-pull-comment"),
+        web.post(_PR + "/comments/{comment}/replies", pull_forms.post_reply, name="web-pull-reply"),
+        web.post(_PR + "/comments/{comment}", pull_forms.edit_comment, name="web-pull-edit"),
+        web.post(_PR + "/approval", pull_forms.set_approval, name="web-pull-approval"),
+        web.post(_PR + "/override", pull_forms.override, name="web-pull-override"),
+        web.post(_PR + "/status", pull_forms.set_status, name="web-pull-status"),
+        web.post(_PR + "/merge", pull_forms.merge, name="web-pull-merge"),
     ]
 
 

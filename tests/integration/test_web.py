@@ -5,6 +5,7 @@ refusals that change nothing, escaping, security headers, sessions and sign-in l
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.parse
 import uuid
@@ -314,6 +315,21 @@ _REPO_PAGES = {
     "web-log": "/log/main",
     "web-commit": "/commit/main",
     "web-compare": "/compare/main...feature/x",
+    "web-pulls": "/pull-requests",
+    "web-pull-new-page": "/pull-requests/new?source=feature/x",
+    "web-pull": "/pull-requests/{pr}",
+}
+# The pull request's forms, posted with a valid token by a user who may not read it:
+# "not found", as its pages.
+_REPO_FORMS = {
+    "web-pull-create": "/pull-requests/new",
+    "web-pull-comment": "/pull-requests/{pr}/comments",
+    "web-pull-reply": "/pull-requests/{pr}/comments/{comment}/replies",
+    "web-pull-edit": "/pull-requests/{pr}/comments/{comment}",
+    "web-pull-approval": "/pull-requests/{pr}/approval",
+    "web-pull-override": "/pull-requests/{pr}/override",
+    "web-pull-status": "/pull-requests/{pr}/status",
+    "web-pull-merge": "/pull-requests/{pr}/merge",
 }
 _FORMS = {
     "web-signin": "/sign-in",
@@ -325,27 +341,51 @@ _PUBLIC = {"web-style": "/static/style.css", "web-signin-page": "/sign-in"}
 
 
 def test_every_web_route_asks_the_authorizer(
-    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
 ) -> None:
     from gitserver.web.site import routes
 
     names = {route.kwargs["name"] for route in routes()}
-    covered = {*_REPO_PAGES, *_FORMS, *_SIGNED_IN_PAGES, *_PUBLIC}
+    covered = {*_REPO_PAGES, *_REPO_FORMS, *_FORMS, *_SIGNED_IN_PAGES, *_PUBLIC}
     assert names == covered, "a new web route needs a door here"
     name = repo("door-web")
     _content(server, name, git, tmp_path)
+    ids = _pull_request_with_a_comment(admin, name)
     nobody = signed_in(server, _user(server, "door"), PASSWORD)
     missing = nobody.get("/repositories/not-there").body.replace("not-there", "X")
     for route, tail in _REPO_PAGES.items():
-        page = nobody.get(f"/repositories/{name}{tail}")
+        page = nobody.get(f"/repositories/{name}{tail.format(**ids)}")
         assert page.status == 404, (route, page.status)
         assert page.body.replace(name, "X") == missing, route
-        assert Browser(server).get(f"/repositories/{name}{tail}").status == 303, route
+        assert Browser(server).get(f"/repositories/{name}{tail.format(**ids)}").status == 303, route
     assert nobody.get("/").status == 403  # ListRepositories
     for route, path in _FORMS.items():
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
+    token = nobody.csrf()
+    for route, tail in _REPO_FORMS.items():
+        path = f"/repositories/{name}{tail.format(**ids)}"
+        assert nobody.post(path, {"csrf": "forged"}).status == 403, route
+        form = {"csrf": token, "strategy": "SQUASH_MERGE", "state": "APPROVE"}
+        assert nobody.post(path, form).status == 404, route
     for route, path in _PUBLIC.items():
         assert Browser(server).get(path).status == 200, route
+
+
+def _pull_request_with_a_comment(admin: Browser, name: str) -> dict[str, str]:
+    """Opens feature/x -> main from the web UI and comments on it: the ids for the doors."""
+    base = f"/repositories/{name}/pull-requests"
+    form = {"source": "feature/x", "destination": "main", "title": "Door"}
+    created = admin.post(base + "/new", {"csrf": admin.csrf(), **form})
+    assert created.status == 303, created.body[:300]
+    number = created.location.rsplit("/", 1)[1]
+    page = admin.get(f"{base}/{number}")
+    before = re.search(r'name="before" value="([0-9a-f]+)"', page.body)
+    after = re.search(r'name="after" value="([0-9a-f]+)"', page.body)
+    assert before and after
+    fields = {"before": before.group(1), "after": after.group(1), "content": "door"}
+    posted = admin.post(f"{base}/{number}/comments", {"csrf": page.csrf(), **fields})
+    assert posted.status == 303, posted.body[:300]
+    return {"pr": number, "comment": posted.location.rsplit("#comment-", 1)[1]}
 
 
 def test_a_huge_file_is_offered_not_shown_and_downloads_whole(
