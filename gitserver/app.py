@@ -199,6 +199,7 @@ class Server:
                 contents=Contents(self.services.store, MAX_SHOWN_FILE),
                 browse=Browse(self.services.git, self.services.store),
                 on_failed_login=self.audit.record_failed_login,
+                box=self.services.box,
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
         )

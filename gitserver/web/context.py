@@ -12,6 +12,7 @@ from aiohttp import web
 from auth.actions import Action
 from auth.authenticate import Authenticator
 from auth.principal import Principal
+from auth.secretbox import SecretBox
 from auth.sessions import SessionInfo
 from gitserver.access import Access, RequestInfo, request_info
 from gitserver.audit import FailedLogin
@@ -41,6 +42,8 @@ class WebDeps:
     contents: Contents
     browse: Browse
     on_failed_login: Callable[[FailedLogin], None]
+    # Encrypts access keys' secrets (the self-service page creates them).
+    box: SecretBox
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.

@@ -10,7 +10,7 @@ import functools
 
 from aiohttp import web
 
-from gitserver.web import account, browse, commits, repos
+from gitserver.web import account, browse, commits, repos, selfservice
 from gitserver.web.context import DEPS, WebDeps
 from gitserver.web.highlight import stylesheet
 from gitserver.web.middleware import SIGN_IN_ROUTE, security_headers, web_middleware
@@ -44,6 +44,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/sign-out", account.sign_out, name="web-signout"),
         web.get("/settings/password", account.password_form, name="web-password-page"),
         web.post("/settings/password", account.change_password, name="web-password"),
+        *_self_service(),
         web.get(_REPO, repos.repository_home, name="web-repository"),
         web.get(_REPO + "/tree/{tail:.*}", browse.tree, name="web-tree"),
         web.get(_REPO + "/blob/{tail:.*}", browse.blob, name="web-blob"),
@@ -53,6 +54,35 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/log/{tail:.*}", browse.log, name="web-log"),
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
+    ]
+
+
+def _self_service() -> list[web.RouteDef]:
+    ssh, cred = selfservice.SSH_PAGE, selfservice.CREDENTIALS_PAGE
+    return [
+        web.get(ssh, selfservice.ssh_keys, name="web-ssh-keys"),
+        web.post(ssh, selfservice.add_ssh_key, name="web-ssh-key-add"),
+        web.post(ssh + "/{id}/status", selfservice.ssh_key_status, name="web-ssh-key-status"),
+        web.post(ssh + "/{id}/delete", selfservice.delete_ssh_key, name="web-ssh-key-delete"),
+        web.get(cred, selfservice.credentials_page, name="web-credentials"),
+        web.post(cred + "/git", selfservice.create_git_credential, name="web-git-credential-add"),
+        web.post(
+            cred + "/git/{id}/status",
+            selfservice.git_credential_status,
+            name="web-git-credential-status",
+        ),
+        web.post(
+            cred + "/git/{id}/delete",
+            selfservice.delete_git_credential,
+            name="web-git-credential-delete",
+        ),
+        web.post(cred + "/keys", selfservice.create_access_key, name="web-access-key-add"),
+        web.post(
+            cred + "/keys/{id}/status", selfservice.access_key_status, name="web-access-key-status"
+        ),
+        web.post(
+            cred + "/keys/{id}/delete", selfservice.delete_access_key, name="web-access-key-delete"
+        ),
     ]
 
 
