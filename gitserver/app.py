@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import ssl
@@ -26,7 +27,7 @@ from gitserver.clientip import parse_networks
 from gitserver.config import parse_hostport, replace
 from gitserver.content.browse import Browse
 from gitserver.content.service import Contents
-from gitserver.delivery import build_dispatcher, trigger_targets
+from gitserver.delivery import build_dispatcher, payload_context, trigger_targets
 from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
 from gitserver.store.branches import Branches
@@ -200,6 +201,8 @@ class Server:
                 browse=Browse(self.services.git, self.services.store),
                 on_failed_login=self.audit.record_failed_login,
                 box=self.services.box,
+                payload_context=functools.partial(payload_context, self.services),
+                webhook_allowed=Allowed.parse(settings.webhook_allowed_hosts),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
         )

@@ -25,6 +25,8 @@ from gitserver.store.repositories import Endpoints
 from gitserver.web.highlight import HighlightCache
 from gitserver.web.pages import VIEWER
 from gitserver.web.throttle import Throttle
+from triggers.formats.context import PayloadContext
+from triggers.ssrf import Allowed
 
 # A file shown in a page is read whole (to highlight it); past this it is offered as a
 # download instead, its size read from the object header without inflating it.
@@ -44,6 +46,10 @@ class WebDeps:
     on_failed_login: Callable[[FailedLogin], None]
     # Encrypts access keys' secrets (the self-service page creates them).
     box: SecretBox
+    # What webhook payloads link to (the delivery assembly's, which the web may not
+    # import: `Server.web_ui()` hands it over), and the hosts the sender allows.
+    payload_context: Callable[[Repository | None], PayloadContext]
+    webhook_allowed: Allowed
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
@@ -141,6 +147,7 @@ class Links:
     history: bool
     log: bool
     commit: bool
+    webhooks: bool
 
 
 def links(request: web.Request, repo: Repository) -> Links:
@@ -154,6 +161,7 @@ def links(request: web.Request, repo: Repository) -> Links:
         history=may(Action.LIST_FILE_COMMIT_HISTORY),
         log=may(Action.GET_COMMIT),
         commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
+        webhooks=may(Action.GET_REPOSITORY_TRIGGERS),
     )
 
 

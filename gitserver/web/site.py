@@ -10,7 +10,7 @@ import functools
 
 from aiohttp import web
 
-from gitserver.web import account, browse, commits, repos, selfservice
+from gitserver.web import account, browse, commits, repos, selfservice, webhooks
 from gitserver.web.context import DEPS, WebDeps
 from gitserver.web.highlight import stylesheet
 from gitserver.web.middleware import SIGN_IN_ROUTE, security_headers, web_middleware
@@ -54,6 +54,24 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/log/{tail:.*}", browse.log, name="web-log"),
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
+        *_webhooks(),
+    ]
+
+
+def _webhooks() -> list[web.RouteDef]:
+    hooks = _REPO + "/settings/webhooks"
+    one = hooks + "/{id}"
+    return [
+        web.get(hooks, webhooks.webhook_list, name="web-webhooks"),
+        web.post(hooks, webhooks.create_webhook, name="web-webhook-add"),
+        web.get(one, webhooks.deliveries, name="web-webhook"),
+        web.post(one + "/delete", webhooks.delete_webhook, name="web-webhook-delete"),
+        web.post(one + "/test", webhooks.test_webhook, name="web-webhook-test"),
+        web.post(
+            one + "/deliveries/{delivery}/redeliver",
+            webhooks.redeliver,
+            name="web-webhook-redeliver",
+        ),
     ]
 
 

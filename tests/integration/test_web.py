@@ -314,6 +314,9 @@ _REPO_PAGES = {
     "web-log": "/log/main",
     "web-commit": "/commit/main",
     "web-compare": "/compare/main...feature/x",
+    # GetRepositoryTriggers (test_web_settings.py has the forms' PutRepositoryTriggers).
+    "web-webhooks": "/settings/webhooks",
+    "web-webhook": "/settings/webhooks/00000000-0000-0000-0000-000000000000",
 }
 _FORMS = {
     "web-signin": "/sign-in",
@@ -328,6 +331,10 @@ _FORMS = {
     "web-access-key-add": "/settings/credentials/keys",
     "web-access-key-status": "/settings/credentials/keys/X/status",
     "web-access-key-delete": "/settings/credentials/keys/X/delete",
+    "web-webhook-add": "/repositories/r/settings/webhooks",
+    "web-webhook-delete": "/repositories/r/settings/webhooks/X/delete",
+    "web-webhook-test": "/repositories/r/settings/webhooks/X/test",
+    "web-webhook-redeliver": "/repositories/r/settings/webhooks/X/deliveries/Y/redeliver",
 }
 _SIGNED_IN_PAGES = {
     "web-repositories": "/",

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.receivers import Receiver
 from tests.support import Git, Server, SshIdentity
 from tests.web_support import Browser, signed_in
 
@@ -240,3 +242,109 @@ def test_access_keys_need_their_own_iam_actions(server: Server, tmp_path: Path) 
     assert thief.post(path, {"csrf": thief.csrf()}).status in (403, 404)
     assert browser.post(path, {"csrf": browser.csrf()}).status == 303
     assert server.cli("access-key", "list", user)["AccessKeyMetadata"] == []
+
+
+# --- Repository webhooks ---------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+def _hooks_page(name: str) -> str:
+    return f"/repositories/{name}/settings/webhooks"
+
+
+def _wait_for_delivery(admin: Browser, page: str, wanted: str) -> str:
+    body = ""
+    deadline = time.monotonic() + 30
+    while wanted not in body and time.monotonic() < deadline:
+        time.sleep(0.3)
+        body = admin.get(page).body
+    return body
+
+
+def test_a_webhook_made_in_the_page_delivers_and_is_logged(
+    server: Server, repo: Callable[..., str], receiver: Receiver
+) -> None:
+    name = repo("hookweb")
+    admin = signed_in(server, "admin", server.admin_password)
+    assert "/settings/webhooks" in admin.get(f"/repositories/{name}").body
+    form = {
+        "csrf": admin.csrf(),
+        "url": receiver.url,
+        "format": "github",
+        "events": "push",
+        "secret": "s3cret-value",
+    }
+    page = admin.post(_hooks_page(name), form)
+    assert page.status == 303, page.body[:500]
+    [hook] = server.cli("webhook", "list", "--repo", name)["webhooks"]
+    assert hook["format"] == "github" and hook["hasSecret"]
+    [ping] = receiver.wait_for(1)
+    detail = f"{_hooks_page(name)}/{hook['webhookId']}"
+    body = _wait_for_delivery(admin, detail, "HTTP 200")
+    delivery = ping.headers["X-GitServer-Delivery"]
+    assert delivery in body and "HTTP 200" in body and "s3cret-value" not in body
+    test = admin.post(f"{detail}/test", {"csrf": admin.csrf()})
+    assert test.status == 303 and len(receiver.wait_for(2)) == 2
+    again = admin.post(f"{detail}/deliveries/{delivery}/redeliver", {"csrf": admin.csrf()})
+    assert again.status == 303
+    assert receiver.wait_for(3)[2].headers["X-GitServer-Delivery"] == delivery
+    gone = admin.post(f"{detail}/delete", {"csrf": admin.csrf()})
+    assert gone.status == 303
+    assert server.cli("webhook", "list", "--repo", name)["webhooks"] == []
+
+
+def test_a_refused_url_shows_the_reason_and_stores_nothing(
+    server: Server, repo: Callable[..., str]
+) -> None:
+    name = repo("hookssrf")
+    admin = signed_in(server, "admin", server.admin_password)
+    for url in ("http://169.254.169.254/latest/meta-data", "file:///etc/passwd"):
+        form = {"csrf": admin.csrf(), "url": url, "format": "native", "events": "push"}
+        page = admin.post(_hooks_page(name), form)
+        assert page.status == 400 and 'role="alert"' in page.body, url
+    assert server.cli("webhook", "list", "--repo", name)["webhooks"] == []
+
+
+def test_a_webhook_url_is_shown_as_text(
+    server: Server, repo: Callable[..., str], receiver: Receiver
+) -> None:
+    name = repo("hookevil")
+    admin = signed_in(server, "admin", server.admin_password)
+    url = receiver.url + "?x=<script>alert(1)</script>"
+    form = {"csrf": admin.csrf(), "url": url, "format": "native", "events": "push"}
+    assert admin.post(_hooks_page(name), form).status == 303
+    body = admin.get(_hooks_page(name)).body
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
+
+
+def test_webhooks_need_the_trigger_actions(
+    server: Server, repo: Callable[..., str], receiver: Receiver
+) -> None:
+    name = repo("hookread")
+    admin = signed_in(server, "admin", server.admin_password)
+    form = {"csrf": admin.csrf(), "url": receiver.url, "format": "native", "events": "push"}
+    admin.post(_hooks_page(name), form)
+    [hook] = server.cli("webhook", "list", "--repo", name)["webhooks"]
+    reader = signed_in(server, _user(server, "hookreader", "GitServerReadOnly"), PASSWORD)
+    page = reader.get(_hooks_page(name))
+    assert page.status == 200 and 'name="url"' not in page.body and "/delete" not in page.body
+    token = reader.csrf()
+    assert reader.post(_hooks_page(name), {**form, "csrf": token}).status == 404
+    delete = f"{_hooks_page(name)}/{hook['webhookId']}/delete"
+    assert reader.post(delete, {"csrf": token}).status == 404
+    assert admin.post(delete, {"csrf": "forged"}).status == 403
+    assert len(server.cli("webhook", "list", "--repo", name)["webhooks"]) == 1
+    nobody = signed_in(server, _user(server, "hooknone"), PASSWORD)
+    assert "/settings/webhooks" not in nobody.get(f"/repositories/{name}").body
+    assert nobody.get(_hooks_page(name)).status == 404
+    # Another repository's page does not reach this hook by its id.
+    other = repo("hookother")
+    stolen = f"{_hooks_page(other)}/{hook['webhookId']}/delete"
+    assert admin.post(stolen, {"csrf": admin.csrf()}).status == 404
+    assert len(server.cli("webhook", "list", "--repo", name)["webhooks"]) == 1
