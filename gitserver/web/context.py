@@ -20,6 +20,7 @@ from gitserver.clientip import Network
 from gitserver.content.browse import Browse
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
+from gitserver.store.branches import Branches
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
 from gitserver.web.highlight import HighlightCache
@@ -50,6 +51,8 @@ class WebDeps:
     # import: `Server.web_ui()` hands it over), and the hosts the sender allows.
     payload_context: Callable[[Repository | None], PayloadContext]
     webhook_allowed: Allowed
+    # The API's UpdateDefaultBranch service (the repository settings page calls it too).
+    branches: Branches
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
@@ -148,6 +151,7 @@ class Links:
     log: bool
     commit: bool
     webhooks: bool
+    settings: bool
 
 
 def links(request: web.Request, repo: Repository) -> Links:
@@ -162,6 +166,7 @@ def links(request: web.Request, repo: Repository) -> Links:
         log=may(Action.GET_COMMIT),
         commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
         webhooks=may(Action.GET_REPOSITORY_TRIGGERS),
+        settings=may(Action.UPDATE_REPOSITORY_DESCRIPTION) or may(Action.UPDATE_DEFAULT_BRANCH),
     )
 
 

@@ -10,7 +10,7 @@ import functools
 
 from aiohttp import web
 
-from gitserver.web import account, browse, commits, repos, selfservice, webhooks
+from gitserver.web import account, browse, commits, repo_settings, repos, selfservice, webhooks
 from gitserver.web.context import DEPS, WebDeps
 from gitserver.web.highlight import stylesheet
 from gitserver.web.middleware import SIGN_IN_ROUTE, security_headers, web_middleware
@@ -55,6 +55,17 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
         *_webhooks(),
+        web.get(_REPO + "/settings", repo_settings.settings_page, name="web-repo-settings"),
+        web.post(
+            _REPO + "/settings/description",
+            repo_settings.set_description,
+            name="web-repo-description",
+        ),
+        web.post(
+            _REPO + "/settings/default-branch",
+            repo_settings.set_default_branch,
+            name="web-repo-default-branch",
+        ),
     ]
 
 

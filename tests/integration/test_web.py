@@ -317,6 +317,7 @@ _REPO_PAGES = {
     # GetRepositoryTriggers (test_web_settings.py has the forms' PutRepositoryTriggers).
     "web-webhooks": "/settings/webhooks",
     "web-webhook": "/settings/webhooks/00000000-0000-0000-0000-000000000000",
+    "web-repo-settings": "/settings",
 }
 _FORMS = {
     "web-signin": "/sign-in",
@@ -331,6 +332,8 @@ _FORMS = {
     "web-access-key-add": "/settings/credentials/keys",
     "web-access-key-status": "/settings/credentials/keys/X/status",
     "web-access-key-delete": "/settings/credentials/keys/X/delete",
+    "web-repo-description": "/repositories/r/settings/description",
+    "web-repo-default-branch": "/repositories/r/settings/default-branch",
     "web-webhook-add": "/repositories/r/settings/webhooks",
     "web-webhook-delete": "/repositories/r/settings/webhooks/X/delete",
     "web-webhook-test": "/repositories/r/settings/webhooks/X/test",

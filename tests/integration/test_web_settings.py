@@ -348,3 +348,36 @@ def test_webhooks_need_the_trigger_actions(
     stolen = f"{_hooks_page(other)}/{hook['webhookId']}/delete"
     assert admin.post(stolen, {"csrf": admin.csrf()}).status == 404
     assert len(server.cli("webhook", "list", "--repo", name)["webhooks"]) == 1
+
+
+# --- Repository settings ---------------------------------------------------------------
+
+
+def test_description_and_default_branch_through_the_apis_actions(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("settings")
+    work = git.init(tmp_path / "work")
+    git.commit(work, "a.txt", "a\n")
+    git("push", "-q", server.url(name), "main", "main:develop", cwd=work)
+    admin = signed_in(server, "admin", server.admin_password)
+    page = admin.get(f"/repositories/{name}/settings")
+    assert page.status == 200 and "Change default branch" in page.body
+    assert f'/repositories/{name}/settings"' in admin.get(f"/repositories/{name}").body
+    form = {"csrf": admin.csrf(), "description": "<script>x</script> notes"}
+    assert admin.post(f"/repositories/{name}/settings/description", form).status == 303
+    form = {"csrf": admin.csrf(), "branch": "develop"}
+    assert admin.post(f"/repositories/{name}/settings/default-branch", form).status == 303
+    got = server.cli("repo", "get", name)
+    assert "develop" in json.dumps(got) and "<script>x</script> notes" in json.dumps(got)
+    assert "&lt;script&gt;x" in admin.get(f"/repositories/{name}").body
+    reader = signed_in(server, _user(server, "setread", "GitServerReadOnly"), PASSWORD)
+    assert "Change default branch" not in reader.get(f"/repositories/{name}/settings").body
+    form = {"csrf": reader.csrf(), "branch": "main"}
+    assert reader.post(f"/repositories/{name}/settings/default-branch", form).status == 404
+    form = {"csrf": reader.csrf(), "description": "changed"}
+    assert reader.post(f"/repositories/{name}/settings/description", form).status == 404
+    assert (
+        admin.post(f"/repositories/{name}/settings/description", {"description": "y"}).status == 403
+    )
+    assert "changed" not in json.dumps(server.cli("repo", "get", name))
