@@ -2,7 +2,10 @@
 
 The names are IAM's (`codecommit:<Operation>` for each API operation of botocore's model,
 plus `GitPull`/`GitPush` for the git protocol), so a typo fails at import, grep finds
-every use, and policies written for CodeCommit name the same actions.
+every use, and policies written for CodeCommit name the same actions. The `iam:` ones
+are the self-service actions the managed policies grant on `user/${aws:username}`
+(`auth/policy/managed.py`): the web UI's settings pages ask them about a user's own SSH
+keys, Git credentials and access keys, on the user's ARN.
 """
 
 from __future__ import annotations
@@ -107,3 +110,17 @@ class Action(StrEnum):
     UPDATE_REPOSITORY_DESCRIPTION = "codecommit:UpdateRepositoryDescription"
     UPDATE_REPOSITORY_ENCRYPTION_KEY = "codecommit:UpdateRepositoryEncryptionKey"
     UPDATE_REPOSITORY_NAME = "codecommit:UpdateRepositoryName"
+
+    # IAM self-service, decided on the user's own ARN (`Principal.arn`).
+    IAM_LIST_SSH_PUBLIC_KEYS = "iam:ListSSHPublicKeys"
+    IAM_UPLOAD_SSH_PUBLIC_KEY = "iam:UploadSSHPublicKey"
+    IAM_UPDATE_SSH_PUBLIC_KEY = "iam:UpdateSSHPublicKey"
+    IAM_DELETE_SSH_PUBLIC_KEY = "iam:DeleteSSHPublicKey"
+    IAM_LIST_SERVICE_SPECIFIC_CREDENTIALS = "iam:ListServiceSpecificCredentials"
+    IAM_CREATE_SERVICE_SPECIFIC_CREDENTIAL = "iam:CreateServiceSpecificCredential"
+    IAM_UPDATE_SERVICE_SPECIFIC_CREDENTIAL = "iam:UpdateServiceSpecificCredential"
+    IAM_DELETE_SERVICE_SPECIFIC_CREDENTIAL = "iam:DeleteServiceSpecificCredential"
+    IAM_LIST_ACCESS_KEYS = "iam:ListAccessKeys"
+    IAM_CREATE_ACCESS_KEY = "iam:CreateAccessKey"
+    IAM_UPDATE_ACCESS_KEY = "iam:UpdateAccessKey"
+    IAM_DELETE_ACCESS_KEY = "iam:DeleteAccessKey"

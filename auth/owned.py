@@ -36,21 +36,32 @@ class OwnedKind(Generic[Owned]):
         rows = await session.execute(query.order_by(User.name, self.model.created_at))
         return [(row[0], row[1]) for row in rows]
 
-    async def get(self, session: AsyncSession, ident: str) -> Owned:
-        """Raises NotFound when no item has that id."""
+    async def get(self, session: AsyncSession, ident: str, owner: str | None = None) -> Owned:
+        """The item `ident`; with `owner`, only if that user owns it.
+
+        Raises:
+            NotFound: no item has that id, or it is another user's: a self-service
+                caller learns nothing about other users' ids.
+        """
         item = await session.get(self.model, ident)
+        if item is not None and owner is not None:
+            user = await session.get(User, item.user_id)
+            item = item if user is not None and user.name == owner else None
         if item is None:
             raise NotFound(f"{self.label} {ident} does not exist")
         return item
 
-    async def set_status(self, session: AsyncSession, ident: str, status: str) -> None:
-        """Activate or deactivate; the next request that presents it sees the change."""
+    async def set_status(
+        self, session: AsyncSession, ident: str, status: str, owner: str | None = None
+    ) -> None:
+        """Activate or deactivate; the next request that presents it sees the change.
+        `owner`: see `get` (the CLI, an administrator's, passes none)."""
         if status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
-        (await self.get(session, ident)).status = status
+        (await self.get(session, ident, owner)).status = status
 
-    async def delete(self, session: AsyncSession, ident: str) -> None:
-        await session.delete(await self.get(session, ident))
+    async def delete(self, session: AsyncSession, ident: str, owner: str | None = None) -> None:
+        await session.delete(await self.get(session, ident, owner))
 
 
 GIT_CREDENTIALS = OwnedKind(GitCredential, "Git credential")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import ssl
@@ -29,7 +30,7 @@ from gitserver.content.browse import Browse
 from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
 from gitserver.content.writer import Limits
-from gitserver.delivery import build_dispatcher, trigger_targets
+from gitserver.delivery import build_dispatcher, payload_context, trigger_targets
 from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
 from gitserver.store.branches import Branches
@@ -203,6 +204,10 @@ class Server:
                 browse=Browse(self.services.git, self.services.store),
                 on_failed_login=self.audit.record_failed_login,
                 reviews=self._reviews(),
+                box=self.services.box,
+                payload_context=functools.partial(payload_context, self.services),
+                webhook_allowed=Allowed.parse(settings.webhook_allowed_hosts),
+                branches=Branches(self.services.db, self.services.git, self.services.store),
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
         )

@@ -151,8 +151,14 @@ def secret_of(box: SecretBox, subscription: Subscription) -> str:
     return box.decrypt(subscription.secret_ciphertext, subscription.id)
 
 
-async def get_subscription(session: AsyncSession, subscription_id: str, kind: str) -> Subscription:
+async def get_subscription(
+    session: AsyncSession, subscription_id: str, kind: str, repository_id: str | None = None
+) -> Subscription:
+    """With `repository_id`, only that repository's (a front end that authorized one
+    repository must not reach another's hooks through an id)."""
     row = await session.get(Subscription, subscription_id)
+    if repository_id is not None and row is not None and row.repository_id != repository_id:
+        row = None
     if row is None or row.kind != kind:
         raise SubscriptionNotFound(f"no {kind} with id {subscription_id}")
     return row

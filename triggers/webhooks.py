@@ -98,8 +98,18 @@ async def delivery_log(
     return result
 
 
-async def redeliver_one(session: AsyncSession, delivery_id: str) -> Delivery:
-    """Raises: SubscriptionNotFound (no such delivery)."""
+async def redeliver_one(
+    session: AsyncSession, delivery_id: str, subscription_id: str | None = None
+) -> Delivery:
+    """With `subscription_id`, only that hook's delivery (the web page's scope).
+
+    Raises: SubscriptionNotFound (no such delivery)."""
+    if subscription_id is not None:
+        owner = await session.scalar(
+            select(Delivery.subscription_id).where(Delivery.id == delivery_id)
+        )
+        if owner != subscription_id:
+            raise SubscriptionNotFound(f"no delivery with id {delivery_id}")
     row = await redeliver(session, delivery_id)
     if row is None:
         raise SubscriptionNotFound(f"no delivery with id {delivery_id}")

@@ -12,6 +12,7 @@ from aiohttp import web
 from auth.actions import Action
 from auth.authenticate import Authenticator
 from auth.principal import Principal
+from auth.secretbox import SecretBox
 from auth.sessions import SessionInfo
 from gitserver.access import Access, RequestInfo, request_info
 from gitserver.audit import FailedLogin
@@ -26,11 +27,14 @@ from gitserver.pulls.comments import Comments
 from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.service import PullRequests
 from gitserver.pulls.templates import Templates
+from gitserver.store.branches import Branches
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
 from gitserver.web.highlight import HighlightCache
 from gitserver.web.pages import VIEWER
 from gitserver.web.throttle import Throttle
+from triggers.formats.context import PayloadContext
+from triggers.ssrf import Allowed
 
 # A file shown in a page is read whole (to highlight it); past this it is offered as a
 # download instead, its size read from the object header without inflating it.
@@ -63,6 +67,14 @@ class WebDeps:
     browse: Browse
     on_failed_login: Callable[[FailedLogin], None]
     reviews: Reviews
+    # Encrypts access keys' secrets (the self-service page creates them).
+    box: SecretBox
+    # What webhook payloads link to (the delivery assembly's, which the web may not
+    # import: `Server.web_ui()` hands it over), and the hosts the sender allows.
+    payload_context: Callable[[Repository | None], PayloadContext]
+    webhook_allowed: Allowed
+    # The API's UpdateDefaultBranch service (the repository settings page calls it too).
+    branches: Branches
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
@@ -160,6 +172,8 @@ class Links:
     history: bool
     log: bool
     commit: bool
+    webhooks: bool
+    settings: bool
 
 
 def links(request: web.Request, repo: Repository) -> Links:
@@ -173,6 +187,8 @@ def links(request: web.Request, repo: Repository) -> Links:
         history=may(Action.LIST_FILE_COMMIT_HISTORY),
         log=may(Action.GET_COMMIT),
         commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
+        webhooks=may(Action.GET_REPOSITORY_TRIGGERS),
+        settings=may(Action.UPDATE_REPOSITORY_DESCRIPTION) or may(Action.UPDATE_DEFAULT_BRANCH),
     )
 
 

@@ -10,7 +10,18 @@ import functools
 
 from aiohttp import web
 
-from gitserver.web import account, browse, commits, pull_forms, pull_new, pulls, repos
+from gitserver.web import (
+    account,
+    browse,
+    commits,
+    pull_forms,
+    pull_new,
+    pulls,
+    repo_settings,
+    repos,
+    selfservice,
+    webhooks,
+)
 from gitserver.web.context import DEPS, WebDeps
 from gitserver.web.highlight import stylesheet
 from gitserver.web.middleware import SIGN_IN_ROUTE, security_headers, web_middleware
@@ -46,6 +57,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/sign-out", account.sign_out, name="web-signout"),
         web.get("/settings/password", account.password_form, name="web-password-page"),
         web.post("/settings/password", account.change_password, name="web-password"),
+        *_self_service(),
         web.get(_REPO, repos.repository_home, name="web-repository"),
         web.get(_REPO + "/tree/{tail:.*}", browse.tree, name="web-tree"),
         web.get(_REPO + "/blob/{tail:.*}", browse.blob, name="web-blob"),
@@ -56,6 +68,18 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
         *_pull_request_routes(),
+        *_webhooks(),
+        web.get(_REPO + "/settings", repo_settings.settings_page, name="web-repo-settings"),
+        web.post(
+            _REPO + "/settings/description",
+            repo_settings.set_description,
+            name="web-repo-description",
+        ),
+        web.post(
+            _REPO + "/settings/default-branch",
+            repo_settings.set_default_branch,
+            name="web-repo-default-branch",
+        ),
     ]
 
 
@@ -72,6 +96,52 @@ def _pull_request_routes() -> list[web.RouteDef]:
         web.post(_PR + "/override", pull_forms.override, name="web-pull-override"),
         web.post(_PR + "/status", pull_forms.set_status, name="web-pull-status"),
         web.post(_PR + "/merge", pull_forms.merge, name="web-pull-merge"),
+    ]
+
+
+def _webhooks() -> list[web.RouteDef]:
+    hooks = _REPO + "/settings/webhooks"
+    one = hooks + "/{id}"
+    return [
+        web.get(hooks, webhooks.webhook_list, name="web-webhooks"),
+        web.post(hooks, webhooks.create_webhook, name="web-webhook-add"),
+        web.get(one, webhooks.deliveries, name="web-webhook"),
+        web.post(one + "/delete", webhooks.delete_webhook, name="web-webhook-delete"),
+        web.post(one + "/test", webhooks.test_webhook, name="web-webhook-test"),
+        web.post(
+            one + "/deliveries/{delivery}/redeliver",
+            webhooks.redeliver,
+            name="web-webhook-redeliver",
+        ),
+    ]
+
+
+def _self_service() -> list[web.RouteDef]:
+    ssh, cred = selfservice.SSH_PAGE, selfservice.CREDENTIALS_PAGE
+    return [
+        web.get(ssh, selfservice.ssh_keys, name="web-ssh-keys"),
+        web.post(ssh, selfservice.add_ssh_key, name="web-ssh-key-add"),
+        web.post(ssh + "/{id}/status", selfservice.ssh_key_status, name="web-ssh-key-status"),
+        web.post(ssh + "/{id}/delete", selfservice.delete_ssh_key, name="web-ssh-key-delete"),
+        web.get(cred, selfservice.credentials_page, name="web-credentials"),
+        web.post(cred + "/git", selfservice.create_git_credential, name="web-git-credential-add"),
+        web.post(
+            cred + "/git/{id}/status",
+            selfservice.git_credential_status,
+            name="web-git-credential-status",
+        ),
+        web.post(
+            cred + "/git/{id}/delete",
+            selfservice.delete_git_credential,
+            name="web-git-credential-delete",
+        ),
+        web.post(cred + "/keys", selfservice.create_access_key, name="web-access-key-add"),
+        web.post(
+            cred + "/keys/{id}/status", selfservice.access_key_status, name="web-access-key-status"
+        ),
+        web.post(
+            cred + "/keys/{id}/delete", selfservice.delete_access_key, name="web-access-key-delete"
+        ),
     ]
 
 

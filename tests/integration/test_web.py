@@ -318,6 +318,10 @@ _REPO_PAGES = {
     "web-pulls": "/pull-requests",
     "web-pull-new-page": "/pull-requests/new?source=feature/x",
     "web-pull": "/pull-requests/{pr}",
+    # GetRepositoryTriggers (test_web_settings.py has the forms' PutRepositoryTriggers).
+    "web-webhooks": "/settings/webhooks",
+    "web-webhook": "/settings/webhooks/00000000-0000-0000-0000-000000000000",
+    "web-repo-settings": "/settings",
 }
 # The pull request's forms, posted with a valid token by a user who may not read it:
 # "not found", as its pages.
@@ -335,8 +339,30 @@ _FORMS = {
     "web-signin": "/sign-in",
     "web-signout": "/sign-out",
     "web-password": "/settings/password",
+    "web-ssh-key-add": "/settings/ssh-keys",
+    "web-ssh-key-status": "/settings/ssh-keys/APKAX/status",
+    "web-ssh-key-delete": "/settings/ssh-keys/APKAX/delete",
+    "web-git-credential-add": "/settings/credentials/git",
+    "web-git-credential-status": "/settings/credentials/git/X/status",
+    "web-git-credential-delete": "/settings/credentials/git/X/delete",
+    "web-access-key-add": "/settings/credentials/keys",
+    "web-access-key-status": "/settings/credentials/keys/X/status",
+    "web-access-key-delete": "/settings/credentials/keys/X/delete",
+    "web-repo-description": "/repositories/r/settings/description",
+    "web-repo-default-branch": "/repositories/r/settings/default-branch",
+    "web-webhook-add": "/repositories/r/settings/webhooks",
+    "web-webhook-delete": "/repositories/r/settings/webhooks/X/delete",
+    "web-webhook-test": "/repositories/r/settings/webhooks/X/test",
+    "web-webhook-redeliver": "/repositories/r/settings/webhooks/X/deliveries/Y/redeliver",
 }
-_SIGNED_IN_PAGES = {"web-repositories": "/", "web-password-page": "/settings/password"}
+_SIGNED_IN_PAGES = {
+    "web-repositories": "/",
+    "web-password-page": "/settings/password",
+    # Decided by the IAM self-service actions on the user's own ARN: a user with no
+    # policy gets a 403 page (test_web_settings.py has the rest).
+    "web-ssh-keys": "/settings/ssh-keys",
+    "web-credentials": "/settings/credentials",
+}
 _PUBLIC = {"web-style": "/static/style.css", "web-signin-page": "/sign-in"}
 
 
@@ -359,6 +385,8 @@ def test_every_web_route_asks_the_authorizer(
         assert page.body.replace(name, "X") == missing, route
         assert Browser(server).get(f"/repositories/{name}{tail.format(**ids)}").status == 303, route
     assert nobody.get("/").status == 403  # ListRepositories
+    for route, path in _SIGNED_IN_PAGES.items():
+        assert Browser(server).get(path).status == 303, route
     for route, path in _FORMS.items():
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
     token = nobody.csrf()
