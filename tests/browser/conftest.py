@@ -1,0 +1,182 @@
+"""Browser fixtures: one Chromium per xdist worker, pages signed in through the real form.
+
+Each worker reuses the session `server` of tests/conftest.py (started anyway for the
+other tests) and signs each user in once; later pages start from the saved cookies, so a
+test costs a browser context, not an argon2 hash and a form round trip. Tests that sign
+out or sign in themselves take `anonymous_page` and their own session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Error, Page, Playwright, sync_playwright
+
+from tests.browser.support import Account, launch_chromium, screenshot_path, sign_in
+from tests.support import Git, Server
+
+PASSWORD = "correct horse battery staple"
+# The escaping case of issue 12: a file name that is markup, with content that is too.
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
+HOSTILE_CONTENT = "<script>alert(2)</script>\n<img src=y onerror=alert(3)>\n"
+DEEP_FILE = "src/gitserver_demo/core/module.py"
+DEEP_SOURCE = 'def greet(name: str) -> str:\n    """Say hello."""\n    return f"hello {name}"\n'
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test in this directory drives Chromium: `-m browser` selects them, and
+    # `-m 'not browser'` leaves them out on a host without it.
+    for item in items:
+        if _HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass(frozen=True, slots=True)
+class Users:
+    """The accounts of the worker's server: the bootstrap admin and a read-only user."""
+
+    admin: Account
+    reader: Account
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRepository:
+    """A repository with a README, a deep source file and a hostile file name on `main`."""
+
+    name: str
+    head: str
+
+
+@dataclass
+class PageWatch:
+    """What a page did that no test may allow: a dialog (script ran) or an uncaught error."""
+
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(
+    playwright_driver: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    """One Chromium per worker; tests isolate themselves with a context each."""
+    instance = launch_chromium(playwright_driver, tmp_path_factory.mktemp("chromium-home"))
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="session")
+def users(server: Server) -> Users:
+    reader = f"reader-{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", reader, "--password-stdin", input=PASSWORD + "\n")
+    server.cli("policy", "attach-user-policy", reader, "GitServerReadOnly")
+    return Users(admin=Account("admin", server.admin_password), reader=Account(reader, PASSWORD))
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(
+    browser: Browser, server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Account], Path]:
+    """Signs a user in through the form once per worker; returns the saved cookies' file."""
+    saved: dict[str, Path] = {}
+    directory = tmp_path_factory.mktemp("sessions")
+
+    def state(user: Account) -> Path:
+        if user.name not in saved:
+            context = browser.new_context(base_url=server.base_url)
+            try:
+                page = context.new_page()
+                sign_in(page, user)
+                if not context.cookies():
+                    raise AssertionError(f"signing in as {user.name} set no cookie ({page.url})")
+                path = directory / f"{user.name}.json"
+                context.storage_state(path=path)
+                saved[user.name] = path
+            finally:
+                context.close()
+        return saved[user.name]
+
+    return state
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser,
+    server: Server,
+    signed_in_state: Callable[[Account], Path],
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[[Account | None], Page]]:
+    """Opens a page in a fresh context, signed in as the user (None: signed out).
+
+    Every page is screenshotted into test-artifacts/screenshots/ when the test ends, and
+    the test fails if any page opened a dialog (a script ran) or threw an uncaught error.
+    """
+    opened: list[tuple[Page, PageWatch]] = []
+
+    def make(user: Account | None) -> Page:
+        state = signed_in_state(user) if user is not None else None
+        context = browser.new_context(base_url=server.base_url, storage_state=state)
+        page = context.new_page()
+        watch = PageWatch()
+
+        def on_dialog(dialog: Dialog) -> None:
+            watch.dialogs.append(f"{dialog.type}: {dialog.message}")
+            dialog.dismiss()  # an open dialog would block the page until it is handled
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda error: watch.errors.append(str(error)))
+        opened.append((page, watch))
+        return page
+
+    yield make
+    for index, (page, _) in enumerate(opened):
+        try:
+            suffix = f"-{index + 1}" if len(opened) > 1 else ""
+            page.screenshot(path=screenshot_path(request.node.name, suffix), full_page=True)
+        except Error:
+            pass  # a page that crashed or closed has nothing to show; the test says why
+        finally:
+            page.context.close()
+    dialogs = [d for _, watch in opened for d in watch.dialogs]
+    errors = [e for _, watch in opened for e in watch.errors]
+    assert not dialogs, f"a page opened a dialog: script from page content ran: {dialogs}"
+    assert not errors, f"uncaught JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(new_page: Callable[[Account | None], Page], users: Users) -> Page:
+    """A page signed in as admin."""
+    return new_page(users.admin)
+
+
+@pytest.fixture
+def anonymous_page(new_page: Callable[[Account | None], Page]) -> Page:
+    """A page with no session: for the sign-in tests, which make their own."""
+    return new_page(None)
+
+
+@pytest.fixture(scope="session")
+def pushed_repository(server: Server, tmp_path_factory: pytest.TempPathFactory) -> PushedRepository:
+    """One repository per worker, pushed over HTTP as a user would; tests only read it."""
+    work = tmp_path_factory.mktemp("browse-work")
+    git = Git(work / "home")
+    tree = git.init(work / "tree")
+    name = f"browse-{uuid.uuid4().hex[:8]}"
+    server.cli("repo", "create", name)
+    git.commit(tree, "README.md", "# Browse demo\n\nA repository for the browser tests.\n")
+    git.commit(tree, DEEP_FILE, DEEP_SOURCE)
+    head = git.commit(tree, HOSTILE_NAME, HOSTILE_CONTENT, message="a file name that is markup")
+    git("push", "-q", server.url(name), "main", cwd=tree)
+    return PushedRepository(name=name, head=head)
