@@ -27,6 +27,9 @@ DEEP_FILE = "src/gitserver_demo/core/module.py"
 DEEP_SOURCE = 'def greet(name: str) -> str:\n    """Say hello."""\n    return f"hello {name}"\n'
 
 _HERE = Path(__file__).resolve().parent
+# Playwright waits 30 s for an element by default; a local page that needs more than this
+# is a failure, and a missing one should fail the test quickly, not stall the suite.
+ACTION_TIMEOUT_MS = 10_000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -91,11 +94,16 @@ def signed_in_state(
 ) -> Callable[[Account], Path]:
     """Signs a user in through the form once per worker; returns the saved cookies' file."""
     saved: dict[str, Path] = {}
+    # A sign-in that failed once fails every later test at once, not after another timeout.
+    failed: dict[str, str] = {}
     directory = tmp_path_factory.mktemp("sessions")
 
     def state(user: Account) -> Path:
+        if user.name in failed:
+            raise AssertionError(f"signing in as {user.name} failed earlier: {failed[user.name]}")
         if user.name not in saved:
             context = browser.new_context(base_url=server.base_url)
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
             try:
                 page = context.new_page()
                 sign_in(page, user)
@@ -104,6 +112,9 @@ def signed_in_state(
                 path = directory / f"{user.name}.json"
                 context.storage_state(path=path)
                 saved[user.name] = path
+            except (AssertionError, Error) as exc:
+                failed[user.name] = str(exc).splitlines()[0]
+                raise
             finally:
                 context.close()
         return saved[user.name]
@@ -128,6 +139,7 @@ def new_page(
     def make(user: Account | None) -> Page:
         state = signed_in_state(user) if user is not None else None
         context = browser.new_context(base_url=server.base_url, storage_state=state)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         page = context.new_page()
         watch = PageWatch()
 

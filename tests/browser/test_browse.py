@@ -1,0 +1,78 @@
+"""Browsing code in a pushed repository, and names and content that are markup (items 4, 7)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote, urlsplit
+
+from playwright.sync_api import Dialog, Page, expect
+
+from tests.browser.conftest import (
+    DEEP_FILE,
+    HOSTILE_CONTENT,
+    HOSTILE_NAME,
+    PushedRepository,
+)
+
+
+def _link(page: Page, text: str) -> None:
+    """Follow the link whose accessible name is exactly `text`, as a reader clicks it."""
+    with page.expect_navigation():
+        page.get_by_role("link", name=text, exact=True).first.click()
+
+
+def test_browse_from_the_repository_list_to_a_file(
+    page: Page, pushed_repository: PushedRepository
+) -> None:
+    name = pushed_repository.name
+    page.goto("/")
+    _link(page, name)
+    assert urlsplit(page.url).path == f"/repositories/{name}", page.url
+
+    *folders, file = DEEP_FILE.split("/")
+    for folder in folders:
+        _link(page, folder)
+    _link(page, file)
+
+    assert unquote(urlsplit(page.url).path) == f"/repositories/{name}/blob/main/{DEEP_FILE}"
+    code = page.locator("pre").filter(has_text="def greet")
+    expect(code).to_be_visible()
+    expect(code).to_contain_text('return f"hello {name}"')
+    # Highlighted: Pygments splits the source into token elements, not one text node.
+    assert code.locator("span").count() >= 5, code.inner_html()
+
+
+def test_a_file_name_and_content_that_are_markup_render_as_text(
+    page: Page, pushed_repository: PushedRepository
+) -> None:
+    # The page fixture fails the test on any dialog too; this listener also says where.
+    fired: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        fired.append(f"{dialog.message} on {page.url}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    name = pushed_repository.name
+
+    page.goto(f"/repositories/{name}/tree/main/")
+    # networkidle: a broken <img src=x> would have failed to load and run onerror by now.
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_text(HOSTILE_NAME, exact=True).first).to_be_visible()
+    assert page.locator('img[src="x"]').count() == 0
+
+    _link(page, HOSTILE_NAME)
+    page.wait_for_load_state("networkidle")
+    assert unquote(urlsplit(page.url).path).endswith(f"/blob/main/{HOSTILE_NAME}"), page.url
+    expect(page.locator("body")).to_contain_text("<script>alert(2)</script>")
+    expect(page.locator("body")).to_contain_text("<img src=y onerror=alert(3)>")
+    assert page.locator('img[src="y"]').count() == 0
+
+    raw = page.goto(f"/repositories/{name}/raw/main/{quote(HOSTILE_NAME)}")
+    assert raw is not None and raw.status == 200
+    # Raw content is never a document the browser would run: not HTML, and not sniffed.
+    assert not raw.headers["content-type"].startswith("text/html"), raw.headers
+    assert raw.headers.get("x-content-type-options") == "nosniff", raw.headers
+    assert raw.body().decode() == HOSTILE_CONTENT
+    page.wait_for_load_state("networkidle")
+
+    assert fired == []
