@@ -156,6 +156,22 @@ class Authenticator:
                 raise AuthenticationFailed("this user no longer exists")
             return await load_principal(session, user, self._account_id, principal.authenticated_by)
 
+    async def password(self, username: str, password: str) -> Principal:
+        """A user name and that user's password (the web UI's sign-in form).
+
+        Raises:
+            AuthenticationFailed: unknown user or wrong password.
+        """
+        return await self._password(username, password)
+
+    async def user(self, user_id: str, authenticated_by: str) -> Principal:
+        """The user `user_id` as they are now (a web session's principal, per request).
+
+        Raises:
+            AuthenticationFailed: the user no longer exists.
+        """
+        return await self.refresh(Principal(user_id, "", "", authenticated_by=authenticated_by))
+
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):
             return True

@@ -24,6 +24,8 @@ from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
 from gitserver.clientip import parse_networks
 from gitserver.config import parse_hostport, replace
+from gitserver.content.browse import Browse
+from gitserver.content.service import Contents
 from gitserver.delivery import build_dispatcher, trigger_targets
 from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
@@ -43,6 +45,8 @@ from gitserver.transport.limits import (
     raise_nofile_limit,
 )
 from gitserver.transport.ssh import GitSsh, SshLimits
+from gitserver.web import WebDeps, WebUI
+from gitserver.web.context import MAX_SHOWN_FILE
 from triggers.dispatcher import Dispatcher
 from triggers.events import on_events_committed
 from triggers.metrics import DeliveryMetrics
@@ -181,7 +185,23 @@ class Server:
         app.add_routes(git_http.routes())
         app.add_routes(self.api().routes())
         app.add_routes([web.get("/healthz", self._health), web.get("/metrics", self._metrics)])
+        self.web_ui().install(app)  # last: `GET /` and the rest, beside `POST /` (the API)
         return app
+
+    def web_ui(self) -> WebUI:
+        settings = self.services.settings
+        return WebUI(
+            WebDeps(
+                db=self.services.db,
+                access=self.access,
+                authenticator=self.authenticator,
+                # Files shown in a page are read whole: the page's limit, not the API's.
+                contents=Contents(self.services.store, MAX_SHOWN_FILE),
+                browse=Browse(self.services.git, self.services.store),
+                on_failed_login=self.audit.record_failed_login,
+                trusted_proxies=parse_networks(settings.trusted_proxies),
+            )
+        )
 
     def api(self) -> CodeCommitApi:
         settings = self.services.settings

@@ -9,6 +9,18 @@ clone URL follows CodeCommit's (`{base}/v1/repos/{name}`):
     {base}/repositories/{name}/compare/{before}...{after}   two commits compared
     {base}/repositories/{name}/pull-requests/{id}           a pull request
     {base}/repositories/{name}/pull-requests/{id}#comment-{commentId}
+
+The web UI's other pages (pass `base_url=""` for a site-relative link):
+
+    {base}/repositories/{name}/tree/{ref}/{path}      a folder at a ref
+    {base}/repositories/{name}/blob/{ref}/{path}      a file at a ref
+    {base}/repositories/{name}/raw/{ref}/{path}       a file's bytes (download)
+    {base}/repositories/{name}/history/{ref}/{path}   the commits that changed a file
+    {base}/repositories/{name}/blame/{ref}/{path}     who last changed each line
+    {base}/repositories/{name}/log/{ref}              the commit log
+
+`{ref}` is written as is, slashes included (`feature/x`); the web UI reads the longest
+prefix of the path that names a branch or tag (docs/architecture.md, "Web UI").
 """
 
 from __future__ import annotations
@@ -35,3 +47,9 @@ def pull_request_page(base_url: str, repository: str, pull_request_id: str) -> s
 def comment_anchor(comment_id: str) -> str:
     """The fragment of a comment on a pull-request or commit page."""
     return f"comment-{comment_id}"
+
+
+def ref_page(base_url: str, repository: str, view: str, ref: str, path: str = "") -> str:
+    """`view` (tree, blob, raw, history, blame, log) of `path` at `ref`."""
+    tail = "/".join(quote(part, safe="") for part in f"{ref}/{path}".strip("/").split("/"))
+    return f"{repository_page(base_url, repository)}/{view}/{tail}"

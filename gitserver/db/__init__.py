@@ -32,6 +32,7 @@ from gitserver.db.models import (
     User,
     UserPolicy,
     UserPolicyAttachment,
+    WebSession,
     utcnow,
 )
 
@@ -67,5 +68,6 @@ __all__ = [
     "User",
     "UserPolicy",
     "UserPolicyAttachment",
+    "WebSession",
     "utcnow",
 ]

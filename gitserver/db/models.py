@@ -552,3 +552,20 @@ class CommentReaction(Base):
     user_arn: Mapped[str] = mapped_column(String(256), primary_key=True)
     emoji: Mapped[str] = mapped_column(String(64))
     time: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A web UI sign-in. Only the SHA-256 of the cookie's token is stored: a copy of the
+    database lets no one act as a signed-in user."""
+
+    __tablename__ = "web_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Bound to the session: every form carries it, every POST compares it (constant time).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    source_ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(256), default="")

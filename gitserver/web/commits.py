@@ -1,0 +1,61 @@
+"""A commit with its diff, and two refs compared (`/compare/{before}...{after}`, the
+address webhook payloads already link to).
+
+A commit is GetCommit and its diff GetDifferences, as the API splits them; a comparison
+is GetDifferences. The comparison is the trees of `before` and `after` (what a push
+changed), with the commits `after` has that `before` has not.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from auth.actions import Action
+from gitserver.content.reader import FULL_OID
+from gitserver.store.errors import CommitNotFound
+from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository, viewer_of
+from gitserver.web.diffs import file_diffs
+from gitserver.web.pages import render
+
+
+async def commit(request: web.Request) -> web.StreamResponse:
+    name, commit_id = request.match_info["name"], request.match_info["commit"]
+    repo = await readable_repository(request, name, Action.GET_COMMIT)
+    await readable_repository(request, name, Action.GET_DIFFERENCES)
+    deps = deps_of(request)
+    if not FULL_OID.fullmatch(commit_id):
+        commit_id = await deps.browse.resolve(repo, commit_id)
+    info = await deps.contents.commit(repo, commit_id)
+    parent = info.parents[0] if info.parents else None
+    differences = await deps.contents.differences(repo, info.commit_id, parent)
+    return render(
+        request,
+        "commit.html",
+        repo=repo,
+        commit=info,
+        files=await file_diffs(deps.contents, repo, differences),
+    )
+
+
+async def compare(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    before, dots, after = request.match_info["spec"].partition("...")
+    if not dots or not before or not after:
+        raise CommitNotFound("Compare two refs as /compare/BEFORE...AFTER")
+    viewer_of(request)
+    repo = await readable_repository(request, name, Action.GET_DIFFERENCES)
+    deps = deps_of(request)
+    before_id = await deps.browse.resolve(repo, before)
+    after_id = await deps.browse.resolve(repo, after)
+    differences = await deps.contents.differences(repo, after_id, before_id)
+    commits = await deps.browse.log(repo, f"{before_id}..{after_id}", limit=PAGE_SIZE + 1)
+    return render(
+        request,
+        "compare.html",
+        repo=repo,
+        before=before,
+        after=after,
+        commits=commits[:PAGE_SIZE],
+        more_commits=len(commits) > PAGE_SIZE,
+        files=await file_diffs(deps.contents, repo, differences),
+    )

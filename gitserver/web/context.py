@@ -1,0 +1,117 @@
+"""What the web UI's handlers share: its dependencies, who is asking, and the one way a
+page is authorized (`Access.authorize`, with the action the API uses for the same read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from auth.actions import Action
+from auth.authenticate import Authenticator
+from auth.principal import Principal
+from auth.sessions import SessionInfo
+from gitserver.access import Access, RequestInfo, request_info
+from gitserver.audit import FailedLogin
+from gitserver.clientip import Network
+from gitserver.content.browse import Browse
+from gitserver.content.service import Contents
+from gitserver.db import Database, Repository
+from gitserver.store.errors import RepositoryNotFound
+from gitserver.store.repositories import Endpoints
+from gitserver.web.throttle import Throttle
+
+# A file shown in a page is read whole (to highlight it); past this it is offered as a
+# download instead, its size read from the object header without inflating it.
+MAX_SHOWN_FILE = 1024 * 1024
+PAGE_SIZE = 50
+
+
+@dataclass(slots=True)
+class WebDeps:
+    """The services the web UI calls, built once by the server (`Server.web()`)."""
+
+    db: Database
+    access: Access
+    authenticator: Authenticator
+    contents: Contents
+    browse: Browse
+    on_failed_login: Callable[[FailedLogin], None]
+    trusted_proxies: tuple[Network, ...] = ()
+    throttle: Throttle = field(default_factory=Throttle)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self.access.endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user of one request, and their session (its CSRF token)."""
+
+    principal: Principal
+    session: SessionInfo
+    info: RequestInfo
+
+    @property
+    def name(self) -> str:
+        return self.principal.name
+
+
+DEPS = web.AppKey("web_deps", WebDeps)
+VIEWER = "web_viewer"
+
+
+def info_of(request: web.Request, deps: WebDeps) -> RequestInfo:
+    """The request's facts for policies and the audit log (transport http or https)."""
+    return request_info(
+        "https" if request.secure else "http",
+        request.remote or "",
+        secure=request.secure,
+        user_agent=request.headers.get("User-Agent", ""),
+        forwarded_for=request.headers.get("X-Forwarded-For"),
+        trusted_proxies=deps.trusted_proxies,
+    )
+
+
+def deps_of(request: web.Request) -> WebDeps:
+    return request.app[DEPS]
+
+
+def viewer_of(request: web.Request) -> Viewer:
+    """The signed-in user; anyone else is sent to sign in, then back here."""
+    viewer: Viewer | None = request.get(VIEWER)
+    if viewer is None:
+        raise web.HTTPSeeOther(_sign_in_url(request))
+    return viewer
+
+
+def _sign_in_url(request: web.Request) -> str:
+    from urllib.parse import quote
+
+    return "/sign-in?next=" + quote(request.rel_url.path_qs, safe="/")
+
+
+async def readable_repository(request: web.Request, name: str, action: Action) -> Repository:
+    """The repository `name`, once `action` on it is allowed for the viewer.
+
+    Raises:
+        AccessDenied, RepositoryNotFound: both shown as the same "not found" page.
+    """
+    viewer = viewer_of(request)
+    access = deps_of(request).access
+    rows = await access.authorize(viewer.principal, action, [access.repository(name)], viewer.info)
+    row = rows.get(name)
+    if row is None:
+        raise RepositoryNotFound(f"Repository {name} does not exist")
+    return row
+
+
+def allowed(request: web.Request, action: Action, repo: Repository) -> bool:
+    """Whether the viewer may `action` on `repo`: controls they may not use are not shown."""
+    viewer = viewer_of(request)
+    access = deps_of(request).access
+    target = access.repository(repo.name, repo)
+    return access.decide(viewer.principal, action, target, viewer.info).allowed

@@ -1,0 +1,125 @@
+"""The web UI's one middleware: who is signed in, the CSRF check on every POST, errors as
+pages, and the security headers on every web response.
+
+It acts on web routes only (their names start with `web-`) and on GET requests no route
+matched outside git's `/v1/`: git and the CodeCommit API answer in their own formats.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.web_urldispatcher import SystemRoute
+
+from auth.errors import AuthenticationFailed
+from auth.sessions import find_session, touch_session
+from gitserver import errors
+from gitserver.gitcmd import GitError, UnsafeArgument
+from gitserver.web.context import VIEWER, Viewer, deps_of, info_of
+from gitserver.web.pages import render
+from gitserver.web.security import SESSION_COOKIE, SIGNIN_COOKIE, add_headers, tokens_match
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SIGN_IN_ROUTE = "web-signin"
+NOT_FOUND = "This page does not exist, or you do not have access to it."
+# Category -> (status, whether the domain message is shown). Access denials look like
+# "not found": a repository's existence is not told to someone who may not read it.
+_STATUS: list[tuple[type[Exception], int, bool]] = [
+    (errors.AccessDenied, 404, False),
+    (errors.NotFound, 404, False),
+    (errors.InvalidInput, 400, True),
+    (errors.LimitExceeded, 413, True),
+    (errors.Conflict, 409, True),
+    (errors.AlreadyExists, 409, True),
+    (UnsafeArgument, 400, False),
+]
+
+
+def is_web(request: web.Request) -> bool:
+    route = request.match_info.route
+    if isinstance(route, SystemRoute):
+        return (
+            route.status == 404
+            and request.method in ("GET", "HEAD")
+            and not request.path.startswith("/v1/")
+        )
+    return (route.resource.name or "").startswith("web-") if route.resource else False
+
+
+@web.middleware
+async def web_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_web(request):
+        return await handler(request)
+    try:
+        await _load_viewer(request)
+        if request.method == "POST":
+            await _check_csrf(request)
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc if exc.status < 400 else error_page(request, exc.status, exc.text or "")
+    except Exception as exc:
+        response = _domain_error_page(request, exc)
+    add_headers(response)
+    return response
+
+
+def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    if status == 404:
+        message = NOT_FOUND
+    elif status >= 500 or not message or message.startswith(f"{status}:"):
+        message = "Something went wrong on the server." if status >= 500 else "Request refused."
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def _domain_error_page(request: web.Request, exc: Exception) -> web.Response:
+    for kind, status, shown in _STATUS:
+        if isinstance(exc, kind):
+            return error_page(request, status, str(exc) if shown else "")
+    if isinstance(exc, GitError):
+        log.warning("git failed behind a web page", extra={"path": request.path})
+        return error_page(request, 404, "")
+    # The log gets the cause; the page a generic sentence, never a traceback.
+    log.exception("web page failed", extra={"path": request.path})
+    return error_page(request, 500, "")
+
+
+async def _load_viewer(request: web.Request) -> None:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return
+    deps = deps_of(request)
+    async with deps.db.reader() as session:
+        found = await find_session(session, token)
+    if found is None:
+        return
+    try:
+        principal = await deps.authenticator.user(found.user_id, "web-session")
+    except AuthenticationFailed:
+        return
+    if found.needs_touch:
+        async with deps.db.session() as session:
+            await touch_session(session, found.token_sha256)
+    request[VIEWER] = Viewer(principal, found, info_of(request, deps))
+
+
+async def _check_csrf(request: web.Request) -> None:
+    """Refuse a POST whose form token is not this browser's (403, nothing changed)."""
+    form = await request.post()
+    sent = form.get("csrf")
+    viewer: Viewer | None = request.get(VIEWER)
+    if (
+        request.match_info.route.resource
+        and request.match_info.route.resource.name == SIGN_IN_ROUTE
+    ):
+        expected = request.cookies.get(SIGNIN_COOKIE, "")
+    else:
+        expected = viewer.session.csrf_token if viewer else ""
+    if not isinstance(sent, str) or not tokens_match(sent, expected):
+        raise web.HTTPForbidden(
+            text="The form has expired or did not come from this site. "
+            "Reload the page and try again."
+        )

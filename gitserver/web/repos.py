@@ -1,0 +1,103 @@
+"""The repository list and a repository's home page.
+
+The list is the API's `ListRepositories` (decided on `*`, as the API does) narrowed to
+the repositories the viewer may `GetRepository`; the home page is `GetRepository`, and
+its parts (README, branch list) appear only where GetFile / ListBranches are allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from auth.actions import Action
+from gitserver.access import Target
+from gitserver.content.views import FileContent, Folder
+from gitserver.db import Repository
+from gitserver.store.repositories import list_repositories
+from gitserver.web.context import (
+    MAX_SHOWN_FILE,
+    PAGE_SIZE,
+    allowed,
+    deps_of,
+    readable_repository,
+    viewer_of,
+)
+from gitserver.web.pages import markdown, render
+
+_README = ("readme.md", "readme.markdown", "readme", "readme.txt", "readme.rst")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def repository_list(request: web.Request) -> web.StreamResponse:
+    viewer = viewer_of(request)
+    deps = deps_of(request)
+    await deps.access.authorize(
+        viewer.principal, Action.LIST_REPOSITORIES, [Target("*")], viewer.info
+    )
+    async with deps.db.reader() as session:
+        rows = await list_repositories(session)
+    query = request.query.get("q", "").strip()
+    sort = "pushed" if request.query.get("sort") == "pushed" else "name"
+    shown = [
+        r
+        for r in rows
+        if query.lower() in r.name.lower() and allowed(request, Action.GET_REPOSITORY, r)
+    ]
+    if sort == "pushed":
+        shown.sort(key=lambda r: (r.pushed_at or _EPOCH, r.name), reverse=True)
+    page = _page_number(request)
+    chunk = shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return render(
+        request,
+        "repositories.html",
+        repositories=chunk,
+        query=query,
+        sort=sort,
+        page=page,
+        more=len(shown) > page * PAGE_SIZE,
+        total=len(shown),
+    )
+
+
+def _page_number(request: web.Request) -> int:
+    text = request.query.get("page", "1")
+    return max(1, min(int(text), 100_000)) if text.isdigit() else 1
+
+
+async def repository_home(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    repo = await readable_repository(request, name, Action.GET_REPOSITORY)
+    deps = deps_of(request)
+    refs = await deps.browse.refs(repo)
+    readme = await _readme(request, repo) if refs.branches else None
+    return render(
+        request,
+        "repository.html",
+        repo=repo,
+        refs=refs if allowed(request, Action.LIST_BRANCHES, repo) else None,
+        readme=readme,
+        clone_http=deps.endpoints.clone_url_http(repo.name),
+        clone_ssh=deps.endpoints.clone_url_ssh(repo.name),
+        can_browse=allowed(request, Action.GET_FOLDER, repo),
+    )
+
+
+async def _readme(request: web.Request, repo: Repository) -> tuple[FileContent, object] | None:
+    """The default branch's README, rendered (Markdown) or as text; None if there is none
+    or the viewer may not read files."""
+    if not (allowed(request, Action.GET_FOLDER, repo) and allowed(request, Action.GET_FILE, repo)):
+        return None
+    contents = deps_of(request).contents
+    folder: Folder = await contents.folder(repo, None, "")
+    entry = next((e for e in folder.of_kind("file") if e.name.lower() in _README), None)
+    if entry is None:
+        return None
+    stat = await deps_of(request).browse.stat(repo, folder.commit_id, entry.path)
+    if stat.size > MAX_SHOWN_FILE:
+        return None
+    found = await contents.file(repo, folder.commit_id, entry.path)
+    text = found.content.decode("utf-8", "replace")
+    body = markdown(text) if entry.name.lower().endswith((".md", ".markdown")) else text
+    return found, body
