@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, unquote, urlsplit
 
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.browser.conftest import (
     DEEP_FILE,
+    DEEP_SOURCE,
     HOSTILE_CONTENT,
     HOSTILE_NAME,
     PushedRepository,
 )
 
 
-def _link(page: Page, text: str) -> None:
-    """Follow the link whose accessible name is exactly `text`, as a reader clicks it."""
+def _link(page: Page, text: str | re.Pattern[str]) -> None:
+    """Follow the link whose accessible name is `text` (exactly), as a reader clicks it."""
     with page.expect_navigation():
         page.get_by_role("link", name=text, exact=True).first.click()
+
+
+def _folder(name: str) -> re.Pattern[str]:
+    # A folder's link may carry a trailing slash (the tree page writes "src/").
+    # (\x2f, not "/": Playwright sends the pattern to the page between slashes.)
+    return re.compile(f"^{re.escape(name)}\\x2f?$")
 
 
 def test_browse_from_the_repository_list_to_a_file(
@@ -28,17 +36,21 @@ def test_browse_from_the_repository_list_to_a_file(
     _link(page, name)
     assert urlsplit(page.url).path == f"/repositories/{name}", page.url
 
+    # The home shows README, clone URLs and refs; its tree is one link away.
+    _link(page, "Browse files")
     *folders, file = DEEP_FILE.split("/")
     for folder in folders:
-        _link(page, folder)
+        _link(page, _folder(folder))
     _link(page, file)
 
     assert unquote(urlsplit(page.url).path) == f"/repositories/{name}/blob/main/{DEEP_FILE}"
-    code = page.locator("pre").filter(has_text="def greet")
-    expect(code).to_be_visible()
-    expect(code).to_contain_text('return f"hello {name}"')
+    main = page.locator("main")
+    for line in DEEP_SOURCE.splitlines():
+        expect(main).to_contain_text(line.strip())
     # Highlighted: Pygments splits the source into token elements, not one text node.
-    assert code.locator("span").count() >= 5, code.inner_html()
+    tokens = main.locator("pre span")
+    assert tokens.count() >= 5, main.inner_html()
+    expect(tokens.filter(has_text="greet").first).to_be_visible()
 
 
 def test_a_file_name_and_content_that_are_markup_render_as_text(
