@@ -16,15 +16,20 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Error, Page, Playwright, sync_playwright
 
-from tests.browser.support import Account, launch_chromium, screenshot_path, sign_in
+from tests.browser.support import (
+    DEEP_FILE,
+    DEEP_SOURCE,
+    HOSTILE_CONTENT,
+    HOSTILE_NAME,
+    PASSWORD,
+    Account,
+    PushedRepository,
+    Users,
+    launch_chromium,
+    screenshot_path,
+    sign_in,
+)
 from tests.support import Git, Server
-
-PASSWORD = "correct horse battery staple"
-# The escaping case of issue 12: a file name that is markup, with content that is too.
-HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
-HOSTILE_CONTENT = "<script>alert(2)</script>\n<img src=y onerror=alert(3)>\n"
-DEEP_FILE = "src/gitserver_demo/core/module.py"
-DEEP_SOURCE = 'def greet(name: str) -> str:\n    """Say hello."""\n    return f"hello {name}"\n'
 
 _HERE = Path(__file__).resolve().parent
 # Playwright waits 30 s for an element by default; a local page that needs more than this
@@ -38,22 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in item.path.parents:
             item.add_marker(pytest.mark.browser)
-
-
-@dataclass(frozen=True, slots=True)
-class Users:
-    """The accounts of the worker's server: the bootstrap admin and a read-only user."""
-
-    admin: Account
-    reader: Account
-
-
-@dataclass(frozen=True, slots=True)
-class PushedRepository:
-    """A repository with a README, a deep source file and a hostile file name on `main`."""
-
-    name: str
-    head: str
 
 
 @dataclass
@@ -165,6 +154,16 @@ def new_page(
     errors = [e for _, watch in opened for e in watch.errors]
     assert not dialogs, f"a page opened a dialog: script from page content ran: {dialogs}"
     assert not errors, f"uncaught JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def snap(request: pytest.FixtureRequest) -> Callable[[Page, str], None]:
+    """Screenshots a step of the test: test-artifacts/screenshots/<test>-<step>.png."""
+
+    def take(page: Page, step: str) -> None:
+        page.screenshot(path=screenshot_path(request.node.name, f"-{step}"), full_page=True)
+
+    return take
 
 
 @pytest.fixture

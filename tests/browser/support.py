@@ -19,6 +19,13 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 _AXE = Axe()
 
+PASSWORD = "correct horse battery staple"
+# The escaping case of issue 12: a file name that is markup, with content that is too.
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
+HOSTILE_CONTENT = "<script>alert(2)</script>\n<img src=y onerror=alert(3)>\n"
+DEEP_FILE = "src/gitserver_demo/core/module.py"
+DEEP_SOURCE = 'def greet(name: str) -> str:\n    """Say hello."""\n    return f"hello {name}"\n'
+
 
 @dataclass(frozen=True, slots=True)
 class Account:
@@ -26,6 +33,22 @@ class Account:
 
     name: str
     password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Users:
+    """The accounts of the worker's server: the bootstrap admin and a read-only user."""
+
+    admin: Account
+    reader: Account
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRepository:
+    """A repository with a README, a deep source file and a hostile file name on `main`."""
+
+    name: str
+    head: str
 
 
 def launch_chromium(playwright: Playwright, home: Path) -> Browser:

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import DEEP_FILE, PushedRepository, Users
-from tests.browser.support import Account, assert_accessible
+from tests.browser.support import DEEP_FILE, Account, PushedRepository, Users, assert_accessible
 
 # (what, path with {repo} for the pushed repository, signed in?)
 PAGES = [

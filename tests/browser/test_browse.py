@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.browser.conftest import (
+from tests.browser.support import (
     DEEP_FILE,
     DEEP_SOURCE,
     HOSTILE_CONTENT,
     HOSTILE_NAME,
+    Account,
     PushedRepository,
+    Users,
 )
 
 
@@ -54,7 +57,7 @@ def test_browse_from_the_repository_list_to_a_file(
 
 
 def test_a_file_name_and_content_that_are_markup_render_as_text(
-    page: Page, pushed_repository: PushedRepository
+    page: Page, pushed_repository: PushedRepository, snap: Callable[[Page, str], None]
 ) -> None:
     # The page fixture fails the test on any dialog too; this listener also says where.
     fired: list[str] = []
@@ -71,6 +74,7 @@ def test_a_file_name_and_content_that_are_markup_render_as_text(
     page.wait_for_load_state("networkidle")
     expect(page.get_by_text(HOSTILE_NAME, exact=True).first).to_be_visible()
     assert page.locator('img[src="x"]').count() == 0
+    snap(page, "tree")
 
     _link(page, HOSTILE_NAME)
     page.wait_for_load_state("networkidle")
@@ -78,6 +82,7 @@ def test_a_file_name_and_content_that_are_markup_render_as_text(
     expect(page.locator("body")).to_contain_text("<script>alert(2)</script>")
     expect(page.locator("body")).to_contain_text("<img src=y onerror=alert(3)>")
     assert page.locator('img[src="y"]').count() == 0
+    snap(page, "blob")
 
     raw = page.goto(f"/repositories/{name}/raw/main/{quote(HOSTILE_NAME)}")
     assert raw is not None and raw.status == 200
@@ -88,3 +93,13 @@ def test_a_file_name_and_content_that_are_markup_render_as_text(
     page.wait_for_load_state("networkidle")
 
     assert fired == []
+
+
+def test_a_read_only_user_reads_a_file(
+    new_page: Callable[[Account | None], Page], users: Users, pushed_repository: PushedRepository
+) -> None:
+    # GitServerReadOnly allows GetBlob: the reader sees the file the admin pushed.
+    page = new_page(users.reader)
+    response = page.goto(f"/repositories/{pushed_repository.name}/blob/main/{DEEP_FILE}")
+    assert response is not None and response.status == 200, page.url
+    expect(page.locator("main")).to_contain_text("def greet(name: str) -> str:")

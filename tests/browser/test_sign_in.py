@@ -8,8 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PASSWORD, Users
-from tests.browser.support import Account, sign_in
+from tests.browser.support import PASSWORD, Account, Users, sign_in
 from tests.support import Server
 
 
