@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
 from gitserver.content.errors import FileNotFound
@@ -135,7 +135,7 @@ class Browse:
 
         return await asyncio.to_thread(work)
 
-    async def blob_chunks(self, repo: Repository, blob_id: str) -> AsyncIterator[bytes]:
+    async def blob_chunks(self, repo: Repository, blob_id: str) -> AsyncGenerator[bytes, None]:
         """The blob's bytes in bounded chunks, from `git cat-file` (never whole in memory)."""
         process = await self.git.spawn(
             "cat-file",

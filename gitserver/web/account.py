@@ -12,9 +12,10 @@ from aiohttp import web
 from auth import identities
 from auth.errors import AuthenticationFailed
 from auth.sessions import LIFETIME, create_session, delete_session, delete_user_sessions
+from gitserver.access import RequestInfo
 from gitserver.audit import FailedLogin
 from gitserver.web.context import WebDeps, deps_of, info_of, viewer_of
-from gitserver.web.pages import render
+from gitserver.web.pages import VIEWER, render
 from gitserver.web.security import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -29,7 +30,7 @@ _SIGNIN_COOKIE_AGE = 3600
 
 
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
-    if request.get("web_viewer") is not None:
+    if request.get(VIEWER) is not None:
         raise web.HTTPSeeOther(local_path(request.query.get("next")))
     return _sign_in_page(request, error="")
 
@@ -75,10 +76,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _audit(deps: WebDeps, username: str, info: object, reason: str) -> None:
-    from gitserver.access import RequestInfo
-
-    assert isinstance(info, RequestInfo)
+def _audit(deps: WebDeps, username: str, info: RequestInfo, reason: str) -> None:
     deps.on_failed_login(
         FailedLogin(
             claimed_user=username,

@@ -8,6 +8,7 @@ page offers the download, which streams from `git cat-file` in bounded chunks.
 
 from __future__ import annotations
 
+from contextlib import aclosing
 from urllib.parse import quote
 
 from aiohttp import web
@@ -86,14 +87,15 @@ async def raw(request: web.Request) -> web.StreamResponse:
     repo, _, commit_id, path = await _located(request, Action.GET_BLOB)
     deps = deps_of(request)
     stat = await deps.browse.stat(repo, commit_id, path)
-    chunks = deps.browse.blob_chunks(repo, stat.blob_id)
-    first = await anext(chunks, b"")
-    response = web.StreamResponse(headers=_raw_headers(stat, is_binary(first[:_SNIFF])))
-    response.content_length = stat.size
-    await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
-        await response.write(chunk)
+    # aclosing: a client that leaves mid-download must not leave git running.
+    async with aclosing(deps.browse.blob_chunks(repo, stat.blob_id)) as chunks:
+        first = await anext(chunks, b"")
+        response = web.StreamResponse(headers=_raw_headers(stat, is_binary(first[:_SNIFF])))
+        response.content_length = stat.size
+        await response.prepare(request)
+        await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
     await response.write_eof()
     return response
 

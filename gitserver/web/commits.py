@@ -13,8 +13,8 @@ from aiohttp import web
 from auth.actions import Action
 from gitserver.content.reader import FULL_OID
 from gitserver.store.errors import CommitNotFound
-from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository, viewer_of
-from gitserver.web.diffs import file_diffs
+from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository
+from gitserver.web.diffs import changes
 from gitserver.web.pages import render
 
 
@@ -33,7 +33,8 @@ async def commit(request: web.Request) -> web.StreamResponse:
         "commit.html",
         repo=repo,
         commit=info,
-        files=await file_diffs(deps.contents, repo, differences),
+        changes=await changes(deps.contents, repo, differences),
+        split=request.query.get("view") == "split",
     )
 
 
@@ -42,7 +43,6 @@ async def compare(request: web.Request) -> web.StreamResponse:
     before, dots, after = request.match_info["spec"].partition("...")
     if not dots or not before or not after:
         raise CommitNotFound("Compare two refs as /compare/BEFORE...AFTER")
-    viewer_of(request)
     repo = await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
     before_id = await deps.browse.resolve(repo, before)
@@ -57,5 +57,6 @@ async def compare(request: web.Request) -> web.StreamResponse:
         after=after,
         commits=commits[:PAGE_SIZE],
         more_commits=len(commits) > PAGE_SIZE,
-        files=await file_diffs(deps.contents, repo, differences),
+        changes=await changes(deps.contents, repo, differences),
+        split=request.query.get("view") == "split",
     )

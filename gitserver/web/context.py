@@ -21,6 +21,7 @@ from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
+from gitserver.web.pages import VIEWER
 from gitserver.web.throttle import Throttle
 
 # A file shown in a page is read whole (to highlight it); past this it is offered as a
@@ -61,7 +62,6 @@ class Viewer:
 
 
 DEPS = web.AppKey("web_deps", WebDeps)
-VIEWER = "web_viewer"
 
 
 def info_of(request: web.Request, deps: WebDeps) -> RequestInfo:

@@ -1,34 +1,15 @@
-"""A file's lines as HTML fragments for the file and blame views.
-
-Highlighting is `gitserver.web.highlight.highlight_lines` (Pygments, built beside this
-in branch issue12-diff); until it is merged here the lines are shown escaped, unstyled.
-"""
+"""A file's lines as HTML fragments for the file view, and git's binary test."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from markupsafe import Markup
 
-from markupsafe import Markup, escape
-
-Highlighter = Callable[[str, str], list[Markup]]
-
-
-def _highlighter() -> Highlighter | None:
-    try:
-        module = importlib.import_module("gitserver.web.highlight")
-    except ImportError:
-        return None
-    found: Highlighter = module.highlight_lines
-    return found
+from gitserver.web.highlight import highlight_lines
 
 
 def code_lines(path: str, text: str) -> list[Markup]:
-    """One escaped (or highlighted) HTML fragment per line of `text`."""
-    highlight = _highlighter()
-    if highlight is not None:
-        return highlight(path, text)
-    return [escape(line) for line in text.splitlines()]
+    """One highlighted, escaped HTML fragment per line of `text` (git's lines)."""
+    return highlight_lines(path, text)
 
 
 def is_binary(head: bytes) -> bool:

@@ -17,8 +17,8 @@ from auth.errors import AuthenticationFailed
 from auth.sessions import find_session, touch_session
 from gitserver import errors
 from gitserver.gitcmd import GitError, UnsafeArgument
-from gitserver.web.context import VIEWER, Viewer, deps_of, info_of
-from gitserver.web.pages import render
+from gitserver.web.context import Viewer, deps_of, info_of
+from gitserver.web.pages import VIEWER, render
 from gitserver.web.security import SESSION_COOKIE, SIGNIN_COOKIE, add_headers, tokens_match
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,8 @@ _STATUS: list[tuple[type[Exception], int, bool]] = [
 
 def is_web(request: web.Request) -> bool:
     route = request.match_info.route
-    if isinstance(route, SystemRoute):
-        return (
-            route.status == 404
-            and request.method in ("GET", "HEAD")
-            and not request.path.startswith("/v1/")
-        )
+    if isinstance(route, SystemRoute):  # no route matched (404) or not this method (405)
+        return not request.path.startswith("/v1/")
     return (route.resource.name or "").startswith("web-") if route.resource else False
 
 
@@ -56,7 +52,7 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     try:
         await _load_viewer(request)
-        if request.method == "POST":
+        if request.method == "POST" and not isinstance(request.match_info.route, SystemRoute):
             await _check_csrf(request)
         response = await handler(request)
     except web.HTTPException as exc:

@@ -17,6 +17,8 @@ from markupsafe import Markup
 from gitserver import weburls
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The request key of the signed-in `context.Viewer` (set by the middleware).
+VIEWER = "web_viewer"
 STATIC = Path(__file__).parent / "static"
 _MARKDOWN_TAGS = {
     *[
@@ -104,8 +106,6 @@ def environment() -> Environment:
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """The page `template` with `context`, plus the viewer (header, sign-out form)."""
-    from gitserver.web.context import VIEWER
-
     page = environment().get_template(template)
     body = page.render(viewer=request.get(VIEWER), path=request.path, **context)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")

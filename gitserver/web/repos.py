@@ -7,13 +7,15 @@ its parts (README, branch list) appear only where GetFile / ListBranches are all
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
+from markupsafe import Markup
 
 from auth.actions import Action
 from gitserver.access import Target
-from gitserver.content.views import FileContent, Folder
+from gitserver.content.views import Folder
 from gitserver.db import Repository
 from gitserver.store.repositories import list_repositories
 from gitserver.web.context import (
@@ -84,9 +86,16 @@ async def repository_home(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _readme(request: web.Request, repo: Repository) -> tuple[FileContent, object] | None:
-    """The default branch's README, rendered (Markdown) or as text; None if there is none
-    or the viewer may not read files."""
+@dataclass(frozen=True, slots=True)
+class Readme:
+    path: str
+    html: Markup | None  # Markdown, rendered and sanitized
+    text: str  # any other README, shown as text
+
+
+async def _readme(request: web.Request, repo: Repository) -> Readme | None:
+    """The default branch's README, rendered (Markdown) or as text; None if there is none,
+    it is too large, or the viewer may not read files."""
     if not (allowed(request, Action.GET_FOLDER, repo) and allowed(request, Action.GET_FILE, repo)):
         return None
     contents = deps_of(request).contents
@@ -99,5 +108,6 @@ async def _readme(request: web.Request, repo: Repository) -> tuple[FileContent, 
         return None
     found = await contents.file(repo, folder.commit_id, entry.path)
     text = found.content.decode("utf-8", "replace")
-    body = markdown(text) if entry.name.lower().endswith((".md", ".markdown")) else text
-    return found, body
+    if entry.name.lower().endswith((".md", ".markdown")):
+        return Readme(found.path, markdown(text), "")
+    return Readme(found.path, None, text)

@@ -6,10 +6,13 @@ headers) acts on those and leaves git's and the API's answers alone.
 
 from __future__ import annotations
 
+import functools
+
 from aiohttp import web
 
 from gitserver.web import account, browse, commits, repos
 from gitserver.web.context import DEPS, WebDeps
+from gitserver.web.highlight import stylesheet
 from gitserver.web.middleware import SIGN_IN_ROUTE, web_middleware
 from gitserver.web.pages import STATIC
 
@@ -33,6 +36,7 @@ class WebUI:
 
 def routes() -> list[web.RouteDef]:
     return [
+        web.get("/static/style.css", style, name="web-style"),
         web.get("/", repos.repository_list, name="web-repositories"),
         web.get("/sign-in", account.sign_in_form, name="web-signin-page"),
         web.post("/sign-in", account.sign_in, name=SIGN_IN_ROUTE),
@@ -49,3 +53,19 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
     ]
+
+
+@functools.cache
+def _css() -> bytes:
+    # The one stylesheet: the site's rules, then the highlighting classes' light and dark
+    # colours generated from Pygments' styles (under `.hl`).
+    return ((STATIC / "style.css").read_text() + "\n" + stylesheet()).encode()
+
+
+async def style(request: web.Request) -> web.StreamResponse:
+    return web.Response(
+        body=_css(),
+        content_type="text/css",
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

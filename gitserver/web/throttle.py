@@ -55,8 +55,8 @@ class Throttle:
             entry = self._entries.setdefault((kind, value), _Entry(0, 0.0))
             entry.failures += 1
             over = entry.failures - self._free[kind]
-            if over > 0:
-                entry.blocked_until = now + min(self._ceiling, 2.0 ** (over - 1))
+            if over >= 0:
+                entry.blocked_until = now + min(self._ceiling, 2.0**over)
 
     def succeeded(self, user: str) -> None:
         self._entries.pop(("user", user.lower()), None)

@@ -1,0 +1,335 @@
+"""The web UI's routes against a real server: every page and form, its status, its
+authorization (a user whose policy denies sees what a missing repository shows), CSRF
+refusals that change nothing, escaping, security headers, sessions and sign-in limits."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitserver.web.security import CSP
+from tests.support import Git, Server
+from tests.web_support import Browser, signed_in
+
+PASSWORD = "web-test-password-9xq"
+EVIL = "<img src=x onerror=alert(1)>.txt"
+
+
+def _user(server: Server, prefix: str, *policies: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", name, "--password-stdin", input=PASSWORD + "\n")
+    for policy in policies:
+        server.cli("policy", "attach-user-policy", name, policy)
+    return name
+
+
+def _content(server: Server, name: str, git: Git, tmp_path: Path) -> str:
+    """Pushes main (README, a module, the hostile name, a binary, HTML) plus feature/x and
+    a tag; returns main's second commit."""
+    work = git.init(tmp_path / "work")
+    git.commit(work, "README.md", "# Hello\n\n<script>alert(1)</script> *web*\n")
+    git.commit(work, "src/pkg/main.py", "def hello() -> str:\n    return 'hi'\n")
+    (work / EVIL).write_text("evil\n")
+    (work / "page.html").write_text("<html><script>alert(1)</script></html>\n")
+    (work / "bin.dat").write_bytes(b"\x00\x01binary" * 100)
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "more <b>files</b>", cwd=work)
+    head = git.rev_parse(work, "HEAD")
+    git("checkout", "-q", "-b", "feature/x", cwd=work)
+    git.commit(work, "src/pkg/main.py", "def hello() -> str:\n    return 'hello'\n", "feature")
+    git("tag", "v1", "main", cwd=work)
+    git("push", "-q", server.url(name), "main", "feature/x", "v1", cwd=work)
+    return head
+
+
+@pytest.fixture
+def admin(server: Server) -> Browser:
+    return signed_in(server, "admin", server.admin_password)
+
+
+def test_pages_need_a_session_and_send_back_after_sign_in(server: Server) -> None:
+    browser = Browser(server)
+    page = browser.get("/repositories/x/log/main?page=2")
+    assert page.status == 303
+    where = urllib.parse.urlsplit(page.location)
+    assert where.path == "/sign-in"
+    assert urllib.parse.parse_qs(where.query)["next"] == ["/repositories/x/log/main?page=2"]
+    signed = browser.sign_in("admin", server.admin_password, "/repositories/x/log/main?page=2")
+    assert signed.status == 303 and signed.location == "/repositories/x/log/main?page=2"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+def test_next_never_leaves_the_site(server: Server, target: str) -> None:
+    page = Browser(server).sign_in("admin", server.admin_password, target)
+    assert page.status == 303 and page.location == "/"
+
+
+def test_security_headers_on_every_web_response(server: Server, admin: Browser) -> None:
+    for path in ("/sign-in", "/", "/repositories/none-such", "/static/style.css", "/nothing"):
+        page = admin.get(path)
+        assert page.headers["Content-Security-Policy"] == CSP, path
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["Referrer-Policy"] == "same-origin"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "unsafe-inline" not in CSP
+    assert "<script>" not in admin.get("/").body  # JavaScript only as a static file
+
+
+def test_git_api_health_and_metrics_still_answer(server: Server) -> None:
+    browser = Browser(server)
+    assert browser.get("/healthz").status == 200
+    assert browser.get("/metrics").status == 200
+    api = browser.post("/", {})
+    assert api.status in (400, 403) and "Content-Security-Policy" not in api.headers
+    refs = browser.get("/v1/repos/none/info/refs?service=git-upload-pack")
+    assert refs.status == 401 and "Content-Security-Policy" not in refs.headers
+
+
+def test_wrong_password_shows_an_alert_and_no_session(server: Server) -> None:
+    user = _user(server, "wrongpw")
+    browser = Browser(server)
+    page = browser.sign_in(user, "not-the-password")
+    assert page.status == 401
+    assert 'role="alert"' in page.body and "Incorrect user name or password" in page.body
+    assert "gitserver_session" not in browser.cookies
+    assert browser.get("/").status == 303
+    events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 20
+    while not events and time.monotonic() < deadline:
+        time.sleep(0.3)  # the audit log is written in batches, every second
+        events = server.cli("audit", "list", "--action", "Authenticate", "--user", user)["events"]
+    assert events, "the failed sign-in was not audited"
+    record = events[0]
+    assert record["decision"] == "authFailed" and record["method"] == "web-password"
+    assert record["transport"] == "http" and record["sourceIPAddress"] == "127.0.0.1"
+    assert "not-the-password" not in json.dumps(events)
+
+
+def test_sign_in_without_the_form_token_is_refused(server: Server) -> None:
+    browser = Browser(server)
+    browser.get("/sign-in")
+    page = browser.post(
+        "/sign-in", {"csrf": "forged", "username": "admin", "password": server.admin_password}
+    )
+    assert page.status == 403
+    assert "gitserver_session" not in browser.cookies
+
+
+def test_sign_in_backs_off_after_repeated_failures(server: Server) -> None:
+    user = _user(server, "throttled")
+    browser = Browser(server)
+    for _ in range(5):
+        assert browser.sign_in(user, "wrong").status == 401
+    page = browser.sign_in(user, PASSWORD)
+    assert page.status == 429 and "Too many failed sign-ins" in page.body
+    assert "gitserver_session" not in browser.cookies
+
+
+def test_forged_posts_are_refused_and_change_nothing(server: Server) -> None:
+    user = _user(server, "forged")
+    browser = signed_in(server, user, PASSWORD)
+    change = {"current_password": PASSWORD, "new_password": "x" * 12, "confirm_password": "x" * 12}
+    assert browser.post("/settings/password", {**change, "csrf": "forged"}).status == 403
+    assert browser.post("/settings/password", change).status == 403
+    assert browser.post("/sign-out", {"csrf": "forged"}).status == 403
+    assert browser.get("/settings/password").status == 200  # still signed in
+    signed_in(server, user, PASSWORD)  # the password did not change
+
+
+def test_sign_out_and_sign_out_everywhere(server: Server) -> None:
+    user = _user(server, "signout")
+    first, second, third = (signed_in(server, user, PASSWORD) for _ in range(3))
+    assert first.post("/sign-out", {"csrf": first.csrf()}).status == 303
+    assert first.get("/").status == 303
+    assert second.get("/settings/password").status == 200
+    page = second.post("/sign-out", {"csrf": second.csrf(), "everywhere": "1"})
+    assert page.status == 303
+    assert second.get("/").status == 303 and third.get("/").status == 303
+
+
+def test_password_change_needs_the_current_password(server: Server) -> None:
+    user = _user(server, "passwd")
+    browser, other = signed_in(server, user, PASSWORD), signed_in(server, user, PASSWORD)
+    new = "a-new-password-123"
+    wrong = browser.post(
+        "/settings/password",
+        {
+            "csrf": browser.csrf(),
+            "current_password": "nope",
+            "new_password": new,
+            "confirm_password": new,
+        },
+    )
+    assert wrong.status == 400 and 'role="alert"' in wrong.body
+    done = browser.post(
+        "/settings/password",
+        {
+            "csrf": browser.csrf(),
+            "current_password": PASSWORD,
+            "new_password": new,
+            "confirm_password": new,
+        },
+    )
+    assert done.status == 200 and "Your password is changed" in done.body
+    assert browser.get("/settings/password").status == 200  # this session stays
+    assert other.get("/").status == 303  # the others end
+    signed_in(server, user, new)
+
+
+def test_every_page_renders_for_a_reader(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("web")
+    head = _content(server, name, git, tmp_path)
+    reader = signed_in(server, _user(server, "reader", "GitServerReadOnly"), PASSWORD)
+    base = f"/repositories/{name}"
+    expected = {
+        "/": name,
+        f"/?q={name}&sort=pushed": name,
+        base: "Hello",
+        f"{base}/tree/main": "src/",
+        f"{base}/tree/feature/x/src/pkg": "main.py",
+        f"{base}/tree/v1": "README.md",
+        f"{base}/blob/main/src/pkg/main.py": '<span class="nf">hello</span>',
+        f"{base}/blob/feature/x/src/pkg/main.py": "&#39;hello&#39;",
+        f"{base}/blob/main/bin.dat": "binary file",
+        f"{base}/history/main/src/pkg/main.py": "change src/pkg/main.py",
+        f"{base}/blame/main/src/pkg/main.py": "def hello",
+        f"{base}/log/main": "more &lt;b&gt;files&lt;/b&gt;",
+        f"{base}/log/main?page=2": "Page 2",
+        f"{base}/commit/{head}": "bin.dat",
+        f"{base}/commit/{head}?view=split": "bin.dat",
+        f"{base}/compare/main...feature/x": "src/pkg/main.py",
+    }
+    for browser in (admin, reader):
+        for path, text in expected.items():
+            page = browser.get(path)
+            assert page.status == 200, (path, page.status, page.body[:300])
+            assert text in page.body, (path, page.body[:2000])
+    home = reader.get(base).body
+    assert "<script>alert(1)</script>" not in home  # the README's HTML is not passed through
+    assert '<div class="markdown"><h1>Hello</h1>' in home  # rendered, not shown as source
+    assert server.url(name, "x").split("@")[1] in home.replace("http://", "")  # clone URL
+    assert 'class="copy"' in home and "/static/site.js" in home
+
+
+def test_raw_is_streamed_and_never_served_as_html(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("raw")
+    _content(server, name, git, tmp_path)
+    html = admin.get(f"/repositories/{name}/raw/main/page.html")
+    assert html.status == 200
+    assert html.headers["Content-Type"].startswith("text/plain")
+    assert "sandbox" in html.headers["Content-Security-Policy"]
+    assert "filename*=UTF-8''page.html" in html.headers["Content-Disposition"]
+    assert html.body == "<html><script>alert(1)</script></html>\n"
+    binary = admin.get(f"/repositories/{name}/raw/main/bin.dat")
+    assert binary.headers["Content-Type"] == "application/octet-stream"
+    assert binary.headers["Content-Disposition"].startswith("attachment")
+    assert binary.headers["Content-Length"] == str(800)
+
+
+def test_a_hostile_file_name_renders_as_text(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("escape")
+    head = _content(server, name, git, tmp_path)
+    for path in (f"/repositories/{name}/tree/main", f"/repositories/{name}/commit/{head}"):
+        body = admin.get(path).body
+        assert "<img src=x onerror" not in body, path
+        assert "&lt;img src=x onerror=alert(1)&gt;.txt" in body, path
+    blob = admin.get(f"/repositories/{name}/blob/main/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E.txt")
+    assert blob.status == 200 and "evil" in blob.body and "<img src=x" not in blob.body
+
+
+def test_a_denied_repository_looks_missing(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("denied")
+    _content(server, name, git, tmp_path)
+    nobody = signed_in(server, _user(server, "nobody"), PASSWORD)
+    missing = nobody.get("/repositories/no-such-repository-here")
+    assert missing.status == 404
+    for path in ("", "/tree/main", "/blob/main/README.md", "/raw/main/README.md", "/log/main"):
+        page = nobody.get(f"/repositories/{name}{path}")
+        assert page.status == 404, path
+        assert page.body.replace(name, "X") == missing.body.replace(
+            "no-such-repository-here", "X"
+        ), path
+    assert nobody.get("/").status == 404  # ListRepositories is denied too
+
+
+def test_the_list_shows_only_repositories_the_user_may_read(
+    server: Server, repo: Callable[..., str], tmp_path: Path
+) -> None:
+    seen, hidden = repo("seen"), repo("hidden")
+    user = _user(server, "narrow")
+    policy = tmp_path / "policy.json"
+    arn = f"arn:aws:codecommit:us-east-1:000000000000:{seen}"
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "codecommit:ListRepositories", "Resource": "*"},
+        {"Effect": "Allow", "Action": "codecommit:GetRepository", "Resource": arn},
+    ]
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    server.cli("policy", "put-user-policy", user, "Narrow", "--document", str(policy))
+    browser = signed_in(server, user, PASSWORD)
+    listing = browser.get("/").body
+    assert seen in listing and hidden not in listing
+    home = browser.get(f"/repositories/{seen}")
+    assert home.status == 200
+    assert "Browse files" not in home.body  # GetFolder is not allowed: no link to it
+    assert browser.get(f"/repositories/{hidden}").status == 404
+
+
+# Every web route, as a concrete request: the pages a signed-in user without policies
+# must not see (GET), the forms that must refuse a forged POST, and the public ones.
+_REPO_PAGES = {
+    "web-repository": "",
+    "web-tree": "/tree/main",
+    "web-blob": "/blob/main/README.md",
+    "web-raw": "/raw/main/README.md",
+    "web-history": "/history/main/README.md",
+    "web-blame": "/blame/main/README.md",
+    "web-log": "/log/main",
+    "web-commit": "/commit/main",
+    "web-compare": "/compare/main...feature/x",
+}
+_FORMS = {
+    "web-signin": "/sign-in",
+    "web-signout": "/sign-out",
+    "web-password": "/settings/password",
+}
+_SIGNED_IN_PAGES = {"web-repositories": "/", "web-password-page": "/settings/password"}
+_PUBLIC = {"web-style": "/static/style.css", "web-signin-page": "/sign-in"}
+
+
+def test_every_web_route_asks_the_authorizer(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    from gitserver.web.site import routes
+
+    names = {route.kwargs["name"] for route in routes()}
+    covered = {*_REPO_PAGES, *_FORMS, *_SIGNED_IN_PAGES, *_PUBLIC}
+    assert names == covered, "a new web route needs a door here"
+    name = repo("door-web")
+    _content(server, name, git, tmp_path)
+    nobody = signed_in(server, _user(server, "door"), PASSWORD)
+    missing = nobody.get("/repositories/not-there").body.replace("not-there", "X")
+    for route, tail in _REPO_PAGES.items():
+        page = nobody.get(f"/repositories/{name}{tail}")
+        assert page.status == 404, (route, page.status)
+        assert page.body.replace(name, "X") == missing, route
+        assert Browser(server).get(f"/repositories/{name}{tail}").status == 303, route
+    assert nobody.get("/").status == 404  # ListRepositories
+    for route, path in _FORMS.items():
+        assert nobody.post(path, {"csrf": "forged"}).status == 403, route
+    for route, path in _PUBLIC.items():
+        assert Browser(server).get(path).status == 200, route

@@ -1,0 +1,127 @@
+"""The file list's counts and limits: git's numbers, GitLab's thresholds, never silent."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gitserver.web import diffstat
+from gitserver.web.diffstat import (
+    FileStat,
+    Omitted,
+    changes_from_patch,
+    decode,
+    line_keys,
+    plan,
+    summarize,
+)
+from tests.unit.web.test_diffview import _ENV, _lines
+
+
+def _numstat(before: str, after: str) -> tuple[int, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "old").write_text(before)
+        (Path(tmp) / "new").write_text(after)
+        out = subprocess.run(
+            ["git", "diff", "--no-index", "--numstat", "old", "new"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            env=_ENV,
+            check=False,
+        ).stdout
+    added, deleted, _ = out.split("\t", 2) if out else ("0", "0", "")
+    return int(added), int(deleted)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param(_lines(*range(50)), _lines(*range(5, 40), 99, *range(41, 60)), id="mixed"),
+        pytest.param("", _lines(1, 2), id="added"),
+        pytest.param("a\nb", "a\nb\n", id="final-newline"),
+        pytest.param("same\n", "same\n", id="unchanged"),
+    ],
+)
+def test_counts_match_git_numstat(before: str, after: str) -> None:
+    stat = summarize("f", before, after)
+    assert (stat.added, stat.deleted) == _numstat(before, after)
+
+
+def test_a_missing_side_counts_every_line_of_the_other() -> None:
+    assert summarize("f", None, "a\nb\n").changed_lines == 2
+    assert summarize("f", "a\nb\nc", None).deleted == 3
+
+
+def test_decode_is_gits_binary_test_and_keeps_line_numbers() -> None:
+    assert decode(None) is None
+    assert decode(b"PNG\0\x01") is Omitted.BINARY
+    assert decode(b"a" * 9000 + b"\0") != Omitted.BINARY  # past git's 8,000-byte probe
+    text = decode(b"caf\xe9\nna\xefve\n")
+    assert isinstance(text, str) and len(line_keys(text)) == 2 and "\ufffd" in text
+    assert decode(b"x" * (diffstat.MAX_DIFF_INPUT_CHARS + 1)) is Omitted.TOO_LARGE
+    assert summarize("img.png", Omitted.BINARY, None).omitted is Omitted.BINARY
+
+
+def test_changes_from_patch_reads_gits_unified_zero_headers() -> None:
+    patch = "@@ -3 +3 @@\n-a\n+b\n@@ -10,0 +11,2 @@\n+c\n+d\n@@ -20,2 +21,0 @@\n-e\n-f\n"
+    assert changes_from_patch(patch) == [(2, 3, 2, 3), (10, 10, 10, 12), (19, 21, 21, 21)]
+
+
+def _stat(lines: int, chars: int | None = None, omitted: Omitted | None = None) -> FileStat:
+    return FileStat("f", lines, 0, lines * 10 if chars is None else chars, omitted)
+
+
+def test_file_limits_collapse_past_a_tenth_and_refuse_past_the_limit() -> None:
+    states = [
+        planned.state
+        for planned in plan(
+            [
+                _stat(500),
+                _stat(501),
+                _stat(10, chars=20_001),
+                _stat(5_001),
+                _stat(10, chars=200_001),
+                _stat(0, omitted=Omitted.BINARY),
+                _stat(0, omitted=Omitted.TOO_LARGE),
+            ]
+        ).files
+    ]
+    assert states == [
+        "expanded",
+        "collapsed",
+        "collapsed",
+        "too_large",
+        "too_large",
+        "binary",
+        "too_large",
+    ]
+
+
+def test_a_large_diff_collapses_then_stops_loading_and_says_so() -> None:
+    result = plan([_stat(60) for _ in range(1_500)])
+    assert len(result.files) == diffstat.MAX_DIFF_FILES and result.total_files == 1_500
+    states = [f.state for f in result.files]
+    # 83 x 60 = 4,980 lines fit the 5,000 that load by themselves; 834 x 60 = 50,040.
+    assert states[:83] == ["expanded"] * 83
+    assert states[83:833] == ["collapsed"] * (833 - 83)
+    assert states[833:] == ["not_loaded"] * (1_000 - 833)
+    assert "1,500 files" in result.notice and "50,000 lines" in result.notice
+    assert result.added == 60 * 1_000
+    assert all(f.reason for f in result.files if f.state != "expanded")
+
+
+def test_the_file_limit_alone_is_named_too() -> None:
+    result = plan([_stat(1) for _ in range(1_001)])
+    assert "1,001 files" in result.notice and "lines" not in result.notice
+    assert "not_loaded" not in {f.state for f in result.files}
+    # Past 100 files the rest start collapsed, however small.
+    assert [f.state for f in result.files[99:101]] == ["expanded", "collapsed"]
+
+
+def test_a_small_diff_has_no_notice() -> None:
+    result = plan([_stat(3), _stat(4)])
+    assert result.notice == "" and [f.state for f in result.files] == ["expanded"] * 2
