@@ -95,6 +95,13 @@ class Authorizer:
         self._audit(request, decision)
         return decision
 
+    def preview(
+        self, principal: Principal, action: Action, resource: str, context: Context | None = None
+    ) -> Decision:
+        """The decision `authorize` would make, not audited: for choosing what to show
+        (a link, a button, a row of a list), never for letting a request through."""
+        return self._decide(AuthzRequest(principal, action, resource, context or {}))
+
     def _decide(self, request: AuthzRequest) -> Decision:
         principal = request.principal
         outcome = evaluate(

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import WebSession, utcnow
@@ -100,8 +100,14 @@ async def delete_user_sessions(
 
 
 async def purge_expired(session: AsyncSession) -> None:
-    """Drop sessions past their expiry (they are refused anyway; this keeps the table small)."""
-    await session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
+    """Drop sessions past their expiry or idle too long (refused anyway; this keeps the
+    table small). Called at each sign-in."""
+    now = utcnow()
+    await session.execute(
+        delete(WebSession).where(
+            or_(WebSession.expires_at <= now, WebSession.last_seen_at <= now - IDLE)
+        )
+    )
 
 
 async def count_sessions(session: AsyncSession, user_id: str) -> int:

@@ -197,10 +197,25 @@ class Access:
         self, principal: Principal, action: Action, target: Target, request: RequestInfo
     ) -> Decision:
         """The authorizer's decision on one target, with the request's condition keys."""
+        context = self._context(principal, target, request)
+        return self.authorizer.authorize(principal, action, target.arn, context)
+
+    def preview(
+        self, principal: Principal, action: Action, target: Target, request: RequestInfo
+    ) -> Decision:
+        """`decide` without an audit record: whether a front end should offer an action
+        (the web UI hides the controls a user may not use; the request, if it comes, is
+        decided and audited as usual)."""
+        context = self._context(principal, target, request)
+        return self.authorizer.preview(principal, action, target.arn, context)
+
+    def _context(
+        self, principal: Principal, target: Target, request: RequestInfo
+    ) -> dict[str, object]:
         context = authz_context(principal, request, self.endpoints.region, target.tags)
         if target.references:
             context["codecommit:References"] = list(target.references)
-        return self.authorizer.authorize(principal, action, target.arn, context)
+        return context
 
     def denied_refs(
         self, principal: Principal, target: Target, refs: Iterable[str], request: RequestInfo

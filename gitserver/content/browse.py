@@ -27,6 +27,7 @@ from gitserver.store.repositories import RepositoryStore
 _RS, _US = "\x1e", "\x1f"
 _LOG_FORMAT = _US.join(["%H", "%T", "%P", "%an", "%ae", "%ad", "%cn", "%ce", "%cd", "%B"]) + _RS
 _CHUNK = 65536
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,14 @@ class Browse:
             raise CommitNotFound(f"Commit {commit_id} does not exist") from None
         text = result.stdout.decode("utf-8", "replace")
         return [_commit(chunk.lstrip("\n")) for chunk in text.split(_RS) if chunk.strip()]
+
+    async def numstat(self, repo: Repository, before: str | None, after: str) -> bytes:
+        """`git diff --numstat -z` between two commits (None: the empty tree): each file's
+        added and deleted lines, counted by git without a blob leaving its process."""
+        args = ["diff", "--numstat", "-z", "--no-renames", "--end-of-options"]
+        args += [user_value(before or EMPTY_TREE), user_value(after)]
+        result = await self.git.run(*args, repo=self.store.path(repo.id))
+        return result.stdout
 
     async def blame(self, repo: Repository, commit_id: str, path: str) -> list[BlameLine]:
         """Who last changed each line of `path` at `commit_id` (`git blame --porcelain`)."""

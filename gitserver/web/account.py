@@ -11,10 +11,16 @@ from aiohttp import web
 
 from auth import identities
 from auth.errors import AuthenticationFailed
-from auth.sessions import LIFETIME, create_session, delete_session, delete_user_sessions
+from auth.sessions import (
+    LIFETIME,
+    create_session,
+    delete_session,
+    delete_user_sessions,
+    purge_expired,
+)
 from gitserver.access import RequestInfo
 from gitserver.audit import FailedLogin
-from gitserver.web.context import WebDeps, deps_of, info_of, viewer_of
+from gitserver.web.context import Viewer, WebDeps, deps_of, info_of, viewer_of
 from gitserver.web.pages import VIEWER, render
 from gitserver.web.security import (
     SESSION_COOKIE,
@@ -22,6 +28,7 @@ from gitserver.web.security import (
     clear_cookie,
     local_path,
     new_token,
+    redirect,
     set_cookie,
 )
 
@@ -31,7 +38,7 @@ _SIGNIN_COOKIE_AGE = 3600
 
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
     if request.get(VIEWER) is not None:
-        raise web.HTTPSeeOther(local_path(request.query.get("next")))
+        return redirect(local_path(request.query.get("next")))
     return _sign_in_page(request, error="")
 
 
@@ -67,10 +74,11 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         return _sign_in_page(request, "Incorrect user name or password.", status=401)
     deps.throttle.succeeded(username)
     async with deps.db.session() as session:
+        await purge_expired(session)
         token, _ = await create_session(
             session, principal.user_id, source_ip=info.source_ip, user_agent=info.user_agent
         )
-    response = web.HTTPSeeOther(local_path(str(form.get("next", "")) or None))
+    response = redirect(local_path(str(form.get("next", "")) or None))
     set_cookie(response, request, SESSION_COOKIE, token, int(LIFETIME.total_seconds()))
     clear_cookie(response, SIGNIN_COOKIE)
     return response
@@ -100,7 +108,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
             await delete_user_sessions(session, viewer.principal.user_id)
         else:
             await delete_session(session, viewer.session.token_sha256)
-    response = web.HTTPSeeOther("/sign-in")
+    response = redirect("/sign-in")
     clear_cookie(response, SESSION_COOKIE)
     return response
 
@@ -111,18 +119,15 @@ async def password_form(request: web.Request) -> web.StreamResponse:
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
-    """The current password is required; other sessions end (a stolen one stops working)."""
+    """The current password is required (checked behind the sign-in backoff: a stolen
+    session must not become a password oracle); other sessions end."""
     viewer = viewer_of(request)
     deps = deps_of(request)
     form = await request.post()
     new = str(form.get("new_password", ""))
     error = _password_problem(new, str(form.get("confirm_password", "")))
     if not error:
-        try:
-            await deps.authenticator.password(viewer.name, str(form.get("current_password", "")))
-        except AuthenticationFailed:
-            _audit(deps, viewer.name, viewer.info, "wrong current password")
-            error = "The current password is not correct."
+        error = await _check_current(deps, viewer, str(form.get("current_password", "")))
     if error:
         return render(request, "password.html", status=400, error=error, done=False)
     async with deps.db.session() as session:
@@ -131,6 +136,21 @@ async def change_password(request: web.Request) -> web.StreamResponse:
             session, viewer.principal.user_id, keep=viewer.session.token_sha256
         )
     return render(request, "password.html", error="", done=True)
+
+
+async def _check_current(deps: WebDeps, viewer: Viewer, password: str) -> str:
+    """ "" if `password` is the viewer's, else what the page says."""
+    wait = deps.throttle.wait(viewer.name, viewer.info.source_ip)
+    if wait > 0:
+        _audit(deps, viewer.name, viewer.info, "throttled")
+        return f"Too many failed attempts. Try again in {int(wait) + 1} seconds."
+    try:
+        await deps.authenticator.password(viewer.name, password)
+    except AuthenticationFailed:
+        deps.throttle.failed(viewer.name, viewer.info.source_ip)
+        _audit(deps, viewer.name, viewer.info, "wrong current password")
+        return "The current password is not correct."
+    return ""
 
 
 def _password_problem(new: str, confirm: str) -> str:

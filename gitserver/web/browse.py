@@ -16,7 +16,7 @@ from aiohttp import web
 from auth.actions import Action
 from gitserver.content.browse import FileStat
 from gitserver.db import Repository
-from gitserver.web.context import MAX_SHOWN_FILE, PAGE_SIZE, allowed, deps_of, readable_repository
+from gitserver.web.context import MAX_SHOWN_FILE, PAGE_SIZE, deps_of, links, readable_repository
 from gitserver.web.lines import code_lines, is_binary
 from gitserver.web.pages import render
 
@@ -46,12 +46,12 @@ async def tree(request: web.Request) -> web.StreamResponse:
         request,
         "tree.html",
         repo=repo,
+        links=links(request, repo),
         ref=ref,
         commit_id=commit_id,
         folder_path=folder.path,
         crumbs=_crumbs(folder.path),
         entries=entries,
-        can_read=allowed(request, Action.GET_FILE, repo),
     )
 
 
@@ -64,11 +64,13 @@ async def blob(request: web.Request) -> web.StreamResponse:
         found = await deps.contents.file(repo, commit_id, stat.path)
         binary = is_binary(found.content[:_SNIFF])
         if not binary:
-            lines = code_lines(stat.path, found.content.decode("utf-8", "replace"))
+            text = found.content.decode("utf-8", "replace")
+            lines = await code_lines(deps.highlights, stat.path, text)
     return render(
         request,
         "blob.html",
         repo=repo,
+        links=links(request, repo),
         ref=ref,
         commit_id=commit_id,
         stat=stat,
@@ -76,8 +78,6 @@ async def blob(request: web.Request) -> web.StreamResponse:
         lines=lines,
         binary=binary,
         too_large=stat.size > MAX_SHOWN_FILE,
-        can_raw=allowed(request, Action.GET_BLOB, repo),
-        can_history=allowed(request, Action.LIST_FILE_COMMIT_HISTORY, repo),
     )
 
 
@@ -122,6 +122,7 @@ async def history(request: web.Request) -> web.StreamResponse:
         request,
         "log.html",
         repo=repo,
+        links=links(request, repo),
         ref=ref,
         file_path=path,
         crumbs=_crumbs(path),
@@ -141,6 +142,7 @@ async def log(request: web.Request) -> web.StreamResponse:
         request,
         "log.html",
         repo=repo,
+        links=links(request, repo),
         ref=ref,
         file_path="",
         crumbs=[],
@@ -161,6 +163,7 @@ async def blame(request: web.Request) -> web.StreamResponse:
         request,
         "blame.html",
         repo=repo,
+        links=links(request, repo),
         ref=ref,
         stat=stat,
         crumbs=_crumbs(stat.path),

@@ -13,7 +13,7 @@ from aiohttp import web
 from auth.actions import Action
 from gitserver.content.reader import FULL_OID
 from gitserver.store.errors import CommitNotFound
-from gitserver.web.context import PAGE_SIZE, deps_of, readable_repository
+from gitserver.web.context import PAGE_SIZE, deps_of, links, readable_repository
 from gitserver.web.diffs import changes
 from gitserver.web.pages import render
 
@@ -23,18 +23,23 @@ async def commit(request: web.Request) -> web.StreamResponse:
     repo = await readable_repository(request, name, Action.GET_COMMIT)
     await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
+    hide, only = request.query.get("w") == "1", request.query.get("path", "")
     if not FULL_OID.fullmatch(commit_id):
         commit_id = await deps.browse.resolve(repo, commit_id)
     info = await deps.contents.commit(repo, commit_id)
     parent = info.parents[0] if info.parents else None
-    differences = await deps.contents.differences(repo, info.commit_id, parent)
     return render(
         request,
         "commit.html",
         repo=repo,
+        links=links(request, repo),
         commit=info,
-        changes=await changes(deps.contents, repo, differences),
+        changes=await changes(
+            deps, repo, parent, info.commit_id, ignore_whitespace=hide, only=only
+        ),
         split=request.query.get("view") == "split",
+        hide_whitespace=hide,
+        only=only,
     )
 
 
@@ -45,18 +50,21 @@ async def compare(request: web.Request) -> web.StreamResponse:
         raise CommitNotFound("Compare two refs as /compare/BEFORE...AFTER")
     repo = await readable_repository(request, name, Action.GET_DIFFERENCES)
     deps = deps_of(request)
+    hide, only = request.query.get("w") == "1", request.query.get("path", "")
     before_id = await deps.browse.resolve(repo, before)
     after_id = await deps.browse.resolve(repo, after)
-    differences = await deps.contents.differences(repo, after_id, before_id)
     commits = await deps.browse.log(repo, f"{before_id}..{after_id}", limit=PAGE_SIZE + 1)
     return render(
         request,
         "compare.html",
         repo=repo,
+        links=links(request, repo),
         before=before,
         after=after,
         commits=commits[:PAGE_SIZE],
         more_commits=len(commits) > PAGE_SIZE,
-        changes=await changes(deps.contents, repo, differences),
+        changes=await changes(deps, repo, before_id, after_id, ignore_whitespace=hide, only=only),
         split=request.query.get("view") == "split",
+        hide_whitespace=hide,
+        only=only,
     )

@@ -21,6 +21,7 @@ from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import Endpoints
+from gitserver.web.highlight import HighlightCache
 from gitserver.web.pages import VIEWER
 from gitserver.web.throttle import Throttle
 
@@ -32,7 +33,7 @@ PAGE_SIZE = 50
 
 @dataclass(slots=True)
 class WebDeps:
-    """The services the web UI calls, built once by the server (`Server.web()`)."""
+    """The services the web UI calls, built once by the server (`Server.web_ui()`)."""
 
     db: Database
     access: Access
@@ -42,6 +43,8 @@ class WebDeps:
     on_failed_login: Callable[[FailedLogin], None]
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
+    # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
+    highlights: HighlightCache = field(default_factory=HighlightCache)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -109,9 +112,53 @@ async def readable_repository(request: web.Request, name: str, action: Action) -
     return row
 
 
+async def optional_parts(request: web.Request, repo: Repository, *actions: Action) -> bool:
+    """Whether a page may include a part that needs `actions` (a README, the branch list).
+    Previewed first, so a part the viewer may not see records no denial; then decided by
+    `Access.authorize`, like every read of repository data."""
+    if not all(allowed(request, action, repo) for action in actions):
+        return False
+    viewer = viewer_of(request)
+    access = deps_of(request).access
+    for action in actions:
+        await access.authorize(
+            viewer.principal, action, [access.repository(repo.name)], viewer.info
+        )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Which of a repository's pages the viewer may open; links to the others are left
+    out (a forged request for one is still decided, and refused)."""
+
+    tree: bool
+    file: bool
+    raw: bool
+    history: bool
+    log: bool
+    commit: bool
+
+
+def links(request: web.Request, repo: Repository) -> Links:
+    def may(*actions: Action) -> bool:
+        return all(allowed(request, action, repo) for action in actions)
+
+    return Links(
+        tree=may(Action.GET_FOLDER),
+        file=may(Action.GET_FILE),
+        raw=may(Action.GET_BLOB),
+        history=may(Action.LIST_FILE_COMMIT_HISTORY),
+        log=may(Action.GET_COMMIT),
+        commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
+    )
+
+
 def allowed(request: web.Request, action: Action, repo: Repository) -> bool:
-    """Whether the viewer may `action` on `repo`: controls they may not use are not shown."""
+    """Whether the viewer may `action` on `repo`, to decide what a page shows: a preview,
+    not audited (a user who never asked is not recorded as denied). Every request is
+    still authorized, and audited, when it comes."""
     viewer = viewer_of(request)
     access = deps_of(request).access
     target = access.repository(repo.name, repo)
-    return access.decide(viewer.principal, action, target, viewer.info).allowed
+    return access.preview(viewer.principal, action, target, viewer.info).allowed

@@ -8,26 +8,25 @@ page's size limit before inflating it (that side is then "too large").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
 from dataclasses import dataclass
 
 from gitserver.content.errors import FileTooLarge
 from gitserver.content.service import Contents
 from gitserver.content.views import BlobRef, Difference
 from gitserver.db import Repository
+from gitserver.web.context import WebDeps
 from gitserver.web.diffstat import (
-    MAX_DIFF_FILES,
     DiffPlan,
+    FileStat,
     Omitted,
     PlannedFile,
     SideText,
     decode,
     plan,
-    summarize,
+    stats_from_numstat,
 )
 from gitserver.web.diffview import FileDiff, file_diff
-
-_SHOWN = ("expanded", "collapsed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +49,48 @@ class Changes:
 
 
 async def changes(
-    contents: Contents, repo: Repository, differences: Sequence[Difference]
+    deps: WebDeps,
+    repo: Repository,
+    before: str | None,
+    after: str,
+    *,
+    ignore_whitespace: bool = False,
+    only: str = "",
 ) -> Changes:
-    """The plan for `differences` and the diff of each file the plan shows."""
-    listed = differences[:MAX_DIFF_FILES]
-    sides = [
-        (await _side(contents, repo, d.before), await _side(contents, repo, d.after))
-        for d in listed
-    ]
-    found = plan([summarize(d.path, *pair) for d, pair in zip(listed, sides, strict=True)])
-    files = [
-        ChangedFile(d, planned, file_diff(d.path, *pair) if planned.state in _SHOWN else None)
-        for d, pair, planned in zip(listed, sides, found.files, strict=True)
-    ]
+    """The files changed from commit `before` (None: nothing) to `after`, planned from
+    git's counts (no blob read for the list), each shown file's diff built from its two
+    sides, one file at a time: memory holds one file's sides, not the whole diff's.
+    Collapsed files get no body here: each links to the page of its own diff (`only`)."""
+    differences = await deps.contents.differences(repo, after, before)
+    if only:
+        differences = [d for d in differences if d.path == only]
+    counted = stats_from_numstat(await deps.browse.numstat(repo, before, after))
+    by_path = {stat.path: stat for stat in counted}
+    stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
+    found = plan(stats)
+    files = []
+    for difference, planned in zip(differences, found.files, strict=False):
+        body = None
+        if planned.state == "expanded":
+            body = await _body(deps, repo, difference, ignore_whitespace)
+        files.append(ChangedFile(difference, planned, body))
     return Changes(tuple(files), found)
+
+
+async def _body(
+    deps: WebDeps, repo: Repository, difference: Difference, ignore_whitespace: bool
+) -> FileDiff:
+    before = await _side(deps.contents, repo, difference.before)
+    after = await _side(deps.contents, repo, difference.after)
+    # Comparing and highlighting is CPU work: off the loop (diffview's contract).
+    return await asyncio.to_thread(
+        file_diff,
+        difference.path,
+        before,
+        after,
+        ignore_whitespace=ignore_whitespace,
+        highlighter=deps.highlights,
+    )
 
 
 async def _side(contents: Contents, repo: Repository, blob: BlobRef | None) -> SideText:

@@ -12,36 +12,40 @@ Both files are highlighted whole (a line inside a docstring is only known to be 
 the lines above), then only the rows shown are rendered. Context rows use the AFTER
 file's highlighting on both sides of the split view: the text is the same, and the before
 file is then lexed only when lines were deleted. Limits and counts live in
-`gitserver.web.diffstat`; this module builds the body of one file on demand.
+`gitserver.web.diffstat`, intraline emphasis in `gitserver.web.emphasis`; this module
+builds the body of one file on demand. A body is CPU work (up to ~0.5 s cold for a large
+highlighted file): front ends build it in a thread (`asyncio.to_thread`), and pass a
+`highlight.HighlightCache` so a reopened diff is not lexed again.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from difflib import SequenceMatcher
+from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Literal
 
 from markupsafe import Markup
 
+from gitserver.web import emphasis
 from gitserver.web.diffstat import (
-    MAX_FILE_CHANGED_CHARS,
-    MAX_FILE_CHANGED_LINES,
     Change,
     Omitted,
     SideText,
+    bounded,
     changes,
+    ignoring_whitespace,
     line_keys,
+    tally,
+    too_large,
 )
-from gitserver.web.highlight import Line, MarkTag, line_segments, render
+from gitserver.web.emphasis import Budget
+from gitserver.web.highlight import Line, MarkTag, line_segments, render, split_lines
 
 __all__ = [
     "CONTEXT_LINES",
     "EXPAND_LINES",
-    "INTRALINE_MAX_CHARS",
-    "INTRALINE_MIN_RATIO",
+    "MAX_HIGHLIGHTED_DIFF_LINES",
     "Anchor",
     "Cell",
     "Expansion",
@@ -57,11 +61,11 @@ __all__ = [
 
 CONTEXT_LINES = 3  # git's default around each change
 EXPAND_LINES = 20  # one "expand context" click
-# Intraline emphasis compares words; past this a line is not compared (minified code),
-# and below this share of unchanged words the pair is a rewrite, not an edit: marking
-# nearly everything would only add noise.
-INTRALINE_MAX_CHARS = 1_000
-INTRALINE_MIN_RATIO = 0.5
+# Lexing costs ~50 us a line of Python (both files of a 2,000-line file: ~200 ms of a
+# ~220 ms body). Past this many lines in the two files together a body is plain text,
+# which keeps a cold body under about half a second; a HighlightCache makes a reopened
+# one ~15x cheaper.
+MAX_HIGHLIGHTED_DIFF_LINES = 10_000
 
 Kind = Literal["context", "add", "delete"]
 Side = Literal["BEFORE", "AFTER"]  # CodeCommit's relativeFileVersion
@@ -153,6 +157,7 @@ class Hunk:
     gap_above: Gap | None
     rows: tuple[Row, ...]
     split_rows: tuple[SplitRow, ...]
+    section: str  # git's function context: the line git prints after the header
 
     @property
     def header(self) -> str:
@@ -170,6 +175,18 @@ class FileDiff:
     hunks: tuple[Hunk, ...]
     gap_below: Gap | None
     reason: str  # why nothing is shown; "" when shown
+
+    def rows_by_anchor(self) -> dict[Anchor, tuple[int, int]]:
+        """(hunk, row) of the unified row that shows each line, for placing comments: an
+        unchanged line is there under both its BEFORE and its AFTER number (a comment
+        made on either side of the split view)."""
+        found: dict[Anchor, tuple[int, int]] = {}
+        for h, hunk in enumerate(self.hunks):
+            for r, row in enumerate(hunk.rows):
+                found[row.anchor] = (h, r)
+                if row.kind == "context" and row.old_line is not None:
+                    found[Anchor("BEFORE", row.old_line)] = (h, r)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,32 +211,35 @@ def file_diff(
     *,
     context: int = CONTEXT_LINES,
     found: Sequence[Change] | None = None,
+    ignore_whitespace: bool = False,
     highlighter: Highlighter = line_segments,
 ) -> FileDiff:
     """The diff of `path` from `before` to `after` (None: no file on that side).
 
     `found` is the changes when the caller has them (`diffstat.changes_from_patch` of
-    `git diff --unified=0`, for git's own pairing); otherwise difflib computes them.
+    `git diff --unified=0`, for git's own pairing); otherwise difflib computes them,
+    comparing lines as `git diff -w` does with `ignore_whitespace` ("hide whitespace":
+    a line that only changed its spacing is then context, shown as it is now).
 
     Raises:
         ValueError: `found` does not fit the two texts.
     """
+    before, after = bounded(before), bounded(after)
     if isinstance(before, Omitted) or isinstance(after, Omitted):
         return _omitted(path, before, after)
     old, new = line_keys(before), line_keys(after)
-    found = changes(old, new) if found is None else _checked(found, len(old), len(new))
-    deleted = sum(b2 - b1 for b1, b2, _, _ in found)
-    added = sum(a2 - a1 for _, _, a1, a2 in found)
+    if found is None:
+        found = changes(*_compared(old, new, ignore_whitespace))
+    else:
+        found = _checked(found, len(old), len(new))
+    stat = tally(path, old, new, found)
+    added, deleted = stat.added, stat.deleted
     if not found:
-        reason = "The content did not change." if before is not None else "The file is empty."
-        return FileDiff(path, "unchanged", 0, 0, (), None, reason)
-    chars = sum(sum(map(len, old[b1:b2])) + sum(map(len, new[a1:a2])) for b1, b2, a1, a2 in found)
-    if added + deleted > MAX_FILE_CHANGED_LINES or chars > MAX_FILE_CHANGED_CHARS:
-        reason = (
-            f"Too large to show here ({added + deleted:,} changed lines; the limits are "
-            f"{MAX_FILE_CHANGED_LINES:,} lines and {MAX_FILE_CHANGED_CHARS // 1000} KB)."
-        )
+        return FileDiff(path, "unchanged", 0, 0, (), None, _unchanged(old, new))
+    if reason := too_large(stat):
         return FileDiff(path, "too_large", added, deleted, (), None, reason)
+    if len(old) + len(new) > MAX_HIGHLIGHTED_DIFF_LINES:
+        highlighter = _plain
     sides = _Sides(
         old,
         new,
@@ -231,7 +251,13 @@ def file_diff(
 
 
 def expand_context(
-    path: str, before: str, after: str, gap: Gap, *, highlighter: Highlighter = line_segments
+    path: str,
+    before: str,
+    after: str,
+    gap: Gap,
+    *,
+    ignore_whitespace: bool = False,
+    highlighter: Highlighter = line_segments,
 ) -> Expansion:
     """The rows of unchanged lines `gap` names, for an "expand context" request.
 
@@ -240,15 +266,34 @@ def expand_context(
             or files that moved on since the page was drawn).
     """
     old, new = line_keys(before), line_keys(after)
-    o, n = gap.old_start - 1, gap.new_start - 1
-    fits = min(o, n) >= 0 and gap.count > 0 and o + gap.count <= len(old)
-    if not fits or n + gap.count > len(new) or old[o : o + gap.count] != new[n : n + gap.count]:
+    o, n, count = gap.old_start - 1, gap.new_start - 1, gap.count
+    fits = min(o, n) >= 0 and count > 0 and o + count <= len(old) and n + count <= len(new)
+    old_keys, new_keys = _compared(old[o : o + count], new[n : n + count], ignore_whitespace)
+    if not fits or old_keys != new_keys:
         raise ValueError("the lines asked for are not unchanged context of this diff")
     sides = _Sides(old, new, (), highlighter(path, after))
     rows: list[Row] = []
     split: list[SplitRow] = []
     _context(sides, o, n, gap.count, rows, split)
     return Expansion(tuple(rows), tuple(split))
+
+
+def _compared(
+    old: list[str], new: list[str], ignore_whitespace: bool
+) -> tuple[list[str], list[str]]:
+    if ignore_whitespace:
+        return ignoring_whitespace(old), ignoring_whitespace(new)
+    return old, new
+
+
+def _unchanged(old: list[str], new: list[str]) -> str:
+    if old != new:
+        return "Only whitespace changed."
+    return "The content did not change." if old else "The file is empty."
+
+
+def _plain(path: str, text: str) -> list[Line]:
+    return [(("", line),) for line in split_lines(text)]
 
 
 def _omitted(path: str, before: SideText, after: SideText) -> FileDiff:
@@ -262,7 +307,8 @@ def _checked(found: Sequence[Change], old_lines: int, new_lines: int) -> list[Ch
     unchanged stretches match up."""
     o = n = 0
     for b1, b2, a1, a2 in found:
-        if not (o <= b1 <= b2 <= old_lines and n <= a1 <= a2 <= new_lines) or b1 - o != a1 - n:
+        ordered = o <= b1 <= b2 <= old_lines and n <= a1 <= a2 <= new_lines
+        if not ordered or b1 - o != a1 - n or (b1 == b2 and a1 == a2):
             raise ValueError("the changes do not fit the two files")
         o, n = b2, a2
     if old_lines - o != new_lines - n:
@@ -278,11 +324,13 @@ class _Sides:
     new: list[str]
     old_lines: Sequence[Line]  # empty when no line was deleted: nothing reads it
     new_lines: Sequence[Line]
+    budget: Budget = field(default_factory=lambda: Budget(emphasis.INTRALINE_BUDGET))
 
 
 def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk], Gap | None]:
     hunks: list[Hunk] = []
     old_end = new_end = 0  # where the previous hunk ended
+    section, searched = "", -1
     for group in _groups(found, context):
         (b1, _, a1, _), (_, b2, _, a2) = group[0], group[-1]
         old_lo = max(old_end, b1 - context)
@@ -290,14 +338,9 @@ def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk]
         old_hi = min(len(sides.old), b2 + context)
         new_hi = a2 + (old_hi - b2)
         gap = _gap(old_end, new_end, old_lo - old_end, "middle" if hunks else "start")
-        rows: list[Row] = []
-        split: list[SplitRow] = []
-        o, n = old_lo, new_lo
-        for c1, c2, d1, d2 in group:
-            _context(sides, o, n, c1 - o, rows, split)
-            _changed(sides, (c1, c2, d1, d2), rows, split)
-            o, n = c2, d2
-        _context(sides, o, n, old_hi - o, rows, split)
+        rows, split = _rows(sides, group, (old_lo, new_lo), old_hi)
+        section = _section(sides.old, old_lo - 1, searched) or section
+        searched = old_lo - 1
         hunks.append(
             Hunk(
                 old_lo + 1,
@@ -307,10 +350,38 @@ def _hunks(sides: _Sides, found: list[Change], context: int) -> tuple[list[Hunk]
                 gap,
                 tuple(rows),
                 tuple(split),
+                section,
             )
         )
         old_end, new_end = old_hi, new_hi
     return hunks, _gap(old_end, new_end, len(sides.old) - old_end, "end")
+
+
+def _rows(
+    sides: _Sides, group: list[Change], start: tuple[int, int], old_hi: int
+) -> tuple[list[Row], list[SplitRow]]:
+    """A hunk's rows from before/after line indexes `start` to before index `old_hi`."""
+    rows: list[Row] = []
+    split: list[SplitRow] = []
+    o, n = start
+    for b1, b2, a1, a2 in group:
+        _context(sides, o, n, b1 - o, rows, split)
+        _changed(sides, (b1, b2, a1, a2), rows, split)
+        o, n = b2, a2
+    _context(sides, o, n, old_hi - o, rows, split)
+    return rows, split
+
+
+def _section(old: list[str], start: int, stop: int) -> str:
+    """The nearest line above before-line index `start` (down to `stop`, excluded) that
+    starts with a letter, "_" or "$", cut to 80 characters: git's default function
+    context (xdiff's def_ff); a hunk that finds none keeps the previous hunk's."""
+    for index in range(start, stop, -1):
+        line = old[index]
+        first = line[:1]
+        if first in ("_", "$") or (first.isascii() and first.isalpha()):
+            return line[:80].rstrip(" \t\r\n\v\f")
+    return ""
 
 
 def _groups(found: list[Change], context: int) -> list[list[Change]]:
@@ -334,13 +405,14 @@ def _context(
 ) -> None:
     for k in range(count):
         html = render(sides.new_lines[n + k])
-        eol = sides.new[n + k].endswith("\n")  # only a last line without one holds "\n"
+        # Only the key of a last line without a newline holds one (diffstat.line_keys).
+        no_newline = sides.new[n + k].endswith("\n")
         after = Anchor("AFTER", n + k + 1)
-        rows.append(Row("context", o + k + 1, n + k + 1, html, after, eol))
+        rows.append(Row("context", o + k + 1, n + k + 1, html, after, no_newline))
         split.append(
             SplitRow(
-                Cell("context", o + k + 1, html, Anchor("BEFORE", o + k + 1), eol),
-                Cell("context", n + k + 1, html, after, eol),
+                Cell("context", o + k + 1, html, Anchor("BEFORE", o + k + 1), no_newline),
+                Cell("context", n + k + 1, html, after, no_newline),
             )
         )
 
@@ -353,7 +425,7 @@ def _changed(sides: _Sides, change: Change, rows: list[Row], split: list[SplitRo
     new_marks: list[list[tuple[int, int]]] = [[] for _ in range(a2 - a1)]
     for k in range(min(b2 - b1, a2 - a1)):
         old_line, new_line = sides.old_lines[b1 + k], sides.new_lines[a1 + k]
-        old_marks[k], new_marks[k] = _emphasis(_text(old_line), _text(new_line))
+        old_marks[k], new_marks[k] = emphasis.marks(_text(old_line), _text(new_line), sides.budget)
     deleted = [
         _cell("delete", sides.old_lines[i], old_marks[i - b1], "del", i, sides.old[i], "BEFORE")
         for i in range(b1, b2)
@@ -382,41 +454,3 @@ def _cell(
 
 def _text(line: Line) -> str:
     return "".join(text for _, text in line)
-
-
-_WORD = re.compile(r"\w+|\s+|[^\w\s]")
-
-
-def _emphasis(old: str, new: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The character ranges of each line that the other does not have, word by word."""
-    if old == new or len(old) > INTRALINE_MAX_CHARS or len(new) > INTRALINE_MAX_CHARS:
-        return [], []
-    a, b = _WORD.findall(old), _WORD.findall(new)
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.ratio() < INTRALINE_MIN_RATIO:
-        return [], []
-    a_at, b_at = _offsets(a), _offsets(b)
-    old_marks: list[tuple[int, int]] = []
-    new_marks: list[tuple[int, int]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        _add_range(old_marks, a_at[i1], a_at[i2])
-        _add_range(new_marks, b_at[j1], b_at[j2])
-    return old_marks, new_marks
-
-
-def _offsets(words: list[str]) -> list[int]:
-    at = [0]
-    for word in words:
-        at.append(at[-1] + len(word))
-    return at
-
-
-def _add_range(marks: list[tuple[int, int]], start: int, end: int) -> None:
-    if start == end:
-        return
-    if marks and marks[-1][1] == start:
-        marks[-1] = (marks[-1][0], end)
-    else:
-        marks.append((start, end))

@@ -16,7 +16,7 @@ lines after them.
 Decoding is the caller's: this takes `str`. A blob that is not UTF-8 is best decoded with
 `errors="replace"` (one U+FFFD per bad byte keeps every newline where it was), and a
 binary blob (a NUL in its first 8,000 bytes, git's test) is not text to highlight at all;
-`gitserver.web.diffview.decode` does both.
+`gitserver.web.diffstat.decode` does both.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -44,6 +45,8 @@ __all__ = [
     "MAX_LINE_CHARS",
     "HighlightCache",
     "Line",
+    "MarkTag",
+    "Segment",
     "highlight_lines",
     "line_segments",
     "render",
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 # Past these a file is shown as plain escaped text. Pygments' regex lexers cost about
-# 50 us a line of Python on this machine (a 2,000-line file: ~115 ms), so 10,000 lines or
+# 50 us a line of Python on this machine (a 2,000-line file: ~100 ms), so 10,000 lines or
 # 256 KiB keep a highlighted page under about half a second; a line over 2,000 characters
 # is minified or generated code, slow to lex (backtracking regexes) and unreadable anyway.
 MAX_HIGHLIGHT_CHARS = 256 * 1024
@@ -95,6 +98,8 @@ def line_segments(path: str, text: str) -> list[Line]:
         # Pygments turns a lone CR into a newline: its lines would not be git's.
         return _plain(lines)
     bom = normalized.startswith(_BOM)
+    if not normalized.endswith("\n"):
+        normalized += "\n"
     highlighted = _tokenize(lexer, normalized[1:] if bom else normalized)
     if len(highlighted) != len(lines):
         return _plain(lines)  # a lexer that dropped or added text: numbering comes first
@@ -113,19 +118,22 @@ def render(line: Line, marks: Sequence[tuple[int, int]] = (), tag: MarkTag = "ma
     edges = sorted({edge for mark in marks for edge in mark})
     out: list[str] = []
     inside = False
-    at = 0  # where the current segment starts in the line
+    at = next_edge = 0  # where the segment starts in the line; the first edge not passed
     for cls, text in line:
-        cuts = [edge - at for edge in edges if at < edge < at + len(text)]
-        done = 0
-        for cut in (*cuts, len(text)):
-            index = bisect_right(starts, at + done) - 1
-            wanted = index >= 0 and at + done < marks[index][1]
+        end = at + len(text)
+        pos = at
+        while pos < end:  # one walk over segments and edges together: linear in both
+            while next_edge < len(edges) and edges[next_edge] <= pos:
+                next_edge += 1
+            stop = min(end, edges[next_edge]) if next_edge < len(edges) else end
+            index = bisect_right(starts, pos) - 1
+            wanted = index >= 0 and pos < marks[index][1]
             if wanted != inside:
                 out.append(f"<{tag}>" if wanted else f"</{tag}>")
                 inside = wanted
-            out.append(_span(cls, text[done:cut]))
-            done = cut
-        at += len(text)
+            out.append(_span(cls, text[pos - at : stop - at]))
+            pos = stop
+        at = end
     if inside:
         out.append(f"</{tag}>")
     return Markup("".join(out))  # noqa: S704 - escaped in `_span`; `tag` is a Literal
@@ -148,26 +156,35 @@ def _too_big(text: str, lines: list[str]) -> bool:
 
 
 def _tokenize(lexer: Lexer, text: str) -> list[Line]:
+    """Lines of (class, text) segments; `text` has no CR and ends with a newline."""
     lines: list[Line] = []
     current: list[Segment] = []
-    for ttype, value in lexer.get_tokens(text):
-        cls = _css_class(ttype)
-        pieces = value.split("\n")
-        for number, piece in enumerate(pieces):
-            if number:
-                lines.append(tuple(current))
-                current = []
-            if not piece:
-                continue
+    classes = _CLASSES
+    # get_tokens() would redo the newline and BOM handling done above, through two more
+    # generators: this loop runs once per token, ~20 per line of code.
+    for _, ttype, value in lexer.get_tokens_unprocessed(text):
+        cls = classes.get(ttype)
+        if cls is None:
+            cls = classes[ttype] = _css_class(ttype)
+        if "\n" not in value:
             if current and current[-1][0] == cls:
-                current[-1] = (cls, current[-1][1] + piece)  # fewer spans, same look
+                current[-1] = (cls, current[-1][1] + value)  # fewer spans, same look
             else:
-                current.append((cls, piece))
-    # `ensurenl` ended the text with a newline, so `current` holds nothing left to show.
+                current.append((cls, value))
+            continue
+        first, *rest = value.split("\n")
+        if first:
+            current.append((cls, first))
+        for piece in rest:
+            lines.append(tuple(current))
+            current = [(cls, piece)] if piece else []
+    # The text ends with a newline, so `current` holds nothing left to show.
     return lines
 
 
-@functools.cache
+_CLASSES: dict[_TokenType, str] = {}
+
+
 def _css_class(ttype: _TokenType) -> str:
     """The short class of the nearest standard token type (`Name.Foo` -> `n`); none for
     text and whitespace, which the stylesheet leaves alone."""
@@ -229,25 +246,31 @@ def _instance(cls: type[Lexer]) -> Lexer:
 class HighlightCache:
     """Highlighted files kept by their text, least recently used out past `max_chars`:
     reviewers open the same file diff again (expand context, a second reviewer), and
-    lexing is most of its cost. One per application, passed where it is used."""
+    lexing is most of its cost. One per application, passed where it is used; safe to
+    call from the worker threads diffs are built in (lexing happens outside the lock)."""
 
     def __init__(self, max_chars: int = 16 * 1024 * 1024) -> None:
         self.max_chars = max_chars
         self._held = 0
         self._lines: OrderedDict[tuple[str, str], list[Line]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, path: str, text: str) -> list[Line]:
         """`line_segments(path, text)`, from the cache when it holds it."""
         lexer = _lexer(path, text)
         key = (type(lexer).__name__ if lexer is not None else "", text)
-        found = self._lines.get(key)
-        if found is not None:
-            self._lines.move_to_end(key)
-            return found
+        with self._lock:
+            found = self._lines.get(key)
+            if found is not None:
+                self._lines.move_to_end(key)
+                return found
         found = line_segments(path, text)
-        if len(text) <= self.max_chars:
-            self._lines[key] = found
-            self._held += len(text)
+        if len(text) > self.max_chars:
+            return found
+        with self._lock:
+            if key not in self._lines:
+                self._lines[key] = found
+                self._held += len(text)
             while self._held > self.max_chars:
                 (_, old_text), _ = self._lines.popitem(last=False)
                 self._held -= len(old_text)
@@ -266,14 +289,33 @@ def stylesheet() -> str:
     out = [
         f".hl {{ color: {_fg(light, '#1f2328')}; background-color: {light.background_color} }}",
         *(f".hl .{cls} {{ {style} }}" for cls, style in sorted(light_rules.items())),
+        *_MARKS["light"],
         "@media (prefers-color-scheme: dark) {",
         f"  .hl {{ color: {_fg(dark, '#e6edf3')}; background-color: {dark.background_color} }}",
     ]
     for cls in sorted(light_rules.keys() | dark_rules.keys()):
         style = dark_rules.get(cls, "")
         out.append(f"  .hl .{cls} {{ {reset}{style} }}")
+    out.extend(f"  {rule}" for rule in _MARKS["dark"])
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+# What `render` wraps marked text in: a tint that shows through a diff row's own colour
+# (GitHub's word-diff colours), no strike-through or underline over code.
+_MARKS = {
+    "light": [
+        ".hl mark, .hl del, .hl ins { color: inherit; text-decoration: none; border-radius: 2px }",
+        ".hl del { background-color: rgba(255, 129, 130, 0.4) }",
+        ".hl ins { background-color: rgba(74, 194, 107, 0.4) }",
+        ".hl mark { background-color: rgba(255, 223, 93, 0.5) }",
+    ],
+    "dark": [
+        ".hl del { background-color: rgba(248, 81, 73, 0.4) }",
+        ".hl ins { background-color: rgba(46, 160, 67, 0.4) }",
+        ".hl mark { background-color: rgba(187, 128, 9, 0.4) }",
+    ],
+}
 
 
 _RULE = re.compile(r"^\.hl \.([\w-]+) \{ (.*) \}")

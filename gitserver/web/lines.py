@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from markupsafe import Markup
 
-from gitserver.web.highlight import highlight_lines
+from gitserver.web.highlight import HighlightCache, render
 
 
-def code_lines(path: str, text: str) -> list[Markup]:
-    """One highlighted, escaped HTML fragment per line of `text` (git's lines)."""
-    return highlight_lines(path, text)
+async def code_lines(cache: HighlightCache, path: str, text: str) -> list[Markup]:
+    """One highlighted, escaped HTML fragment per line of `text` (git's lines). Lexing
+    is CPU work (up to ~0.5 s for a large file): it runs in a thread, off the loop."""
+
+    def work() -> list[Markup]:
+        return [render(line) for line in cache(path, text)]
+
+    return await asyncio.to_thread(work)
 
 
 def is_binary(head: bytes) -> bool:

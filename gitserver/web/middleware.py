@@ -1,5 +1,6 @@
 """The web UI's one middleware: who is signed in, the CSRF check on every POST, errors as
-pages, and the security headers on every web response.
+pages; and the security headers on every web response (`security_headers`, run as each
+response is prepared).
 
 It acts on web routes only (their names start with `web-`) and on GET requests no route
 matched outside git's `/v1/`: git and the CodeCommit API answer in their own formats.
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGN_IN_ROUTE = "web-signin"
+# Files that are the same for everyone: no session lookup (two SQL reads) for them.
+_STATIC_ROUTES = frozenset({"web-static", "web-style"})
 NOT_FOUND = "This page does not exist, or you do not have access to it."
 # Category -> (status, whether the domain message is shown). Access denials look like
 # "not found": a repository's existence is not told to someone who may not read it.
@@ -43,7 +46,12 @@ def is_web(request: web.Request) -> bool:
     route = request.match_info.route
     if isinstance(route, SystemRoute):  # no route matched (404) or not this method (405)
         return not request.path.startswith("/v1/")
-    return (route.resource.name or "").startswith("web-") if route.resource else False
+    return _route_name(request).startswith("web-")
+
+
+def _route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return (resource.name or "") if resource is not None else ""
 
 
 @web.middleware
@@ -51,16 +59,29 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if not is_web(request):
         return await handler(request)
     try:
-        await _load_viewer(request)
+        if _route_name(request) not in _STATIC_ROUTES:
+            await _load_viewer(request)
         if request.method == "POST" and not isinstance(request.match_info.route, SystemRoute):
             await _check_csrf(request)
         response = await handler(request)
     except web.HTTPException as exc:
-        response = exc if exc.status < 400 else error_page(request, exc.status, exc.text or "")
+        if exc.status < 400:  # a redirect (to sign in): as a response, not the exception
+            location = exc.headers.get("Location", "/")
+            response = web.Response(status=exc.status, headers={"Location": location})
+        else:
+            response = error_page(request, exc.status, exc.text or "")
+    except ConnectionResetError:
+        raise  # the client left mid-download: there is no one to show a page to
     except Exception as exc:
         response = _domain_error_page(request, exc)
-    add_headers(response)
     return response
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every web response as it is prepared: streamed downloads send their headers
+    before a middleware could add to them."""
+    if is_web(request):
+        add_headers(response)
 
 
 def error_page(request: web.Request, status: int, message: str) -> web.Response:
@@ -107,10 +128,7 @@ async def _check_csrf(request: web.Request) -> None:
     form = await request.post()
     sent = form.get("csrf")
     viewer: Viewer | None = request.get(VIEWER)
-    if (
-        request.match_info.route.resource
-        and request.match_info.route.resource.name == SIGN_IN_ROUTE
-    ):
+    if _route_name(request) == SIGN_IN_ROUTE:
         expected = request.cookies.get(SIGNIN_COOKIE, "")
     else:
         expected = viewer.session.csrf_token if viewer else ""

@@ -23,6 +23,8 @@ from gitserver.web.context import (
     PAGE_SIZE,
     allowed,
     deps_of,
+    links,
+    optional_parts,
     readable_repository,
     viewer_of,
 )
@@ -73,16 +75,19 @@ async def repository_home(request: web.Request) -> web.StreamResponse:
     repo = await readable_repository(request, name, Action.GET_REPOSITORY)
     deps = deps_of(request)
     refs = await deps.browse.refs(repo)
-    readme = await _readme(request, repo) if refs.branches else None
+    # A default branch the refs no longer have (deleted by a push) leaves no README.
+    has_default = any(name == repo.default_branch for name, _ in refs.branches)
+    readme = await _readme(request, repo) if has_default else None
+    show_refs = await optional_parts(request, repo, Action.LIST_BRANCHES)
     return render(
         request,
         "repository.html",
         repo=repo,
-        refs=refs if allowed(request, Action.LIST_BRANCHES, repo) else None,
+        refs=refs if show_refs else None,
         readme=readme,
         clone_http=deps.endpoints.clone_url_http(repo.name),
         clone_ssh=deps.endpoints.clone_url_ssh(repo.name),
-        can_browse=allowed(request, Action.GET_FOLDER, repo),
+        links=links(request, repo),
     )
 
 
@@ -96,7 +101,7 @@ class Readme:
 async def _readme(request: web.Request, repo: Repository) -> Readme | None:
     """The default branch's README, rendered (Markdown) or as text; None if there is none,
     it is too large, or the viewer may not read files."""
-    if not (allowed(request, Action.GET_FOLDER, repo) and allowed(request, Action.GET_FILE, repo)):
+    if not await optional_parts(request, repo, Action.GET_FOLDER, Action.GET_FILE):
         return None
     contents = deps_of(request).contents
     folder: Folder = await contents.folder(repo, None, "")

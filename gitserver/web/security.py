@@ -31,6 +31,12 @@ SESSION_COOKIE = "gitserver_session"
 SIGNIN_COOKIE = "gitserver_signin"
 
 
+def redirect(location: str) -> web.Response:
+    """A 303 to `location` (returned, not raised: aiohttp deprecates returning an
+    `HTTPException`, and the handler still sets cookies on it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def add_headers(response: web.StreamResponse) -> None:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)

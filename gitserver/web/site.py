@@ -13,7 +13,7 @@ from aiohttp import web
 from gitserver.web import account, browse, commits, repos
 from gitserver.web.context import DEPS, WebDeps
 from gitserver.web.highlight import stylesheet
-from gitserver.web.middleware import SIGN_IN_ROUTE, web_middleware
+from gitserver.web.middleware import SIGN_IN_ROUTE, security_headers, web_middleware
 from gitserver.web.pages import STATIC
 
 _REPO = "/repositories/{name}"
@@ -30,6 +30,7 @@ class WebUI:
         stays the API's, `GET /` is the repository list)."""
         app[DEPS] = self.deps
         app.middlewares.append(web_middleware)
+        app.on_response_prepare.append(security_headers)
         app.add_routes(routes())
         app.router.add_static("/static", STATIC, name="web-static", append_version=False)
 

@@ -206,6 +206,8 @@ def test_every_page_renders_for_a_reader(
         f"{base}/log/main?page=2": "Page 2",
         f"{base}/commit/{head}": "bin.dat",
         f"{base}/commit/{head}?view=split": "bin.dat",
+        f"{base}/commit/{head}?path=page.html": "Showing one file, page.html",
+        f"{base}/commit/{head}?view=unified&w=1": "Show whitespace changes",
         f"{base}/compare/main...feature/x": "src/pkg/main.py",
     }
     for browser in (admin, reader):
@@ -230,6 +232,8 @@ def test_raw_is_streamed_and_never_served_as_html(
     assert html.headers["Content-Type"].startswith("text/plain")
     assert "sandbox" in html.headers["Content-Security-Policy"]
     assert "filename*=UTF-8''page.html" in html.headers["Content-Disposition"]
+    assert html.headers["X-Content-Type-Options"] == "nosniff"  # streamed, still sent
+    assert html.headers["X-Frame-Options"] == "DENY"
     assert html.body == "<html><script>alert(1)</script></html>\n"
     binary = admin.get(f"/repositories/{name}/raw/main/bin.dat")
     assert binary.headers["Content-Type"] == "application/octet-stream"
@@ -333,3 +337,54 @@ def test_every_web_route_asks_the_authorizer(
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
     for route, path in _PUBLIC.items():
         assert Browser(server).get(path).status == 200, route
+
+
+def test_a_huge_file_is_offered_not_shown_and_downloads_whole(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("huge")
+    work = git.init(tmp_path / "huge")
+    line = "0123456789abcdef" * 7 + "\n"  # 113 bytes
+    big = line * (3 * 1024 * 1024 // len(line))  # ~3 MiB: over the 1 MiB page limit
+    git.commit(work, "big.txt", big)
+    git("push", "-q", server.url(name), "main", cwd=work)
+    page = admin.get(f"/repositories/{name}/blob/main/big.txt")
+    assert page.status == 200 and "too large to show" in page.body
+    assert line.strip() not in page.body
+    blame = admin.get(f"/repositories/{name}/blame/main/big.txt")
+    assert blame.status == 200 and "too large to blame" in blame.body
+    raw = admin.get(f"/repositories/{name}/raw/main/big.txt")
+    assert raw.status == 200 and raw.headers["Content-Length"] == str(len(big))
+    assert raw.body == big
+
+
+def test_an_empty_repository_has_a_home_and_no_tree(
+    server: Server, repo: Callable[..., str], admin: Browser
+) -> None:
+    name = repo("empty")
+    home = admin.get(f"/repositories/{name}")
+    assert home.status == 200 and "Empty repository" in home.body
+    assert admin.get(f"/repositories/{name}/tree/main").status == 404
+
+
+def test_links_follow_the_policy_and_forged_requests_are_refused(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("partial")
+    _content(server, name, git, tmp_path)
+    user = _user(server, "partial")
+    arn = f"arn:aws:codecommit:us-east-1:000000000000:{name}"
+    actions = ["GetRepository", "GetFolder", "GetFile", "ListBranches"]
+    statement = {"Effect": "Allow", "Action": [f"codecommit:{a}" for a in actions], "Resource": arn}
+    policy = tmp_path / "partial.json"
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    server.cli("policy", "put-user-policy", user, "Partial", "--document", str(policy))
+    browser = signed_in(server, user, PASSWORD)
+    base = f"/repositories/{name}"
+    blob = browser.get(f"{base}/blob/main/src/pkg/main.py")
+    assert blob.status == 200
+    assert f"{base}/raw/" not in blob.body and f"{base}/history/" not in blob.body
+    assert f"{base}/log/" not in blob.body  # no GetCommit: no "Commits" tab
+    assert f"{base}/blob/main/README.md" in browser.get(f"{base}/tree/main").body
+    for path in ("/raw/main/README.md", "/history/main/README.md", "/log/main"):
+        assert browser.get(base + path).status == 404, path

@@ -167,3 +167,19 @@ def test_denied_refs_decides_each_ref_with_codecommit_references(tmp_path: Path)
         assert "codecommit:GitPush" in denied["refs/heads/main"]
 
     _run(tmp_path, body)
+
+
+def test_preview_decides_like_decide_and_records_nothing(tmp_path: Path) -> None:
+    """What a front end shows is chosen with `preview`; only requests reach the audit log."""
+
+    async def body(access: Access, seen: Seen) -> None:
+        reader = replace(BOB, policies=(READ,))
+        target = Target(ARN, "demo", (), {"team": "red"})
+        for action in (Action.GET_FILE, Action.MERGE_BRANCHES_BY_SQUASH):
+            preview = access.preview(reader, action, target, INFO)
+            assert preview.allowed == access.decide(reader, action, target, INFO).allowed
+        assert len(seen) == 2  # the two `decide` calls, not the previews
+        assert access.preview(reader, Action.GET_FILE, target, INFO).allowed
+        assert not access.preview(reader, Action.MERGE_BRANCHES_BY_SQUASH, target, INFO).allowed
+
+    _run(tmp_path, body)

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import tempfile
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitserver.web import diffstat
 from gitserver.web.diffstat import (
     FileStat,
     Omitted,
+    changes,
     changes_from_patch,
     decode,
     line_keys,
     plan,
+    stats_from_numstat,
     summarize,
 )
-from tests.unit.web.test_diffview import _ENV, _lines
+from tests.unit.web.diff_support import ENV, lines
 
 
 def _numstat(before: str, after: str) -> tuple[int, int]:
@@ -30,7 +37,7 @@ def _numstat(before: str, after: str) -> tuple[int, int]:
             cwd=tmp,
             capture_output=True,
             text=True,
-            env=_ENV,
+            env=ENV,
             check=False,
         ).stdout
     added, deleted, _ = out.split("\t", 2) if out else ("0", "0", "")
@@ -40,8 +47,8 @@ def _numstat(before: str, after: str) -> tuple[int, int]:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        pytest.param(_lines(*range(50)), _lines(*range(5, 40), 99, *range(41, 60)), id="mixed"),
-        pytest.param("", _lines(1, 2), id="added"),
+        pytest.param(lines(*range(50)), lines(*range(5, 40), 99, *range(41, 60)), id="mixed"),
+        pytest.param("", lines(1, 2), id="added"),
         pytest.param("a\nb", "a\nb\n", id="final-newline"),
         pytest.param("same\n", "same\n", id="unchanged"),
     ],
@@ -49,6 +56,13 @@ def _numstat(before: str, after: str) -> tuple[int, int]:
 def test_counts_match_git_numstat(before: str, after: str) -> None:
     stat = summarize("f", before, after)
     assert (stat.added, stat.deleted) == _numstat(before, after)
+
+
+def test_counts_can_ignore_whitespace_as_git_diff_w_does() -> None:
+    before, after = "a\n  b\nc\n", "a\nb\t\nC\n"
+    assert summarize("f", before, after).changed_lines == 4
+    stat = summarize("f", before, after, ignore_whitespace=True)
+    assert (stat.added, stat.deleted) == (1, 1)
 
 
 def test_a_missing_side_counts_every_line_of_the_other() -> None:
@@ -125,3 +139,64 @@ def test_the_file_limit_alone_is_named_too() -> None:
 def test_a_small_diff_has_no_notice() -> None:
     result = plan([_stat(3), _stat(4)])
     assert result.notice == "" and [f.state for f in result.files] == ["expanded"] * 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "", "}", "u1", "u2", "u3"]), max_size=50),
+    st.lists(st.sampled_from(["a", "b", "c", "", "}", "u1", "u2", "u4"]), max_size=50),
+)
+def test_changes_are_an_edit_script_from_before_to_after(old: list[str], new: list[str]) -> None:
+    found = changes(old, new)
+    rebuilt: list[str] = []
+    at = 0
+    for b1, b2, a1, a2 in found:
+        assert at <= b1 <= b2 and len(rebuilt) <= a1 <= a2
+        assert old[at:b1] == new[len(rebuilt) : a1]  # what no change names is unchanged
+        rebuilt.extend(new[len(rebuilt) : a2])
+        at = b2
+    assert old[at:] == new[len(rebuilt) :]
+    # Changes never touch: touching changes are one change.
+    assert all(p[1] < q[0] for p, q in pairwise(found))
+
+
+def test_stats_from_numstat_read_gits_own_counts(tmp_path: Path) -> None:
+    def git(*args: str) -> bytes:
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, env=ENV, capture_output=True, check=True
+        ).stdout
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text(lines(*range(10)))
+    (tmp_path / "old name.txt").write_text(lines(*range(100, 130)))
+    (tmp_path / "pic.bin").write_bytes(b"\0\1\2")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "one")
+    (tmp_path / "a.txt").write_text(lines(*range(1, 10), 99))
+    (tmp_path / "old name.txt").rename(tmp_path / "new name.txt")
+    (tmp_path / "pic.bin").write_bytes(b"\0\1\3")
+    git("add", "-A")
+    plain = stats_from_numstat(git("diff", "--cached", "--numstat", "-z", "--no-renames"))
+    assert [(s.path, s.added, s.deleted, s.omitted) for s in plain] == [
+        ("a.txt", 1, 1, None),
+        ("new name.txt", 30, 0, None),
+        ("old name.txt", 0, 30, None),
+        ("pic.bin", 0, 0, Omitted.BINARY),
+    ]
+    renamed = stats_from_numstat(git("diff", "--cached", "--numstat", "-z", "-M"))
+    assert [s.path for s in renamed] == ["a.txt", "new name.txt", "pic.bin"]
+    assert summarize("a.txt", lines(*range(10)), lines(*range(1, 10), 99)).added == 1
+
+
+def test_a_long_run_of_recurring_lines_is_diffed_in_bounded_time() -> None:
+    # No line is unique, so no anchor helps; difflib alone took 46 s on this.
+    rng = random.Random(2)
+    old = [rng.choice(["", "}", "{", "x", "end"]) for _ in range(20_000)]
+    new = list(old)
+    for index in rng.sample(range(20_000), 200):
+        new[index] = "changed"
+    start = time.perf_counter()
+    found = changes(old, new)
+    assert time.perf_counter() - start < 2  # ~10 ms; generous for a shared machine
+    (b1, b2, a1, a2), *more = found  # one stretch shown as replaced
+    assert more == [] and old[:b1] == new[:a1] and old[b2:] == new[a2:]

@@ -4,16 +4,14 @@ same rows with the same line numbers, and the anchors a CodeCommit comment uses.
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import tempfile
-from pathlib import Path
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gitserver.web import diffview, emphasis
 from gitserver.web.diffstat import Omitted, changes_from_patch
 from gitserver.web.diffview import (
     Anchor,
@@ -22,63 +20,13 @@ from gitserver.web.diffview import (
     expand_context,
     file_diff,
 )
-
-GitRow = tuple[str, int | None, int | None]
-_HEADER = re.compile(r"^(@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@)")
-_ENV = {
-    **os.environ,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "LC_ALL": "C",
-}
-
-
-def _git_diff(before: str, after: str, context: int = 3) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        old, new = Path(tmp) / "old", Path(tmp) / "new"
-        old.write_bytes(before.encode())
-        new.write_bytes(after.encode())
-        result = subprocess.run(
-            ["git", "diff", "--no-index", "--no-color", f"-U{context}", "old", "new"],
-            cwd=tmp,
-            capture_output=True,
-            env=_ENV,
-            check=False,
-        )
-    assert result.returncode in (0, 1), result.stderr
-    return result.stdout.decode()
-
-
-def _git_hunks(patch: str) -> list[tuple[str, list[GitRow], set[int]]]:
-    """Each hunk's header, its rows (kind, old line, new line), and the indexes of rows
-    git follows with "\\ No newline at end of file"."""
-    hunks: list[tuple[str, list[GitRow], set[int]]] = []
-    o = n = 0
-    for line in patch.split("\n"):
-        match = _HEADER.match(line)
-        if match:
-            o, n = int(match[2]), int(match[4])
-            hunks.append((match[1], [], set()))
-        elif not hunks or not line:
-            continue
-        elif line[0] == " ":
-            hunks[-1][1].append(("context", o, n))
-            o, n = o + 1, n + 1
-        elif line[0] == "-":
-            hunks[-1][1].append(("delete", o, None))
-            o += 1
-        elif line[0] == "+":
-            hunks[-1][1].append(("add", None, n))
-            n += 1
-        elif line[0] == "\\":
-            hunks[-1][2].add(len(hunks[-1][1]) - 1)
-    return hunks
+from tests.unit.web.diff_support import GitRow, git_diff, git_hunks, lines
 
 
 def _ours(diff: FileDiff) -> list[tuple[str, list[GitRow], set[int]]]:
     return [
         (
-            hunk.header,
+            f"{hunk.header} {hunk.section}".rstrip(),
             [(row.kind, row.old_line, row.new_line) for row in hunk.rows],
             {i for i, row in enumerate(hunk.rows) if row.no_newline},
         )
@@ -88,20 +36,22 @@ def _ours(diff: FileDiff) -> list[tuple[str, list[GitRow], set[int]]]:
 
 def _assert_like_git(before: str, after: str, context: int = 3) -> FileDiff:
     diff = file_diff("f.txt", before, after, context=context)
-    assert _ours(diff) == _git_hunks(_git_diff(before, after, context))
+    assert _ours(diff) == git_hunks(git_diff(before, after, context))
     return diff
-
-
-def _lines(*numbers: int) -> str:
-    return "".join(f"line {n}\n" for n in numbers)
 
 
 def _apart(unchanged: int) -> str:
     """FORTY with line 10 and the line `unchanged` lines after it replaced."""
     second = 10 + unchanged + 1
-    return _lines(*FORTY[:9], 90, *FORTY[10 : second - 1], 91, *FORTY[second:])
+    return lines(*FORTY[:9], 90, *FORTY[10 : second - 1], 91, *FORTY[second:])
 
 
+_BODY = "".join(f"    x{n} = {n}\n" for n in range(12))
+_CODE = (
+    "import os\n\n"
+    f"class Thing:  \r\n{_BODY}    y = 1\n{_BODY}    y = 2\n{_BODY}"
+    f"$weird{'_' * 90}\n{_BODY}    z = 1\n"
+)
 TEN = list(range(1, 11))
 FORTY = list(range(1, 41))
 
@@ -109,20 +59,22 @@ FORTY = list(range(1, 41))
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        pytest.param(_lines(*TEN), _lines(*TEN[:4], *TEN[5:]), id="delete-one"),
-        pytest.param(_lines(*TEN), _lines(0, *TEN), id="insert-at-start"),
-        pytest.param(_lines(*TEN), _lines(*TEN, 11), id="append-at-end"),
-        pytest.param(_lines(*FORTY), _lines(*FORTY[:5], 99, *FORTY[12:30], *FORTY[31:]), id="two"),
+        pytest.param(lines(*TEN), lines(*TEN[:4], *TEN[5:]), id="delete-one"),
+        pytest.param(lines(*TEN), lines(0, *TEN), id="insert-at-start"),
+        pytest.param(lines(*TEN), lines(*TEN, 11), id="append-at-end"),
+        pytest.param(lines(*FORTY), lines(*FORTY[:5], 99, *FORTY[12:30], *FORTY[31:]), id="two"),
         # Changes 6 unchanged lines apart share a hunk; 7 apart do not (2 x context).
-        pytest.param(_lines(*FORTY), _apart(6), id="6-apart"),
-        pytest.param(_lines(*FORTY), _apart(7), id="7-apart"),
-        pytest.param("", _lines(1, 2, 3), id="from-empty"),
-        pytest.param(_lines(1, 2, 3), "", id="to-empty"),
+        pytest.param(lines(*FORTY), _apart(6), id="6-apart"),
+        pytest.param(lines(*FORTY), _apart(7), id="7-apart"),
+        pytest.param("", lines(1, 2, 3), id="from-empty"),
+        pytest.param(lines(1, 2, 3), "", id="to-empty"),
         pytest.param("a\nb\nc", "a\nb\nc\n", id="newline-added-at-end"),
         pytest.param("a\nb\nc\n", "a\nb\nd", id="newline-dropped-at-end"),
         pytest.param("a\nb\nc", "a\nB\nc", id="no-newline-both"),
         pytest.param("a\r\nb\r\nc\r\n", "a\r\nb\nc\r\n", id="crlf-to-lf-is-a-change"),
         pytest.param("a\x0cb\nc\n", "a\x0cb\nC\n", id="form-feed-inside-a-line"),
+        pytest.param(_CODE, _CODE.replace("    y = 2", "    y = 3"), id="function-context"),
+        pytest.param(_CODE, _CODE.replace("= 1\n", "= -1\n"), id="context-kept-across"),
     ],
 )
 def test_rows_and_line_numbers_match_git(before: str, after: str) -> None:
@@ -131,8 +83,8 @@ def test_rows_and_line_numbers_match_git(before: str, after: str) -> None:
 
 @pytest.mark.parametrize("context", [0, 1, 5])
 def test_other_context_sizes_match_git(context: int) -> None:
-    after = _lines(*FORTY[:5], 99, *FORTY[12:20], *FORTY[21:30], 98, *FORTY[30:])
-    _assert_like_git(_lines(*FORTY), after, context)
+    after = lines(*FORTY[:5], 99, *FORTY[12:20], *FORTY[21:30], 98, *FORTY[30:])
+    _assert_like_git(lines(*FORTY), after, context)
 
 
 _edits = st.lists(
@@ -169,9 +121,9 @@ def test_git_changes_passed_in_give_git_exact_hunks(old: list[str], new: list[st
     # own changes (--unified=0), the view draws git's hunks exactly.
     before = "".join(f"{line}\n" for line in old)
     after = "".join(f"{line}\n" for line in new)
-    found = changes_from_patch(_git_diff(before, after, context=0))
+    found = changes_from_patch(git_diff(before, after, context=0))
     diff = file_diff("f.c", before, after, found=found)
-    assert _ours(diff) == _git_hunks(_git_diff(before, after))
+    assert _ours(diff) == git_hunks(git_diff(before, after))
 
 
 def test_changes_that_do_not_fit_the_texts_are_refused() -> None:
@@ -182,7 +134,7 @@ def test_changes_that_do_not_fit_the_texts_are_refused() -> None:
 
 
 def test_anchors_are_codecommit_locations() -> None:
-    diff = file_diff("f.txt", _lines(1, 2, 3), _lines(1, 20, 3, 4))
+    diff = file_diff("f.txt", lines(1, 2, 3), lines(1, 20, 3, 4))
     anchors = [(row.kind, row.anchor) for row in diff.hunks[0].rows]
     assert anchors == [
         ("context", Anchor("AFTER", 1)),
@@ -193,10 +145,13 @@ def test_anchors_are_codecommit_locations() -> None:
     ]
     left = [cell.anchor for row in diff.hunks[0].split_rows if (cell := row.left)]
     assert left == [Anchor("BEFORE", n) for n in (1, 2, 3)]
+    placed = diff.rows_by_anchor()
+    assert placed[Anchor("BEFORE", 3)] == placed[Anchor("AFTER", 3)] == (0, 3)
+    assert placed[Anchor("BEFORE", 2)] == (0, 1) and Anchor("AFTER", 5) not in placed
 
 
 def test_split_pairs_the_ith_deleted_line_with_the_ith_added_one() -> None:
-    diff = file_diff("f.txt", _lines(1, 2, 3, 4, 5), _lines(1, 20, 30, 40, 50, 60, 5))
+    diff = file_diff("f.txt", lines(1, 2, 3, 4, 5), lines(1, 20, 30, 40, 50, 60, 5))
     pairs = [
         (row.left.line if row.left else None, row.right.line if row.right else None)
         for row in diff.hunks[0].split_rows
@@ -244,7 +199,7 @@ def test_html_in_the_files_is_escaped() -> None:
 
 
 def test_gaps_name_the_hidden_lines_and_expand_to_the_same_rows() -> None:
-    before = _lines(*range(1, 101))
+    before = lines(*range(1, 101))
     after = before.replace("line 50\n", "line fifty\n")
     diff = file_diff("f.txt", before, after)
     (hunk,) = diff.hunks
@@ -262,7 +217,7 @@ def test_gaps_name_the_hidden_lines_and_expand_to_the_same_rows() -> None:
 
 
 def test_expand_refuses_ranges_that_are_not_unchanged_context() -> None:
-    before = _lines(*range(1, 21))
+    before = lines(*range(1, 21))
     after = before.replace("line 10\n", "line ten\n")
     for gap in (Gap(8, 8, 5, "middle"), Gap(18, 18, 5, "end"), Gap(0, 1, 2, "start")):
         with pytest.raises(ValueError):
@@ -286,8 +241,80 @@ def test_a_file_over_its_limits_is_too_large_and_not_highlighted() -> None:
     def explode(path: str, text: str) -> list[tuple[tuple[str, str], ...]]:
         raise AssertionError("a too-large file must not be highlighted")
 
-    before = _lines(*range(3000))
-    after = _lines(*range(3000, 6000))
+    before = lines(*range(3000))
+    after = lines(*range(3000, 6000))
     diff = file_diff("big.py", before, after, highlighter=explode)
     assert diff.state == "too_large" and diff.hunks == ()
     assert "6,000 changed lines" in diff.reason
+
+
+def test_a_long_file_diff_is_plain_text_past_the_highlight_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(diffview, "MAX_HIGHLIGHTED_DIFF_LINES", 10)
+    code = "".join(f"x{n} = {n}\n" for n in range(8))
+    diff = file_diff("f.py", code, code.replace("x3 = 3", "x3 = 4"))
+    assert all("<span" not in row.html for row in diff.hunks[0].rows)
+    assert "<ins>4</ins>" in diff.hunks[0].rows[4].html
+
+
+def test_a_changed_line_inside_a_docstring_is_highlighted_as_one() -> None:
+    # Only lexing the whole file knows line 3 is inside a string opened on line 2.
+    before = 'def f():\n    """Start\n    middle <b>\n    end"""\n    return 1\n'
+    diff = file_diff("f.py", before, before.replace("middle <b>", "middle <i>"))
+    delete, add = (row for row in diff.hunks[0].rows if row.kind != "context")
+    assert 'class="sd"' in delete.html and 'class="sd"' in add.html
+    assert "&lt;<del>b</del>&gt;" in re.sub(r"</?span[^>]*>", "", delete.html)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param("a\n  b\nc\nd\n", "a\nb  \nc\nD\n", id="respaced-and-changed"),
+        pytest.param(lines(*FORTY), lines(*FORTY).replace("line 9", "line  9"), id="only-space"),
+        pytest.param("x\ny", "x\ny\n", id="final-newline"),
+        pytest.param("a\r\nb\r\n", "a\nB\n", id="crlf"),
+        pytest.param(
+            lines(*FORTY).replace("line 20", "\tline 20"),
+            lines(*FORTY[:5], 99, *FORTY[6:]),
+            id="tab-and-a-change",
+        ),
+    ],
+)
+def test_hide_whitespace_matches_git_diff_w(before: str, after: str) -> None:
+    diff = file_diff("f.txt", before, after, ignore_whitespace=True)
+    rows = [
+        (h, [(r.kind, r.old_line, r.new_line) for r in hunk.rows])
+        for h, hunk in enumerate(diff.hunks)
+    ]
+    git = git_hunks(git_diff(before, after, 3, "-w"))
+    assert [hunk[1] for hunk in git] == [r for _, r in rows]
+    assert [f"{h.header} {h.section}".rstrip() for h in diff.hunks] == [hunk[0] for hunk in git]
+    if not git:
+        assert diff.state == "unchanged" and diff.reason == "Only whitespace changed."
+
+
+def test_hide_whitespace_shows_context_as_it_is_now_and_expands_over_it() -> None:
+    before = lines(*range(1, 30)).replace("line 5", "  line 5")
+    after = before.replace("  line 5", "line 5").replace("line 20", "line twenty")
+    diff = file_diff("f.txt", before, after, ignore_whitespace=True)
+    assert diff.hunks[0].gap_above == Gap(1, 1, 16, "start")
+    rows = expand_context("f.txt", before, after, Gap(1, 1, 16, "start"), ignore_whitespace=True)
+    assert rows.rows[4].html == "line 5"
+    with pytest.raises(ValueError):
+        expand_context("f.txt", before, after, Gap(1, 1, 16, "start"))
+
+
+def test_intraline_on_recurring_words_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "(a(a(a..." against "(b(b(b...": difflib alone took 4 s for this one pair.
+    before = "".join(f"{'(a' * 450} {n}\n" for n in range(20))
+    after = "".join(f"{'(b' * 450} {n}\n" for n in range(20))
+    start = time.perf_counter()
+    diff = file_diff("f.txt", before, after)
+    assert time.perf_counter() - start < 3  # ~0.2 s; generous for a shared machine
+    assert len(diff.hunks[0].rows) == 40
+    # Past the budget a pair keeps its common ends unmarked and marks the middle.
+    monkeypatch.setattr(emphasis, "INTRALINE_BUDGET", 0)
+    diff = file_diff("f.txt", "keep b a end\n", "keep a b end\n")
+    assert diff.hunks[0].rows[0].html == "keep <del>b a</del> end"
+    assert diff.hunks[0].rows[1].html == "keep <ins>a b</ins> end"

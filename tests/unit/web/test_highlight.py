@@ -6,6 +6,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitserver.web import highlight
 from gitserver.web.highlight import (
@@ -152,3 +154,25 @@ def test_the_stylesheet_has_light_and_dark_scoped_under_hl() -> None:
     assert all(rule.startswith(".hl") for rule in rules)
     # A class only the light style colours is reset in dark, never left dark-on-dark.
     assert re.search(r"\.hl \.c \{ color: inherit;", dark)
+    # The marks render() wraps, in both schemes.
+    assert ".hl del {" in light and ".hl ins {" in dark
+
+
+_segments = st.lists(
+    st.tuples(st.sampled_from(["", "k", "s2", "n"]), st.text('ab<&" ', min_size=1, max_size=6)),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_segments, st.lists(st.integers(0, 50), max_size=8))
+def test_render_marks_any_ranges_balanced_and_exact(
+    segments: list[tuple[str, str]], cuts: list[int]
+) -> None:
+    text = "".join(piece for _, piece in segments)
+    points = sorted({min(cut, len(text)) for cut in cuts})
+    marks = [(a, b) for a, b in zip(points[::2], points[1::2], strict=False) if a < b]
+    html = render(tuple(segments), marks, "ins")
+    assert _text(html) == text
+    inside = re.findall(r"<ins>(.*?)</ins>", str(html))
+    assert "".join(_text(part) for part in inside) == "".join(text[a:b] for a, b in marks)
