@@ -23,6 +23,8 @@ from tests.browser.support import (
     HOSTILE_NAME,
     PASSWORD,
     Account,
+    ColorScheme,
+    PageFactory,
     PushedRepository,
     Users,
     launch_chromium,
@@ -117,7 +119,7 @@ def new_page(
     server: Server,
     signed_in_state: Callable[[Account], Path],
     request: pytest.FixtureRequest,
-) -> Iterator[Callable[[Account | None], Page]]:
+) -> Iterator[PageFactory]:
     """Opens a page in a fresh context, signed in as the user (None: signed out).
 
     Every page is screenshotted into test-artifacts/screenshots/ when the test ends, and
@@ -125,9 +127,11 @@ def new_page(
     """
     opened: list[tuple[Page, PageWatch]] = []
 
-    def make(user: Account | None) -> Page:
+    def make(user: Account | None, *, color_scheme: ColorScheme = "light") -> Page:
         state = signed_in_state(user) if user is not None else None
-        context = browser.new_context(base_url=server.base_url, storage_state=state)
+        context = browser.new_context(
+            base_url=server.base_url, storage_state=state, color_scheme=color_scheme
+        )
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         page = context.new_page()
         watch = PageWatch()
@@ -167,13 +171,13 @@ def snap(request: pytest.FixtureRequest) -> Callable[[Page, str], None]:
 
 
 @pytest.fixture
-def page(new_page: Callable[[Account | None], Page], users: Users) -> Page:
+def page(new_page: PageFactory, users: Users) -> Page:
     """A page signed in as admin."""
     return new_page(users.admin)
 
 
 @pytest.fixture
-def anonymous_page(new_page: Callable[[Account | None], Page]) -> Page:
+def anonymous_page(new_page: PageFactory) -> Page:
     """A page with no session: for the sign-in tests, which make their own."""
     return new_page(None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, Playwright, expect
@@ -49,6 +49,15 @@ class PushedRepository:
 
     name: str
     head: str
+
+
+ColorScheme = Literal["light", "dark"]
+
+
+class PageFactory(Protocol):
+    """The `new_page` fixture: a page in a fresh context, signed in as `user` (None: not)."""
+
+    def __call__(self, user: Account | None, *, color_scheme: ColorScheme = "light") -> Page: ...
 
 
 def launch_chromium(playwright: Playwright, home: Path) -> Browser:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from playwright.sync_api import Page
 
-from tests.browser.support import DEEP_FILE, Account, PushedRepository, Users, assert_accessible
+from tests.browser.support import (
+    DEEP_FILE,
+    ColorScheme,
+    PageFactory,
+    PushedRepository,
+    Users,
+    assert_accessible,
+)
 
 # (what, path with {repo} for the pushed repository, signed in?)
 PAGES = [
@@ -18,16 +22,20 @@ PAGES = [
 ]
 
 
+# The stylesheet follows the system's setting: contrast is checked in both.
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
 @pytest.mark.parametrize(("path", "signed_in"), PAGES)
 def test_no_serious_accessibility_violations(
     path: str,
     signed_in: bool,
-    new_page: Callable[[Account | None], Page],
+    color_scheme: ColorScheme,
+    new_page: PageFactory,
     users: Users,
     pushed_repository: PushedRepository,
 ) -> None:
-    page = new_page(users.admin if signed_in else None)
+    page = new_page(users.admin if signed_in else None, color_scheme=color_scheme)
     response = page.goto(path.format(repo=pushed_repository.name))
     assert response is not None and response.status == 200, (path, page.url)
     assert not page.url.endswith("/sign-in") or path == "/sign-in", page.url
-    assert_accessible(page, path)
+    assert page.evaluate(f"matchMedia('(prefers-color-scheme: {color_scheme})').matches")
+    assert_accessible(page, f"{path} ({color_scheme})")

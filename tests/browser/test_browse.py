@@ -13,7 +13,7 @@ from tests.browser.support import (
     DEEP_SOURCE,
     HOSTILE_CONTENT,
     HOSTILE_NAME,
-    Account,
+    PageFactory,
     PushedRepository,
     Users,
 )
@@ -96,7 +96,7 @@ def test_a_file_name_and_content_that_are_markup_render_as_text(
 
 
 def test_a_read_only_user_reads_a_file(
-    new_page: Callable[[Account | None], Page], users: Users, pushed_repository: PushedRepository
+    new_page: PageFactory, users: Users, pushed_repository: PushedRepository
 ) -> None:
     # GitServerReadOnly allows GetBlob: the reader sees the file the admin pushed.
     page = new_page(users.reader)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.support import PASSWORD, Account, Users, sign_in
+from tests.browser.support import PASSWORD, Account, PageFactory, Users, sign_in
 from tests.support import Server
 
 
@@ -45,7 +45,7 @@ def test_sign_in_returns_to_the_page_asked_for(anonymous_page: Page, users: User
 
 
 def test_wrong_password_shows_an_alert_and_makes_no_session(
-    anonymous_page: Page, server: Server
+    anonymous_page: Page, server: Server, snap: Callable[[Page, str], None]
 ) -> None:
     # Its own user: the failed attempt counts towards that user's sign-in backoff only.
     user = Account(f"wrong-{uuid.uuid4().hex[:6]}", PASSWORD)
@@ -60,6 +60,7 @@ def test_wrong_password_shows_an_alert_and_makes_no_session(
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible()
     expect(alert).not_to_be_empty()
+    snap(anonymous_page, "alert")
     # The failed POST may refresh the form's cookie, but adds or changes no cookie.
     assert _named_values(page) == before, "a failed sign-in set a cookie"
     assert _signed_out(page)
@@ -69,7 +70,7 @@ def test_wrong_password_shows_an_alert_and_makes_no_session(
 
 
 def test_sign_out_ends_the_session_on_the_server(
-    new_page: Callable[[Account | None], Page], browser: Browser, server: Server, users: Users
+    new_page: PageFactory, browser: Browser, server: Server, users: Users
 ) -> None:
     page = new_page(None)
     sign_in(page, users.reader)
