@@ -14,7 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from auth.actions import Action
-from gitserver.access import Target
+from gitserver.access import AccessDenied, Target
 from gitserver.content.views import Folder
 from gitserver.db import Repository
 from gitserver.store.repositories import list_repositories
@@ -37,9 +37,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 async def repository_list(request: web.Request) -> web.StreamResponse:
     viewer = viewer_of(request)
     deps = deps_of(request)
-    await deps.access.authorize(
-        viewer.principal, Action.LIST_REPOSITORIES, [Target("*")], viewer.info
-    )
+    try:
+        await deps.access.authorize(
+            viewer.principal, Action.LIST_REPOSITORIES, [Target("*")], viewer.info
+        )
+    except AccessDenied:
+        # Nothing about any repository is told here; the user may still open one they
+        # may read by its address.
+        message = "Your policies do not allow listing repositories."
+        return render(request, "error.html", status=403, status_code=403, message=message)
     async with deps.db.reader() as session:
         rows = await list_repositories(session)
     query = request.query.get("q", "").strip()

@@ -45,7 +45,9 @@ def _content(server: Server, name: str, git: Git, tmp_path: Path) -> str:
     git("checkout", "-q", "-b", "feature/x", cwd=work)
     git.commit(work, "src/pkg/main.py", "def hello() -> str:\n    return 'hello'\n", "feature")
     git("tag", "v1", "main", cwd=work)
-    git("push", "-q", server.url(name), "main", "feature/x", "v1", cwd=work)
+    # A tag that is a prefix of a branch name: URLs take the longest ref that exists.
+    git("tag", "feature", "main", cwd=work)
+    git("push", "-q", server.url(name), "main", "feature/x", "v1", "feature", cwd=work)
     return head
 
 
@@ -197,6 +199,8 @@ def test_every_page_renders_for_a_reader(
         f"{base}/tree/main": "src/",
         f"{base}/tree/feature/x/src/pkg": "main.py",
         f"{base}/tree/v1": "README.md",
+        f"{base}/tree/feature": "README.md",
+        f"{base}/blob/feature/src/pkg/main.py": "&#39;hi&#39;",
         f"{base}/blob/main/src/pkg/main.py": '<span class="nf">hello</span>',
         f"{base}/blob/feature/x/src/pkg/main.py": "&#39;hello&#39;",
         f"{base}/blob/main/bin.dat": "binary file",
@@ -268,7 +272,8 @@ def test_a_denied_repository_looks_missing(
         assert page.body.replace(name, "X") == missing.body.replace(
             "no-such-repository-here", "X"
         ), path
-    assert nobody.get("/").status == 404  # ListRepositories is denied too
+    listing = nobody.get("/")  # ListRepositories is denied too: said, and nothing listed
+    assert listing.status == 403 and "do not allow listing repositories" in listing.body
 
 
 def test_the_list_shows_only_repositories_the_user_may_read(
@@ -332,7 +337,7 @@ def test_every_web_route_asks_the_authorizer(
         assert page.status == 404, (route, page.status)
         assert page.body.replace(name, "X") == missing, route
         assert Browser(server).get(f"/repositories/{name}{tail}").status == 303, route
-    assert nobody.get("/").status == 404  # ListRepositories
+    assert nobody.get("/").status == 403  # ListRepositories
     for route, path in _FORMS.items():
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
     for route, path in _PUBLIC.items():
