@@ -49,8 +49,9 @@ CONTENDERS = ("gitserver", "cgit", "gitweb")
 # The issue's targets: every page faster than gitweb; p50 <= 3x cgit and <= 50 ms; the
 # highlighted file faster than cgit's filter; the 1,000-file PR page <= 300 ms.
 CGIT_RATIO, PAGE_MS, PR_PAGE_MS = 3.0, 50.0, 300.0
-# Not in the page contract yet (issue12-core has no PR pages): updated when it is.
-PR_FILE_PATH = "/repositories/{repo}/pull-requests/{id}/files/{path}"
+# Not in the page contract yet (issue12-core has no PR pages): the commit page's way of
+# showing one file of a large diff (`?path=`), applied to the PR page; update with it.
+PR_FILE_PATH = "/repositories/{repo}/pull-requests/{id}?path={path}"
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def pages_of(s: Subject, pr_id: str | None) -> dict[str, dict[str, Page]]:
         }
         pages["pr-file"] = {
             "gitserver": Page(
-                PR_FILE_PATH.format(repo=PR_REPO, id=pr_id, path=q(first)), _changed_line(first)
+                PR_FILE_PATH.format(repo=PR_REPO, id=pr_id, path=q(first, safe="")),
+                _changed_line(first),
             )
         }
     return pages
