@@ -31,12 +31,11 @@ CGI_PATH = "/usr/bin:/bin"
 
 
 class Peers:
-    """lighttpd serving cgit (plain and highlighting) and gitweb for one bare repository."""
+    """lighttpd serving cgit (plain and highlighting) and gitweb for bare repositories."""
 
-    def __init__(self, scratch: Path, name: str, repository: Path) -> None:
+    def __init__(self, scratch: Path, repositories: dict[str, Path]) -> None:
         self.dir = scratch / "peers"
-        self.name = name
-        self.repository = repository
+        self.repositories = repositories
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,9 +45,9 @@ class Peers:
             f"virtual-root={root}",
             "cache-size=0",
             *([f"source-filter={CGIT_FILTER}"] if highlight else []),
-            f"repo.url={self.name}",
-            f"repo.path={self.repository}",
         ]
+        for name, repository in self.repositories.items():
+            lines += [f"repo.url={name}", f"repo.path={repository}"]
         path.write_text("\n".join(lines) + "\n")
         return path
 
@@ -61,7 +60,8 @@ class Peers:
         lighttpd = shutil.which("lighttpd") or "/usr/sbin/lighttpd"
         projects = self.dir / "projects"
         projects.mkdir(parents=True, exist_ok=True)
-        (projects / f"{self.name}.git").symlink_to(self.repository)
+        for name, repository in self.repositories.items():
+            (projects / f"{name}.git").symlink_to(repository)
         gitweb_conf = self.dir / "gitweb.conf"
         gitweb_conf.write_text(
             f'our $projectroot = "{projects}";\n'
