@@ -18,6 +18,17 @@ def _dummy_hash() -> str:
     return _hasher.hash("gitserver-dummy-password")
 
 
+MIN_LENGTH = 8
+
+
+def weakness(password: str) -> str:
+    """Why `password` may not be chosen by its user ("" if it may). Administrators set
+    passwords with the CLI unchecked; a user choosing their own (the web UI) is checked."""
+    if len(password) < MIN_LENGTH:
+        return f"The new password must have at least {MIN_LENGTH} characters."
+    return ""
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

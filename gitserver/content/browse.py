@@ -83,21 +83,12 @@ class Browse:
         return RefList(tuple(heads), tuple(tags))
 
     async def split_ref(self, repo: Repository, parts: Sequence[str]) -> tuple[str, str]:
-        """(ref, path) from URL segments: the longest prefix that names a branch or tag
-        (GitLab's rule: `feature/x/src/a.py` is branch `feature/x` if it exists), else a
-        first segment that is a full commit id.
+        """`split_ref` on the repository's current refs.
 
         Raises:
             CommitNotFound: no prefix names a ref.
         """
-        names = (await self.refs(repo)).names()
-        for end in range(len(parts), 0, -1):
-            candidate = "/".join(parts[:end])
-            if candidate in names:
-                return candidate, "/".join(parts[end:])
-        if parts and FULL_OID.fullmatch(parts[0]):
-            return parts[0], "/".join(parts[1:])
-        raise CommitNotFound("No branch, tag or commit of that name")
+        return split_ref((await self.refs(repo)).names(), parts)
 
     async def resolve(self, repo: Repository, specifier: str) -> str:
         """The full id of the commit `specifier` (a commit id, branch or tag) names.
@@ -194,6 +185,23 @@ class Browse:
             repo=self.store.path(repo.id),
         )
         return parse_porcelain(result.stdout.decode("utf-8", "replace"))
+
+
+def split_ref(names: set[str], parts: Sequence[str]) -> tuple[str, str]:
+    """(ref, path) from URL segments: the longest prefix that is one of `names` (branches
+    and tags; GitLab's rule: `feature/x/src/a.py` is branch `feature/x` if it exists),
+    else a first segment that is a full commit id.
+
+    Raises:
+        CommitNotFound: no prefix names a ref.
+    """
+    for end in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:end])
+        if candidate in names:
+            return candidate, "/".join(parts[end:])
+    if parts and FULL_OID.fullmatch(parts[0]):
+        return parts[0], "/".join(parts[1:])
+    raise CommitNotFound("No branch, tag or commit of that name")
 
 
 def _user(name: str, email: str, raw_date: str) -> UserInfo:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from auth import identities
 from auth.errors import AuthenticationFailed
+from auth.passwords import weakness
 from auth.sessions import (
     LIFETIME,
     create_session,
@@ -32,7 +33,6 @@ from gitserver.web.security import (
     set_cookie,
 )
 
-MIN_PASSWORD = 8
 _SIGNIN_COOKIE_AGE = 3600
 
 
@@ -154,8 +154,8 @@ async def _check_current(deps: WebDeps, viewer: Viewer, password: str) -> str:
 
 
 def _password_problem(new: str, confirm: str) -> str:
-    if len(new) < MIN_PASSWORD:
-        return f"The new password must have at least {MIN_PASSWORD} characters."
+    if problem := weakness(new):
+        return problem
     if new != confirm:
         return "The new password and its confirmation differ."
     return ""

@@ -9,12 +9,14 @@ page offers the download, which streams from `git cat-file` in bounded chunks.
 from __future__ import annotations
 
 from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from auth.actions import Action
-from gitserver.content.browse import FileStat
+from gitserver.content.browse import FileStat, RefList, split_ref
 from gitserver.db import Repository
 from gitserver.web.context import MAX_SHOWN_FILE, PAGE_SIZE, deps_of, links, readable_repository
 from gitserver.web.lines import code_lines, is_binary
@@ -23,13 +25,43 @@ from gitserver.web.pages import render
 _SNIFF = 8000
 
 
-async def _located(request: web.Request, action: Action) -> tuple[Repository, str, str, str]:
-    """The repository, the ref named in the URL, its commit id and the path after it."""
+@dataclass(frozen=True, slots=True)
+class Located:
+    """What a browsing URL names: the repository, its refs, the ref in the URL, the
+    commit that ref names now, and the path after it."""
+
+    repo: Repository
+    refs: RefList
+    ref: str
+    commit_id: str
+    path: str
+
+
+async def _located(request: web.Request, action: Action) -> Located:
     repo = await readable_repository(request, request.match_info["name"], action)
     parts = [part for part in request.match_info.get("tail", "").split("/") if part]
     browse = deps_of(request).browse
-    ref, path = await browse.split_ref(repo, parts)
-    return repo, ref, await browse.resolve(repo, ref), path
+    refs = await browse.refs(repo)
+    ref, path = split_ref(refs.names(), parts)
+    return Located(repo, refs, ref, await browse.resolve(repo, ref), path)
+
+
+def _page(
+    request: web.Request, template: str, at: Located, view: str, **context: Any
+) -> web.Response:
+    """A browsing page, with what every one shows: the repository's links and the ref
+    switcher (the same `view` of the same path at another branch or tag)."""
+    return render(
+        request,
+        template,
+        repo=at.repo,
+        links=links(request, at.repo),
+        ref=at.ref,
+        refs=at.refs,
+        view=view,
+        view_path=at.path,
+        **context,
+    )
 
 
 def _crumbs(path: str) -> list[tuple[str, str]]:
@@ -39,16 +71,15 @@ def _crumbs(path: str) -> list[tuple[str, str]]:
 
 
 async def tree(request: web.Request) -> web.StreamResponse:
-    repo, ref, commit_id, path = await _located(request, Action.GET_FOLDER)
-    folder = await deps_of(request).contents.folder(repo, commit_id, path)
+    at = await _located(request, Action.GET_FOLDER)
+    folder = await deps_of(request).contents.folder(at.repo, at.commit_id, at.path)
     entries = sorted(folder.entries, key=lambda e: (e.kind != "folder", e.name.lower()))
-    return render(
+    return _page(
         request,
         "tree.html",
-        repo=repo,
-        links=links(request, repo),
-        ref=ref,
-        commit_id=commit_id,
+        at,
+        "tree",
+        commit_id=at.commit_id,
         folder_path=folder.path,
         crumbs=_crumbs(folder.path),
         entries=entries,
@@ -56,23 +87,22 @@ async def tree(request: web.Request) -> web.StreamResponse:
 
 
 async def blob(request: web.Request) -> web.StreamResponse:
-    repo, ref, commit_id, path = await _located(request, Action.GET_FILE)
+    at = await _located(request, Action.GET_FILE)
     deps = deps_of(request)
-    stat = await deps.browse.stat(repo, commit_id, path)
+    stat = await deps.browse.stat(at.repo, at.commit_id, at.path)
     lines, binary = None, False
     if stat.size <= MAX_SHOWN_FILE:
-        found = await deps.contents.file(repo, commit_id, stat.path)
+        found = await deps.contents.file(at.repo, at.commit_id, stat.path)
         binary = is_binary(found.content[:_SNIFF])
         if not binary:
             text = found.content.decode("utf-8", "replace")
             lines = await code_lines(deps.highlights, stat.path, text)
-    return render(
+    return _page(
         request,
         "blob.html",
-        repo=repo,
-        links=links(request, repo),
-        ref=ref,
-        commit_id=commit_id,
+        at,
+        "blob",
+        commit_id=at.commit_id,
         stat=stat,
         crumbs=_crumbs(stat.path),
         lines=lines,
@@ -84,11 +114,11 @@ async def blob(request: web.Request) -> web.StreamResponse:
 async def raw(request: web.Request) -> web.StreamResponse:
     """The file's bytes, streamed. Never as HTML: text is text/plain, the rest an
     attachment of application/octet-stream, and a sandbox CSP covers both."""
-    repo, _, commit_id, path = await _located(request, Action.GET_BLOB)
+    at = await _located(request, Action.GET_BLOB)
     deps = deps_of(request)
-    stat = await deps.browse.stat(repo, commit_id, path)
+    stat = await deps.browse.stat(at.repo, at.commit_id, at.path)
     # aclosing: a client that leaves mid-download must not leave git running.
-    async with aclosing(deps.browse.blob_chunks(repo, stat.blob_id)) as chunks:
+    async with aclosing(deps.browse.blob_chunks(at.repo, stat.blob_id)) as chunks:
         first = await anext(chunks, b"")
         response = web.StreamResponse(headers=_raw_headers(stat, is_binary(first[:_SNIFF])))
         response.content_length = stat.size
@@ -113,19 +143,18 @@ def _raw_headers(stat: FileStat, binary: bool) -> dict[str, str]:
 
 
 async def history(request: web.Request) -> web.StreamResponse:
-    repo, ref, commit_id, path = await _located(request, Action.LIST_FILE_COMMIT_HISTORY)
+    at = await _located(request, Action.LIST_FILE_COMMIT_HISTORY)
     page = _page_number(request)
     commits = await deps_of(request).browse.log(
-        repo, commit_id, path=path, skip=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+        at.repo, at.commit_id, path=at.path, skip=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
     )
-    return render(
+    return _page(
         request,
         "log.html",
-        repo=repo,
-        links=links(request, repo),
-        ref=ref,
-        file_path=path,
-        crumbs=_crumbs(path),
+        at,
+        "history",
+        file_path=at.path,
+        crumbs=_crumbs(at.path),
         commits=commits[:PAGE_SIZE],
         page=page,
         more=len(commits) > PAGE_SIZE,
@@ -133,17 +162,16 @@ async def history(request: web.Request) -> web.StreamResponse:
 
 
 async def log(request: web.Request) -> web.StreamResponse:
-    repo, ref, commit_id, _ = await _located(request, Action.GET_COMMIT)
+    at = await _located(request, Action.GET_COMMIT)
     page = _page_number(request)
     commits = await deps_of(request).browse.log(
-        repo, commit_id, skip=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+        at.repo, at.commit_id, skip=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
     )
-    return render(
+    return _page(
         request,
         "log.html",
-        repo=repo,
-        links=links(request, repo),
-        ref=ref,
+        at,
+        "log",
         file_path="",
         crumbs=[],
         commits=commits[:PAGE_SIZE],
@@ -153,18 +181,17 @@ async def log(request: web.Request) -> web.StreamResponse:
 
 
 async def blame(request: web.Request) -> web.StreamResponse:
-    repo, ref, commit_id, path = await _located(request, Action.GET_FILE)
+    at = await _located(request, Action.GET_FILE)
     deps = deps_of(request)
-    stat = await deps.browse.stat(repo, commit_id, path)
+    stat = await deps.browse.stat(at.repo, at.commit_id, at.path)
     lines = None
     if stat.size <= MAX_SHOWN_FILE:
-        lines = await deps.browse.blame(repo, commit_id, stat.path)
-    return render(
+        lines = await deps.browse.blame(at.repo, at.commit_id, stat.path)
+    return _page(
         request,
         "blame.html",
-        repo=repo,
-        links=links(request, repo),
-        ref=ref,
+        at,
+        "blame",
         stat=stat,
         crumbs=_crumbs(stat.path),
         lines=lines,

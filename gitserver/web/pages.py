@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from auth import passwords
 from gitserver import weburls
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -91,6 +92,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["min_password"] = passwords.MIN_LENGTH
     env.filters["ago"] = _ago
     env.filters["size"] = _size
     env.filters["short"] = lambda oid: (oid or "")[:8]

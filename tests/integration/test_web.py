@@ -219,6 +219,10 @@ def test_every_page_renders_for_a_reader(
             page = browser.get(path)
             assert page.status == 200, (path, page.status, page.body[:300])
             assert text in page.body, (path, page.body[:2000])
+    # The ref switcher: the same view of the same path at each other branch and tag.
+    switcher = reader.get(f"{base}/blob/main/src/pkg/main.py").body
+    assert f'href="{base}/blob/feature/x/src/pkg/main.py"' in switcher
+    assert f'href="{base}/blob/v1/src/pkg/main.py"' in switcher
     home = reader.get(base).body
     assert "<script>alert(1)</script>" not in home  # the README's HTML is not passed through
     assert '<div class="markdown"><h1>Hello</h1>' in home  # rendered, not shown as source
@@ -393,3 +397,31 @@ def test_links_follow_the_policy_and_forged_requests_are_refused(
     assert f"{base}/blob/main/README.md" in browser.get(f"{base}/tree/main").body
     for path in ("/raw/main/README.md", "/history/main/README.md", "/log/main"):
         assert browser.get(base + path).status == 404, path
+
+
+def test_the_log_pages_through_history(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    name = repo("paged")
+    work = git.init(tmp_path / "paged")
+    git.commit(work, "a.txt", "a\n", "commit 0")
+    for number in range(1, 55):
+        git("commit", "-q", "--allow-empty", "-m", f"commit {number}", cwd=work)
+    git("push", "-q", server.url(name), "main", cwd=work)
+    first = admin.get(f"/repositories/{name}/log/main")
+    assert "commit 54<" in first.body and "commit 5<" in first.body
+    assert "commit 4<" not in first.body and 'rel="next" href="?page=2"' in first.body
+    second = admin.get(f"/repositories/{name}/log/main?page=2")
+    assert "commit 4<" in second.body and "commit 0<" in second.body
+    assert "commit 5<" not in second.body and 'rel="next"' not in second.body
+    history = admin.get(f"/repositories/{name}/history/main/a.txt")
+    assert "commit 0<" in history.body and "commit 1<" not in history.body
+
+
+def test_reflected_values_are_escaped(server: Server, admin: Browser) -> None:
+    hostile = urllib.parse.quote('/"><script>alert(1)</script>')
+    page = Browser(server).get(f"/sign-in?next={hostile}")
+    assert page.status == 200 and "<script>alert(1)" not in page.body
+    search = admin.get(f"/?q={urllib.parse.quote('<script>alert(1)</script>')}")
+    assert search.status == 200 and "<script>alert(1)" not in search.body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in search.body

@@ -18,3 +18,23 @@ document.addEventListener("click", (event) => {
     try { if (document.execCommand("copy")) done(); } catch (_) { /* selected: the user copies */ }
   }
 });
+
+// Collapsed files of a large diff: "Show this file's diff" loads that file's diff into
+// the page (the link's own page, parsed; our HTML, from this origin) instead of leaving it.
+document.addEventListener("click", async (event) => {
+  const link = event.target.closest("a.lazy-diff");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  const notice = link.closest("p");
+  link.textContent = "Loading…";
+  try {
+    const response = await fetch(link.href, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(String(response.status));
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const body = page.querySelector("details.file-diff .code-wrap, details.file-diff p");
+    if (!body) throw new Error("no diff in the page");
+    notice.replaceWith(document.adoptNode(body));
+  } catch (_) {
+    window.location.assign(link.href);  // the page of that file's diff, without script
+  }
+});
