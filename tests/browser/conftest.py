@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Error, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Error,
+    Page,
+    Playwright,
+    sync_playwright,
+)
 
 from tests.browser.support import (
     DEEP_FILE,
@@ -123,7 +131,8 @@ def new_page(
     """Opens a page in a fresh context, signed in as the user (None: signed out).
 
     Every page is screenshotted into test-artifacts/screenshots/ when the test ends, and
-    the test fails if any page opened a dialog (a script ran) or threw an uncaught error.
+    the test fails if any page opened a dialog (a script ran), threw an uncaught error or
+    had something blocked by its Content-Security-Policy.
     """
     opened: list[tuple[Page, PageWatch]] = []
 
@@ -142,6 +151,14 @@ def new_page(
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: watch.errors.append(str(error)))
+
+        def on_console(message: ConsoleMessage) -> None:
+            # Chromium reports what the CSP blocked (inline script or style, a foreign
+            # origin) only on the console: every such report is a page bug.
+            if message.type == "error" and "Content Security Policy" in message.text:
+                watch.errors.append(f"CSP: {message.text}")
+
+        page.on("console", on_console)
         opened.append((page, watch))
         return page
 
@@ -157,7 +174,7 @@ def new_page(
     dialogs = [d for _, watch in opened for d in watch.dialogs]
     errors = [e for _, watch in opened for e in watch.errors]
     assert not dialogs, f"a page opened a dialog: script from page content ran: {dialogs}"
-    assert not errors, f"uncaught JavaScript errors: {errors}"
+    assert not errors, f"uncaught JavaScript errors or CSP violations: {errors}"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Page
 
 from tests.browser.support import (
     DEEP_FILE,
@@ -39,3 +40,20 @@ def test_no_serious_accessibility_violations(
     assert not page.url.endswith("/sign-in") or path == "/sign-in", page.url
     assert page.evaluate(f"matchMedia('(prefers-color-scheme: {color_scheme})').matches")
     assert_accessible(page, f"{path} ({color_scheme})")
+
+
+def test_sign_in_form_follows_the_keyboard(anonymous_page: Page) -> None:
+    """Focus order (item 7): user name, password, then the button."""
+    page = anonymous_page
+    page.goto("/sign-in")
+    page.locator('input[name="username"]').focus()
+    order = []
+    for _ in range(3):
+        order.append(
+            page.evaluate(
+                "document.activeElement.getAttribute('name')"
+                " || document.activeElement.textContent.trim()"
+            )
+        )
+        page.keyboard.press("Tab")
+    assert order == ["username", "password", "Sign in"], order

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 
 import psutil
 import pytest
-from playwright.sync_api import Browser, Dialog, Page
+from playwright.sync_api import Browser, Dialog, Error, Page
 
 from tests.browser.support import CHROMIUM, assert_accessible
+from tests.support import Server
 
 
 def test_chromium_reaches_healthz(anonymous_page: Page, browser: Browser) -> None:
@@ -75,3 +77,23 @@ def test_axe_helper_fails_on_violations(anonymous_page: Page) -> None:
         "<h1>Fine</h1><p>Nothing to report.</p></main></body></html>"
     )
     assert_accessible(anonymous_page, "a clean page")
+
+
+def test_csp_reports_reach_the_console(browser: Browser, server: Server) -> None:
+    """The page watch fails a test on CSP reports: an inline script on a page does report."""
+    context = browser.new_context(base_url=server.base_url)
+    try:
+        page = context.new_page()
+        reports: list[str] = []
+        page.on(
+            "console",
+            lambda m: reports.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        page.goto("/sign-in")
+        with contextlib.suppress(Error):  # Playwright may also raise for the blocked script
+            page.add_script_tag(content="document.title = 'inline ran'")
+        page.wait_for_timeout(200)
+        assert page.title() != "inline ran"
+        assert reports, "an inline script was blocked without a console report"
+    finally:
+        context.close()
