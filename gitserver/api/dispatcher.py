@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from auth.authenticate import Authenticator
@@ -231,7 +232,15 @@ def _reply(
         headers["x-amzn-ErrorType"] = error.aws_type
     return web.Response(
         status=status,
-        body=json.dumps(payload, separators=(",", ":")).encode(),
+        body=_encoded(payload),
         content_type=CONTENT_TYPE,
         headers=headers,
     )
+
+
+def _encoded(payload: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        # A path whose bytes are not UTF-8 (surrogate-escaped when read): json's escapes.
+        return json.dumps(payload, separators=(",", ":")).encode()

@@ -31,6 +31,7 @@ from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
 from gitserver.store.branches import branch_ref
 from gitserver.store.errors import BranchNotFound
+from gitserver.store.refs import RefKind
 from gitserver.store.repositories import RepositoryStore
 from gitserver.store.updates import update_ref
 from triggers.events import Event, EventType, record_event
@@ -99,6 +100,9 @@ class BranchMerges:
                 old=found.target_tip,
                 new=result.commit_id,
                 actor=actor,
+                # Every merge result descends from the destination: no merge-base to ask.
+                kind=RefKind.FAST_FORWARD if found.target_tip == found.destination else None,
+                merge=result.detail(request, found.source, found.destination),
             )
         return result
 
@@ -112,18 +116,11 @@ class BranchMerges:
         result = await self._merge(path, found, request, actor)
         if result.commit_id in (found.source, found.destination):
             return result  # a fast-forward or nothing to merge: no commit was made
-        base = await merge_base(self.git, path, found.destination, found.source)
-        detail = {
+        detail: dict[str, object] = {
             "repositoryId": repo.id,
             "repositoryName": repo.name,
             "commitId": result.commit_id,
-            "baseCommitId": base,
-            "sourceCommitId": found.source,
-            "destinationCommitId": found.destination,
-            "mergeOption": str(request.option),
-            # sic: AWS's spelling in this event
-            "conflictDetailsLevel": request.level,
-            "conflictResolutionStrategy": request.strategy,
+            **result.detail(request, found.source, found.destination).fields(),
         }
         async with self.db.session() as session:
             record_event(

@@ -14,11 +14,13 @@ from gitserver.content.paths import join, split_path
 from gitserver.content.reader import GITLINK, Reader
 from gitserver.content.views import BlobRef, ChangeType, Difference, FileVersion
 
+# git's modes as CodeCommit writes them; looked up, not formatted, per changed file.
+_MODES = {mode: f"{mode:06o}" for mode in (0o100644, 0o100755, 0o120000, 0o160000)}
 
-def _blob(path: bytes | None, mode: int | None, sha: bytes | None) -> BlobRef | None:
-    if path is None or sha is None or mode is None:
-        return None
-    return BlobRef(sha.decode(), path.decode("utf-8", "surrogateescape"), f"{mode:06o}")
+
+def _blob(path: bytes, mode: int, sha: bytes) -> BlobRef:
+    text = _MODES.get(mode) or f"{mode:06o}"
+    return BlobRef(sha.decode(), path.decode("utf-8", "surrogateescape"), text)
 
 
 def _under(path: str | None, prefix: str) -> bool:
@@ -62,13 +64,18 @@ def differences(
     changes = _tree_changes(
         reader.repo.object_store, bytes(before.tree) if before else None, bytes(after.tree), b""
     )
+    filtered = before_path is not None or after_path is not None
     for kind, old, new in changes:
-        old_path = old[0].decode("utf-8", "surrogateescape") if old else None
-        new_path = new[0].decode("utf-8", "surrogateescape") if new else None
-        if not _wanted(old_path, new_path, before_path, after_path, filters):
-            continue
         before_blob = _blob(*old) if old is not None else None
         after_blob = _blob(*new) if new is not None else None
+        if filtered and not _wanted(
+            before_blob.path if before_blob else None,
+            after_blob.path if after_blob else None,
+            before_path,
+            after_path,
+            filters,
+        ):
+            continue
         result.append(Difference(kind, before_blob, after_blob))
     result.sort(key=lambda d: d.path)
     return result

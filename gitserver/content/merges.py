@@ -41,6 +41,7 @@ from gitserver.content.trees import TreeEditor
 from gitserver.content.writer import MODES, Limits, check_identity
 from gitserver.gitcmd import Git, GitError, user_value
 from gitserver.store.errors import CommitNotFound
+from gitserver.store.refs import MergeDetail
 
 __all__ = [
     "MAX_RESOLUTION_ENTRIES",
@@ -99,6 +100,13 @@ class MergeRequest:
 class MergeResult:
     commit_id: str
     tree_id: str
+    base_id: str | None = None  # the merge base of the commits merged
+
+    def detail(self, request: MergeRequest, source: str, destination: str) -> MergeDetail:
+        """The fields the merge adds to its ref's event (or its unreferenced commit's)."""
+        return MergeDetail(
+            self.base_id, source, destination, str(request.option), request.level, request.strategy
+        )
 
 
 async def is_ancestor(git: Git, path: Path, ancestor: str, descendant: str) -> bool:
@@ -139,17 +147,20 @@ async def merge_commits(
     """
     request_check(request)
     await asyncio.to_thread(_existing, path, (destination, source))
-    # One ancestor has no other merge base than itself: `merge-base` answers both checks.
-    base = await merge_base(git, path, destination, source)
-    if base == source:
-        return await asyncio.to_thread(_as_result, path, destination)
     if request.option is MergeOption.FAST_FORWARD:
+        # One ancestor has no other merge base than itself: `merge-base` answers both.
+        base = await merge_base(git, path, destination, source)
+        if base == source:
+            return await asyncio.to_thread(_as_result, path, destination, base)
         if base == destination:
-            return await asyncio.to_thread(_as_result, path, source)
+            return await asyncio.to_thread(_as_result, path, source, base)
         raise ManualMergeRequired(
             "The destination is not an ancestor of the source: a fast-forward is not possible"
         )
-    merged = await merge_tree(git, path, destination, source, base=base)
+    merged = await merge_tree(git, path, destination, source)  # the base found alongside
+    base = merged.merge_base
+    if base == source:  # already merged: git writes nothing new for this
+        return await asyncio.to_thread(_as_result, path, destination, base)
     objects, tree_id = await asyncio.to_thread(
         _resolved_tree, path, merged, request, (destination, source), limits
     )
@@ -157,10 +168,10 @@ async def merge_commits(
         _tree_of, path, destination
     ):
         # `git merge --squash` with nothing to commit: the destination already has it all.
-        return await asyncio.to_thread(_as_result, path, destination)
+        return await asyncio.to_thread(_as_result, path, destination, base)
     commit = _commit(request, committer, tree_id, destination, source)
     await install_objects(git, path, [*objects, commit])
-    return MergeResult(commit.id.decode(), tree_id.decode())
+    return MergeResult(commit.id.decode(), tree_id.decode(), base or None)
 
 
 def request_check(request: MergeRequest) -> None:
@@ -209,8 +220,8 @@ def _tree_of(path: Path, commit: str) -> bytes:
         return bytes(found.tree)
 
 
-def _as_result(path: Path, commit: str) -> MergeResult:
-    return MergeResult(commit, _tree_of(path, commit).decode())
+def _as_result(path: Path, commit: str, base: str) -> MergeResult:
+    return MergeResult(commit, _tree_of(path, commit).decode(), base or None)
 
 
 def _commit(

@@ -83,7 +83,26 @@ async def merge_tree(
         GitError: git could not merge (an unknown commit, the disk, a timeout).
     """
     if base is None:
-        base = await merge_base(git, path, destination, source)
+        # Two processes at once: merge-tree does not need the base, only its result does.
+        # Both are awaited before either's error is raised: no process outlives the call.
+        found, written = await asyncio.gather(
+            merge_base(git, path, destination, source),
+            _write_tree(git, path, destination, source),
+            return_exceptions=True,
+        )
+        for outcome in (found, written):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(found, str) and isinstance(written, tuple)
+        base, (output, clean) = found, written
+    else:
+        output, clean = await _write_tree(git, path, destination, source)
+    return parse(output, clean=clean, base=base)
+
+
+async def _write_tree(git: Git, path: Path, destination: str, source: str) -> tuple[bytes, bool]:
+    """`git merge-tree --write-tree`'s output and whether it was clean; what it wrote is
+    installed in the repository."""
     objects = path / "objects"
     scratch = await asyncio.to_thread(_scratch, objects)
     try:
@@ -114,7 +133,7 @@ async def merge_tree(
             await install_objects(git, path, written)
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
-    return parse(result.stdout, clean=result.returncode == 0, base=base)
+    return result.stdout, result.returncode == 0
 
 
 def _scratch(objects: Path) -> Path:

@@ -243,6 +243,9 @@ class RefUpdate(Base):
     transport: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column()
+    # A merge made through the API: the fields its `referenceUpdated` carries, kept on the
+    # row so the reconciler writes the same event after a crash.
+    merge: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class EventRow(Base):

@@ -32,7 +32,7 @@ from gitserver.pulls.approvals import evaluate_in
 from gitserver.pulls.follow import Follower
 from gitserver.pulls.model import CLOSED, PullRequestView
 from gitserver.pulls.service import PullRequests, locked, parse_id
-from gitserver.store.refs import read_refs
+from gitserver.store.refs import RefKind, read_refs
 from gitserver.store.repositories import RepositoryStore
 from gitserver.store.updates import ref_update
 from triggers.events import EventType
@@ -102,6 +102,8 @@ class PullRequestMerges:
             old=decision.destination,
             new=result.commit_id,
             actor=actor.name,
+            kind=RefKind.FAST_FORWARD,  # every merge result descends from the destination
+            merge=result.detail(request, decision.source, decision.destination),
         ) as session:
             repo, pr = await locked(session, parse_id(pull_request_id))
             _close_as_merged(pr, actor, result.commit_id, request.option)

@@ -47,9 +47,14 @@ Update = tuple[str, str, str]  # old, new, ref
 
 
 async def record_prepared(
-    db: Database, push: PushContext, updates: Sequence[Update], kinds: Mapping[Update, RefKind]
+    db: Database,
+    push: PushContext,
+    updates: Sequence[Update],
+    kinds: Mapping[Update, RefKind],
+    merge: Mapping[str, str] | None = None,
 ) -> None:
-    """Durably note the updates git is about to attempt."""
+    """Durably note the updates git is about to attempt (`merge`: the merge API's fields
+    for the event of each, see `refs.MergeDetail`)."""
     async with db.session() as session:
         await lock_repository(session, push.repository_id)
         for update in updates:
@@ -65,6 +70,7 @@ async def record_prepared(
                     state="prepared",
                     actor=push.actor,
                     transport=push.transport,
+                    merge=dict(merge) if merge else None,
                 )
             )
 
@@ -91,7 +97,7 @@ async def settle(
         row.resolved_at = now
         if row.id in applied:
             row.state = "committed"
-            change = RefChange(row.ref, row.old, row.new, RefKind(row.kind))
+            change = RefChange(row.ref, row.old, row.new, RefKind(row.kind), row.merge)
             by_push.setdefault((row.push_id, row.actor, row.transport), []).append(change)
         else:
             row.state = "aborted"

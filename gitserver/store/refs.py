@@ -32,6 +32,34 @@ class RefChange:
     old: str
     new: str
     kind: RefKind
+    # A merge API call's own fields for the ref's event (`MergeDetail.fields()`).
+    merge: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MergeDetail:
+    """What a merge made through the API adds to its ref's `referenceUpdated`, as AWS's
+    event has it: the commits merged and the options they were merged with."""
+
+    base: str | None
+    source: str
+    destination: str
+    option: str
+    level: str
+    strategy: str
+
+    def fields(self) -> dict[str, str]:
+        fields = {
+            "sourceCommitId": self.source,
+            "destinationCommitId": self.destination,
+            "mergeOption": self.option,
+            # sic: AWS's spelling in this event
+            "conflictDetailsLevel": self.level,
+            "conflictResolutionStrategy": self.strategy,
+        }
+        if self.base is not None:
+            fields["baseCommitId"] = self.base
+        return fields
 
 
 def parse_update_lines(text: str) -> list[tuple[str, str, str]]:
@@ -126,6 +154,8 @@ def _event_for(
         detail["commitId"] = change.new
         detail["oldCommitId"] = change.old
         detail["forced"] = change.kind is RefKind.FORCED
+    if change.merge:
+        detail.update(change.merge)
     return Event(kind, repo.name, actor, detail, repository_id=repo.id)
 
 

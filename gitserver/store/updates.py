@@ -35,7 +35,7 @@ from gitserver.gitcmd import Git, GitError
 from gitserver.store.errors import InvalidBranchName, RefMoved
 from gitserver.store.naming import ZERO_OID, ref_update_problem
 from gitserver.store.pushes import PushContext, record_applied, record_prepared, settle_reported
-from gitserver.store.refs import RefKind, classify, read_refs, set_head
+from gitserver.store.refs import MergeDetail, RefKind, classify, read_refs, set_head
 
 UPDATE_CONFIG = {
     "core.logAllRefUpdates": "true",
@@ -139,13 +139,15 @@ async def prepare_ref_update(
     actor: str,
     transport: str = "api",
     kind: RefKind | None = None,
+    merge: MergeDetail | None = None,
 ) -> PreparedRefUpdate:
     """Check and classify the update of `ref` from `old` to `new` (ZERO_OID: create /
     delete) and durably write its `prepared` row.
 
     Opens its own transaction: call it before the caller's unit of work (on SQLite a
     second writer in one task would wait for itself). `kind` may be given when the
-    caller knows it (a commit built on `old`): no merge-base.
+    caller knows it (a commit built on `old`): no merge-base. `merge` is what a merge API
+    call adds to the ref's event.
 
     Raises:
         InvalidBranchName: `ref` is a name git clients could not use unambiguously
@@ -158,7 +160,7 @@ async def prepare_ref_update(
     kind = kind or await classify(git, path, old, new)
     push = PushContext(repository_id, str(uuid.uuid4()), actor, transport)
     update = (old, new, ref)
-    await record_prepared(db, push, [update], {update: kind})
+    await record_prepared(db, push, [update], {update: kind}, merge.fields() if merge else None)
     return PreparedRefUpdate(db, git, path, push, ref, old, new, kind)
 
 
@@ -175,6 +177,7 @@ async def ref_update(
     actor: str,
     transport: str = "api",
     kind: RefKind | None = None,
+    merge: MergeDetail | None = None,
 ) -> AsyncIterator[AsyncSession]:
     """Prepare and apply the update, then yield the unit of work it is settled in.
 
@@ -199,6 +202,7 @@ async def ref_update(
         actor=actor,
         transport=transport,
         kind=kind,
+        merge=merge,
     )
     await prepared.apply()
     async with db.session() as session:
@@ -218,6 +222,7 @@ async def update_ref(
     actor: str,
     transport: str = "api",
     kind: RefKind | None = None,
+    merge: MergeDetail | None = None,
 ) -> str | None:
     """Move `ref` from `old` to `new` (ZERO_OID: create / delete) and record it.
 
@@ -238,6 +243,7 @@ async def update_ref(
         actor=actor,
         transport=transport,
         kind=kind,
+        merge=merge,
     )
     await prepared.apply()
     async with db.session() as session:

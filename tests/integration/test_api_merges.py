@@ -46,6 +46,16 @@ def _fetched(git: Git, work: Path, url: str) -> None:
     git("fetch", "-q", url, "+refs/heads/*:refs/remotes/server/*", cwd=work)
 
 
+_MERGE_FIELDS = (
+    "baseCommitId",
+    "sourceCommitId",
+    "destinationCommitId",
+    "mergeOption",
+    "conflictDetailsLevel",
+    "conflictResolutionStrategy",
+)
+
+
 def test_three_way_and_squash_move_the_branch_to_what_git_merge_makes(
     cc: BaseClient, server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
 ) -> None:
@@ -92,6 +102,20 @@ def test_three_way_and_squash_move_the_branch_to_what_git_merge_makes(
         f"{main} {feature}|Ada|ada@example.com|Merge feature"
     )
     assert git("fsck", "--strict", cwd=work).returncode == 0
+    # The branch's event says it was a merge, with AWS's fields for one.
+    (moved,) = [
+        e
+        for e in server.events(name)
+        if e["type"] == "referenceUpdated" and e["detail"]["commitId"] == merged["commitId"]
+    ]
+    assert {k: moved["detail"].get(k) for k in _MERGE_FIELDS} == {
+        "baseCommitId": options["baseCommitId"],
+        "sourceCommitId": feature,
+        "destinationCommitId": main,
+        "mergeOption": "THREE_WAY_MERGE",
+        "conflictDetailsLevel": "LINE_LEVEL",
+        "conflictResolutionStrategy": "NONE",
+    }
     info = cc.get_merge_commit(
         conflictDetailLevel="LINE_LEVEL",  # the sides changed one file
         repositoryName=name,

@@ -424,7 +424,7 @@ def test_fast_forward_only_when_the_destination_is_an_ancestor(repo: Repo) -> No
     second = repo.commit("two")
     repo.sync()
     result = _merge(repo, first, second, option=MergeOption.FAST_FORWARD)
-    assert result == MergeResult(second, repo.rev("HEAD^{tree}"))
+    assert result == MergeResult(second, repo.rev("HEAD^{tree}"), base_id=first)
     # Nothing to merge: the destination is already what it would be (git: up to date).
     for option in MergeOption:
         assert _merge(repo, second, first, option=option).commit_id == second

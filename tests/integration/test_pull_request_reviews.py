@@ -190,6 +190,13 @@ def test_the_life_of_a_pull_request(
         if e["type"] == "referenceUpdated" and e["detail"]["commitId"] == head
     ]
     assert len(merge_ref) == 1 and merge_ref[0]["detail"]["transport"] == "api"
+    merge_detail = merge_ref[0]["detail"]
+    assert merge_detail["mergeOption"] == "THREE_WAY_MERGE"
+    assert (merge_detail["sourceCommitId"], merge_detail["conflictDetailsLevel"]) == (
+        source_tip,
+        "FILE_LEVEL",
+    )
+    assert merge_detail["destinationCommitId"] == parents[0]
     assert (
         _code(
             lambda: author.merge_pull_request_by_three_way(pullRequestId=pid, repositoryName=name)

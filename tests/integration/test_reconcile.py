@@ -212,7 +212,7 @@ def test_push_whose_committed_was_lost_in_a_crash_yields_its_event(
     assert git.rev_parse(clone, "HEAD") == new
 
 
-def _insert_prepared(server: Server, rows: list[dict[str, str]]) -> None:
+def _insert_prepared(server: Server, rows: list[dict[str, Any]]) -> None:
     """Write `prepared` rows exactly as the reference-transaction hook does."""
     from gitserver.db import Database, RefUpdate
 
@@ -282,6 +282,46 @@ def test_stale_prepared_rows_resolve_from_what_the_refs_hold(
     assert report["resolvedCommitted"] + report["resolvedAborted"] == 0
     assert report["externalChanges"] == 0
     assert _ref_events(srv, name, after) == events
+
+
+def test_a_merge_settled_by_the_reconciler_keeps_its_merge_fields(
+    make_server: Callable[..., Server], git: Git, tmp_path: Path
+) -> None:
+    """A merge API call whose process died after the ref moved: the reconciler's event is
+    the one the call would have written, merge fields included."""
+    from gitserver.store.refs import MergeDetail
+
+    srv, name, meta, _, base = _setup(make_server, git, tmp_path)
+    bare, rid = Path(meta["path"]), meta["repositoryId"]
+    after = _last_seq(srv, name)
+    tree = _bare_git(git, bare, "rev-parse", f"{base}^{{tree}}")
+    side = _bare_git(git, bare, "commit-tree", tree, "-p", base, "-m", "side")
+    merged = _bare_git(git, bare, "commit-tree", tree, "-p", base, "-p", side, "-m", "merge")
+    detail = MergeDetail(base, side, base, "THREE_WAY_MERGE", "LINE_LEVEL", "AUTOMERGE")
+    _insert_prepared(
+        srv,
+        [
+            dict(repository_id=rid, push_id=str(uuid.uuid4()), ref="refs/heads/main",
+                 old=base, new=merged, kind="fast-forward", actor="alice",
+                 merge=detail.fields()),
+        ],
+    )  # fmt: skip
+    _bare_git(git, bare, "update-ref", "refs/heads/main", merged, base)
+
+    report = _reconcile(srv, name)
+    assert report["resolvedCommitted"] == 1, report
+    (event,) = _ref_events(srv, name, after)
+    assert _summary([event]) == [
+        ("referenceUpdated", "refs/heads/main", base, merged, False, "alice")
+    ]
+    assert {k: event["detail"][k] for k in detail.fields()} == {
+        "baseCommitId": base,
+        "sourceCommitId": side,
+        "destinationCommitId": base,
+        "mergeOption": "THREE_WAY_MERGE",
+        "conflictDetailsLevel": "LINE_LEVEL",
+        "conflictResolutionStrategy": "AUTOMERGE",
+    }
 
 
 # --- (b) refs changed behind the server's back ------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitserver.api import shapes
+from gitserver.api.model import WireList
 from gitserver.api.ops.paging import page
 from gitserver.api.registry import Call, Operation, Params, Result, on_branch, on_repository
 from gitserver.content.writer import CommitRequest, PutEntry, Writer
@@ -73,7 +74,7 @@ async def get_differences(call: Call, params: Params) -> Result:
     )
     size = params.get("MaxResults") or DEFAULT_RESULTS
     chunk, token = page(found, params.get("NextToken"), size, f"diff:{size}")
-    result: Result = {"differences": [shapes.difference_json(d) for d in chunk]}
+    result: Result = {"differences": WireList(shapes.difference_json(d) for d in chunk)}
     if token:
         result["NextToken"] = token
     return result

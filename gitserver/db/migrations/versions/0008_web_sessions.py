@@ -1,7 +1,7 @@
 """web sessions: the web UI's server-side sign-ins (SHA-256 of the token only)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-05 12:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import gitserver.db.models
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
