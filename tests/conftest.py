@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,24 @@ def pytest_report_header(config: pytest.Config) -> str:
     if _PG_URL is None:
         return f"PostgreSQL: not reachable; {scope} with [postgres] are skipped"
     return f"PostgreSQL: {_PG_URL.rpartition('@')[2]}, for {scope}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
+    # The browser tests' Playwright (sync API, one per worker) runs its event loop in a
+    # greenlet and leaves this thread marked as running that loop between its calls, so a
+    # later test in the same worker could not asyncio.run(). Other tests run unmarked; the
+    # mark comes back for the browser tests, whose Playwright calls need it.
+    if item.get_closest_marker("browser") is not None:
+        yield
+        return
+    playwright_loop = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        if playwright_loop is not None and not playwright_loop.is_closed():
+            asyncio.events._set_running_loop(playwright_loop)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

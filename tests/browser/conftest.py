@@ -8,6 +8,7 @@ out or sign in themselves take `anonymous_page` and their own session.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -66,7 +67,11 @@ class PageWatch:
 @pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
+        # Other tests in this worker unmark the loop while they run (tests/conftest.py);
+        # stopping Playwright, maybe at the end of one of them, needs it marked again.
+        loop = asyncio.events._get_running_loop()
         yield driver
+        asyncio.events._set_running_loop(loop)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +80,10 @@ def browser(
 ) -> Iterator[Browser]:
     """One Chromium per worker; tests isolate themselves with a context each."""
     instance = launch_chromium(playwright_driver, tmp_path_factory.mktemp("chromium-home"))
+    loop = asyncio.events._get_running_loop()
     yield instance
+    # Like the driver's, this teardown may run at the end of a test that is not a browser test.
+    asyncio.events._set_running_loop(loop)
     instance.close()
 
 
