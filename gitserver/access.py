@@ -161,23 +161,26 @@ class Access:
     async def authorize(
         self,
         principal: Principal,
-        action: Action,
+        action: Action | Sequence[Action],
         targets: Iterable[Target],
         request: RequestInfo,
     ) -> dict[str, Repository]:
-        """Decide `action` on every target, in order; the rows read for their tags.
+        """Decide `action` (or each of several, in order: a page that is two API calls)
+        on every target, in order; the rows read for their tags.
 
         The rows are read first (one query) so `aws:ResourceTag/*` is known, but nothing
         about them is revealed before every target is allowed.
 
         Raises:
-            AccessDenied: the first target the principal may not act on.
+            AccessDenied: the first action and target the principal may not act on.
         """
+        actions = (action,) if isinstance(action, Action) else tuple(action)
         wanted = list(targets)
         rows = await self._rows({t.repository for t in wanted if t.repository})
-        for target in wanted:
-            row = rows.get(target.repository or "")
-            self.check(principal, action, replace(target, tags=resource_tags(row)), request)
+        for each in actions:
+            for target in wanted:
+                row = rows.get(target.repository or "")
+                self.check(principal, each, replace(target, tags=resource_tags(row)), request)
         return rows
 
     def check(

@@ -20,8 +20,7 @@ from gitserver.web.pages import render
 
 async def commit(request: web.Request) -> web.StreamResponse:
     name, commit_id = request.match_info["name"], request.match_info["commit"]
-    repo = await readable_repository(request, name, Action.GET_COMMIT)
-    await readable_repository(request, name, Action.GET_DIFFERENCES)
+    repo = await readable_repository(request, name, Action.GET_COMMIT, Action.GET_DIFFERENCES)
     deps = deps_of(request)
     hide, only = request.query.get("w") == "1", request.query.get("path", "")
     if not FULL_OID.fullmatch(commit_id):

@@ -131,15 +131,19 @@ def _sign_in_url(request: web.Request) -> str:
     return "/sign-in?next=" + quote(request.rel_url.path_qs, safe="/")
 
 
-async def readable_repository(request: web.Request, name: str, action: Action) -> Repository:
-    """The repository `name`, once `action` on it is allowed for the viewer.
+async def readable_repository(
+    request: web.Request, name: str, action: Action, *more: Action
+) -> Repository:
+    """The repository `name`, once `action` (and each of `more`) on it is allowed for the
+    viewer: one read of its row, each action decided and audited.
 
     Raises:
         AccessDenied, RepositoryNotFound: both shown as the same "not found" page.
     """
     viewer = viewer_of(request)
     access = deps_of(request).access
-    rows = await access.authorize(viewer.principal, action, [access.repository(name)], viewer.info)
+    target = [access.repository(name)]
+    rows = await access.authorize(viewer.principal, (action, *more), target, viewer.info)
     row = rows.get(name)
     if row is None:
         raise RepositoryNotFound(f"Repository {name} does not exist")

@@ -61,10 +61,13 @@ async def changes(
     git's counts (no blob read for the list), each shown file's diff built from its two
     sides, one file at a time: memory holds one file's sides, not the whole diff's.
     Collapsed files get no body here: each links to the page of its own diff (`only`)."""
-    differences = await deps.contents.differences(repo, after, before)
+    # The list (object reads) and git's counts (a subprocess) do not wait on each other.
+    differences, numstat = await asyncio.gather(
+        deps.contents.differences(repo, after, before), deps.browse.numstat(repo, before, after)
+    )
     if only:
         differences = [d for d in differences if d.path == only]
-    counted = stats_from_numstat(await deps.browse.numstat(repo, before, after))
+    counted = stats_from_numstat(numstat)
     by_path = {stat.path: stat for stat in counted}
     stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
     found = plan(stats)
@@ -80,8 +83,9 @@ async def changes(
 async def _body(
     deps: WebDeps, repo: Repository, difference: Difference, ignore_whitespace: bool
 ) -> FileDiff:
-    before = await _side(deps.contents, repo, difference.before)
-    after = await _side(deps.contents, repo, difference.after)
+    before, after = await asyncio.gather(
+        _side(deps.contents, repo, difference.before), _side(deps.contents, repo, difference.after)
+    )
     # Comparing and highlighting is CPU work: off the loop (diffview's contract).
     return await asyncio.to_thread(
         file_diff,
