@@ -25,6 +25,7 @@ from auth.passwords import verify_password
 from auth.principal import Principal
 from auth.principals import load_principal
 from auth.secretbox import SecretBox
+from auth.sessions import SessionInfo, find_session
 from auth.sigv4 import looks_like_git_password, verify_git_password
 from auth.sshkeys import find_login
 from gitserver.db import AccessKey, Database, GitCredential, User
@@ -164,13 +165,18 @@ class Authenticator:
         """
         return await self._password(username, password)
 
-    async def user(self, user_id: str, authenticated_by: str) -> Principal:
-        """The user `user_id` as they are now (a web session's principal, per request).
-
-        Raises:
-            AuthenticationFailed: the user no longer exists.
-        """
-        return await self.refresh(Principal(user_id, "", "", authenticated_by=authenticated_by))
+    async def web_session(self, token: str) -> tuple[SessionInfo, Principal] | None:
+        """The live web session of cookie `token` and its user as they are now (policies,
+        groups, tags read again on every request); None when the session is unknown,
+        expired or idle, or its user is gone. One read transaction for both."""
+        async with self._db.reader() as session:
+            found = await find_session(session, token)
+            if found is None:
+                return None
+            user = await session.get(User, found.user_id)
+            if user is None:
+                return None
+            return found, await load_principal(session, user, self._account_id, "web-session")
 
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):

@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute
 
-from auth.errors import AuthenticationFailed
-from auth.sessions import find_session, touch_session
+from auth.sessions import touch_session
 from gitserver import errors
 from gitserver.gitcmd import GitError, UnsafeArgument
 from gitserver.web.context import Viewer, deps_of, info_of
@@ -109,14 +108,10 @@ async def _load_viewer(request: web.Request) -> None:
     if not token:
         return
     deps = deps_of(request)
-    async with deps.db.reader() as session:
-        found = await find_session(session, token)
-    if found is None:
+    signed_in = await deps.authenticator.web_session(token)
+    if signed_in is None:
         return
-    try:
-        principal = await deps.authenticator.user(found.user_id, "web-session")
-    except AuthenticationFailed:
-        return
+    found, principal = signed_in
     if found.needs_touch:
         async with deps.db.session() as session:
             await touch_session(session, found.token_sha256)
