@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.client import BaseClient
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.api_support import client_for
 from tests.browser.support import (
@@ -78,9 +78,7 @@ def api(server: Server) -> BaseClient:
 
 
 @pytest.fixture
-def branches(
-    server: Server, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], Branches]:
+def branches(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Branches]:
     def make(prefix: str) -> Branches:
         root = tmp_path_factory.mktemp(prefix)
         git = Git(root / "home")
@@ -192,14 +190,17 @@ def test_open_comment_approve_and_squash_merge(
     expect(merge_box).to_contain_text(f"The approval rule “{template}” is not satisfied.")
     expect(merge_box.get_by_role("button", name=re.compile("^Merge"))).to_have_count(0)
 
-    # A comment on the added line 2 of app.py, from the form under that line, then a reply.
+    # A comment on the added line 2 of app.py: its "+" opens a form under it; then a reply.
     app = _file(author, "app.py")
-    add = app.locator("details.add-comment").filter(
-        has=author.locator("summary", has_text=re.compile(r"Comment on line 2$"))
-    )
-    add.locator("summary").click()
-    add.get_by_label("Comment on app.py line 2", exact=True).fill("Why *two*?")
-    _submit(author, add.get_by_role("button", name="Comment"))
+    app.get_by_role("link", name="Comment on line 2", exact=True).click()
+    box = app.get_by_label("Comment on app.py line 2", exact=True)
+    expect(box).to_be_focused()
+    form = box.locator("xpath=ancestor::form[1]")
+    # The form is in the row right under the line it is about.
+    under = form.locator("xpath=ancestor::tr[1]/preceding-sibling::tr[1]")
+    expect(under).to_contain_text("return 2")
+    box.fill("Why *two*?")
+    _submit(author, form.get_by_role("button", name="Comment"))
     thread = _file(author, "app.py").locator("tr.inline .thread").filter(has_text="Why two?")
     expect(thread.locator("em")).to_have_text("two")
     # The thread sits under the line it is about: the row before it is the added line 2.
@@ -230,9 +231,7 @@ def test_open_comment_approve_and_squash_merge(
 
     # The author comes back, sees it satisfied and squash-merges from the merge box.
     author.reload()
-    expect(author.get_by_role("region", name="Approvals")).to_contain_text(
-        f"{template}: satisfied"
-    )
+    expect(author.get_by_role("region", name="Approvals")).to_contain_text(f"{template}: satisfied")
     merge_box = author.get_by_role("region", name="Merge")
     expect(merge_box).to_contain_text("This pull request can be merged.")
     merge_box.get_by_label("Squash").check()
@@ -275,7 +274,7 @@ def test_a_reader_gets_no_controls_and_a_forged_post_changes_nothing(
         expect(reader.get_by_role("button", name=control, exact=True)).to_have_count(0)
     expect(reader.get_by_role("button", name=re.compile("^Merge"))).to_have_count(0)
     expect(reader.locator("form[action$='/merge'], form[action$='/approval']")).to_have_count(0)
-    expect(reader.locator("details.add-comment, textarea")).to_have_count(0)
+    expect(reader.locator("a.add-line, textarea, template")).to_have_count(0)
     expect(reader.get_by_role("link", name="New pull request")).to_have_count(0)
 
     # Forged: the reader's own session and CSRF token (from the sign-out form), and
@@ -302,9 +301,7 @@ def test_a_reader_gets_no_controls_and_a_forged_post_changes_nothing(
     assert not api.get_pull_request_approval_states(pullRequestId=number, revisionId=revision)[
         "approvals"
     ]
-    assert not api.get_comments_for_pull_request(pullRequestId=number)[
-        "commentsForPullRequestData"
-    ]
+    assert not api.get_comments_for_pull_request(pullRequestId=number)["commentsForPullRequestData"]
     reader.reload()
     expect(reader.locator(".pull-head .badge")).to_have_text("Open")
 
@@ -342,6 +339,49 @@ def test_a_push_while_the_page_is_open_is_not_merged_unseen(
     snap(page, "refused")
     merged = _merged(api, number)
     assert merged["isMerged"] is False, merged
+
+
+def test_a_line_comment_without_javascript(
+    browser: Browser,
+    server: Server,
+    signed_in_state: Callable[[Account], Path],
+    team: Team,
+    branches: Callable[[str], Branches],
+    api: BaseClient,
+    snap: Callable[[Page, str], None],
+) -> None:
+    """Reading and reviewing work without script: a line's "+" is a link to the page with
+    that line's form open, here on the deleted side."""
+    repo = branches("nojs")
+    page = _plain_page(browser, server, signed_in_state(team.author))
+    try:
+        number = _open_from_the_form(page, repo, "No script", "")
+        app = _file(page, "app.py")
+        _submit(page, app.get_by_role("link", name="Comment on line 2 (before)", exact=True))
+        box = page.get_by_label("Comment on app.py line 2 (before)", exact=True)
+        expect(box).to_be_visible()
+        expect(page.locator("tr.inline form textarea")).to_have_count(1)  # only that one
+        box.fill("One was fine")
+        _submit(page, box.locator("xpath=ancestor::form[1]").get_by_role("button", name="Comment"))
+        thread = _file(page, "app.py").locator("tr.inline .thread")
+        expect(thread).to_contain_text("One was fine")
+        line = thread.locator("xpath=ancestor::tr[1]/preceding-sibling::tr[1]")
+        expect(line).to_have_class(re.compile(r"\bdelete\b"))
+        snap(page, "commented")
+    finally:
+        page.context.close()
+    threads = api.get_comments_for_pull_request(pullRequestId=number)["commentsForPullRequestData"]
+    assert [t["location"] for t in threads] == [
+        {"filePath": "app.py", "filePosition": 2, "relativeFileVersion": "BEFORE"}
+    ]
+
+
+def _plain_page(browser: Browser, server: Server, state: Path) -> Page:
+    context = browser.new_context(
+        base_url=server.base_url, storage_state=state, java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    return context.new_page()
 
 
 # --- axe on the pull-request pages --------------------------------------------------------
@@ -415,7 +455,8 @@ def test_pull_request_pages_have_no_serious_accessibility_violations(
         # What axe must see: the diff, the inline thread and its forms, the rules, the box.
         expect(page.locator("tr.inline .thread")).to_contain_text("On this line")
         expect(page.get_by_role("region", name="Activity")).to_contain_text("In general")
-        page.locator("details.add-comment > summary").first.click()  # an open inline form
+        page.locator("a.add-line").first.click()  # an open inline form
+        expect(page.locator("tr.inline form[data-line]")).to_have_count(1)
     elif path.endswith("/new?source=feature&destination=main"):
         expect(page.get_by_role("region", name="Approval rules that will apply")).to_be_visible()
     else:
