@@ -341,6 +341,31 @@ def test_a_push_while_the_page_is_open_is_not_merged_unseen(
     assert merged["isMerged"] is False, merged
 
 
+def test_closing_from_the_page(
+    new_page: PageFactory, team: Team, branches: Callable[[str], Branches], api: BaseClient
+) -> None:
+    repo = branches("closing")
+    page = new_page(team.author)
+    number = _open_from_the_form(page, repo, "Not this one", "")
+    _submit(page, page.get_by_role("button", name="Close pull request"))
+    expect(page.locator(".pull-head .badge")).to_have_text("Closed")
+    expect(page.get_by_role("region", name="Merge")).to_contain_text("The pull request is closed.")
+    expect(page.get_by_role("button", name=re.compile("^Merge"))).to_have_count(0)
+    expect(page.get_by_role("region", name="Activity")).to_contain_text(
+        f"{team.author.name} closed this pull request"
+    )
+    assert (
+        api.get_pull_request(pullRequestId=number)["pullRequest"]["pullRequestStatus"] == "CLOSED"
+    )
+    # Listed under "Closed", marked closed (not open, not merged).
+    page.goto(repo.pulls)
+    expect(page.locator(".pull-list")).to_have_count(0)
+    page.get_by_label("Status").select_option("closed")
+    _submit(page, page.get_by_role("button", name="Filter"))
+    entry = page.locator(".pull-list li").filter(has_text="Not this one")
+    expect(entry.locator(".badge")).to_have_text("Closed")
+
+
 def test_a_line_comment_without_javascript(
     browser: Browser,
     server: Server,

@@ -64,9 +64,7 @@ def test_a_webhook_made_in_the_browser_delivers_a_push_and_logs_it(
     expect(page.get_by_text("This repository has no webhooks.")).to_be_visible()
     page.get_by_label("Payload URL").fill(receiver.url)
     page.get_by_label("Format").select_option("native")
-    page.get_by_label("Events (comma-separated: push, pull_request, * or event types)").fill(
-        "push"
-    )
+    page.get_by_label("Events (comma-separated: push, pull_request, * or event types)").fill("push")
     page.get_by_label("Secret (signs each delivery; never shown again)").fill(SECRET)
     _submit(page, page.get_by_role("button", name="Add webhook"))
     hook = page.get_by_role("link", name=receiver.url, exact=True)
