@@ -9,7 +9,8 @@ rule of their own beyond what the repository holds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -60,6 +61,17 @@ class Contents:
 
     async def blob(self, repo: Repository, blob_id: str) -> bytes:
         return await self._read(repo, lambda r: r.get_blob(blob_id, self.max_file_size))
+
+    @contextlib.asynccontextmanager
+    async def blob_reader(self, repo: Repository) -> AsyncIterator[BlobReader]:
+        """`blob` for many blobs of one repository (a page's diff): the repository is
+        opened once, not once a blob (on a 1,000-file pull request, opening it for each
+        of 200 blobs was a fifth of the page's time)."""
+        reader = await asyncio.to_thread(Reader, self.store.path(repo.id))
+        try:
+            yield BlobReader(reader, self.max_file_size)
+        finally:
+            reader.close()
 
     async def commit(self, repo: Repository, commit_id: str) -> CommitInfo:
         """Raises InvalidCommitId (not a full id), CommitNotFound."""
@@ -122,3 +134,18 @@ class Contents:
             return file_history(reader, start, path, limit=MAX_HISTORY)
 
         return await self._read(repo, work)
+
+
+class BlobReader:
+    """Blobs of one open repository, each read off the event loop (one at a time: the
+    `Reader` is used by one thread at once, never concurrently)."""
+
+    def __init__(self, reader: Reader, limit: int) -> None:
+        self._reader = reader
+        self._limit = limit
+        self._lock = asyncio.Lock()
+
+    async def blob(self, blob_id: str) -> bytes:
+        """As `Contents.blob`. Raises FileTooLarge, InvalidBlobId, BlobNotFound."""
+        async with self._lock:
+            return await asyncio.to_thread(self._reader.get_blob, blob_id, self._limit)

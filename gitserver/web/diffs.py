@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 
 from gitserver.content.errors import FileTooLarge
-from gitserver.content.service import Contents
+from gitserver.content.service import BlobReader
 from gitserver.content.views import BlobRef, Difference
 from gitserver.db import Repository
 from gitserver.web.context import WebDeps
@@ -72,20 +72,20 @@ async def changes(
     stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
     found = plan(stats)
     files = []
-    for difference, planned in zip(differences, found.files, strict=False):
-        body = None
-        if planned.state == "expanded":
-            body = await _body(deps, repo, difference, ignore_whitespace)
-        files.append(ChangedFile(difference, planned, body))
+    async with deps.contents.blob_reader(repo) as blobs:
+        for difference, planned in zip(differences, found.files, strict=False):
+            body = None
+            if planned.state == "expanded":
+                body = await _body(deps, blobs, difference, ignore_whitespace)
+            files.append(ChangedFile(difference, planned, body))
     return Changes(tuple(files), found)
 
 
 async def _body(
-    deps: WebDeps, repo: Repository, difference: Difference, ignore_whitespace: bool
+    deps: WebDeps, blobs: BlobReader, difference: Difference, ignore_whitespace: bool
 ) -> FileDiff:
-    before, after = await asyncio.gather(
-        _side(deps.contents, repo, difference.before), _side(deps.contents, repo, difference.after)
-    )
+    before = await _side(blobs, difference.before)
+    after = await _side(blobs, difference.after)
     # Comparing and highlighting is CPU work: off the loop (diffview's contract).
     return await asyncio.to_thread(
         file_diff,
@@ -97,12 +97,12 @@ async def _body(
     )
 
 
-async def _side(contents: Contents, repo: Repository, blob: BlobRef | None) -> SideText:
+async def _side(blobs: BlobReader, blob: BlobRef | None) -> SideText:
     if blob is None:
         return None
     if blob.mode == "160000":  # a submodule: its "content" is a commit in another repo
         return f"Subproject commit {blob.blob_id}\n"
     try:
-        return decode(await contents.blob(repo, blob.blob_id))
+        return decode(await blobs.blob(blob.blob_id))
     except FileTooLarge:
         return Omitted.TOO_LARGE

@@ -281,7 +281,8 @@ class HighlightCache:
 def stylesheet() -> str:
     """CSS for the classes above, under `.hl`: light, and dark when the system asks."""
     light, dark = get_style_by_name(LIGHT_STYLE), get_style_by_name(DARK_STYLE)
-    light_rules, dark_rules = _rules(LIGHT_STYLE), _rules(DARK_STYLE)
+    light_rules = {cls: _legible(style) for cls, style in _rules(LIGHT_STYLE).items()}
+    dark_rules = _rules(DARK_STYLE)
     # A class styled in light but not (or differently) in dark must not keep its light
     # colour on a dark background: every dark rule starts from a reset.
     reset = "color: inherit; background-color: transparent; font-weight: inherit; "
@@ -330,6 +331,48 @@ def _rules(style: str) -> dict[str, str]:
         if match:
             found[match[1]] = match[2]
     return found
+
+
+# What a light-scheme token sits on (style.css): the page, --subtle, and a diff's added
+# and deleted rows. The default style's colours are about 4.5:1 on white only; on the
+# tinted rows some fall to 4.2:1 (axe's colour-contrast, serious), so those are darkened.
+_LIGHT_GROUNDS = ("#ffffff", "#f6f8fa", "#dafbe1", "#ffebe9")
+_MIN_CONTRAST = 4.5  # WCAG AA for text
+_COLOR = re.compile(r"(?<![-\w])color: (#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3})\b")
+
+
+def _legible(declarations: str) -> str:
+    """`declarations` with its text colour darkened until it reads on every light ground."""
+
+    def darken(match: re.Match[str]) -> str:
+        rgb = _rgb(match[1])
+        while min(_contrast(rgb, _rgb(g)) for g in _LIGHT_GROUNDS) < _MIN_CONTRAST:
+            rgb = tuple(int(c * 0.95) for c in rgb)
+        return "color: #" + "".join(f"{c:02x}" for c in rgb)
+
+    return _COLOR.sub(darken, declarations)
+
+
+def _rgb(colour: str) -> tuple[int, ...]:
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    return tuple(int(digits[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def _contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: tuple[int, ...]) -> float:
+        def channel(c: int) -> float:
+            v = c / 255
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (channel(c) for c in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def _fg(style: type[Style], fallback: str) -> str:

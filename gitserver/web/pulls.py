@@ -33,6 +33,7 @@ from gitserver.web.pullauth import may, pull_id, pull_request_repository, reposi
 from gitserver.web.review import (
     STRATEGY_NAMES,
     MergeBox,
+    comment_form_at,
     last_reviewed,
     merge_box,
     place,
@@ -115,7 +116,13 @@ async def pull_request_page(
         timeline=timeline(events, threads),
         reviewed=last_reviewed(events, threads, viewer.principal.arn, target.source_commit),
         changes=diff,
-        placed=place(threads, diff, base, target.source_commit),
+        placed=place(
+            threads,
+            diff,
+            base,
+            target.source_commit,
+            comment_form_at(request.query.get("comment", "")),
+        ),
         base=base,
         split=request.query.get("view") == "split",
         hide_whitespace=request.query.get("w") == "1",

@@ -113,23 +113,48 @@ class Placed:
     rows: dict[tuple[str, Anchor], list[CommentThread]] = field(default_factory=dict)
     files: dict[str, list[CommentThread]] = field(default_factory=dict)
     outdated: list[CommentThread] = field(default_factory=list)
+    # The line whose comment form the page renders open (`?comment=`: the "+" of a line
+    # followed without JavaScript; with it, site.js adds the form in place).
+    form: tuple[str, Anchor] | None = None
 
     def at(self, path: str, anchor: Anchor) -> list[CommentThread]:
         return self.rows.get((path, anchor), [])
+
+    def has_form(self, path: str, anchor: Anchor) -> bool:
+        return self.form == (path, anchor)
+
+    def wants_row(self, path: str, *anchors: Anchor | None) -> bool:
+        """Whether a diff row needs an inline row after it: a thread or the open form."""
+        return any(
+            a is not None and ((path, a) in self.rows or self.form == (path, a)) for a in anchors
+        )
 
     def on_file(self, path: str) -> list[CommentThread]:
         return self.files.get(path, [])
 
 
+def comment_form_at(value: str) -> tuple[str, Anchor] | None:
+    """`?comment=SIDE:LINE:PATH` (a line's "+" link) as the form's place, if well formed."""
+    side, _, rest = value.partition(":")
+    line, _, path = rest.partition(":")
+    if side not in ("BEFORE", "AFTER") or not line.isdigit() or not path:
+        return None
+    return path, Anchor("BEFORE" if side == "BEFORE" else "AFTER", int(line))
+
+
 def place(
-    threads: Sequence[CommentThread], changes: Changes | None, base: str, source: str
+    threads: Sequence[CommentThread],
+    changes: Changes | None,
+    base: str,
+    source: str,
+    form: tuple[str, Anchor] | None = None,
 ) -> Placed:
     """Each located thread at the row that shows its line in the diff `base` -> `source`.
 
     A thread belongs to this diff when it is on the source commit (AFTER comments are
     carried there by the service while their line is unchanged) and, on the BEFORE side,
     on the same base; any other is outdated, listed with the commit it was made on."""
-    placed = Placed()
+    placed = Placed(form=form)
     rows = _rows_by_line(changes)
     for thread in threads:
         location = thread.place.location

@@ -38,3 +38,55 @@ document.addEventListener("click", async (event) => {
     window.location.assign(link.href);  // the page of that file's diff, without script
   }
 });
+
+// A pull request's line "+": the page's one comment form (<template id="line-comment">),
+// copied into a row under that line, instead of following the link (which renders the
+// page with that form open: what happens without this file).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.add-line");
+  const template = document.getElementById("line-comment");
+  if (!link || !template || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  const spec = new URL(link.href).searchParams.get("comment") || "";
+  const [side, line, ...rest] = spec.split(":");
+  const path = rest.join(":");
+  if (!path) return;
+  event.preventDefault();
+  const row = link.closest("tr");
+  const key = `${side}:${line}:${path}`;
+  const open = Array.from(row.parentElement.querySelectorAll("form[data-line]"))
+    .find((form) => form.dataset.line === key);
+  if (open) { open.querySelector("textarea").focus(); return; }
+
+  const form = template.content.querySelector("form").cloneNode(true);
+  form.dataset.line = key;
+  form.elements.path.value = path;
+  form.elements.side.value = side;
+  form.elements.line.value = line;
+  const area = form.querySelector("textarea");
+  const label = form.querySelector("label");
+  area.id = `new-comment-${side}-${line}-${Math.random().toString(36).slice(2, 8)}`;
+  label.htmlFor = area.id;
+  label.textContent = `Comment on ${path} line ${line}${side === "BEFORE" ? " (before)" : ""}`;
+
+  // A row shaped like the line's: gutters stay gutters, the form goes on the link's side.
+  const holder = document.createElement("tr");
+  holder.className = "inline";
+  for (const cell of row.cells) {
+    const td = document.createElement("td");
+    td.className = cell.classList.contains("ln") ? "ln" : "inline-cell";
+    if (cell === link.closest("td")) td.append(form);
+    holder.append(td);
+  }
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", () => { holder.remove(); link.focus(); });
+  form.append(cancel);
+  // Under the line and the threads already on it.
+  let after = row;
+  while (after.nextElementSibling && after.nextElementSibling.classList.contains("inline")) {
+    after = after.nextElementSibling;
+  }
+  after.after(holder);
+  area.focus();
+});
