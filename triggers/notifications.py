@@ -57,6 +57,7 @@ EVENT_TYPE_IDS: dict[str, tuple[EventType, ...]] = {
     "codecommit-repository-branches-and-tags-updated": (EventType.REFERENCE_UPDATED,),
 }
 DETAILS = ("BASIC", "FULL")
+MAX_NAME = 64  # CodeStar Notifications' limit on a rule's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,11 @@ async def create_rule(
     """Store a rule and one subscription per target; returns the rule id.
 
     Raises:
-        InvalidSubscription: an unknown event type id, detail level or target.
+        InvalidSubscription: a blank or long name, an unknown event type id, detail
+            level or target.
     """
+    if not name.strip() or len(name) > MAX_NAME:
+        raise InvalidSubscription(f"a rule's name must be 1-{MAX_NAME} characters, not all blank")
     unknown = [e for e in event_type_ids if e not in EVENT_TYPE_IDS]
     if unknown or not event_type_ids:
         raise InvalidSubscription(
@@ -93,7 +97,9 @@ async def create_rule(
     if detail not in DETAILS:
         raise InvalidSubscription("detail must be BASIC or FULL")
     if not emails and not chat_urls:
-        raise InvalidSubscription("a rule needs at least one target (--email or --chat-url)")
+        raise InvalidSubscription(
+            "a rule needs at least one target: an email address or a chat webhook URL"
+        )
     if any("@" not in e for e in emails):
         raise InvalidSubscription("an email target must be an address")
     for url in chat_urls:
@@ -127,12 +133,15 @@ async def create_rule(
     return rule_id
 
 
-async def list_rules(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(Subscription)
-        .where(Subscription.kind == "notification")
-        .order_by(Subscription.created_at)
-    )
+async def list_rules(
+    session: AsyncSession, repository_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Every rule, or with `repository_id` only that repository's (a front end that
+    authorized one repository sees no other's rules)."""
+    query = select(Subscription).where(Subscription.kind == "notification")
+    if repository_id is not None:
+        query = query.where(Subscription.repository_id == repository_id)
+    rows = await session.scalars(query.order_by(Subscription.created_at))
     rules: dict[str, dict[str, Any]] = {}
     for row in rows:
         rule = rules.setdefault(
@@ -155,10 +164,19 @@ async def list_rules(session: AsyncSession) -> list[dict[str, Any]]:
     return list(rules.values())
 
 
-async def delete_rule(session: AsyncSession, rule_id: str) -> None:
-    rows = list(
-        await session.scalars(select(Subscription).where(Subscription.kind == "notification"))
-    )
+async def delete_rule(
+    session: AsyncSession, rule_id: str, repository_id: str | None = None
+) -> None:
+    """Delete a rule's targets; with `repository_id`, only if the rule is that
+    repository's (another's id is "not found", as `get_subscription`).
+
+    Raises:
+        SubscriptionNotFound: no such rule (here).
+    """
+    query = select(Subscription).where(Subscription.kind == "notification")
+    if repository_id is not None:
+        query = query.where(Subscription.repository_id == repository_id)
+    rows = list(await session.scalars(query))
     ids = [r.id for r in rows if r.config.get("ruleId") == rule_id]
     if not ids:
         raise SubscriptionNotFound(f"no notification rule with id {rule_id}")

@@ -80,6 +80,20 @@ def expand_events(names: Sequence[str]) -> list[str]:
     return sorted(set(result))
 
 
+def event_names(events: Sequence[str]) -> list[str]:
+    """`events` as a person would write them: a shorthand for each whole group it
+    covers (`*`, `push`, `pull_request`), then the remaining types (an edit form's
+    starting value; `expand_events` turns it back into the same set)."""
+    left = set(events)
+    names: list[str] = []
+    for shorthand in ("*", "push", "pull_request"):
+        group = {str(t) for t in SHORTHANDS[shorthand]}
+        if group <= left:
+            names.append(shorthand)
+            left -= group
+    return names + sorted(left)
+
+
 def ref_matches(globs: Sequence[str], ref: str) -> bool:
     """`main` and `release/*` match branch names; `refs/...` globs match the full ref."""
     if not globs:
@@ -109,8 +123,8 @@ def wants(subscription: Subscription, event: Event) -> bool:
     return True
 
 
-async def create_webhook(session: AsyncSession, box: SecretBox, spec: WebhookSpec) -> Subscription:
-    """Store a webhook.
+def _checked_events(spec: WebhookSpec) -> list[str]:
+    """The rules a webhook's settings must meet, on creation and on every change.
 
     Raises:
         InvalidSubscription: a bad URL, format, event type or timeout.
@@ -126,6 +140,16 @@ async def create_webhook(session: AsyncSession, box: SecretBox, spec: WebhookSpe
     events = expand_events(spec.events)
     if not events:
         raise InvalidSubscription("at least one event type is needed")
+    return events
+
+
+async def create_webhook(session: AsyncSession, box: SecretBox, spec: WebhookSpec) -> Subscription:
+    """Store a webhook.
+
+    Raises:
+        InvalidSubscription: a bad URL, format, event type or timeout.
+    """
+    events = _checked_events(spec)
     subscription_id = str(uuid.uuid4())
     row = Subscription(
         id=subscription_id,
@@ -141,6 +165,34 @@ async def create_webhook(session: AsyncSession, box: SecretBox, spec: WebhookSpe
         config={},
     )
     session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_webhook(
+    session: AsyncSession,
+    box: SecretBox,
+    row: Subscription,
+    spec: WebhookSpec,
+    *,
+    keep_secret: bool,
+) -> Subscription:
+    """Change a webhook to `spec`, checked as on creation; nothing changes when it fails.
+    The secret becomes `spec.secret` (empty: none) unless `keep_secret`: a form that
+    never shows the secret cannot send it back. The repository stays the hook's.
+
+    Raises:
+        InvalidSubscription: a bad URL, format, event type or timeout.
+    """
+    events = _checked_events(spec)
+    row.url = spec.url
+    row.events = events
+    row.branches = [b.strip() for b in spec.branches if b.strip()]
+    row.format = spec.format
+    row.active = spec.active
+    row.timeout = spec.timeout
+    if not keep_secret:
+        row.secret_ciphertext = box.encrypt(spec.secret, row.id) if spec.secret else b""
     await session.flush()
     return row
 

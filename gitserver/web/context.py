@@ -14,7 +14,7 @@ from auth.authenticate import Authenticator
 from auth.principal import Principal
 from auth.secretbox import SecretBox
 from auth.sessions import SessionInfo
-from gitserver.access import Access, RequestInfo, request_info
+from gitserver.access import Access, RequestInfo, Target, request_info
 from gitserver.audit import FailedLogin
 from gitserver.clientip import Network
 from gitserver.content.branchmerges import BranchMerges
@@ -165,6 +165,17 @@ async def optional_parts(request: web.Request, repo: Repository, *actions: Actio
     return True
 
 
+async def optional_anywhere(request: web.Request, action: Action) -> bool:
+    """`optional_parts` for an action decided on `*`, not on a repository (the approval
+    rule templates' own operations, as the API checks them)."""
+    viewer = viewer_of(request)
+    access = deps_of(request).access
+    if not access.preview(viewer.principal, action, Target("*"), viewer.info).allowed:
+        return False
+    await access.authorize(viewer.principal, action, [Target("*")], viewer.info)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
     """Which of a repository's pages the viewer may open; links to the others are left
@@ -178,6 +189,8 @@ class Links:
     commit: bool
     webhooks: bool
     settings: bool
+    notifications: bool
+    templates: bool
 
 
 def links(request: web.Request, repo: Repository) -> Links:
@@ -193,6 +206,9 @@ def links(request: web.Request, repo: Repository) -> Links:
         commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
         webhooks=may(Action.GET_REPOSITORY_TRIGGERS),
         settings=may(Action.UPDATE_REPOSITORY_DESCRIPTION) or may(Action.UPDATE_DEFAULT_BRANCH),
+        # Notification rules are read with the trigger actions, as webhooks.
+        notifications=may(Action.GET_REPOSITORY_TRIGGERS),
+        templates=may(Action.LIST_ASSOCIATED_APPROVAL_RULE_TEMPLATES_FOR_REPOSITORY),
     )
 
 

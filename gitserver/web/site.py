@@ -12,8 +12,10 @@ from aiohttp import web
 
 from gitserver.web import (
     account,
+    approval_templates,
     browse,
     commits,
+    notification_rules,
     pull_forms,
     pull_new,
     pulls,
@@ -69,6 +71,7 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
         *_pull_request_routes(),
         *_webhooks(),
+        *_repository_rules(),
         web.get(_REPO + "/settings", repo_settings.settings_page, name="web-repo-settings"),
         web.post(
             _REPO + "/settings/description",
@@ -106,12 +109,34 @@ def _webhooks() -> list[web.RouteDef]:
         web.get(hooks, webhooks.webhook_list, name="web-webhooks"),
         web.post(hooks, webhooks.create_webhook, name="web-webhook-add"),
         web.get(one, webhooks.deliveries, name="web-webhook"),
+        web.post(one + "/edit", webhooks.edit_webhook, name="web-webhook-edit"),
         web.post(one + "/delete", webhooks.delete_webhook, name="web-webhook-delete"),
         web.post(one + "/test", webhooks.test_webhook, name="web-webhook-test"),
         web.post(
             one + "/deliveries/{delivery}/redeliver",
             webhooks.redeliver,
             name="web-webhook-redeliver",
+        ),
+    ]
+
+
+def _repository_rules() -> list[web.RouteDef]:
+    rules = _REPO + "/settings/notifications"
+    templates = _REPO + "/settings/approval-templates"
+    return [
+        web.get(rules, notification_rules.rule_list, name="web-notifications"),
+        web.post(rules, notification_rules.create_rule, name="web-notification-add"),
+        web.post(
+            rules + "/{id}/delete",
+            notification_rules.delete_rule,
+            name="web-notification-delete",
+        ),
+        web.get(templates, approval_templates.template_list, name="web-approval-templates"),
+        web.post(templates, approval_templates.associate, name="web-approval-template-associate"),
+        web.post(
+            templates + "/disassociate",
+            approval_templates.disassociate,
+            name="web-approval-template-disassociate",
         ),
     ]
 

@@ -322,6 +322,9 @@ _REPO_PAGES = {
     "web-webhooks": "/settings/webhooks",
     "web-webhook": "/settings/webhooks/00000000-0000-0000-0000-000000000000",
     "web-repo-settings": "/settings",
+    "web-notifications": "/settings/notifications",
+    # ListAssociatedApprovalRuleTemplatesForRepository.
+    "web-approval-templates": "/settings/approval-templates",
 }
 # The pull request's forms, posted with a valid token by a user who may not read it:
 # "not found", as its pages.
@@ -334,6 +337,13 @@ _REPO_FORMS = {
     "web-pull-override": "/pull-requests/{pr}/override",
     "web-pull-status": "/pull-requests/{pr}/status",
     "web-pull-merge": "/pull-requests/{pr}/merge",
+    # The repository's settings forms: "not found" too (test_web_repo_settings.py has
+    # the reader who may see the pages but not change them).
+    "web-webhook-edit": "/settings/webhooks/00000000-0000-0000-0000-000000000000/edit",
+    "web-notification-add": "/settings/notifications",
+    "web-notification-delete": "/settings/notifications/X/delete",
+    "web-approval-template-associate": "/settings/approval-templates",
+    "web-approval-template-disassociate": "/settings/approval-templates/disassociate",
 }
 _FORMS = {
     "web-signin": "/sign-in",
