@@ -146,10 +146,20 @@ def _editor(
         builtin=builtin,
         editable=editable,
         document=document,
-        lines=document.split("\n") if error and error.line else [],
+        lines=_listing(document, error),
         error=error,
         versions=versions or [],
     )
+
+
+def _listing(document: str, error: EditorError | None) -> list[str]:
+    """The document's lines, to show the one in error marked (none without a line)."""
+    if error is None or error.line is None:
+        return []
+    lines = document.split("\n")
+    if len(lines) > error.line and not lines[-1]:
+        lines.pop()  # the newline that ends the text starts no line of its own
+    return lines
 
 
 # --- policy simulate ------------------------------------------------------------------

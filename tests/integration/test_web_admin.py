@@ -283,7 +283,7 @@ def test_audit_filters_narrow_the_list(
     browser = signed_in(server, user, PASSWORD)
     assert browser.get(f"/repositories/{name}").status == 404  # a denial, recorded
     mine = f"/admin/audit?principal={user}"
-    _wait(lambda: f"codecommit:GetRepository" in admin.get(mine).body)
+    _wait(lambda: "codecommit:GetRepository" in admin.get(mine).body)
     page = admin.get(mine)
     assert page.status == 200 and user in page.body
     rows = page.body.count("<tr class=")
