@@ -9,7 +9,7 @@ the category's status; nothing is changed.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -134,7 +134,9 @@ async def detach_policy(request: web.Request) -> web.StreamResponse:
     return await _user_form(request, Action.IAM_DETACH_USER_POLICY, policies.detach_policy)
 
 
-async def _user_form(request: web.Request, action: Action, operation: Any) -> web.StreamResponse:
+async def _user_form(
+    request: web.Request, action: Action, operation: Callable[..., Awaitable[None]]
+) -> web.StreamResponse:
     name = request.match_info["user"]
     authorize(request, action, iam_arn(request, "user", name))
     policy = str((await request.post()).get("policy", ""))
