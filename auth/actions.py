@@ -5,7 +5,11 @@ plus `GitPull`/`GitPush` for the git protocol), so a typo fails at import, grep 
 every use, and policies written for CodeCommit name the same actions. The `iam:` ones
 are the self-service actions the managed policies grant on `user/${aws:username}`
 (`auth/policy/managed.py`): the web UI's settings pages ask them about a user's own SSH
-keys, Git credentials and access keys, on the user's ARN.
+keys, Git credentials and access keys, on the user's ARN. The administration ones
+(users, groups, policies, simulation: IAM's names on IAM's ARNs `user/NAME`,
+`group/NAME`, `policy/NAME`, or `user/*`, `group/*`, `policy/*` for a list) and
+`cloudtrail:LookupEvents` (the audit log, as CloudTrail's) decide the web UI's admin
+pages; `GitServerIAMFullAccess` grants them.
 """
 
 from __future__ import annotations
@@ -124,3 +128,29 @@ class Action(StrEnum):
     IAM_CREATE_ACCESS_KEY = "iam:CreateAccessKey"
     IAM_UPDATE_ACCESS_KEY = "iam:UpdateAccessKey"
     IAM_DELETE_ACCESS_KEY = "iam:DeleteAccessKey"
+
+    # IAM administration (the admin pages), on IAM's ARNs or `*` for the lists.
+    IAM_LIST_USERS = "iam:ListUsers"
+    IAM_GET_USER = "iam:GetUser"
+    IAM_CREATE_USER = "iam:CreateUser"
+    IAM_CREATE_LOGIN_PROFILE = "iam:CreateLoginProfile"
+    IAM_DELETE_USER = "iam:DeleteUser"
+    IAM_LIST_GROUPS_FOR_USER = "iam:ListGroupsForUser"
+    IAM_LIST_ATTACHED_USER_POLICIES = "iam:ListAttachedUserPolicies"
+    IAM_ATTACH_USER_POLICY = "iam:AttachUserPolicy"
+    IAM_DETACH_USER_POLICY = "iam:DetachUserPolicy"
+    IAM_LIST_GROUPS = "iam:ListGroups"
+    IAM_GET_GROUP = "iam:GetGroup"
+    IAM_CREATE_GROUP = "iam:CreateGroup"
+    IAM_DELETE_GROUP = "iam:DeleteGroup"
+    IAM_ADD_USER_TO_GROUP = "iam:AddUserToGroup"
+    IAM_REMOVE_USER_FROM_GROUP = "iam:RemoveUserFromGroup"
+    IAM_LIST_ATTACHED_GROUP_POLICIES = "iam:ListAttachedGroupPolicies"
+    IAM_ATTACH_GROUP_POLICY = "iam:AttachGroupPolicy"
+    IAM_DETACH_GROUP_POLICY = "iam:DetachGroupPolicy"
+    IAM_LIST_POLICIES = "iam:ListPolicies"
+    IAM_GET_POLICY_VERSION = "iam:GetPolicyVersion"
+    IAM_CREATE_POLICY = "iam:CreatePolicy"
+    IAM_CREATE_POLICY_VERSION = "iam:CreatePolicyVersion"
+    IAM_SIMULATE_PRINCIPAL_POLICY = "iam:SimulatePrincipalPolicy"
+    CLOUDTRAIL_LOOKUP_EVENTS = "cloudtrail:LookupEvents"

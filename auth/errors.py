@@ -4,6 +4,7 @@ AuthError
 ├── NotFound              (NotFound) a user, group, policy or credential does not exist
 ├── AlreadyExists         (AlreadyExists) the name or key is taken
 ├── InvalidInput          (InvalidInput) a name or value breaks the rules
+│   └── MalformedPolicy   a policy document IAM would refuse, with where in its text
 ├── LimitExceeded         (LimitExceeded) e.g. a third Git credential for one user
 ├── DeleteConflict        (Conflict) still in use: an attached policy, a default policy version
 └── AuthenticationFailed  (AuthenticationFailed) credentials do not identify an active principal
@@ -31,6 +32,18 @@ class AlreadyExists(AuthError, category.AlreadyExists):
 
 class InvalidInput(AuthError, category.InvalidInput):
     pass
+
+
+class MalformedPolicy(InvalidInput):
+    """IAM's MalformedPolicyDocument; `line` and `column` (1-based) say where in the
+    document's text, when the policy engine could tell (None: the whole document)."""
+
+    aws_type = "MalformedPolicyDocumentException"
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
 
 
 class LimitExceeded(AuthError, category.LimitExceeded):

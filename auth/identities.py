@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import ids
 from auth.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
-from auth.passwords import hash_password
+from auth.passwords import hash_password, weakness
 from gitserver.db import Group, GroupMember, User
 from gitserver.tags import TagRule, TagRuleError, merge_tags, remove_tags, stored_tags
 
@@ -48,11 +48,26 @@ def validate_user_name(name: str) -> str:
     return name
 
 
+def _checked(password: str) -> str:
+    """The password rule every front end that sets one applies (the CLI's `--password-stdin`
+    and the web UI's admin pages alike)."""
+    problem = weakness(password)
+    if problem:
+        raise InvalidInput(problem)
+    return password
+
+
 async def create_user(
     session: AsyncSession, name: str, *, admin: bool = False, password: str | None = None
 ) -> User:
-    """Create a user; IAM names are case-insensitive for uniqueness."""
+    """Create a user; IAM names are case-insensitive for uniqueness.
+
+    Raises:
+        InvalidInput (the name, or a password too weak), AlreadyExists.
+    """
     validate_user_name(name)
+    if password is not None:
+        _checked(password)
     existing = await session.scalar(select(User.id).where(func.lower(User.name) == name.lower()))
     if existing:
         raise AlreadyExists(f"user {name} already exists")
@@ -140,6 +155,7 @@ async def delete_user(session: AsyncSession, name: str) -> None:
 
 
 async def set_password(session: AsyncSession, name: str, password: str) -> None:
+    _checked(password)
     user = await get_user(session, name)
     user.password_hash = hash_password(password)
 
@@ -167,18 +183,20 @@ async def get_group(session: AsyncSession, name: str) -> Group:
     return group
 
 
+async def group_members(session: AsyncSession, group: Group) -> list[str]:
+    """The names of `group`'s users, sorted."""
+    members = await session.scalars(
+        select(User.name)
+        .join(GroupMember, GroupMember.user_id == User.id)
+        .where(GroupMember.group_id == group.id)
+        .order_by(User.name)
+    )
+    return list(members)
+
+
 async def list_groups(session: AsyncSession) -> list[tuple[Group, list[str]]]:
     groups = await session.scalars(select(Group).order_by(Group.name))
-    result = []
-    for group in groups:
-        members = await session.scalars(
-            select(User.name)
-            .join(GroupMember, GroupMember.user_id == User.id)
-            .where(GroupMember.group_id == group.id)
-            .order_by(User.name)
-        )
-        result.append((group, list(members)))
-    return result
+    return [(group, await group_members(session, group)) for group in groups]
 
 
 async def delete_group(session: AsyncSession, name: str) -> None:

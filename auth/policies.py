@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from auth import ids
-from auth.errors import AlreadyExists, DeleteConflict, InvalidInput, NotFound
+from auth.errors import AlreadyExists, DeleteConflict, InvalidInput, MalformedPolicy, NotFound
 from auth.identities import get_group, get_user
 from auth.policy import (
     MANAGED_POLICIES,
@@ -27,6 +27,7 @@ from auth.policy import (
     compile_policy,
     parse_policy,
 )
+from auth.policy.locate import line_column
 from gitserver.db import (
     Group,
     GroupMember,
@@ -40,7 +41,9 @@ from gitserver.db import (
 )
 
 ADMIN_POLICY = "GitServerFullAccess"
-"""What `--admin` grants through policy evaluation (admins are not exempt from denies)."""
+ADMIN_POLICIES = (ADMIN_POLICY, "GitServerIAMFullAccess")
+"""What `--admin` grants through policy evaluation (admins are not exempt from denies):
+CodeCommit and the server's administration."""
 
 # IAM's rule for policy names: 1-128 of [\w+=,.@-].
 _POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
@@ -48,11 +51,16 @@ MAX_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
 
 
 def validate_document(document: str, kind: PolicyKind) -> None:
-    """Refuse a document that IAM would refuse, with the engine's message and JSON path."""
+    """Refuse a document that IAM would refuse, with the engine's message and JSON path.
+
+    Raises:
+        MalformedPolicy: with the line and column of the engine's offset, when it had one.
+    """
     try:
         parse_policy(document, kind)
     except PolicyError as exc:
-        raise InvalidInput(f"{type(exc).__name__}: {exc}") from None
+        line, column = line_column(document, exc.offset) if exc.offset is not None else (None, None)
+        raise MalformedPolicy(f"{type(exc).__name__}: {exc}", line, column) from None
 
 
 def _name(name: str) -> str:
@@ -238,6 +246,24 @@ async def list_policy_versions(session: AsyncSession, name: str) -> list[Version
     return [VersionInfo(v, v == policy.default_version, at) for v, at in rows]
 
 
+async def policy_document(session: AsyncSession, name: str) -> str:
+    """IAM's GetPolicy + GetPolicyVersion of the default version: the document in force.
+
+    Raises:
+        NotFound.
+    """
+    builtin = MANAGED_POLICIES.get(name)
+    if builtin is not None:
+        return builtin
+    policy = await _find_managed(session, name)
+    if policy is None:
+        raise NotFound(f"policy {name} does not exist")
+    row = await session.get(ManagedPolicyVersion, (policy.id, policy.default_version))
+    if row is None:  # a default version is never deleted (delete_policy_version)
+        raise NotFound(f"policy {name} has no version v{policy.default_version}")
+    return row.document
+
+
 async def _version(session: AsyncSession, policy: ManagedPolicy, version: int) -> None:
     if await session.get(ManagedPolicyVersion, (policy.id, version)) is None:
         raise NotFound(f"policy {policy.name} has no version v{version}")
@@ -419,7 +445,7 @@ async def principal_policies(
     session: AsyncSession, user_id: str, *, admin: bool
 ) -> tuple[CompiledPolicy, ...]:
     """Every policy in force for a user, compiled: the user's inline and attached policies
-    and those of each of its groups (one query); admins also get `GitServerFullAccess`.
+    and those of each of its groups (one query); admins also get `ADMIN_POLICIES`.
 
     Decisions name a statement ``<policy name>/<Sid>``, as IAM's simulator names the
     source policy.
@@ -453,7 +479,7 @@ async def principal_policies(
     query = union_all(*parts)
     compiled: list[CompiledPolicy] = []
     # Attached through several owners, a managed policy still counts once.
-    managed: dict[str, str | None] = {ADMIN_POLICY: None} if admin else {}
+    managed: dict[str, str | None] = dict.fromkeys(ADMIN_POLICIES) if admin else {}
     for kind, name, document in await session.execute(query):
         if kind == "inline":
             compiled.append(compile_policy(document, name))

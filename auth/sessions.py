@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import WebSession, utcnow
@@ -115,6 +115,15 @@ async def count_sessions(session: AsyncSession, user_id: str) -> int:
         select(WebSession.token_sha256).where(WebSession.user_id == user_id)
     )
     return len(list(rows))
+
+
+async def last_sign_ins(session: AsyncSession) -> dict[str, datetime]:
+    """Each user's newest web sign-in, by user id, as far as the sessions still kept
+    tell (a signed-out or purged session is forgotten: no login history is stored)."""
+    rows = await session.execute(
+        select(WebSession.user_id, func.max(WebSession.created_at)).group_by(WebSession.user_id)
+    )
+    return {user_id: created for user_id, created in rows}
 
 
 def _info(row: WebSession) -> SessionInfo:

@@ -279,10 +279,35 @@ def _failed_logins(rows: list[dict[str, Any]]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
+    """Which records to list (each filter optional), newest first, `limit` of them after
+    skipping `offset` (the web UI's pages)."""
+
     since: datetime | None = None
     user: str | None = None
     action: str | None = None
     limit: int = 100
+    until: datetime | None = None
+    # allowed, explicitDeny, implicitDeny, authFailed; or "denied" for both denials.
+    decision: str | None = None
+    resource: str | None = None
+    offset: int = 0
+
+
+DECISIONS = ("allowed", "denied", "explicitDeny", "implicitDeny", AUTH_FAILED)
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 time for a filter (`--since`, the web page's range); UTC unless it
+    names its zone.
+
+    Raises:
+        ValueError: not an ISO 8601 time (the message says so).
+    """
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def canonical_action(value: str) -> str:
@@ -306,8 +331,17 @@ async def list_records(session: AsyncSession, query: AuditQuery) -> list[AuditRe
         statement = statement.where(AuditRecord.principal == query.user)
     if query.action:
         statement = statement.where(AuditRecord.action == canonical_action(query.action))
+    if query.until is not None:
+        statement = statement.where(AuditRecord.time < query.until)
+    if query.decision == "denied":
+        statement = statement.where(AuditRecord.decision.in_(("explicitDeny", "implicitDeny")))
+    elif query.decision:
+        statement = statement.where(AuditRecord.decision == query.decision)
+    if query.resource:
+        statement = statement.where(AuditRecord.resource == query.resource)
     statement = statement.order_by(AuditRecord.time.desc(), AuditRecord.id.desc())
-    return list((await session.scalars(statement.limit(query.limit))).all())
+    statement = statement.offset(query.offset).limit(query.limit)
+    return list((await session.scalars(statement)).all())
 
 
 def record_json(row: AuditRecord) -> dict[str, Any]:

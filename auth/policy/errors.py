@@ -5,8 +5,9 @@ PolicyError
 └── PolicySizeExceeded        the document is longer than its kind allows (IAM's LimitExceeded)
 
 Both carry a JSON path (``Statement[1].Condition.StringLike``; empty for the whole
-document) and a reason worded like IAM's message. The message is safe to show a client:
-it quotes only the caller's own document.
+document), a reason worded like IAM's message, and, where it is known, the character
+offset in the document's text (JSON's syntax error position, or the path's place
+there). The message is safe to show a client: it quotes only the caller's own document.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class PolicyError(Exception):
         super().__init__(path, reason)
         self.path = path
         self.reason = reason
+        self.offset: int | None = None
 
     def __str__(self) -> str:
         return f"{self.reason} (at {self.path})" if self.path else self.reason

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from auth.policy.errors import MalformedPolicyDocument, PolicySizeExceeded
+from auth.policy.locate import locate
 from auth.policy.operators import VALIDATORS, Operator, parse_operator
 from auth.policy.validation import (
     check_action,
@@ -110,6 +111,10 @@ def canonical_json(document: str | Mapping[str, object]) -> tuple[object, str]:
     text = document if isinstance(document, str) else json.dumps(document)
     try:
         decoded = json.loads(text, object_pairs_hook=closed, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        error = MalformedPolicyDocument("", f"Syntax errors in policy: {exc}")
+        error.offset = exc.pos
+        raise error from None
     except (ValueError, TypeError) as exc:
         raise MalformedPolicyDocument("", f"Syntax errors in policy: {exc}") from None
     except RecursionError:
@@ -128,9 +133,19 @@ def parse_policy(
     """Parse and validate a policy document given as JSON text or a decoded object.
 
     Raises:
-        MalformedPolicyDocument: the document breaks the grammar; ``path`` says where.
+        MalformedPolicyDocument: the document breaks the grammar; ``path`` says where,
+            and ``offset`` where in the text (when the document is text).
         PolicySizeExceeded: longer than the limit of ``kind``.
     """
+    try:
+        return _parse(document, kind)
+    except MalformedPolicyDocument as exc:
+        if exc.offset is None and isinstance(document, str):
+            exc.offset = locate(document, exc.path)
+        raise
+
+
+def _parse(document: str | Mapping[str, object], kind: PolicyKind | None) -> PolicyDocument:
     decoded, canonical = canonical_json(document)
     if kind is not None:
         text = document if isinstance(document, str) else canonical

@@ -7,6 +7,11 @@ same self-service IAM statements on ``arn:aws:iam::*:user/${aws:username}``: ful
 and power users manage their own SSH public keys and Git credentials, read-only users
 list and read them. Statements for services this server does not host (EventBridge, SNS,
 Lambda, CodeStar Notifications, CodeGuru) are left out.
+
+``GitServerIAMFullAccess`` is AWS's ``IAMFullAccess`` plus reading the audit log
+(CloudTrail's ``LookupEvents``): the server's administration (users, groups, policies,
+simulation, audit), which the CodeCommit policies do not grant. ``--admin`` users hold
+it with ``GitServerFullAccess``; it can be attached to anyone else who administers.
 """
 
 from __future__ import annotations
@@ -104,6 +109,18 @@ MANAGED_POLICIES: Mapping[str, str] = MappingProxyType(
     {
         "GitServerFullAccess": _document("CodeCommitFullAccess", ["codecommit:*"], _SELF_SERVICE),
         "GitServerPowerUser": _document("CodeCommitPowerUser", _POWER_USER_ACTIONS, _SELF_SERVICE),
+        "GitServerIAMFullAccess": _document(
+            "IAMFullAccess",
+            ["iam:*"],
+            [
+                {
+                    "Sid": "AuditLogRead",
+                    "Effect": "Allow",
+                    "Action": ["cloudtrail:LookupEvents"],
+                    "Resource": "*",
+                }
+            ],
+        ),
         "GitServerReadOnly": _document(
             "CodeCommitReadOnly",
             _READ_ONLY_ACTIONS,

@@ -92,6 +92,9 @@ class Viewer:
     principal: Principal
     session: SessionInfo
     info: RequestInfo
+    # The admin sections the user's policies open (previewed once per request): the
+    # header shows the Admin link only when there is one.
+    admin: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ from aiohttp.web_urldispatcher import SystemRoute
 from auth.sessions import touch_session
 from gitserver import errors
 from gitserver.gitcmd import GitError, UnsafeArgument
+from gitserver.web.adminauth import admin_sections
 from gitserver.web.context import Viewer, deps_of, info_of
 from gitserver.web.pages import VIEWER, render
 from gitserver.web.security import SESSION_COOKIE, SIGNIN_COOKIE, add_headers, tokens_match
@@ -91,6 +92,14 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
     return render(request, "error.html", status=status, status_code=status, message=message)
 
 
+def error_status(exc: Exception) -> int | None:
+    """The status of a domain error's category (None: not one the table maps)."""
+    for kind, status, _ in _STATUS:
+        if isinstance(exc, kind):
+            return status
+    return None
+
+
 def _domain_error_page(request: web.Request, exc: Exception) -> web.Response:
     for kind, status, shown in _STATUS:
         if isinstance(exc, kind):
@@ -115,7 +124,9 @@ async def _load_viewer(request: web.Request) -> None:
     if found.needs_touch:
         async with deps.db.session() as session:
             await touch_session(session, found.token_sha256)
-    request[VIEWER] = Viewer(principal, found, info_of(request, deps))
+    info = info_of(request, deps)
+    admin = admin_sections(deps.access, principal, info)
+    request[VIEWER] = Viewer(principal, found, info, admin)
 
 
 async def _check_csrf(request: web.Request) -> None:

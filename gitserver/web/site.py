@@ -12,6 +12,11 @@ from aiohttp import web
 
 from gitserver.web import (
     account,
+    admin_audit,
+    admin_groups,
+    admin_policies,
+    admin_users,
+    adminauth,
     approval_templates,
     browse,
     commits,
@@ -60,6 +65,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/settings/password", account.password_form, name="web-password-page"),
         web.post("/settings/password", account.change_password, name="web-password"),
         *_self_service(),
+        *_admin(),
         web.get(_REPO, repos.repository_home, name="web-repository"),
         web.get(_REPO + "/tree/{tail:.*}", browse.tree, name="web-tree"),
         web.get(_REPO + "/blob/{tail:.*}", browse.blob, name="web-blob"),
@@ -167,6 +173,47 @@ def _self_service() -> list[web.RouteDef]:
         web.post(
             cred + "/keys/{id}/delete", selfservice.delete_access_key, name="web-access-key-delete"
         ),
+    ]
+
+
+def _admin() -> list[web.RouteDef]:
+    users, user = admin_users.USERS, admin_users.USERS + "/{user}"
+    groups, group = admin_groups.GROUPS, admin_groups.GROUPS + "/{group}"
+    policy = admin_policies.POLICIES + "/{policy}"
+    return [
+        web.get(adminauth.ADMIN, adminauth.admin_home, name="web-admin"),
+        web.get(users, admin_users.user_list, name="web-admin-users"),
+        web.post(users, admin_users.create_user, name="web-admin-user-create"),
+        web.get(user, admin_users.user_detail, name="web-admin-user"),
+        web.post(user + "/delete", admin_users.delete_user, name="web-admin-user-delete"),
+        web.post(user + "/policies", admin_users.attach_policy, name="web-admin-user-attach"),
+        web.post(
+            user + "/policies/detach", admin_users.detach_policy, name="web-admin-user-detach"
+        ),
+        web.post(user + "/groups", admin_users.join_group, name="web-admin-user-join"),
+        web.post(user + "/groups/remove", admin_users.leave_group, name="web-admin-user-leave"),
+        web.get(groups, admin_groups.group_list, name="web-admin-groups"),
+        web.post(groups, admin_groups.create_group, name="web-admin-group-create"),
+        web.get(group, admin_groups.group_detail, name="web-admin-group"),
+        web.post(group + "/delete", admin_groups.delete_group, name="web-admin-group-delete"),
+        web.post(group + "/policies", admin_groups.attach_policy, name="web-admin-group-attach"),
+        web.post(
+            group + "/policies/detach", admin_groups.detach_policy, name="web-admin-group-detach"
+        ),
+        web.post(group + "/members", admin_groups.add_member, name="web-admin-group-add"),
+        web.post(
+            group + "/members/remove", admin_groups.remove_member, name="web-admin-group-remove"
+        ),
+        web.get(admin_policies.POLICIES, admin_policies.policy_list, name="web-admin-policies"),
+        web.post(
+            admin_policies.POLICIES, admin_policies.create_policy, name="web-admin-policy-create"
+        ),
+        # Before `{policy}`: "new" is the creation form, not a policy's name.
+        web.get(admin_policies.NEW, admin_policies.new_policy, name="web-admin-policy-new"),
+        web.get(policy, admin_policies.policy_detail, name="web-admin-policy"),
+        web.post(policy, admin_policies.update_policy, name="web-admin-policy-update"),
+        web.get(admin_policies.SIMULATE, admin_policies.simulate, name="web-admin-simulate"),
+        web.get(admin_audit.AUDIT, admin_audit.audit_log, name="web-admin-audit"),
     ]
 
 

@@ -374,6 +374,37 @@ _SIGNED_IN_PAGES = {
     "web-credentials": "/settings/credentials",
 }
 _PUBLIC = {"web-style": "/static/style.css", "web-signin-page": "/sign-in"}
+# Administration (IAM's actions on IAM's ARNs, `cloudtrail:LookupEvents` for the audit
+# log): a signed-in user without those policies gets a 403 page for each page, and a
+# form posted with a valid token is refused too (test_web_admin.py has the rest).
+_ADMIN_PAGES = {
+    "web-admin": "/admin",
+    "web-admin-users": "/admin/users",
+    "web-admin-user": "/admin/users/admin",
+    "web-admin-groups": "/admin/groups",
+    "web-admin-group": "/admin/groups/g",
+    "web-admin-policies": "/admin/policies",
+    "web-admin-policy-new": "/admin/policies/new",
+    "web-admin-policy": "/admin/policies/GitServerReadOnly",
+    "web-admin-simulate": "/admin/simulate?user=admin&action=codecommit:GitPull&resource=r",
+    "web-admin-audit": "/admin/audit",
+}
+_ADMIN_FORMS = {
+    "web-admin-user-create": "/admin/users",
+    "web-admin-user-delete": "/admin/users/admin/delete",
+    "web-admin-user-attach": "/admin/users/admin/policies",
+    "web-admin-user-detach": "/admin/users/admin/policies/detach",
+    "web-admin-user-join": "/admin/users/admin/groups",
+    "web-admin-user-leave": "/admin/users/admin/groups/remove",
+    "web-admin-group-create": "/admin/groups",
+    "web-admin-group-delete": "/admin/groups/g/delete",
+    "web-admin-group-attach": "/admin/groups/g/policies",
+    "web-admin-group-detach": "/admin/groups/g/policies/detach",
+    "web-admin-group-add": "/admin/groups/g/members",
+    "web-admin-group-remove": "/admin/groups/g/members/remove",
+    "web-admin-policy-create": "/admin/policies",
+    "web-admin-policy-update": "/admin/policies/P",
+}
 
 
 def test_every_web_route_asks_the_authorizer(
@@ -383,6 +414,7 @@ def test_every_web_route_asks_the_authorizer(
 
     names = {route.kwargs["name"] for route in routes()}
     covered = {*_REPO_PAGES, *_REPO_FORMS, *_FORMS, *_SIGNED_IN_PAGES, *_PUBLIC}
+    covered |= {*_ADMIN_PAGES, *_ADMIN_FORMS}
     assert names == covered, "a new web route needs a door here"
     name = repo("door-web")
     _content(server, name, git, tmp_path)
@@ -407,6 +439,14 @@ def test_every_web_route_asks_the_authorizer(
         assert nobody.post(path, form).status == 404, route
     for route, path in _PUBLIC.items():
         assert Browser(server).get(path).status == 200, route
+    for route, path in _ADMIN_PAGES.items():
+        assert nobody.get(path).status == 403, route
+        assert Browser(server).get(path).status == 303, route
+    admin_form = {"csrf": token, "name": "door-x", "user": "admin", "group": "g", "policy": "P"}
+    for route, path in _ADMIN_FORMS.items():
+        assert nobody.post(path, {"csrf": "forged"}).status == 403, route
+        assert nobody.post(path, admin_form).status == 403, route
+    assert "admin" in {u["UserName"] for u in server.cli("user", "list")["users"]}
 
 
 def _pull_request_with_a_comment(admin: Browser, name: str) -> dict[str, str]:
