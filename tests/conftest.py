@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.receivers import Inbox, smtp_inbox
 from tests.support import (
     Git,
     Remote,
@@ -178,3 +179,10 @@ def remote(transport: str, server: Server, git: Git, request: pytest.FixtureRequ
         env = request.getfixturevalue("ssh_identity").git_env()
         git.env.update(env)
     return Remote(server, transport, env)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on loopback (aiosmtpd): its inbox and port."""
+    with smtp_inbox() as found:
+        yield found

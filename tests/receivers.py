@@ -1,16 +1,23 @@
-"""A real HTTP receiver for webhook tests: aiohttp on loopback, in a thread of its own."""
+"""Real receivers for delivery tests, on loopback: an HTTP one (aiohttp, in a thread of its
+own) for webhooks and chat, an SMTP one (aiosmtpd) for mail."""
 
 from __future__ import annotations
 
 import asyncio
+import email
 import json
+import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 from aiohttp import web
+from aiosmtpd.controller import Controller
 
 
 @dataclass(frozen=True)
@@ -90,3 +97,36 @@ class Receiver:
     def of(self, event: str) -> list[Received]:
         with self._lock:
             return [r for r in self.requests if r.headers.get("X-GitServer-Event") == event]
+
+
+class Inbox:
+    """Every mail an SMTP server on loopback accepted (aiosmtpd's handler)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.messages) >= count, f"{len(self.messages)} mails"
+        return self.messages
+
+
+@contextmanager
+def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on a free loopback port: its inbox and the port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

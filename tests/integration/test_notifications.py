@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import email
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.receivers import Receiver
+from tests.receivers import Inbox, Receiver
 from tests.support import Git, Server
 
 # Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
 pytestmark = pytest.mark.database
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 30) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.messages) >= count, f"{len(self.messages)} mails"
-        return self.messages
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def _part(message: Message, kind: str) -> str:

@@ -7,18 +7,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from botocore.client import BaseClient
 
 from tests.api_support import client_for
-from tests.integration.test_notifications import Inbox
-from tests.receivers import Receiver
+from tests.receivers import Inbox, Receiver
 from tests.support import Git, Server
 from tests.web_support import Browser, signed_in
 
@@ -258,18 +255,6 @@ def test_a_reader_sees_rules_but_no_controls(
     assert reader.post(f"{page}/{rule['ruleId']}/delete", {"csrf": token}).status == 404
     assert admin.post(f"{page}/{rule['ruleId']}/delete", {"csrf": "forged"}).status == 403
     assert len(_rules(server, name)) == 1
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def test_a_rule_made_in_the_page_mails_on_a_push(
