@@ -1,0 +1,1 @@
+"""Pipelines: CodePipeline's model and a CodeBuild-compatible buildspec runner."""
