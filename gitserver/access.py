@@ -164,24 +164,28 @@ class Access:
         action: Action | Sequence[Action],
         targets: Iterable[Target],
         request: RequestInfo,
+        *,
+        rows: Mapping[str, Repository] | None = None,
     ) -> dict[str, Repository]:
         """Decide `action` (or each of several, in order: a page that is two API calls)
         on every target, in order; the rows read for their tags.
 
         The rows are read first (one query) so `aws:ResourceTag/*` is known, but nothing
-        about them is revealed before every target is allowed.
+        about them is revealed before every target is allowed. `rows`: the repositories
+        this request has already read (a page deciding a part of itself), not read again.
 
         Raises:
             AccessDenied: the first action and target the principal may not act on.
         """
         actions = (action,) if isinstance(action, Action) else tuple(action)
         wanted = list(targets)
-        rows = await self._rows({t.repository for t in wanted if t.repository})
+        names = {t.repository for t in wanted if t.repository}
+        found = dict(rows) if rows and names <= rows.keys() else await self._rows(names)
         for each in actions:
             for target in wanted:
-                row = rows.get(target.repository or "")
+                row = found.get(target.repository or "")
                 self.check(principal, each, replace(target, tags=resource_tags(row)), request)
-        return rows
+        return found
 
     def check(
         self, principal: Principal, action: Action, target: Target, request: RequestInfo

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from gitserver.content.errors import FileNotFound
+from gitserver.content.errors import FileNotFound, FileTooLarge
 from gitserver.content.paths import join, split_path
 from gitserver.content.reader import FULL_OID, GITLINK, Reader, file_mode_name
 from gitserver.content.sizes import object_size
@@ -21,12 +22,14 @@ from gitserver.content.views import CommitInfo, UserInfo
 from gitserver.db import Repository
 from gitserver.gitcmd import Git, GitError, kill, user_value
 from gitserver.store.errors import CommitNotFound
-from gitserver.store.refs import read_refs
 from gitserver.store.repositories import RepositoryStore
 
 _RS, _US = "\x1e", "\x1f"
 _LOG_FORMAT = _US.join(["%H", "%T", "%P", "%an", "%ae", "%ad", "%cn", "%ce", "%cd", "%B"]) + _RS
 _CHUNK = 65536
+T = TypeVar("T")
+# What a repository's home page shows as its README, in order of preference.
+README_NAMES = ("readme.md", "readme.markdown", "readme", "readme.txt", "readme.rst")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 
 
@@ -39,6 +42,24 @@ class RefList:
 
     def names(self) -> set[str]:
         return {name for name, _ in self.branches} | {name for name, _ in self.tags}
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A browsing URL resolved: the refs, the ref named, its commit, the path after it."""
+
+    refs: RefList
+    ref: str
+    commit_id: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Readme:
+    """A repository's README: its path and content (None: larger than the page shows)."""
+
+    path: str
+    content: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,26 +90,51 @@ class Browse:
         self.store = store
 
     async def refs(self, repo: Repository) -> RefList:
-        found = await read_refs(self.git, self.store.path(repo.id))
-        heads = sorted(
-            (n.removeprefix("refs/heads/"), o)
-            for n, o in found.items()
-            if n.startswith("refs/heads/")
-        )
-        tags = sorted(
-            (n.removeprefix("refs/tags/"), o)
-            for n, o in found.items()
-            if n.startswith("refs/tags/")
-        )
-        return RefList(tuple(heads), tuple(tags))
+        return await asyncio.to_thread(self._with_reader, repo, _ref_list)
 
-    async def split_ref(self, repo: Repository, parts: Sequence[str]) -> tuple[str, str]:
-        """`split_ref` on the repository's current refs.
+    async def locate(self, repo: Repository, parts: Sequence[str]) -> Located:
+        """What a browsing URL's segments name: the ref (longest prefix that is a branch or
+        tag, else a commit id), the commit it resolves to and the path after it; with the
+        refs read for it (one repository open for all three).
 
         Raises:
-            CommitNotFound: no prefix names a ref.
+            CommitNotFound, InvalidCommit.
         """
-        return split_ref((await self.refs(repo)).names(), parts)
+
+        def work(reader: Reader) -> Located:
+            refs = _ref_list(reader)
+            ref, path = split_ref(refs.names(), parts)
+            commit = reader.resolve(ref, repo.default_branch)
+            return Located(refs, ref, commit.id.decode(), path)
+
+        return await asyncio.to_thread(self._with_reader, repo, work)
+
+    async def readme(self, repo: Repository, limit: int) -> Readme | None:
+        """The default branch's README (the first of `README_NAMES` at the top of its
+        tree), its content read only when at most `limit` bytes; None when there is no
+        default branch or no README."""
+
+        def work(reader: Reader) -> Readme | None:
+            try:
+                commit = reader.resolve(None, repo.default_branch)
+            except CommitNotFound:  # no default branch yet, or a push deleted it
+                return None
+            tree = reader.tree(commit.tree)
+            names = {item.path.decode("utf-8", "replace").lower(): item for item in tree.items()}
+            item = next((names[n] for n in README_NAMES if n in names), None)
+            if item is None or not stat.S_ISREG(item.mode):
+                return None
+            path = item.path.decode("utf-8", "replace")
+            try:
+                return Readme(path, reader.blob(item.sha, limit))
+            except FileTooLarge:
+                return Readme(path, None)
+
+        return await asyncio.to_thread(self._with_reader, repo, work)
+
+    def _with_reader(self, repo: Repository, work: Callable[[Reader], T]) -> T:
+        with Reader(self.store.path(repo.id)) as reader:
+            return work(reader)
 
     async def resolve(self, repo: Repository, specifier: str) -> str:
         """The full id of the commit `specifier` (a commit id, branch or tag) names.
@@ -174,6 +220,14 @@ class Browse:
         result = await self.git.run(*args, repo=self.store.path(repo.id))
         return result.stdout
 
+    async def commit_numstat(self, repo: Repository, commit_id: str) -> bytes:
+        """`numstat` from the commit's first parent (the empty tree for a root commit) to
+        the commit, without knowing the parent first: a commit page starts it at once."""
+        args = ["diff-tree", "-r", "--root", "--no-commit-id", "--diff-merges=first-parent"]
+        args += ["--numstat", "-z", "--no-renames", "--end-of-options", user_value(commit_id)]
+        result = await self.git.run(*args, repo=self.store.path(repo.id))
+        return result.stdout
+
     async def blame(self, repo: Repository, commit_id: str, path: str) -> list[BlameLine]:
         """Who last changed each line of `path` at `commit_id` (`git blame --porcelain`)."""
         result = await self.git.run(
@@ -185,6 +239,17 @@ class Browse:
             repo=self.store.path(repo.id),
         )
         return parse_porcelain(result.stdout.decode("utf-8", "replace"))
+
+
+def _ref_list(reader: Reader) -> RefList:
+    found = reader.refs()
+    heads = sorted(
+        (n.removeprefix("refs/heads/"), o) for n, o in found.items() if n.startswith("refs/heads/")
+    )
+    tags = sorted(
+        (n.removeprefix("refs/tags/"), o) for n, o in found.items() if n.startswith("refs/tags/")
+    )
+    return RefList(tuple(heads), tuple(tags))
 
 
 def split_ref(names: set[str], parts: Sequence[str]) -> tuple[str, str]:

@@ -5,6 +5,7 @@ Everything here is blocking; callers run it in a thread (`asyncio.to_thread`).
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from collections.abc import Iterator
@@ -101,6 +102,26 @@ class Reader:
             if peeled is not None:
                 return peeled
         raise CommitNotFound(f"Commit {specifier} does not exist")
+
+    def refs(self) -> dict[str, str]:
+        """Every branch, tag and other ref under `refs/` with the object it points at, as
+        `git for-each-ref` lists them (symbolic refs left out): the packed ones overridden
+        by loose files. In-process, it costs a tenth of spawning git for a page."""
+        container = self.repo.refs
+        found = {
+            name.decode("utf-8", "surrogateescape"): oid.decode()
+            for name, oid in container.get_packed_refs().items()
+        }
+        base = Path(self.repo.controldir())
+        for folder, _, files in os.walk(base / "refs"):
+            for file in files:
+                if file.endswith(".lock"):  # git's update in flight: the old value stands
+                    continue
+                name = os.path.relpath(os.path.join(folder, file), base)
+                value = container.read_loose_ref(Ref(os.fsencode(name)))
+                if value is not None and FULL_OID.fullmatch(value.decode("ascii", "replace")):
+                    found[name] = value.decode()
+        return found
 
     def _peel(self, oid: bytes) -> Commit | None:
         obj = self.obj(oid)

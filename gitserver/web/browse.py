@@ -16,7 +16,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from auth.actions import Action
-from gitserver.content.browse import FileStat, RefList, split_ref
+from gitserver.content.browse import FileStat, RefList
 from gitserver.db import Repository
 from gitserver.web.context import MAX_SHOWN_FILE, PAGE_SIZE, deps_of, links, readable_repository
 from gitserver.web.lines import code_lines, is_binary
@@ -40,10 +40,8 @@ class Located:
 async def _located(request: web.Request, action: Action) -> Located:
     repo = await readable_repository(request, request.match_info["name"], action)
     parts = [part for part in request.match_info.get("tail", "").split("/") if part]
-    browse = deps_of(request).browse
-    refs = await browse.refs(repo)
-    ref, path = split_ref(refs.names(), parts)
-    return Located(repo, refs, ref, await browse.resolve(repo, ref), path)
+    found = await deps_of(request).browse.locate(repo, parts)
+    return Located(repo, found.refs, found.ref, found.commit_id, found.path)
 
 
 def _page(

@@ -8,6 +8,8 @@ changed), with the commits `after` has that `before` has not.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from auth.actions import Action
@@ -25,21 +27,36 @@ async def commit(request: web.Request) -> web.StreamResponse:
     hide, only = request.query.get("w") == "1", request.query.get("path", "")
     if not FULL_OID.fullmatch(commit_id):
         commit_id = await deps.browse.resolve(repo, commit_id)
-    info = await deps.contents.commit(repo, commit_id)
-    parent = info.parents[0] if info.parents else None
+    # git counts the diff's lines while the commit and its changed files are read.
+    numstat = asyncio.ensure_future(deps.browse.commit_numstat(repo, commit_id))
+    try:
+        info = await deps.contents.commit(repo, commit_id)
+        parent = info.parents[0] if info.parents else None
+        found = await changes(
+            deps, repo, parent, commit_id, ignore_whitespace=hide, only=only, numstat=numstat
+        )
+    finally:
+        _settle(numstat)
     return render(
         request,
         "commit.html",
         repo=repo,
         links=links(request, repo),
         commit=info,
-        changes=await changes(
-            deps, repo, parent, info.commit_id, ignore_whitespace=hide, only=only
-        ),
+        changes=found,
         split=request.query.get("view") == "split",
         hide_whitespace=hide,
         only=only,
     )
+
+
+def _settle(task: asyncio.Future[bytes]) -> None:
+    """A side task the page no longer waits for: stopped if running (its git process is
+    killed), its failure taken (the page has reported the first one already)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 async def compare(request: web.Request) -> web.StreamResponse:

@@ -161,10 +161,8 @@ async def optional_parts(request: web.Request, repo: Repository, *actions: Actio
         return False
     viewer = viewer_of(request)
     access = deps_of(request).access
-    for action in actions:
-        await access.authorize(
-            viewer.principal, action, [access.repository(repo.name)], viewer.info
-        )
+    target = [access.repository(repo.name)]
+    await access.authorize(viewer.principal, actions, target, viewer.info, rows={repo.name: repo})
     return True
 
 

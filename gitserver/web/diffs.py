@@ -9,6 +9,7 @@ page's size limit before inflating it (that side is then "too large").
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from gitserver.content.errors import FileTooLarge
@@ -56,18 +57,21 @@ async def changes(
     *,
     ignore_whitespace: bool = False,
     only: str = "",
+    numstat: Awaitable[bytes] | None = None,
 ) -> Changes:
     """The files changed from commit `before` (None: nothing) to `after`, planned from
     git's counts (no blob read for the list), each shown file's diff built from its two
     sides, one file at a time: memory holds one file's sides, not the whole diff's.
-    Collapsed files get no body here: each links to the page of its own diff (`only`)."""
+    Collapsed files get no body here: each links to the page of its own diff (`only`).
+    `numstat`: git's counts of that change if the caller has started them already."""
     # The list (object reads) and git's counts (a subprocess) do not wait on each other.
-    differences, numstat = await asyncio.gather(
-        deps.contents.differences(repo, after, before), deps.browse.numstat(repo, before, after)
+    differences, counts = await asyncio.gather(
+        deps.contents.differences(repo, after, before),
+        numstat or deps.browse.numstat(repo, before, after),
     )
     if only:
         differences = [d for d in differences if d.path == only]
-    counted = stats_from_numstat(numstat)
+    counted = stats_from_numstat(counts)
     by_path = {stat.path: stat for stat in counted}
     stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
     found = plan(stats)
@@ -84,25 +88,26 @@ async def changes(
 async def _body(
     deps: WebDeps, blobs: BlobReader, difference: Difference, ignore_whitespace: bool
 ) -> FileDiff:
-    before = await _side(blobs, difference.before)
-    after = await _side(blobs, difference.after)
-    # Comparing and highlighting is CPU work: off the loop (diffview's contract).
-    return await asyncio.to_thread(
-        file_diff,
-        difference.path,
-        before,
-        after,
-        ignore_whitespace=ignore_whitespace,
-        highlighter=deps.highlights,
-    )
+    # Reading both sides, comparing and highlighting are one trip off the loop (CPU work:
+    # diffview's contract), not one a side and one for the diff.
+    def work(read: Callable[[str], bytes]) -> FileDiff:
+        return file_diff(
+            difference.path,
+            _side(read, difference.before),
+            _side(read, difference.after),
+            ignore_whitespace=ignore_whitespace,
+            highlighter=deps.highlights,
+        )
+
+    return await blobs.apply(work)
 
 
-async def _side(blobs: BlobReader, blob: BlobRef | None) -> SideText:
+def _side(read: Callable[[str], bytes], blob: BlobRef | None) -> SideText:
     if blob is None:
         return None
     if blob.mode == "160000":  # a submodule: its "content" is a commit in another repo
         return f"Subproject commit {blob.blob_id}\n"
     try:
-        return decode(await blobs.blob(blob.blob_id))
+        return decode(read(blob.blob_id))
     except FileTooLarge:
         return Omitted.TOO_LARGE

@@ -7,6 +7,7 @@ its parts (README, branch list) appear only where GetFile / ListBranches are all
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,8 +16,7 @@ from markupsafe import Markup
 
 from auth.actions import Action
 from gitserver.access import AccessDenied, Target
-from gitserver.content.views import Folder
-from gitserver.db import Repository
+from gitserver.content.browse import Readme as FoundReadme
 from gitserver.store.repositories import list_repositories
 from gitserver.web.context import (
     MAX_SHOWN_FILE,
@@ -30,7 +30,6 @@ from gitserver.web.context import (
 )
 from gitserver.web.pages import markdown, render
 
-_README = ("readme.md", "readme.markdown", "readme", "readme.txt", "readme.rst")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -80,21 +79,27 @@ async def repository_home(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     repo = await readable_repository(request, name, Action.GET_REPOSITORY)
     deps = deps_of(request)
-    refs = await deps.browse.refs(repo)
-    # A default branch the refs no longer have (deleted by a push) leaves no README.
-    has_default = any(name == repo.default_branch for name, _ in refs.branches)
-    readme = await _readme(request, repo) if has_default else None
     show_refs = await optional_parts(request, repo, Action.LIST_BRANCHES)
+    show_readme = await optional_parts(request, repo, Action.GET_FOLDER, Action.GET_FILE)
+    # Two reads of the repository that do not wait on each other.
+    refs, found = await asyncio.gather(
+        deps.browse.refs(repo) if show_refs else _nothing(),
+        deps.browse.readme(repo, MAX_SHOWN_FILE) if show_readme else _nothing(),
+    )
     return render(
         request,
         "repository.html",
         repo=repo,
-        refs=refs if show_refs else None,
-        readme=readme,
+        refs=refs,
+        readme=_rendered(found),
         clone_http=deps.endpoints.clone_url_http(repo.name),
         clone_ssh=deps.endpoints.clone_url_ssh(repo.name),
         links=links(request, repo),
     )
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,21 +109,12 @@ class Readme:
     text: str  # any other README, shown as text
 
 
-async def _readme(request: web.Request, repo: Repository) -> Readme | None:
-    """The default branch's README, rendered (Markdown) or as text; None if there is none,
-    it is too large, or the viewer may not read files."""
-    if not await optional_parts(request, repo, Action.GET_FOLDER, Action.GET_FILE):
+def _rendered(found: FoundReadme | None) -> Readme | None:
+    """The README as the page shows it: Markdown rendered (sanitized), anything else as
+    text; None when there is none or it is larger than a page shows."""
+    if found is None or found.content is None:
         return None
-    contents = deps_of(request).contents
-    folder: Folder = await contents.folder(repo, None, "")
-    entry = next((e for e in folder.of_kind("file") if e.name.lower() in _README), None)
-    if entry is None:
-        return None
-    stat = await deps_of(request).browse.stat(repo, folder.commit_id, entry.path)
-    if stat.size > MAX_SHOWN_FILE:
-        return None
-    found = await contents.file(repo, folder.commit_id, entry.path)
     text = found.content.decode("utf-8", "replace")
-    if entry.name.lower().endswith((".md", ".markdown")):
+    if found.path.lower().endswith((".md", ".markdown")):
         return Readme(found.path, markdown(text), "")
     return Readme(found.path, None, text)
