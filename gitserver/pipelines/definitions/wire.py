@@ -71,33 +71,34 @@ def _pipeline(r: Reader, wire: object) -> PipelineDefinition | None:
     name = r.string(r.required(m, "name", "", k), "name", k)
     stages_raw = r.array(r.required(m, "stages", "", k), "stages", k)
     stages = tuple(_stage(r, s, f"stages[{i}]") for i, s in enumerate(stages_raw or ()))
-    variables = r.array(m.get("variables"), "variables", k) or ()
-    triggers = r.array(m.get("triggers"), "triggers", k) or ()
     for key in ("artifactStore", "artifactStores"):
         if key in m and not isinstance(m[key], dict):
             r.fail(k, key, "must be an object")
-    if name is None or stages_raw is None or any(s is None for s in stages):
-        return None
+    role_arn = r.string(m.get("roleArn"), "roleArn", k)
     version = r.integer(m.get("version"), "version", k)
+    mode = r.enum(m.get("executionMode"), ExecutionMode, "executionMode", k)
+    kind = r.enum(m.get("pipelineType"), PipelineType, "pipelineType", k)
+    variables = tuple(
+        _variable(r, raw, f"variables[{i}]")
+        for i, raw in enumerate(r.array(m.get("variables"), "variables", k) or ())
+    )
+    triggers = tuple(
+        _trigger(r, raw, f"triggers[{i}]")
+        for i, raw in enumerate(r.array(m.get("triggers"), "triggers", k) or ())
+    )
+    if name is None or r.problems:
+        return None
     return PipelineDefinition(
         name=name,
         stages=tuple(s for s in stages if s is not None),
-        role_arn=r.string(m.get("roleArn"), "roleArn", k),
+        role_arn=role_arn,
         artifact_store=copy.deepcopy(m.get("artifactStore")),
         artifact_stores=copy.deepcopy(m.get("artifactStores")),
         version=version,
-        execution_mode=r.enum(m.get("executionMode"), ExecutionMode, "executionMode", k),
-        pipeline_type=r.enum(m.get("pipelineType"), PipelineType, "pipelineType", k),
-        variables=tuple(
-            v
-            for i, raw in enumerate(variables)
-            if (v := _variable(r, raw, f"variables[{i}]")) is not None
-        ),
-        triggers=tuple(
-            t
-            for i, raw in enumerate(triggers)
-            if (t := _trigger(r, raw, f"triggers[{i}]")) is not None
-        ),
+        execution_mode=mode,
+        pipeline_type=kind,
+        variables=tuple(v for v in variables if v is not None),
+        triggers=tuple(t for t in triggers if t is not None),
         explicit=frozenset(key for key in ("variables", "triggers") if m.get(key) == []),
     )
 
@@ -122,22 +123,27 @@ def _action(r: Reader, wire: object, path: str) -> Action | None:
         return None
     name = r.string(r.required(m, "name", path, k), at(path, "name"), k)
     type_id = _type_id(r, r.required(m, "actionTypeId", path, k), at(path, "actionTypeId"))
+    run_order = r.integer(m.get("runOrder"), at(path, "runOrder"), k)
     configuration = r.configuration(m.get("configuration"), at(path, "configuration"), k)
     inputs = _artifacts(r, m.get("inputArtifacts"), at(path, "inputArtifacts"))
     outputs = _artifacts(r, m.get("outputArtifacts"), at(path, "outputArtifacts"))
+    namespace, region, role_arn = (
+        r.string(m.get(key), at(path, key), k) for key in ("namespace", "region", "roleArn")
+    )
+    timeout = r.integer(m.get("timeoutInMinutes"), at(path, "timeoutInMinutes"), k)
     if name is None or type_id is None:
         return None
     return Action(
         name=name,
         action_type_id=type_id,
-        run_order=r.integer(m.get("runOrder"), at(path, "runOrder"), k),
+        run_order=run_order,
         configuration=configuration,
         input_artifacts=inputs,
         output_artifacts=outputs,
-        namespace=r.string(m.get("namespace"), at(path, "namespace"), k),
-        region=r.string(m.get("region"), at(path, "region"), k),
-        role_arn=r.string(m.get("roleArn"), at(path, "roleArn"), k),
-        timeout_in_minutes=r.integer(m.get("timeoutInMinutes"), at(path, "timeoutInMinutes"), k),
+        namespace=namespace,
+        region=region,
+        role_arn=role_arn,
+        timeout_in_minutes=timeout,
         explicit=frozenset(
             key
             for key in ("configuration", "inputArtifacts", "outputArtifacts")
