@@ -65,7 +65,7 @@ def test_botocore_itself_refuses_what_to_wire_never_gives() -> None:
 def test_get_pipeline_output_is_unwrapped_and_its_metadata_ignored() -> None:
     text = json.dumps(GET_PIPELINE_OUTPUT)
     assert load_document(text, filename=None) == GET_PIPELINE_OUTPUT["pipeline"]
-    with pytest.raises(InvalidActionDeclaration, match="S3.*not a supported Source provider"):
+    with pytest.raises(InvalidActionDeclaration, match=r"S3.*not a supported Source provider"):
         parse_pipeline(text, filename="pipeline.json")
 
 
