@@ -74,8 +74,7 @@ RULES = [
     pytest.param(
         lambda w: w["stages"].append(_source_stage()),
         InvalidStageDeclaration,
-        "stages[3].actions[0].actionTypeId.category: Source actions belong in the first "
-        "stage only",
+        "stages[3].actions[0].actionTypeId.category: Source actions belong in the first stage only",
         id="source-only-first",
     ),
     pytest.param(
@@ -259,22 +258,19 @@ RULES = [
     pytest.param(
         lambda w: _push(w, {"branches": {"includes": [f"b{i}" for i in range(9)]}}),
         InvalidStructure,
-        "triggers[0].gitConfiguration.push[0].branches.includes: must hold 1 to 8 patterns, "
-        "not 9",
+        "triggers[0].gitConfiguration.push[0].branches.includes: must hold 1 to 8 patterns, not 9",
         id="patterns-max",
     ),
     pytest.param(
         lambda w: _push(w, {"filePaths": {"excludes": []}}),
         InvalidStructure,
-        "triggers[0].gitConfiguration.push[0].filePaths.excludes: must hold 1 to 8 patterns, "
-        "not 0",
+        "triggers[0].gitConfiguration.push[0].filePaths.excludes: must hold 1 to 8 patterns, not 0",
         id="patterns-min",
     ),
     pytest.param(
         lambda w: _push(w, {"tags": {"includes": ["v*"]}, "branches": {"includes": ["main"]}}),
         InvalidStructure,
-        "triggers[0].gitConfiguration.push[0]: tags cannot be combined with branches or "
-        "filePaths",
+        "triggers[0].gitConfiguration.push[0]: tags cannot be combined with branches or filePaths",
         id="tags-alone",
     ),
     pytest.param(
@@ -284,7 +280,10 @@ RULES = [
         id="criteria-empty",
     ),
     pytest.param(
-        lambda w: (_push(w, {"tags": {"includes": ["v*"]}}), w["triggers"].append(w["triggers"][0])),
+        lambda w: (
+            _push(w, {"tags": {"includes": ["v*"]}}),
+            w["triggers"].append(w["triggers"][0]),
+        ),
         InvalidStructure,
         'triggers[1].gitConfiguration.sourceActionName: "Source" already has a trigger',
         id="one-trigger-per-source",
@@ -295,16 +294,13 @@ RULES = [
             w["triggers"][0]["gitConfiguration"].update(sourceActionName="Build"),
         ),
         InvalidStructure,
-        'triggers[0].gitConfiguration.sourceActionName: "Build" is not the name of a source '
-        "action",
+        'triggers[0].gitConfiguration.sourceActionName: "Build" is not the name of a source action',
         id="trigger-source-action",
     ),
     pytest.param(
         lambda w: (
             _push(w, {"tags": {"includes": ["v*"]}}),
-            w["triggers"][0]["gitConfiguration"].update(
-                pullRequest=[{"events": ["OPEN", "OPEN"]}]
-            ),
+            w["triggers"][0]["gitConfiguration"].update(pullRequest=[{"events": ["OPEN", "OPEN"]}]),
         ),
         InvalidStructure,
         "triggers[0].gitConfiguration.pullRequest[0].events: must list 1 to 3 different "
