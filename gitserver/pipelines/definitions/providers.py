@@ -98,9 +98,7 @@ def _codebuild(action: Action, config: Mapping[str, str]) -> list[tuple[str, str
 
 
 def _manual(action: Action, config: Mapping[str, str]) -> list[tuple[str, str]]:
-    out = _read(
-        config, "TimeoutInMinutes", lambda t: settings.minutes(t, 1, APPROVAL_TIMEOUT_MINUTES)
-    )
+    out = _read(config, "TimeoutInMinutes", approval_minutes)
     out += _read(config, "ExternalEntityLink", settings.url)
     if len(config.get("CustomData", "")) > 500:
         out.append(("CustomData", "must be at most 500 characters long"))
@@ -126,6 +124,17 @@ def _script(action: Action, config: Mapping[str, str]) -> list[tuple[str, str]]:
     out += _read(config, "RollbackOnFailure", settings.boolean)
     out += _read(config, "TimeoutInMinutes", lambda t: settings.minutes(t, 5, 2160))
     return out
+
+
+def approval_minutes(text: str) -> int:
+    """A Manual action's `TimeoutInMinutes`: 1 minute to 7 days."""
+    return settings.minutes(text, 1, APPROVAL_TIMEOUT_MINUTES)
+
+
+def approval_timeout(action: Action) -> int:
+    """How long a Manual approval waits, in minutes (7 days unless configured)."""
+    text = action.configuration.get("TimeoutInMinutes")
+    return APPROVAL_TIMEOUT_MINUTES if text is None else approval_minutes(text)
 
 
 def _read(
