@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -227,3 +228,11 @@ def test_many_problems_are_counted_in_the_message() -> None:
         from_wire(wire)
     assert len(caught.value.problems) == 16
     assert str(caught.value).endswith("... and 6 more")
+
+
+def test_the_documented_example_pipeline_is_valid() -> None:
+    doc = (Path(__file__).parents[3] / "docs" / "pipelines.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    definition = parse_pipeline(example, filename="pipeline.yaml")
+    assert [s.name for s in definition.stages] == ["Source", "Build", "Release"]
+    assert _create_pipeline_errors({**to_wire(definition), "roleArn": ROLE}) == ""
