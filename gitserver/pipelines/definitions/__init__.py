@@ -4,7 +4,8 @@ A pure library (no database, no I/O beyond parsing text) for the execution engin
 `codepipeline` API, the CLI (`gitserver pipeline create --file`) and the web UI:
 
 - `parse_pipeline(text, filename=)`: a JSON or YAML file -> a validated definition
-- `from_wire(dict)` / `to_wire(definition)`: botocore's PipelineDeclaration shape
+- `from_wire(dict)` / `to_wire(definition)`: botocore's PipelineDeclaration shape;
+  `with_defaults` writes in runOrder, executionMode and pipelineType as GetPipeline does
 - `validate(definition)` / `problems(definition)`: the rules, with JSON paths
 - `resolve`, `resolve_configuration`, `resolve_start_variables`, `scope`: variables
 - `push_matches`, `pull_request_matches`, `source_actions_for_repository`: triggers
@@ -38,6 +39,7 @@ from gitserver.pipelines.definitions.model import (
     Stage,
     Trigger,
     Variable,
+    with_defaults,
 )
 from gitserver.pipelines.definitions.parse import load_document, parse_pipeline
 from gitserver.pipelines.definitions.providers import PROVIDERS, Provider, provider_of
@@ -98,4 +100,5 @@ __all__ = [
     "to_wire",
     "trigger_for",
     "validate",
+    "with_defaults",
 ]

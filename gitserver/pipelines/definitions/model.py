@@ -10,7 +10,7 @@ tuples and dicts; `explicit` remembers which of them were written out empty
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -212,3 +212,18 @@ class PipelineDefinition:
             if stage.name == stage_name:
                 return next((a for a in stage.actions if a.name == action_name), None)
         return None
+
+
+def with_defaults(definition: PipelineDefinition) -> PipelineDefinition:
+    """`definition` with CodePipeline's defaults written in, as GetPipeline returns it:
+    every `runOrder`, the `executionMode` and the `pipelineType`."""
+    stages = tuple(
+        replace(s, actions=tuple(replace(a, run_order=a.effective_run_order) for a in s.actions))
+        for s in definition.stages
+    )
+    return replace(
+        definition,
+        stages=stages,
+        execution_mode=definition.effective_execution_mode,
+        pipeline_type=definition.effective_pipeline_type,
+    )

@@ -26,6 +26,7 @@ from gitserver.pipelines.definitions import (
     parse_pipeline,
     to_wire,
     validate,
+    with_defaults,
 )
 from tests.unit.pipelines.definition_examples import GET_PIPELINE_OUTPUT, ROLE, V2_PIPELINE, base
 
@@ -236,3 +237,11 @@ def test_the_documented_example_pipeline_is_valid() -> None:
     definition = parse_pipeline(example, filename="pipeline.yaml")
     assert [s.name for s in definition.stages] == ["Source", "Build", "Release"]
     assert _create_pipeline_errors({**to_wire(definition), "roleArn": ROLE}) == ""
+
+
+def test_with_defaults_writes_in_what_get_pipeline_shows() -> None:
+    wire = to_wire(with_defaults(from_wire(base())))
+    assert (wire["executionMode"], wire["pipelineType"]) == ("SUPERSEDED", "V2")
+    orders = [a["runOrder"] for s in wire["stages"] for a in s["actions"]]
+    assert orders == [1, 1, 2, 1]
+    assert from_wire(wire) == with_defaults(from_wire(base()))
