@@ -15,6 +15,7 @@ from gitserver import errors as category
 from gitserver.api.errors import AWS_TYPE, to_api_error
 from gitserver.cli.main import CLI_EXIT, _shown
 from gitserver.content import errors as content_errors
+from gitserver.pipelines.definitions import errors as definition_errors
 from gitserver.pulls import errors as pull_errors
 from gitserver.store import errors as store_errors
 from gitserver.transport.http import HTTP_STATUS, _refusal
@@ -32,6 +33,7 @@ PACKAGE_BASES = {
     content_errors.ContentError,
     trigger_errors.TriggerError,
     pull_errors.PullRequestError,
+    definition_errors.DefinitionError,
 }
 """Never raised themselves, so in no category; their subclasses each pick one."""
 
