@@ -101,9 +101,7 @@ phases:
       - echo "head=$CODEBUILD_WEBHOOK_HEAD_REF base=$CODEBUILD_WEBHOOK_BASE_REF"
       - echo "start=${#CODEBUILD_START_TIME} region=$AWS_REGION"
 """
-    webhook = WebhookInfo(
-        "PULL_REQUEST_UPDATED", "refs/heads/feature", "refs/heads/main", "pr/7"
-    )
+    webhook = WebhookInfo("PULL_REQUEST_UPDATED", "refs/heads/feature", "refs/heads/main", "pr/7")
     before = int(time.time() * 1000)
     result, log = sandboxed.run(
         text,
@@ -291,7 +289,9 @@ phases:
       - echo 'Running echo s3cr3t-value'
 """
     secret = "s3cr3t-value"
-    result, log = builds.run(text, secrets={"prod/token": secret, "prod/multi": "line-one\nline-two"})
+    result, log = builds.run(
+        text, secrets={"prod/token": secret, "prod/multi": "line-one\nline-two"}
+    )
     assert result.status is S
     assert secret not in log and "line-one" not in log and "line-two" not in log
     assert output_lines(log) == ["token=***", "***", "***", "Running echo ***"]
@@ -413,7 +413,7 @@ def test_junit_reports_are_counted(sandboxed: Builds) -> None:
     )
     result, _ = sandboxed.run(
         f"version: 0.2\nphases:\n  build:\n    commands:\n"
-        f"      - mkdir reports; echo \"{junit}\" > reports/unit.xml\n"
+        f'      - mkdir reports; echo "{junit}" > reports/unit.xml\n'
         "reports:\n  unit:\n    base-directory: reports\n    files: ['**/*.xml']\n"
     )
     (report,) = result.reports

@@ -195,7 +195,10 @@ def test_on_failure(value: str, expected: OnFailure) -> None:
             id="secret-exported",
         ),
         pytest.param(
-            "version: 0.2\nartifacts:\n  name: x\n", "artifacts", 3, "files is required",
+            "version: 0.2\nartifacts:\n  name: x\n",
+            "artifacts",
+            3,
+            "files is required",
             id="artifact-files",
         ),
         pytest.param(
