@@ -6,9 +6,10 @@ The bubblewrap sandbox, as started by root (the server's usual user):
   (`--disable-userns`) and dies with the runner (`--die-with-parent`);
 - a private filesystem: /usr read-only (with the /bin, /lib* links), a minimal /etc
   (generated passwd/group/hosts, plus the host's public certificates, alternatives and
-  loader cache), its own /tmp (tmpfs), /proc and /dev, and the workspace, the only
-  writable host directory, at /codebuild/output/src. Nothing else of the host exists in
-  it: not the data dir, the server key, the database nor other repositories;
+  loader cache), its own /tmp and HOME (tmpfs), /proc and /dev, and the workspace, the
+  only writable host directory, at /codebuild/output/src; the rest is read-only.
+  Nothing else of the host exists in it: not the data dir, the server key, the
+  database nor other repositories;
 - network `none`: only `lo` in its own namespace, so the host's 127.0.0.1 services are
   unreachable; `host` shares the host's network namespace (everything the server host
   can reach, its loopback services included);
@@ -138,7 +139,9 @@ class BwrapExecutor:
         self, shell: Sequence[str], workspace: Path, scratch: Path, limits: BuildLimits
     ) -> Launch:
         """bwrap's argv; the generated /etc files are written under `scratch`."""
-        etc = _generated_etc(scratch / "etc", self.network)
+        names = _HOST_ETC + (_HOST_NETWORK_ETC if self.network is Network.HOST else ())
+        present = [name for name in names if (Path("/etc") / name).exists()]
+        etc = _generated_etc(scratch / "etc", self.network, present)
         argv = [
             self.binary,
             "--unshare-all",
@@ -164,12 +167,11 @@ class BwrapExecutor:
                 argv += ["--symlink", os.readlink(host), f"/{name}"]
             elif host.is_dir():
                 argv += ["--ro-bind", str(host), f"/{name}"]
-        names = _HOST_ETC + (_HOST_NETWORK_ETC if self.network is Network.HOST else ())
-        for name in names:
-            if (Path("/etc") / name).exists():
-                argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        for file in sorted(etc.iterdir()):
-            argv += ["--ro-bind", str(file), f"/etc/{file.name}"]
+        # /etc is the generated directory, read-only; the host's public files are mounted
+        # over placeholders in it (a mount point needs no write access).
+        argv += ["--ro-bind", str(etc), "/etc"]
+        for name in present:
+            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         argv += [
             "--proc",
             "/proc",
@@ -177,11 +179,15 @@ class BwrapExecutor:
             "/dev",
             "--tmpfs",
             "/tmp",  # noqa: S108 - the sandbox's own tmpfs
-            "--dir",
+            "--tmpfs",
             SANDBOX_HOME,
             "--bind",
             str(workspace),
             SANDBOX_SRC_DIR,
+            # The root itself (a tmpfs of bwrap's, with /etc's placeholders) is read-only;
+            # /tmp, HOME and the workspace are separate mounts and stay writable.
+            "--remount-ro",
+            "/",
             "--chdir",
             SANDBOX_SRC_DIR,
             "--",
@@ -191,8 +197,15 @@ class BwrapExecutor:
         return Launch(tuple(argv), workspace, SANDBOX_SRC_DIR, SANDBOX_HOME)
 
 
-def _generated_etc(etc: Path, network: Network) -> Path:
+def _generated_etc(etc: Path, network: Network, host_names: Sequence[str]) -> Path:
     etc.mkdir(parents=True, exist_ok=True)
+    for name in host_names:
+        placeholder = etc / name
+        placeholder.parent.mkdir(parents=True, exist_ok=True)
+        if (Path("/etc") / name).is_dir():
+            placeholder.mkdir(exist_ok=True)
+        else:
+            placeholder.touch()
     uid = SANDBOX_UID
     files = {
         "passwd": f"root:x:0:0:root:/root:/bin/sh\n"
