@@ -6,17 +6,20 @@ Real builds in bubblewrap (the default executor); a few also through the shell e
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from gitserver.gitcmd import Git
 from gitserver.pipelines.buildspec import (
     ArtifactNotFound,
     BuildLimits,
     BuildStatus,
     ShellExecutor,
     WebhookInfo,
+    export_commit,
     extract_artifact,
     parse_buildspec,
     run_build,
@@ -503,3 +506,31 @@ def test_cancelling_the_task_kills_the_build(sandboxed: Builds) -> None:
         assert time.monotonic() - cancelled < 1
 
     asyncio.run(scenario())
+
+
+def test_export_commit_writes_the_exact_tree(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True, env=env)
+    (work / "dir").mkdir()
+    (work / "dir" / "buildspec.yml").write_text("version: 0.2\n")
+    (work / "run.sh").write_text("echo hi\n")
+    (work / "run.sh").chmod(0o755)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "-C", str(work), "add", "."], check=True, env=env)
+    subprocess.run(["git", "-C", str(work), *ident, "commit", "-qm", "one"], check=True, env=env)
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(work), "rev-parse", "HEAD"], check=True, env=env, capture_output=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    (work / "run.sh").write_text("changed later\n")
+    subprocess.run(["git", "-C", str(work), *ident, "commit", "-qam", "two"], check=True, env=env)
+    workspace = tmp_path / "ws"
+    asyncio.run(export_commit(Git(tmp_path / "home"), work / ".git", commit, workspace))
+    assert (workspace / "run.sh").read_text() == "echo hi\n"
+    assert (workspace / "run.sh").stat().st_mode & 0o111
+    assert (workspace / "dir" / "buildspec.yml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tar")) == []
