@@ -228,3 +228,18 @@ def test_bwrap_is_required_unless_shell_is_chosen(tmp_path: Path) -> None:
     default = executor_for()
     assert isinstance(default, BwrapExecutor) and default.network is Network.NONE
     assert default.kind is ExecutorKind.BWRAP
+
+
+def test_the_process_limit_stops_a_fork_bomb(builds: Builds) -> None:
+    if os.geteuid() == 0 and not os.access("/sys/fs/cgroup/pids", os.W_OK):
+        pytest.skip("as root, only a pids cgroup limits processes, and none is writable here")
+    limits = BuildLimits(total_timeout=30, processes=20)
+    started = time.monotonic()
+    result, log = builds.run(
+        "version: 0.2\nphases:\n  build:\n    commands:\n"
+        "      - for i in $(seq 60); do sleep 1 & done; wait; echo done\n",
+        limits=limits,
+    )
+    assert "Resource temporarily unavailable" in log
+    assert time.monotonic() - started < 10
+    assert result.status in (BuildStatus.SUCCEEDED, BuildStatus.FAILED)

@@ -34,7 +34,7 @@ from gitserver.pipelines.buildspec.result import (
     PhaseResult,
     ReportResult,
 )
-from gitserver.pipelines.buildspec.sandbox import Executor
+from gitserver.pipelines.buildspec.sandbox import Executor, Launch
 from gitserver.pipelines.buildspec.shellrun import BuildShell, Interrupted
 from gitserver.pipelines.buildspec.spec import Buildspec, FailureAction, PhaseName
 from gitserver.pipelines.buildspec.upload import Uploader
@@ -62,6 +62,7 @@ async def run_build(
     scratch = Path(tempfile.mkdtemp(prefix="gitserver-build-"))
     phases: list[PhaseResult] = []
     shell: BuildShell | None = None
+    launch: Launch | None = None
     try:
         missing = missing_secrets(spec, request)
         if missing:
@@ -100,6 +101,8 @@ async def run_build(
             shell.kill()
             await asyncio.shield(shell.close())
         build_log.close()
+        if launch is not None:
+            await asyncio.shield(asyncio.to_thread(launch.release))
         shutil.rmtree(scratch, ignore_errors=True)
 
 

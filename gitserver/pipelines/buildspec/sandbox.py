@@ -14,12 +14,13 @@ The bubblewrap sandbox, as started by root (the server's usual user):
   unreachable; `host` shares the host's network namespace (everything the server host
   can reach, its loopback services included);
 - limits through `prlimit` on every process: address space, CPU time, processes, file
-  size, open files, no core files.
+  size, open files, no core files; and, where the host allows it, cgroups for the whole
+  build's process count and memory (cgroups.py).
 
 The sandbox's uid maps to the host uid that started bwrap. Started by root, files the
 build creates belong to root, RLIMIT_NPROC does not bind (the kernel exempts host root's
-processes), and any root-owned file made visible would be the build's to read: that is
-why only public system files are mounted, read-only.
+processes; the pids cgroup does), and any root-owned file made visible would be the
+build's to read: that is why only public system files are mounted, read-only.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from gitserver.pipelines.buildspec import cgroups
+from gitserver.pipelines.buildspec.cgroups import NO_CGROUPS, BuildCgroups
 from gitserver.pipelines.buildspec.errors import SandboxUnavailable
 from gitserver.pipelines.buildspec.request import BuildLimits
 
@@ -73,12 +76,20 @@ class Network(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """How to start the build's shell: argv, the host cwd, and the paths the build sees."""
+    """How to start the build's shell: argv, the host cwd, and the paths the build sees.
+
+    `release` must be called after the build (it removes the build's cgroups).
+    """
 
     argv: tuple[str, ...]
     cwd: Path
     src_dir: str
     home: str
+    cgroups: BuildCgroups = NO_CGROUPS
+
+    def release(self) -> None:
+        """Free what the launch holds on the host."""
+        self.cgroups.release()
 
 
 class Executor(Protocol):
@@ -123,8 +134,9 @@ class ShellExecutor:
         """The shell on the host, in the workspace, HOME in the scratch directory."""
         home = scratch / "home"
         home.mkdir(exist_ok=True)
-        argv = (*limit_argv(limits), *shell)
-        return Launch(argv, workspace, str(workspace), str(home))
+        groups = cgroups.create(limits.processes, limits.memory_bytes)
+        argv = tuple(groups.wrap([*limit_argv(limits), *shell]))
+        return Launch(argv, workspace, str(workspace), str(home), groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +206,8 @@ class BwrapExecutor:
             *limit_argv(limits),
             *shell,
         ]
-        return Launch(tuple(argv), workspace, SANDBOX_SRC_DIR, SANDBOX_HOME)
+        groups = cgroups.create(limits.processes, limits.memory_bytes)
+        return Launch(tuple(groups.wrap(argv)), workspace, SANDBOX_SRC_DIR, SANDBOX_HOME, groups)
 
 
 def _generated_etc(etc: Path, network: Network, host_names: Sequence[str]) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitserver.pipelines.buildspec import ArtifactSpec, ArtifactTooLarge, extract_artifact
+from gitserver.pipelines.buildspec import ArtifactSpec, ArtifactTooLarge, cgroups, extract_artifact
 from gitserver.pipelines.buildspec.artifacts import pack
 from gitserver.pipelines.buildspec.buildlog import BuildLog, Masker
 from gitserver.pipelines.buildspec.paths import collect
@@ -92,3 +92,16 @@ def test_junit_counts() -> None:
         b"<testcase><failure>boom</failure></testcase><testcase><error/></testcase></testsuite>"
     )
     assert count_junit(xml) == (1, 2, 1)
+
+
+def test_build_cgroups_are_made_joined_and_removed(tmp_path: Path) -> None:
+    (tmp_path / "pids").mkdir()
+    groups = cgroups.create(processes=7, memory_bytes=None, root=tmp_path)
+    (path,) = groups.paths
+    assert path.parent == tmp_path / "pids" and (path / "pids.max").read_text() == "7"
+    argv = groups.wrap(["bwrap", "x"])
+    assert argv[:2] == ["/bin/sh", "-c"] and argv[-4:] == [str(path), "--", "bwrap", "x"]
+    (path / "pids.max").unlink()
+    groups.release()
+    assert not path.exists()
+    assert cgroups.create(processes=7, memory_bytes=9, root=tmp_path / "none").paths == ()
