@@ -243,3 +243,14 @@ def test_the_process_limit_stops_a_fork_bomb(builds: Builds) -> None:
     assert "Resource temporarily unavailable" in log
     assert time.monotonic() - started < 10
     assert result.status in (BuildStatus.SUCCEEDED, BuildStatus.FAILED)
+
+
+def test_a_sandbox_that_cannot_start_is_a_fault(tmp_path: Path) -> None:
+    broken = Builds(tmp_path / "broken", BwrapExecutor(binary="/bin/false"))
+    result, _ = broken.run("version: 0.2\nphases:\n  build:\n    commands: [echo hi]\n")
+    assert result.status is BuildStatus.FAULT
+    assert [(p.name, p.status) for p in result.phases] == [("PROVISIONING", BuildStatus.FAULT)]
+    missing = Builds(tmp_path / "missing")
+    missing.workspace.rmdir()
+    result, log = missing.run("version: 0.2\n")
+    assert result.status is BuildStatus.FAULT and "workspace does not exist" in log

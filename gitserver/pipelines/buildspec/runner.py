@@ -86,11 +86,18 @@ async def run_build(
         )
         if spec.run_as or any(p.run_as for p in spec.phases):
             build_log.container("run-as is ignored: every command runs as the build user")
+        if not request.workspace.is_dir():
+            build_log.container("The workspace does not exist")
+            return _result(BuildStatus.FAULT, phases, started, build_log, "no workspace")
         try:
             await shell.start()
+            ready = await shell.ready()
         except OSError as error:
-            log.warning("build shell did not start", extra={"build_id": request.build_id})
             build_log.container(f"The build shell could not start: {error.strerror}")
+            ready = False
+        if not ready:
+            log.warning("build shell did not start", extra={"build_id": request.build_id})
+            phases.append(_instant("PROVISIONING", BuildStatus.FAULT, "the shell did not start"))
             return _result(BuildStatus.FAULT, phases, started, build_log, "shell did not start")
         status, exported, artifacts, reports = await _run(spec, request, shell, build_log, phases)
         message = "" if status is BuildStatus.SUCCEEDED else _message(phases, status)

@@ -55,6 +55,16 @@ class BuildShell:
         self._session = session
         await session.start(self._launch.argv, self.env, Path(self._launch.cwd))
 
+    async def ready(self) -> bool:
+        """Whether the shell started and answers (a sandbox that cannot start exits)."""
+        if self._session is None:
+            return False
+        try:
+            status, _ = await asyncio.wait_for(self._session.run(":", capture=True), 30)
+        except (ShellExited, TimeoutError):
+            return False
+        return status == 0
+
     async def run(self, command: str, *, capture: bool = False) -> tuple[int, bytes]:
         """Run `command`; (status, captured output).
 
