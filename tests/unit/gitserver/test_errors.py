@@ -15,6 +15,7 @@ from gitserver import errors as category
 from gitserver.api.errors import AWS_TYPE, to_api_error
 from gitserver.cli.main import CLI_EXIT, _shown
 from gitserver.content import errors as content_errors
+from gitserver.pipelines.buildspec import errors as buildspec_errors
 from gitserver.pipelines.definitions import errors as definition_errors
 from gitserver.pulls import errors as pull_errors
 from gitserver.store import errors as store_errors
@@ -34,6 +35,7 @@ PACKAGE_BASES = {
     trigger_errors.TriggerError,
     pull_errors.PullRequestError,
     definition_errors.DefinitionError,
+    buildspec_errors.BuildspecError,
 }
 """Never raised themselves, so in no category; their subclasses each pick one."""
 
@@ -53,6 +55,10 @@ NOT_DOMAIN = {
     "gitserver.app.ListenError",
     "gitserver.gitcmd.GitError",
     "gitserver.gitcmd.UnsafeArgument",
+    "gitserver.pipelines.buildspec.errors.SandboxUnavailable",
+    # The build runner's control flow: a shell that ended, a deadline or a stop.
+    "gitserver.pipelines.buildspec.session.ShellExited",
+    "gitserver.pipelines.buildspec.shellrun.Interrupted",
     # Pure rule modules, turned into domain errors where a service calls them.
     "gitserver.tags.TagRuleError",
     "auth.policy.errors.PolicyError",
