@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,25 @@ class Git:
             )
             raise GitError(args, result.returncode, stderr)
         return result
+
+
+def watch_children_with_pidfd() -> None:
+    """Reap git processes from the event loop, not from a thread per process.
+
+    Python 3.11 waits for each child in a thread of its own (ThreadedChildWatcher): a
+    thread started and joined for every git a page runs. Linux's pidfd (5.3+) lets the
+    running loop wait instead; Python 3.12 chooses it by itself. Call it from the loop
+    that will spawn git (`gitserver serve`, `gitserver worker`).
+    """
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:  # an older kernel, or a sandbox that forbids it: keep the default
+        return
+    watcher = asyncio.PidfdChildWatcher()
+    watcher.attach_loop(asyncio.get_running_loop())
+    asyncio.set_child_watcher(watcher)
 
 
 async def _communicate(

@@ -20,6 +20,7 @@ from gitserver import audit, datadir
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
 from gitserver.db import Repository
+from gitserver.gitcmd import watch_children_with_pidfd
 from gitserver.services import Services, bootstrap_admin
 from gitserver.store import maintenance, repositories
 from gitserver.store.reconcile import Reconciler
@@ -55,6 +56,7 @@ _services = open_services
 async def serve(settings: Settings, args: argparse.Namespace, out: Output) -> None:
     from gitserver.app import ListenError, Server  # aiohttp is only needed here
 
+    watch_children_with_pidfd()
     datadir.make_private(settings.data)
     with datadir.serving_lock(settings.data, settings.effective_database_url):
         async with _services(settings, create=True) as services:
