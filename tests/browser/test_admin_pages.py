@@ -8,21 +8,26 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
+from tests.browser.forms import forms_of
 from tests.browser.layout import screenshots
 from tests.browser.support import (
     PASSWORD,
+    Account,
     ColorScheme,
     PageFactory,
+    PushedRepository,
     Users,
     assert_accessible,
 )
-from tests.support import Git, Server
+from tests.support import Server
 
 CUSTOM_POLICY = {
     "Version": "2012-10-17",
@@ -43,24 +48,28 @@ class AdminWorld:
 
 
 @pytest.fixture(scope="session")
-def admin_world(server: Server, tmp_path_factory: pytest.TempPathFactory) -> AdminWorld:
+def admin_world(
+    server: Server,
+    browser: Browser,
+    users: Users,
+    signed_in_state: Callable[[Account], Path],
+    pushed_repository: PushedRepository,
+) -> AdminWorld:
     tag = uuid.uuid4().hex[:6]
+    # The repository was pushed to by the administrator: the audit log has the pushes.
     world = AdminWorld(
-        user=f"dev-{tag}", group=f"team-{tag}", policy=f"PullOnly-{tag}", repository=f"adm-{tag}"
+        user=f"dev-{tag}",
+        group=f"team-{tag}",
+        policy=f"PullOnly-{tag}",
+        repository=pushed_repository.name,
     )
-    server.cli("user", "create", world.user, "--password-stdin", input=PASSWORD + "\n")
-    server.cli("group", "create", world.group)
-    server.cli("group", "add-user", world.group, world.user)
-    document = json.dumps(CUSTOM_POLICY, indent=2)
-    server.cli("policy", "create", world.policy, "--document", "-", input=document)
-    server.cli("policy", "attach-group-policy", world.group, world.policy)
-    server.cli("repo", "create", world.repository)
-    # A push is a decision the audit log keeps (reads are kept only when denied).
-    work = tmp_path_factory.mktemp("admin-world")
-    git = Git(work / "home")
-    tree = git.init(work / "tree")
-    git.commit(tree, "README.md", "# Audited\n")
-    git("push", "-q", server.url(world.repository), "main", cwd=tree)
+    with forms_of(browser, server, signed_in_state(users.admin)) as admin:
+        admin.post("/admin/users", ("name", world.user), ("password", PASSWORD))
+        admin.post("/admin/groups", ("name", world.group))
+        admin.post(f"/admin/groups/{world.group}/members", ("user", world.user))
+        document = json.dumps(CUSTOM_POLICY, indent=2)
+        admin.post("/admin/policies", ("name", world.policy), ("document", document))
+        admin.post(f"/admin/groups/{world.group}/policies", ("policy", world.policy))
     return world
 
 
@@ -72,7 +81,6 @@ ADMIN_PAGES = [
     pytest.param("group", "/admin/groups/{group}", id="group"),
     pytest.param("policies", "/admin/policies", id="policies"),
     pytest.param("policy", "/admin/policies/{policy}", id="policy"),
-    pytest.param("policy-new", "/admin/policies/new", id="policy-new"),
     pytest.param(
         "simulate",
         "/admin/simulate?user={user}&action=codecommit%3AGitPush&resource={repo}",
@@ -192,6 +200,8 @@ def test_a_json_mistake_in_a_policy_is_shown_at_its_line_and_nothing_is_saved(
     expect(editor).to_have_value(broken)
     expect(editor).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#document-error")).to_contain_text("Error at line 6")
+    assert_accessible(page, "the policy editor showing an error")
+    screenshots(page, "admin-policy-error", "light")
 
     # Nothing was saved: the policy still has its one version and its old document.
     page.goto(f"/admin/policies/{policy}")
@@ -258,6 +268,7 @@ def test_the_policy_editor_works_from_the_keyboard(new_page: PageFactory, users:
     page = new_page(users.admin)
     policy = f"Keys-{uuid.uuid4().hex[:6]}"
     page.goto("/admin/policies/new")
+    assert_accessible(page, "the new policy form")
     order = []
     for _ in range(30):
         page.keyboard.press("Tab")
