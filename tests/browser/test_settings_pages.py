@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.api_support import codecommit
 from tests.browser.forms import forms_of
-from tests.browser.layout import screenshots
+from tests.browser.layout import LAPTOP, PHONE, screenshots
 from tests.browser.support import (
     PASSWORD,
     Account,
@@ -266,7 +266,12 @@ def test_a_user_manages_their_keys_credentials_and_password(
     expect(page.locator("#new-secret")).to_have_count(0)
     expect(page.locator("main")).not_to_contain_text(secret)
     deactivate = git_rows.get_by_role("button", name="Deactivate Git credential", exact=False)
+    # On a phone too: the narrow layout drops dates and ids, never the status or a button.
+    page.set_viewport_size(PHONE)
+    expect(git_rows).to_contain_text("Active")
+    expect(deactivate).to_be_visible()
     _submit(page, deactivate)
+    page.set_viewport_size(LAPTOP)
     expect(git_rows).to_contain_text("Inactive")
     expect(
         git_rows.get_by_role("button", name="Activate Git credential", exact=False)
