@@ -1,10 +1,13 @@
-"""Pages at a laptop's and a phone's width: a screenshot of each, and no sideways scrolling."""
+"""Pages at a laptop's and a phone's width: a screenshot of each, no sideways scrolling, and
+axe in the page's colour scheme, for a list of pages walked in one browser tab."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, ViewportSize
+from collections.abc import Callable, Sequence
 
-from tests.browser.support import ColorScheme, screenshot_path
+from playwright.sync_api import Error, Page, ViewportSize
+
+from tests.browser.support import ColorScheme, assert_accessible, screenshot_path
 
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -50,3 +53,30 @@ def screenshots(page: Page, name: str, color_scheme: ColorScheme) -> None:
         if wide:
             problems[label] = wide
     assert not problems, f"{name} ({color_scheme}) scrolls sideways: {problems}"
+
+
+def survey(
+    page: Page,
+    color_scheme: ColorScheme,
+    pages: Sequence[tuple[str, str]],
+    prepare: Callable[[str], None] = lambda name: None,
+) -> None:
+    """Each (name, url): answered 200, no serious axe violation, and screenshots() passes.
+
+    One tab walks them all (a context and its teardown cost more than a page), and every
+    page is checked: the failures are reported together, each under its page's name.
+    `prepare(name)` opens what a page hides until clicked, before it is checked.
+    """
+    problems = []
+    for name, url in pages:
+        try:
+            response = page.goto(url)
+            assert response is not None and response.status == 200, (
+                f"HTTP {response and response.status} at {page.url}"
+            )
+            prepare(name)
+            assert_accessible(page, f"{name} ({color_scheme})")
+            screenshots(page, name, color_scheme)
+        except (AssertionError, Error) as exc:
+            problems.append(f"{name} ({url}): {exc}")
+    assert not problems, "\n\n".join(problems)

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.forms import forms_of
-from tests.browser.layout import screenshots
+from tests.browser.layout import screenshots, survey
 from tests.browser.support import (
     PASSWORD,
     Account,
@@ -74,48 +74,31 @@ def admin_world(
 
 
 # (id, path); {user}, {group}, {policy}, {repo} are the world's.
+# (screenshot name, path); {user}, {group}, {policy}, {repo} are the world's.
 ADMIN_PAGES = [
-    pytest.param("users", "/admin/users", id="users"),
-    pytest.param("user", "/admin/users/{user}", id="user"),
-    pytest.param("groups", "/admin/groups", id="groups"),
-    pytest.param("group", "/admin/groups/{group}", id="group"),
-    pytest.param("policies", "/admin/policies", id="policies"),
-    pytest.param("policy", "/admin/policies/{policy}", id="policy"),
-    pytest.param(
-        "simulate",
-        "/admin/simulate?user={user}&action=codecommit%3AGitPush&resource={repo}",
-        id="simulate",
-    ),
-    pytest.param(
-        "audit",
+    ("admin-users", "/admin/users"),
+    ("admin-user", "/admin/users/{user}"),
+    ("admin-groups", "/admin/groups"),
+    ("admin-group", "/admin/groups/{group}"),
+    ("admin-policies", "/admin/policies"),
+    ("admin-policy", "/admin/policies/{policy}"),
+    ("admin-simulate", "/admin/simulate?user={user}&action=codecommit%3AGitPush&resource={repo}"),
+    (
+        "admin-audit",
         "/admin/audit?principal=admin&action=GitPush&decision=allowed&repository={repo}",
-        id="audit",
     ),
 ]
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
-@pytest.mark.parametrize(("name", "path"), ADMIN_PAGES)
-def test_admin_page_is_accessible_and_fits(
-    name: str,
-    path: str,
-    color_scheme: ColorScheme,
-    new_page: PageFactory,
-    users: Users,
-    admin_world: AdminWorld,
+def test_admin_pages_are_accessible_and_fit(
+    color_scheme: ColorScheme, new_page: PageFactory, users: Users, admin_world: AdminWorld
 ) -> None:
     page = new_page(users.admin, color_scheme=color_scheme)
-    url = path.format(
-        user=admin_world.user,
-        group=admin_world.group,
-        policy=admin_world.policy,
-        repo=admin_world.repository,
-    )
-    response = page.goto(url)
-    assert response is not None and response.status == 200, (url, page.url)
-    expect(page.get_by_role("heading", level=1, name="Administration")).to_be_visible()
-    assert_accessible(page, f"{url} ({color_scheme})")
-    screenshots(page, f"admin-{name}", color_scheme)
+    world = admin_world
+    fields = {"user": world.user, "group": world.group, "policy": world.policy}
+    pages = [(name, path.format(repo=world.repository, **fields)) for name, path in ADMIN_PAGES]
+    survey(page, color_scheme, pages)
 
 
 def _submit(page: Page, control: Locator) -> None:
