@@ -42,17 +42,36 @@ def overflowing(page: Page) -> list[str]:
     )
 
 
+def squeezed(page: Page) -> list[str]:
+    """Visible buttons taller than two lines of their text: a label broken to fit."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('button, a.button')]
+              .filter((el) => {
+                const box = el.getBoundingClientRect();
+                const size = parseFloat(getComputedStyle(el).fontSize);
+                return box.width > 0 && box.height > 3.2 * size;
+              })
+              .slice(0, 5)
+              .map((el) => el.textContent.trim())"""
+        )
+    )
+
+
 def screenshots(page: Page, name: str, color_scheme: ColorScheme) -> None:
     """test-artifacts/screenshots/<name>-<scheme>-laptop.png and -phone.png, full pages;
-    fails when the page scrolls sideways on either (the page is left at laptop width)."""
+    fails when the page scrolls sideways on either, or squeezes a button's label onto
+    several lines (the page is left at laptop width)."""
     problems = {}
     for label, size in (("phone", PHONE), ("laptop", LAPTOP)):
         page.set_viewport_size(size)
         page.screenshot(path=screenshot_path(f"{name}-{color_scheme}-{label}"), full_page=True)
-        wide = overflowing(page)
+        wide, broken = overflowing(page), squeezed(page)
         if wide:
-            problems[label] = wide
-    assert not problems, f"{name} ({color_scheme}) scrolls sideways: {problems}"
+            problems[f"{label}: scrolls sideways"] = wide
+        if broken:
+            problems[f"{label}: button labels broken"] = broken
+    assert not problems, f"{name} ({color_scheme}): {problems}"
 
 
 def survey(
