@@ -272,6 +272,8 @@ def test_the_policy_editor_works_from_the_keyboard(new_page: PageFactory, users:
     page.keyboard.type(json.dumps(CUSTOM_POLICY))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Create policy"
+    # Where the focus is shows: the button draws its focus ring.
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=2, name=policy)).to_be_visible()
@@ -303,3 +305,12 @@ def test_a_read_only_user_is_refused_the_admin_pages(
         expect(page.get_by_role("navigation", name="Administration")).to_have_count(0)
     assert_accessible(page, "the 403 page")
     screenshots(page, "admin-forbidden", "light")
+    # A form posted anyway, with the reader's own token, is refused and creates no one.
+    csrf = page.locator("header form input[name=csrf]").get_attribute("value") or ""
+    intruder = f"intruder-{uuid.uuid4().hex[:6]}"
+    form = {"csrf": csrf, "name": intruder, "password": PASSWORD}
+    assert page.request.post("/admin/users", form=form).status == 403
+    admin = new_page(users.admin)
+    admin.goto("/admin/users")
+    expect(admin.locator("main")).to_contain_text(admin_world.user)
+    expect(admin.locator("main")).not_to_contain_text(intruder)

@@ -365,9 +365,9 @@ def test_a_reader_sees_the_repository_settings_without_controls(
     page = new_page(users.reader)
     world = settings_world
     page.goto(f"/repositories/{world.repository}")
-    expect(
-        page.get_by_role("navigation", name="Repository").get_by_role("link", name="Pull requests")
-    ).to_be_visible()
+    tabs = page.get_by_role("navigation", name="Repository")
+    expect(tabs.get_by_role("link", name="Pull requests")).to_be_visible()
+    expect(tabs.get_by_role("link", name="Settings")).to_have_count(0)
     for tail in (
         "",
         "/webhooks",
