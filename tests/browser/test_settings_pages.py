@@ -118,7 +118,9 @@ def settings_world(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> SettingsWorld:
     tag = uuid.uuid4().hex[:6]
-    name, template, spare = f"settings-{tag}", f"two-approvals-{tag}", f"release-review-{tag}"
+    name, spare = f"settings-{tag}", f"release-review-{tag}"
+    # Long enough to wrap beside its button on a phone, as real names do.
+    template = f"two-approvals-before-main-moves-{tag}"
     admin = signed_in_state(users.admin)
     owner = _new_user(browser, server, admin, "owner", "GitServerPowerUser")
     with forms_of(browser, server, signed_in_state(owner)) as own:
