@@ -25,10 +25,13 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.actions import Action
 from auth.principal import Principal
+from auth.principals import load_principal
 from gitserver import errors as categories
+from gitserver.access import Access, RequestInfo
 from gitserver.content.merges import MergeOption, MergeRequest
-from gitserver.db import AutoMerge, Database, PullRequest, Repository
+from gitserver.db import AutoMerge, Database, PullRequest, Repository, User
 from gitserver.pipelines.statuses import SUCCESS, combine, required_in, statuses_in, unmet_in
 from gitserver.pulls import armed, errors
 from gitserver.pulls.approvals import evaluate_in
@@ -43,6 +46,38 @@ log = logging.getLogger(__name__)
 # (armed_by user name, merge option, repository name, destination ref) -> the principal,
 # its current policies allowing the merge. Raises AccessDenied (or NotFound: user gone).
 MergeAuthority = Callable[[str, MergeOption, str, str], Awaitable[Principal]]
+
+MERGE_ACTIONS = {
+    MergeOption.FAST_FORWARD: Action.MERGE_PULL_REQUEST_BY_FAST_FORWARD,
+    MergeOption.SQUASH: Action.MERGE_PULL_REQUEST_BY_SQUASH,
+    MergeOption.THREE_WAY: Action.MERGE_PULL_REQUEST_BY_THREE_WAY,
+}
+
+
+def merge_authority(db: Database, access: Access, account_id: str) -> MergeAuthority:
+    """The arming user as they are now, once their policies allow the merge: the same
+    decision (and audit record) as their own MergePullRequestBy<strategy> request.
+
+    The request is the server's own (transport `internal`, from 127.0.0.1): the user
+    is not connected when their statuses turn green.
+    """
+
+    async def authority(
+        user_name: str, option: MergeOption, repository: str, destination_ref: str
+    ) -> Principal:
+        async with db.reader() as session:
+            user = await session.scalar(select(User).where(User.name == user_name))
+            if user is None:
+                raise errors.InvalidActorArn(f"The user {user_name} who armed the merge is gone")
+            principal = await load_principal(session, user, account_id, "merge-when-green")
+        request = RequestInfo(
+            source_ip="127.0.0.1", secure=True, transport="internal", user_agent="merge-when-green"
+        )
+        target = access.repository(repository, references=(destination_ref,))
+        await access.authorize(principal, MERGE_ACTIONS[option], [target], request)
+        return principal
+
+    return authority
 
 
 class AutoMerges:
