@@ -220,6 +220,7 @@ class Server:
         return Reviews(
             pulls=services.pulls,
             comments=services.comments,
+            reactions=services.reactions,
             approvals=services.approvals,
             templates=services.templates,
             merges=services.merges,

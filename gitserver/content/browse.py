@@ -212,11 +212,17 @@ class Browse:
         text = result.stdout.decode("utf-8", "replace")
         return [_commit(chunk.lstrip("\n")) for chunk in text.split(_RS) if chunk.strip()]
 
-    async def numstat(self, repo: Repository, before: str | None, after: str) -> bytes:
+    async def numstat(
+        self, repo: Repository, before: str | None, after: str, *, path: str | None = None
+    ) -> bytes:
         """`git diff --numstat -z` between two commits (None: the empty tree): each file's
-        added and deleted lines, counted by git without a blob leaving its process."""
+        added and deleted lines, counted by git without a blob leaving its process; with
+        `path`, that file's only (git then compares only the trees on its path)."""
         args = ["diff", "--numstat", "-z", "--no-renames", "--end-of-options"]
         args += [user_value(before or EMPTY_TREE), user_value(after)]
+        if path is not None:
+            # A file's name, never a pattern or other magic; and no leading "-" to refuse.
+            args += ["--", user_value(":(literal)" + join(split_path(path)))]
         result = await self.git.run(*args, repo=self.store.path(repo.id))
         return result.stdout
 

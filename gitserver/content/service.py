@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from gitserver.content.errors import CommitIdsLimitExceeded
-from gitserver.content.history import differences, file_history
+from gitserver.content.history import differences, file_differences, file_history
 from gitserver.content.reader import FULL_OID, Reader
 from gitserver.content.views import CommitInfo, Difference, FileContent, FileVersion, Folder
 from gitserver.db import Repository
@@ -123,6 +123,23 @@ class Contents:
             after_commit = reader.resolve(after, repo.default_branch)
             before_commit = reader.resolve(before, repo.default_branch) if before else None
             return differences(reader, before_commit, after_commit, before_path, after_path)
+
+        return await self._read(repo, work)
+
+    async def file_differences(
+        self, repo: Repository, after: str, before: str | None, path: str
+    ) -> list[Difference]:
+        """`differences` of the one file at `path` (a page showing one file's diff),
+        found without comparing the rest of the trees.
+
+        Raises:
+            PathRequired, InvalidPath, CommitNotFound.
+        """
+
+        def work(reader: Reader) -> list[Difference]:
+            after_commit = reader.resolve(after, repo.default_branch)
+            before_commit = reader.resolve(before, repo.default_branch) if before else None
+            return file_differences(reader, before_commit, after_commit, path)
 
         return await self._read(repo, work)
 

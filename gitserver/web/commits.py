@@ -27,8 +27,9 @@ async def commit(request: web.Request) -> web.StreamResponse:
     hide, only = request.query.get("w") == "1", request.query.get("path", "")
     if not FULL_OID.fullmatch(commit_id):
         commit_id = await deps.browse.resolve(repo, commit_id)
-    # git counts the diff's lines while the commit and its changed files are read.
-    numstat = asyncio.ensure_future(deps.browse.commit_numstat(repo, commit_id))
+    # git counts the diff's lines while the commit and its changed files are read (for
+    # one file, `changes` counts that file alone).
+    numstat = None if only else asyncio.ensure_future(deps.browse.commit_numstat(repo, commit_id))
     try:
         info = await deps.contents.commit(repo, commit_id)
         parent = info.parents[0] if info.parents else None
@@ -36,7 +37,8 @@ async def commit(request: web.Request) -> web.StreamResponse:
             deps, repo, parent, commit_id, ignore_whitespace=hide, only=only, numstat=numstat
         )
     finally:
-        _settle(numstat)
+        if numstat is not None:
+            _settle(numstat)
     return render(
         request,
         "commit.html",

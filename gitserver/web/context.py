@@ -25,6 +25,7 @@ from gitserver.db import Database, Repository
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.comments import Comments
 from gitserver.pulls.merging import PullRequestMerges
+from gitserver.pulls.reactions import Reactions
 from gitserver.pulls.service import PullRequests
 from gitserver.pulls.templates import Templates
 from gitserver.store.branches import Branches
@@ -49,6 +50,7 @@ class Reviews:
 
     pulls: PullRequests
     comments: Comments
+    reactions: Reactions
     approvals: Approvals
     templates: Templates
     merges: PullRequestMerges

@@ -65,12 +65,14 @@ async def changes(
     Collapsed files get no body here: each links to the page of its own diff (`only`).
     `numstat`: git's counts of that change if the caller has started them already."""
     # The list (object reads) and git's counts (a subprocess) do not wait on each other.
-    differences, counts = await asyncio.gather(
-        deps.contents.differences(repo, after, before),
-        numstat or deps.browse.numstat(repo, before, after),
+    # One file (`only`) is compared alone: its trees, not the whole comparison's.
+    listed = (
+        deps.contents.file_differences(repo, after, before, only)
+        if only
+        else deps.contents.differences(repo, after, before)
     )
-    if only:
-        differences = [d for d in differences if d.path == only]
+    counting = numstat or deps.browse.numstat(repo, before, after, path=only or None)
+    differences, counts = await asyncio.gather(listed, counting)
     counted = stats_from_numstat(counts)
     by_path = {stat.path: stat for stat in counted}
     stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]

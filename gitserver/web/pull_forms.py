@@ -1,9 +1,9 @@
-"""The pull-request page's forms: comment (general or on a line), reply, edit, approve or
-revoke, close, merge. Each is authorized with the API's action for the same operation
-(`api/ops/comments.py`, `approvals.py`, `pulls.py`, `pull_merges.py`), calls the same
-service, and sends the browser back to the page; a refusal by the service (a rule of
-the domain: the author approving, the source moved since the page was rendered) shows
-the page again with the service's message.
+"""The pull-request page's forms: comment (general or on a line), reply, edit, delete,
+react, approve or revoke, close, merge. Each is authorized with the API's action for the
+same operation (`api/ops/comments.py`, `approvals.py`, `pulls.py`, `pull_merges.py`),
+calls the same service, and sends the browser back to the page; a refusal by the service
+(a rule of the domain: the author approving, the source moved since the page was
+rendered) shows the page again with the service's message.
 """
 
 from __future__ import annotations
@@ -104,6 +104,36 @@ async def edit_comment(request: web.Request) -> web.StreamResponse:
     try:
         await deps_of(request).reviews.comments.update(
             viewer_of(request).principal, comment_id, form.get("content", "")
+        )
+    except categories.DomainError as exc:
+        return await _refused(request, repo, exc)
+    raise _back(request, weburls.comment_anchor(comment_id))
+
+
+async def delete_comment(request: web.Request) -> web.StreamResponse:
+    """DeleteCommentContent: the comment stays in its thread, its content goes (the
+    service's rule: whoever the action is allowed to, as CodeCommit)."""
+    repo = await changing(request, Action.DELETE_COMMENT_CONTENT)
+    comment_id = request.match_info["comment"]
+    await _comment_of_this_pull_request(request, comment_id)
+    try:
+        await deps_of(request).reviews.comments.delete_content(
+            viewer_of(request).principal, comment_id
+        )
+    except categories.DomainError as exc:
+        return await _refused(request, repo, exc)
+    raise _back(request, weburls.comment_anchor(comment_id))
+
+
+async def react(request: web.Request) -> web.StreamResponse:
+    """PutCommentReaction: the viewer's reaction set, changed, or removed (`none`)."""
+    repo = await changing(request, Action.PUT_COMMENT_REACTION)
+    comment_id = request.match_info["comment"]
+    await _comment_of_this_pull_request(request, comment_id)
+    form = await _form(request)
+    try:
+        await deps_of(request).reviews.reactions.put(
+            viewer_of(request).principal, comment_id, form.get("reaction")
         )
     except categories.DomainError as exc:
         return await _refused(request, repo, exc)

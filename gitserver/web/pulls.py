@@ -20,6 +20,7 @@ from gitserver.content.merges import MergeOption
 from gitserver.db import Repository
 from gitserver.pulls.approvals import APPROVE, Evaluation
 from gitserver.pulls.model import OPEN, PullRequestView, user_arn
+from gitserver.pulls.reactions import REACTIONS
 from gitserver.web.context import (
     PAGE_SIZE,
     deps_of,
@@ -83,6 +84,8 @@ class Controls:
     comment: bool
     reply: bool
     edit: bool
+    delete: bool
+    react: bool
     approve: bool
     override: bool
     close: bool
@@ -133,6 +136,7 @@ async def pull_request_page(
         merge=await _merge_box(request, repo, pr, evaluation),
         controls=_controls(request, repo, pr),
         strategy_names=STRATEGY_NAMES,
+        reactions=REACTIONS,
     )
 
 
@@ -142,6 +146,8 @@ def _controls(request: web.Request, repo: Repository, pr: PullRequestView) -> Co
         comment=may(request, Action.POST_COMMENT_FOR_PULL_REQUEST, repo),
         reply=may(request, Action.POST_COMMENT_REPLY, repo),
         edit=may(request, Action.UPDATE_COMMENT, repo),
+        delete=may(request, Action.DELETE_COMMENT_CONTENT, repo),
+        react=may(request, Action.PUT_COMMENT_REACTION, repo),
         approve=is_open and may(request, Action.UPDATE_PULL_REQUEST_APPROVAL_STATE, repo),
         override=is_open and may(request, Action.OVERRIDE_PULL_REQUEST_APPROVAL_RULES, repo),
         close=is_open and may(request, Action.UPDATE_PULL_REQUEST_STATUS, repo),

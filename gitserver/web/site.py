@@ -101,6 +101,10 @@ def _pull_request_routes() -> list[web.RouteDef]:
         web.post(_PR + "/comments", pull_forms.post_comment, name="web-pull-comment"),
         web.post(_PR + "/comments/{comment}/replies", pull_forms.post_reply, name="web-pull-reply"),
         web.post(_PR + "/comments/{comment}", pull_forms.edit_comment, name="web-pull-edit"),
+        web.post(
+            _PR + "/comments/{comment}/delete", pull_forms.delete_comment, name="web-pull-delete"
+        ),
+        web.post(_PR + "/comments/{comment}/reaction", pull_forms.react, name="web-pull-react"),
         web.post(_PR + "/approval", pull_forms.set_approval, name="web-pull-approval"),
         web.post(_PR + "/override", pull_forms.override, name="web-pull-override"),
         web.post(_PR + "/status", pull_forms.set_status, name="web-pull-status"),

@@ -72,6 +72,17 @@ def team(server: Server) -> Team:
 
 
 @pytest.fixture(scope="session")
+def moderator(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Account:
+    """A power user who may also DeleteCommentContent (CodeCommit's power user may not)."""
+    account = _account(server, "moderator")
+    statement = {"Effect": "Allow", "Action": "codecommit:DeleteCommentContent", "Resource": "*"}
+    document = tmp_path_factory.mktemp("moderator") / "policy.json"
+    document.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    server.cli("policy", "put-user-policy", account.name, "Moderate", "--document", str(document))
+    return account
+
+
+@pytest.fixture(scope="session")
 def api(server: Server) -> BaseClient:
     """An administrator's boto3 client: what a CodeCommit tool sees of the same server."""
     return client_for(server, "browser-pulls-api", admin=True)
@@ -401,6 +412,66 @@ def test_a_line_comment_without_javascript(
     ]
 
 
+def test_react_to_a_comment_then_delete_it_keeping_its_reply(
+    new_page: PageFactory,
+    team: Team,
+    moderator: Account,
+    branches: Callable[[str], Branches],
+    api: BaseClient,
+    snap: Callable[[Page, str], None],
+) -> None:
+    repo = branches("react")
+    author = new_page(moderator)
+    number = _open_from_the_form(author, repo, "React and delete", "For reactions.")
+    activity = author.get_by_role("region", name="Activity")
+    activity.get_by_label("Add a comment").fill("Ship it **today**?")
+    _submit(author, activity.get_by_role("button", name="Comment", exact=True))
+
+    def comment(page: Page) -> Locator:
+        return page.get_by_role("region", name="Activity").locator("article.comment").first
+
+    # The author reacts from the picker; the count shows, pressed (theirs).
+    comment(author).locator(".react-picker > summary").click()
+    picker = comment(author).locator(".react-picker .picker")
+    _submit(author, picker.get_by_role("button", name="hooray", exact=True))
+    mine = comment(author).get_by_role("button", name="1 hooray", exact=True)
+    expect(mine).to_have_attribute("aria-pressed", "true")
+    # The reviewer adds theirs by the count's own button, then replies.
+    reviewer = new_page(team.reviewer)
+    reviewer.goto(author.url)
+    theirs = comment(reviewer).get_by_role("button", name="1 hooray", exact=True)
+    expect(theirs).to_have_attribute("aria-pressed", "false")
+    _submit(reviewer, theirs)
+    expect(comment(reviewer).get_by_role("button", name="2 hooray", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    thread = reviewer.get_by_role("region", name="Activity").locator(".thread").first
+    thread.locator("details.reply > summary").click()
+    thread.locator("details.reply textarea").fill("Yes, today.")
+    _submit(reviewer, thread.locator("details.reply").get_by_role("button", name="Reply"))
+    comment(reviewer).locator(".react-picker > summary").click()  # the picker, open
+    snap(reviewer, "reactions")
+    (found,) = api.get_comments_for_pull_request(pullRequestId=number)["commentsForPullRequestData"]
+    assert found["comments"][0]["reactionCounts"] == {"hooray": 2}
+
+    # The author deletes their comment: a second button confirms; the reply stays.
+    author.reload()
+    delete = comment(author).locator("details.delete-comment")
+    delete.locator("summary").click()
+    expect(delete).to_contain_text("Delete your comment?")
+    _submit(author, delete.get_by_role("button", name="Delete comment"))
+    thread = author.get_by_role("region", name="Activity").locator(".thread").first
+    comments = thread.locator("article.comment")
+    expect(comments).to_have_count(2)
+    expect(comments.nth(0)).to_have_text(re.compile("This comment was deleted."))
+    expect(comments.nth(0)).not_to_contain_text("Ship it")
+    expect(comments.nth(0).locator(".reactions, details")).to_have_count(0)
+    expect(comments.nth(1)).to_contain_text("Yes, today.")
+    snap(author, "deleted")
+    (found,) = api.get_comments_for_pull_request(pullRequestId=number)["commentsForPullRequestData"]
+    assert [c["deleted"] for c in found["comments"]] == [True, False]
+
+
 def _plain_page(browser: Browser, server: Server, state: Path) -> Page:
     context = browser.new_context(
         base_url=server.base_url, storage_state=state, java_script_enabled=False
@@ -448,7 +519,8 @@ def reviewed(
         location={"filePath": "app.py", "filePosition": 2, "relativeFileVersion": "AFTER"},
     )["comment"]
     api.post_comment_reply(inReplyTo=inline["commentId"], content="A reply")
-    api.post_comment_for_pull_request(**commits, content="In general")
+    general = api.post_comment_for_pull_request(**commits, content="In general")["comment"]
+    api.put_comment_reaction(commentId=general["commentId"], reactionValue=":thumbsup:")
     yield name, number
 
 
@@ -469,17 +541,25 @@ def test_pull_request_pages_have_no_serious_accessibility_violations(
     path: str,
     color_scheme: ColorScheme,
     new_page: PageFactory,
-    team: Team,
+    moderator: Account,
     reviewed: tuple[str, str],
 ) -> None:
     name, number = reviewed
-    page = new_page(team.reviewer, color_scheme=color_scheme)
+    # A reviewer who may also delete comments: every control of the page is shown.
+    page = new_page(moderator, color_scheme=color_scheme)
     response = page.goto(path.format(repo=name, id=number))
     assert response is not None and response.status == 200, page.url
     if "{id}" in path:
         # What axe must see: the diff, the inline thread and its forms, the rules, the box.
         expect(page.locator("tr.inline .thread")).to_contain_text("On this line")
-        expect(page.get_by_role("region", name="Activity")).to_contain_text("In general")
+        activity = page.get_by_role("region", name="Activity")
+        expect(activity).to_contain_text("In general")
+        # A reaction's count, the open picker and an open delete confirmation.
+        general = activity.locator("article.comment").filter(has_text="In general")
+        expect(general.get_by_role("button", name="1 thumbs up", exact=True)).to_be_visible()
+        general.locator(".react-picker > summary").click()
+        general.locator("details.delete-comment > summary").click()
+        expect(general.get_by_role("button", name="Delete comment")).to_be_visible()
         page.locator("a.add-line").first.click()  # an open inline form
         expect(page.locator("tr.inline form[data-line]")).to_have_count(1)
     elif path.endswith("/new?source=feature&destination=main"):

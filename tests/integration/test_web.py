@@ -336,6 +336,8 @@ _REPO_FORMS = {
     "web-pull-comment": "/pull-requests/{pr}/comments",
     "web-pull-reply": "/pull-requests/{pr}/comments/{comment}/replies",
     "web-pull-edit": "/pull-requests/{pr}/comments/{comment}",
+    "web-pull-delete": "/pull-requests/{pr}/comments/{comment}/delete",
+    "web-pull-react": "/pull-requests/{pr}/comments/{comment}/reaction",
     "web-pull-approval": "/pull-requests/{pr}/approval",
     "web-pull-override": "/pull-requests/{pr}/override",
     "web-pull-status": "/pull-requests/{pr}/status",

@@ -378,8 +378,11 @@ def test_reply_and_edit_need_the_token_and_only_the_author_edits(
     fields = {"before": _hidden(page, "before"), "after": _hidden(page, "after")}
     posted = admin.post(pull.url + "/comments", {**fields, "csrf": page.csrf(), "content": "Mine"})
     comment = posted.location.rsplit("#comment-", 1)[1]
-    for tail in (f"/comments/{comment}", f"/comments/{comment}/replies"):
-        forged = admin.post(pull.url + tail, {"csrf": "forged", "content": "forged"})
+    for tail in ("", "/replies", "/delete", "/reaction"):
+        forged = admin.post(
+            f"{pull.url}/comments/{comment}{tail}",
+            {"csrf": "forged", "content": "forged", "reaction": "heart"},
+        )
         assert forged.status == 403, tail
     other = signed_in(server, _user(server, "other", admin=True), PASSWORD)
     edit = other.post(f"{pull.url}/comments/{comment}", {"csrf": other.csrf(), "content": "Not"})
@@ -387,6 +390,7 @@ def test_reply_and_edit_need_the_token_and_only_the_author_edits(
     threads = api.get_comments_for_pull_request(pullRequestId=pull.number)
     (thread,) = threads["commentsForPullRequestData"]
     assert [c["content"] for c in thread["comments"]] == ["Mine"]
+    assert thread["comments"][0]["reactionCounts"] == {}
 
 
 def test_override_lifts_the_rule_blocker_and_can_be_revoked(
@@ -425,3 +429,123 @@ def test_the_creation_form_previews_the_template_rules(
     number = _open(admin, name)
     page = admin.get(f"/repositories/{name}/pull-requests/{number}")
     assert f"{template}</strong>: not satisfied" in page.body
+
+
+def _comment(browser: Browser, pull: Pull, content: str) -> str:
+    page = browser.get(pull.url)
+    fields = {"before": _hidden(page, "before"), "after": _hidden(page, "after")}
+    posted = browser.post(
+        pull.url + "/comments", {**fields, "csrf": page.csrf(), "content": content}
+    )
+    assert posted.status == 303, posted.body[:500]
+    return posted.location.rsplit("#comment-", 1)[1]
+
+
+def _reactions(api: BaseClient, comment: str) -> dict[str, list[str]]:
+    found = api.get_comment_reactions(commentId=comment)["reactionsForComment"]
+    return {r["reaction"]["shortCode"]: r["reactionUsers"] for r in found}
+
+
+def _pressed(page: Page, comment: str) -> list[str]:
+    """The reactions shown pressed (the viewer's) in the comment's counts, as `code:count`."""
+    start = page.body.index(f'id="comment-{comment}"')
+    form = page.body[start : page.body.index("</form>", start)]
+    counts = form.split('class="react-picker"')[0]
+    return re.findall(r'aria-pressed="true" title="([^":]+): (\d+)', counts)
+
+
+def test_react_change_and_remove_a_reaction(
+    server: Server, pull: Pull, admin: Browser, api: BaseClient
+) -> None:
+    comment = _comment(admin, pull, "React to me")
+    token = admin.csrf()
+    reacted = admin.post(
+        f"{pull.url}/comments/{comment}/reaction", {"csrf": token, "reaction": "thumbsup"}
+    )
+    assert reacted.status == 303 and reacted.location.endswith(f"#comment-{comment}")
+    arn = f"arn:aws:iam::{ACCOUNT}:user/admin"
+    assert _reactions(api, comment) == {"thumbsup": [arn]}
+    page = admin.get(pull.url)
+    assert _pressed(page, comment) == [("thumbs up", "1")]
+    other = signed_in(server, _user(server, "fan", admin=True), PASSWORD)
+    url = f"{pull.url}/comments/{comment}/reaction"
+    assert other.post(url, {"csrf": other.csrf(), "reaction": "👍"}).status == 303
+    page = admin.get(pull.url)
+    assert _pressed(page, comment) == [("thumbs up", "2")]
+    # Another reaction replaces the viewer's; "none" (what their pressed button sends) removes it.
+    assert admin.post(url, {"csrf": token, "reaction": "hooray"}).status == 303
+    assert [len(users) for users in _reactions(api, comment).values()] == [1, 1]
+    page = admin.get(pull.url)
+    assert _pressed(page, comment) == [("hooray", "1")]
+    assert 'value="none" class="reaction" aria-pressed="true" title="hooray' in page.body
+    assert admin.post(url, {"csrf": token, "reaction": "none"}).status == 303
+    assert list(_reactions(api, comment)) == ["thumbsup"]
+    refused = admin.post(url, {"csrf": token, "reaction": "rocket"})
+    assert refused.status == 400 and "not one of the supported reactions" in refused.body
+    assert list(_reactions(api, comment)) == ["thumbsup"]
+
+
+def test_delete_a_comment_keeps_its_thread_and_replies(
+    server: Server, pull: Pull, admin: Browser, api: BaseClient
+) -> None:
+    comment = _comment(admin, pull, "Regrettable words")
+    token = admin.csrf()
+    reply = admin.post(f"{pull.url}/comments/{comment}/replies", {"csrf": token, "content": "Kept"})
+    assert reply.status == 303
+    page = admin.get(pull.url)
+    assert f'action="{pull.url}/comments/{comment}/delete"' in page.body
+    deleted = admin.post(f"{pull.url}/comments/{comment}/delete", {"csrf": token})
+    assert deleted.status == 303 and deleted.location.endswith(f"#comment-{comment}")
+    (thread,) = api.get_comments_for_pull_request(pullRequestId=pull.number)[
+        "commentsForPullRequestData"
+    ]
+    first, second = thread["comments"]
+    assert first["deleted"] is True and first["content"] == ""
+    assert second["content"] == "Kept" and second["inReplyTo"] == comment
+    page = admin.get(pull.url)
+    assert "This comment was deleted." in page.body and "Regrettable" not in page.body
+    assert "Kept" in page.body
+    # A deleted comment offers nothing more: no edit, delete or reaction.
+    for tail in ("/delete", "/reaction", '"'):
+        assert f'action="{pull.url}/comments/{comment}{tail}' not in page.body, tail
+    again = admin.post(f"{pull.url}/comments/{comment}/delete", {"csrf": token})
+    assert again.status == 409
+    react = admin.post(
+        f"{pull.url}/comments/{comment}/reaction", {"csrf": token, "reaction": "heart"}
+    )
+    assert react.status == 409
+    (thread,) = api.get_comments_for_pull_request(pullRequestId=pull.number)[
+        "commentsForPullRequestData"
+    ]
+    assert thread["comments"][0]["reactionCounts"] == {}
+
+
+def test_a_reader_sees_reactions_but_may_not_react_or_delete(
+    server: Server, pull: Pull, admin: Browser, api: BaseClient, tmp_path: Path
+) -> None:
+    comment = _comment(admin, pull, "Read me")
+    url = f"{pull.url}/comments/{comment}"
+    assert admin.post(url + "/reaction", {"csrf": admin.csrf(), "reaction": "heart"}).status == 303
+    reader = _read_only(server, pull.name, tmp_path)
+    page = reader.get(pull.url)
+    assert page.status == 200 and "Read me" in page.body
+    assert '<span class="reaction" title="heart: 1">' in page.body  # the count, no button
+    for control in (url + "/reaction", url + "/delete", 'name="reaction"', "react-picker"):
+        assert control not in page.body, control
+    token = reader.csrf()
+    assert reader.post(url + "/reaction", {"csrf": token, "reaction": "angry"}).status == 403
+    assert reader.post(url + "/delete", {"csrf": token}).status == 403
+    assert _reactions(api, comment) == {"heart": [f"arn:aws:iam::{ACCOUNT}:user/admin"]}
+    assert api.get_comment(commentId=comment)["comment"]["content"] == "Read me"
+
+
+def test_one_files_diff_shows_that_file_only(pull: Pull, admin: Browser) -> None:
+    page = admin.get(pull.url + "?path=notes.md")
+    assert page.status == 200
+    assert "Showing one file, notes.md" in page.body
+    assert "# Notes" in page.body and "return 2" not in page.body
+    # A path is a name, not a pattern; one that is not changed shows no file.
+    for path in ("*.md", "nothing.txt", "-rf"):
+        other = admin.get(pull.url + "?path=" + path)
+        assert other.status == 200 and "# Notes" not in other.body, path
+    assert admin.get(pull.url + "?path=a/../notes.md").status == 400

@@ -16,7 +16,7 @@ from gitserver.api.shapes import (
     file_version_json,
     folder_json,
 )
-from gitserver.content.history import differences, file_history
+from gitserver.content.history import differences, file_differences, file_history
 from gitserver.content.reader import Reader
 from gitserver.content.sizes import object_size
 from gitserver.store.errors import StoreError
@@ -287,6 +287,46 @@ def test_differences_types_modes_and_path_filters(tmp_path: Path) -> None:
             with pytest.raises(StoreError) as error:
                 _diffs(r, old, new, after_path="nope")
             assert _aws(error) == "PathDoesNotExistException"
+
+    run_in_repo(tmp_path, body)
+
+
+def test_one_files_differences_are_the_whole_comparisons_entries_for_it(tmp_path: Path) -> None:
+    """`file_differences` reads only the trees on the path; what it finds must be what the
+    whole comparison lists for that path, type changes (two entries) included."""
+
+    async def body(env: Env) -> None:
+        git, work = env.git, env.work
+        git.commit(work, "a/edit.txt", "1\n")
+        git.commit(work, "a/same.txt", "s\n")
+        git.commit(work, "becomes_dir", "f\n")
+        git.commit(work, "becomes_link", "l\n")
+        git.commit(work, "gone.txt", "x\n")
+        before = git.rev_parse(work, "HEAD")
+        (work / "a" / "edit.txt").write_text("2\n")
+        (work / "becomes_dir").unlink()
+        (work / "becomes_dir").mkdir()
+        (work / "becomes_dir" / "inner.txt").write_text("i\n")
+        (work / "becomes_link").unlink()
+        (work / "becomes_link").symlink_to("a/same.txt")
+        (work / "gone.txt").unlink()
+        (work / "new.txt").write_text("n\n")
+        git("add", "-A", cwd=work)
+        git("commit", "-qm", "change", cwd=work)
+        env.push()
+        with Reader(env.path) as r:
+            old, new = r.resolve(before, "main"), r.resolve("main", "main")
+            whole = differences(r, old, new)
+            asked = {d.path for d in whole} | {"a/same.txt", "a", "missing.txt", "/a/edit.txt"}
+            for path in sorted(asked):
+                expected = [d for d in whole if d.path == path.lstrip("/")]
+                assert file_differences(r, old, new, path) == expected, path
+            assert [d.change_type for d in file_differences(r, old, new, "becomes_link")] == [
+                "D",
+                "A",
+            ]
+            added = file_differences(r, None, new, "new.txt")
+            assert [d.change_type for d in added] == ["A"]
 
     run_in_repo(tmp_path, body)
 
