@@ -226,6 +226,9 @@ class Server:
             merges=services.merges,
             branch_merges=BranchMerges(services.db, services.git, services.store, limits),
             conflicts=MergeConflicts(services.git, services.store, services.settings.max_file_size),
+            statuses=services.statuses,
+            required_checks=services.required_checks,
+            automerges=services.automerges,
         )
 
     def api(self) -> CodeCommitApi:

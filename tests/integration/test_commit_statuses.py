@@ -16,6 +16,7 @@ from tests.api_support import client_for, error_code
 from tests.octokit import validate
 from tests.receivers import Received, Receiver
 from tests.support import Git, Server
+from tests.web_support import signed_in
 
 pytestmark = pytest.mark.database
 
@@ -178,6 +179,13 @@ def test_required_context_blocks_the_api_merge_until_success(
             merge()
         assert error_code(refused.value) == "PullRequestApprovalRulesNotSatisfiedException"
         assert shown in str(refused.value), str(refused.value)
+    page = signed_in(server, "admin", server.admin_password).get(
+        f"/repositories/{name}/pull-requests/{number}"
+    )
+    assert page.status == 200
+    assert "The required status ci (failure) is not success." in page.body  # the merge box
+    assert "Merge when the statuses succeed" in page.body  # arming is offered
+    assert "<strong>ci</strong>" in page.body  # the statuses list
     _set(server, name, head, "other", "success")  # not the required one
     with pytest.raises(ClientError):
         merge()

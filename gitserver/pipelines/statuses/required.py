@@ -59,6 +59,16 @@ class RequiredChecks:
             repo = await get_repository(session, repository)
             return await required_in(session, repo.id)
 
+    async def unmet(self, repository: str, commit_id: str) -> list[Unmet]:
+        """Each required context not `success` on the commit (`unmet_in`).
+
+        Raises:
+            RepositoryNotFound.
+        """
+        async with self.db.reader() as session:
+            repo = await get_repository(session, repository)
+            return await unmet_in(session, repo.id, commit_id)
+
     async def require(self, repository: str, context: str) -> list[str]:
         """Add `context` (already there: no change); returns the required contexts.
 
