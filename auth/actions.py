@@ -10,6 +10,12 @@ keys, Git credentials and access keys, on the user's ARN. The administration one
 `group/NAME`, `policy/NAME`, or `user/*`, `group/*`, `policy/*` for a list) and
 `cloudtrail:LookupEvents` (the audit log, as CloudTrail's) decide the web UI's admin
 pages; `GitServerIAMFullAccess` grants them.
+
+`gitserver:` actions are this server's own, for what no AWS service has: commit
+statuses and the required status checks that gate merges (issue 13). They live in our
+namespace rather than `codecommit:` so no policy written for AWS grants them by a
+wildcard meant for AWS's actions, and no future AWS action can collide with them; the
+managed policies grant them beside CodeCommit's (`auth/policy/managed.py`).
 """
 
 from __future__ import annotations
@@ -154,3 +160,8 @@ class Action(StrEnum):
     IAM_CREATE_POLICY_VERSION = "iam:CreatePolicyVersion"
     IAM_SIMULATE_PRINCIPAL_POLICY = "iam:SimulatePrincipalPolicy"
     CLOUDTRAIL_LOOKUP_EVENTS = "cloudtrail:LookupEvents"
+
+    # This server's own, on the repository's ARN (see the module docstring).
+    PUT_COMMIT_STATUS = "gitserver:PutCommitStatus"
+    GET_COMMIT_STATUSES = "gitserver:GetCommitStatuses"
+    UPDATE_REQUIRED_STATUS_CHECKS = "gitserver:UpdateRequiredStatusChecks"

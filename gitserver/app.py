@@ -31,6 +31,7 @@ from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
 from gitserver.content.writer import Limits
 from gitserver.delivery import build_dispatcher, payload_context, trigger_targets
+from gitserver.pulls.automerge import AutoMergeLoop, merge_authority
 from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
 from gitserver.store.branches import Branches
@@ -127,6 +128,7 @@ class Server:
         self.dispatcher: Dispatcher | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._unfollow: Callable[[], None] | None = None
+        self._unmerge: Callable[[], None] | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.http_port = 0
@@ -224,6 +226,9 @@ class Server:
             merges=services.merges,
             branch_merges=BranchMerges(services.db, services.git, services.store, limits),
             conflicts=MergeConflicts(services.git, services.store, services.settings.max_file_size),
+            statuses=services.statuses,
+            required_checks=services.required_checks,
+            automerges=services.automerges,
         )
 
     def api(self) -> CodeCommitApi:
@@ -312,6 +317,12 @@ class Server:
         follow = FollowLoop(self.services.follower)
         self._unfollow = on_events_committed(follow.wake)
         self._tasks.append(asyncio.create_task(follow.run()))
+        automerge = AutoMergeLoop(
+            self.services.automerges,
+            merge_authority(self.services.db, self.access, self.services.settings.account_id),
+        )
+        self._unmerge = on_events_committed(automerge.wake)
+        self._tasks.append(asyncio.create_task(automerge.run()))
 
     def _publish_ports(self) -> None:
         """Clone URLs name the ports actually bound when `:0` let the system pick them."""
@@ -402,7 +413,7 @@ class Server:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for unsubscribe in (self._unsubscribe, self._unfollow):
+        for unsubscribe in (self._unsubscribe, self._unfollow, self._unmerge):
             if unsubscribe is not None:
                 unsubscribe()
         if self.dispatcher is not None:

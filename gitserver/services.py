@@ -9,10 +9,13 @@ from auth import identities
 from auth.ids import generate_password
 from auth.secretbox import SecretBox
 from gitserver.config import Settings
+from gitserver.content.service import Contents
 from gitserver.content.writer import Limits
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
 from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.automerge import AutoMerges
 from gitserver.pulls.carry import carry_comments
 from gitserver.pulls.comments import Comments
 from gitserver.pulls.follow import Follower
@@ -45,6 +48,9 @@ class Services:
     templates: Templates
     comments: Comments
     reactions: Reactions
+    statuses: CommitStatuses
+    required_checks: RequiredChecks
+    automerges: AutoMerges
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -61,6 +67,9 @@ class Services:
         store = RepositoryStore(data, git, endpoints)
         follower = Follower(db, git, store, carry=carry_comments)
         pulls = PullRequests(db, git, store, follower, template_rules)
+        merges = PullRequestMerges(
+            db, git, store, follower, pulls, Limits.scaled(settings.max_file_size)
+        )
         return cls(
             settings=settings,
             db=db,
@@ -70,13 +79,14 @@ class Services:
             endpoints=endpoints,
             follower=follower,
             pulls=pulls,
-            merges=PullRequestMerges(
-                db, git, store, follower, pulls, Limits.scaled(settings.max_file_size)
-            ),
+            merges=merges,
             approvals=Approvals(db, follower),
             templates=Templates(db),
             comments=Comments(db, git, store, follower),
             reactions=Reactions(db),
+            statuses=CommitStatuses(db, Contents(store, settings.max_file_size)),
+            required_checks=RequiredChecks(db),
+            automerges=AutoMerges(db, follower, merges),
         )
 
     async def close(self) -> None:

@@ -45,6 +45,11 @@ class EventType(StrEnum):
     COMMENT_REACTION_UPDATED = "commentReactionUpdated"
     UNREFERENCED_MERGE_COMMIT_CREATED = "unreferencedMergeCommitCreated"
     PIPELINE_EXECUTION_STATE_CHANGED = "pipelineExecutionStateChanged"
+    # A commit status (GitHub's `status` event) was set or changed.
+    COMMIT_STATUS_CHANGED = "commitStatusChanged"
+    # Merge when the required statuses succeed: armed, disarmed (by a push, a person).
+    PULL_REQUEST_AUTO_MERGE_ENABLED = "pullRequestAutoMergeEnabled"
+    PULL_REQUEST_AUTO_MERGE_DISABLED = "pullRequestAutoMergeDisabled"
 
 
 @dataclass(frozen=True, slots=True)

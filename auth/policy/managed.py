@@ -6,7 +6,9 @@ CodeCommit action lists of ``AWSCodeCommitFullAccess``, ``AWSCodeCommitPowerUser
 same self-service IAM statements on ``arn:aws:iam::*:user/${aws:username}``: full access
 and power users manage their own SSH public keys and Git credentials, read-only users
 list and read them. Statements for services this server does not host (EventBridge, SNS,
-Lambda, CodeStar Notifications, CodeGuru) are left out.
+Lambda, CodeStar Notifications, CodeGuru) are left out. This server's own
+``gitserver:`` commit-status actions are added: full access all of them, power users
+report and read statuses (not the required checks that gate merges), read-only read.
 
 ``GitServerIAMFullAccess`` is AWS's ``IAMFullAccess`` plus reading the audit log
 (CloudTrail's ``LookupEvents``): the server's administration (users, groups, policies,
@@ -88,6 +90,9 @@ _POWER_USER_ACTIONS = [
     "codecommit:Update*",
     "codecommit:GitPull",
     "codecommit:GitPush",
+    # Commit statuses (this server's own actions): report and read, not the gate itself.
+    "gitserver:PutCommitStatus",
+    "gitserver:GetCommitStatuses",
 ]
 _READ_ONLY_ACTIONS = [
     "codecommit:BatchGet*",
@@ -97,6 +102,7 @@ _READ_ONLY_ACTIONS = [
     "codecommit:Get*",
     "codecommit:List*",
     "codecommit:GitPull",
+    "gitserver:GetCommitStatuses",
 ]
 
 
@@ -107,7 +113,16 @@ def _document(sid: str, actions: list[str], extra: list[dict[str, object]]) -> s
 
 MANAGED_POLICIES: Mapping[str, str] = MappingProxyType(
     {
-        "GitServerFullAccess": _document("CodeCommitFullAccess", ["codecommit:*"], _SELF_SERVICE),
+        "GitServerFullAccess": _document(
+            "CodeCommitFullAccess",
+            [
+                "codecommit:*",
+                "gitserver:PutCommitStatus",
+                "gitserver:GetCommitStatuses",
+                "gitserver:UpdateRequiredStatusChecks",
+            ],
+            _SELF_SERVICE,
+        ),
         "GitServerPowerUser": _document("CodeCommitPowerUser", _POWER_USER_ACTIONS, _SELF_SERVICE),
         "GitServerIAMFullAccess": _document(
             "IAMFullAccess",

@@ -14,7 +14,7 @@ from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
 from gitserver import datadir
 from gitserver import errors as category
-from gitserver.cli import commands, policy_versions, tagging, webhooks
+from gitserver.cli import commands, policy_versions, statuses, tagging, webhooks
 from gitserver.cli.output import CommandError, Output
 from gitserver.cli.webhooks import DELIVERY_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
@@ -253,12 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
         repo, "reconcile", commands.repo_reconcile, "record ref changes the server missed"
     ).add_argument("name", nargs="?")
     leaf(repo, "maintain", commands.repo_maintain, "repack and index now").add_argument("name")
+    statuses.add_repo_commands(repo, leaf)
     event = groups.add_parser("event", help="the event outbox").add_subparsers(required=True)
     c = leaf(event, "list", commands.event_list, "list stored events, oldest first")
     c.add_argument("--repo", help="only events of this repository")
     c.add_argument("--after", type=int, default=0, help="only events after this sequence number")
     c.add_argument("--limit", type=int, default=1000)
     webhooks.add_commands(groups, leaf)
+    statuses.add_commands(groups, leaf)
     audit = groups.add_parser("audit", help="the audit log").add_subparsers(required=True)
     c = leaf(audit, "list", commands.audit_list, "list audit records, newest first")
     c.add_argument("--since", help="only records at or after this ISO 8601 time (UTC if no zone)")

@@ -572,3 +572,65 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     source_ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(256), default="")
+
+
+class CommitStatus(Base):
+    """The latest status one context (a pipeline, an external CI) reported on a commit.
+
+    One row per (repository, commit, context): a new report replaces the old one, as
+    GitHub's combined status reads only the latest per context; each change is also a
+    `commitStatusChanged` outbox event, which is the history.
+    """
+
+    __tablename__ = "commit_statuses"
+    __table_args__ = (
+        Index(
+            "ux_commit_statuses_commit_context",
+            "repository_id",
+            "commit_id",
+            "context",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repository_id: Mapped[str] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    commit_id: Mapped[str] = mapped_column(String(64))
+    context: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(8))  # pending | success | failure | error
+    target_url: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(String(140), default="")
+    creator: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RequiredStatusCheck(Base):
+    """A context that must be `success` on a pull request's source commit to merge it."""
+
+    __tablename__ = "required_status_checks"
+
+    repository_id: Mapped[str] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    context: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutoMerge(Base):
+    """Merge when the required statuses succeed: armed by a reviewer on one source commit."""
+
+    __tablename__ = "pull_request_auto_merges"
+
+    pull_request_id: Mapped[int] = mapped_column(
+        ForeignKey("pull_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    # FAST_FORWARD_MERGE | SQUASH_MERGE | THREE_WAY_MERGE (CodeCommit's merge options)
+    strategy: Mapped[str] = mapped_column(String(32))
+    armed_by: Mapped[str] = mapped_column(String(64))  # the user name the merge runs as
+    armed_by_arn: Mapped[str] = mapped_column(String(256))
+    # The source commit the reviewer saw: only this commit is ever merged.
+    source_commit: Mapped[str] = mapped_column(String(64))
+    armed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last refusal when a merge was tried (rules not satisfied, a conflict), for the page.
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Database, PullRequest, Repository
 from gitserver.gitcmd import Git, GitError
-from gitserver.pulls import history
+from gitserver.pulls import armed, history
 from gitserver.pulls.model import CLOSED, OPEN, user_arn
 from gitserver.store.refs import known_refs, lock_repository
 from gitserver.store.repositories import RepositoryStore
@@ -152,6 +152,10 @@ class Follower:
             outbox=EventType.PULL_REQUEST_SOURCE_BRANCH_UPDATED,
             beforeCommitId=old_source,
             afterCommitId=source,
+        )
+        # Merge when green was armed on the commit the reviewer saw; this one they did not.
+        await armed.disarm_in(
+            session, repo, pr, actor=actor, actor_arn=actor_arn, reason=armed.PUSH
         )
         if self.carry is not None:
             await self.carry(session, self.git, path, pr.id, old_source, source)

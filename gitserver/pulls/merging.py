@@ -5,8 +5,9 @@ The order is what makes a merge safe without holding a lock across git:
 1. In one transaction under the repository lock, the follower brings the pull request
    up to date, and the decision is made there, never from a cache: the pull request is
    open, `sourceCommitId` (if given) is the source's tip, git's own source ref agrees
-   (a push git applied but has not settled yet counts), and the current revision is
-   approved or overridden.
+   (a push git applied but has not settled yet counts), the current revision is
+   approved or overridden, and every required status context is `success` on the
+   current source commit (`pipelines/statuses`).
 2. The merge commit is built from exactly those two commits (`content/merges.py`,
    `git merge-tree`, no working tree); nothing moves yet.
 3. The destination moves by compare-and-swap from the destination commit the decision
@@ -27,7 +28,8 @@ from gitserver.content.merges import DEFAULT_LIMITS, MergeRequest, merge_commits
 from gitserver.content.writer import Limits
 from gitserver.db import Database, PullRequest
 from gitserver.gitcmd import Git
-from gitserver.pulls import errors, history
+from gitserver.pipelines.statuses import unmet_in
+from gitserver.pulls import armed, errors, history
 from gitserver.pulls.approvals import evaluate_in
 from gitserver.pulls.follow import Follower
 from gitserver.pulls.model import CLOSED, PullRequestView
@@ -78,7 +80,8 @@ class PullRequestMerges:
 
         Raises:
             PullRequestError: RepositoryNotAssociated, AlreadyClosed,
-                TipOfSourceIsDifferent, RulesNotSatisfied.
+                TipOfSourceIsDifferent, RulesNotSatisfied (approval rules, or a
+                required status context not `success` on the source commit).
             ContentError: the merge engine's refusals (ManualMergeRequired, ...).
             RefMoved: the destination moved meanwhile (ConcurrentReferenceUpdate).
         """
@@ -107,6 +110,9 @@ class PullRequestMerges:
         ) as session:
             repo, pr = await locked(session, parse_id(pull_request_id))
             _close_as_merged(pr, actor, result.commit_id, request.option)
+            await armed.disarm_in(
+                session, repo, pr, actor=actor.name, actor_arn=actor.arn, reason=armed.MERGED
+            )
             history.record(
                 session,
                 pr,
@@ -151,10 +157,22 @@ class PullRequestMerges:
                     "The source branch is being updated: read the pull request again"
                 )
             evaluation = await evaluate_in(session, pr)
+            problems = []
             if not (evaluation.approved or evaluation.overridden):
-                raise errors.RulesNotSatisfied(
+                problems.append(
                     "The approval rules are not satisfied: " + ", ".join(evaluation.not_satisfied)
                 )
+            # Required statuses gate like an approval rule, so they refuse with the same
+            # exception CodeCommit raises for unsatisfied rules: clients already handle it
+            # as "not yet mergeable" (an override does not bypass them: a red build stays red).
+            unmet = await unmet_in(session, repo.id, pr.source_commit)
+            if unmet:
+                problems.append(
+                    "Required status checks are not successful on commit "
+                    f"{pr.source_commit[:12]}: " + ", ".join(str(u) for u in unmet)
+                )
+            if problems:
+                raise errors.RulesNotSatisfied("; ".join(problems))
             return _Decision(
                 repo.id,
                 repo.name,

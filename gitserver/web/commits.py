@@ -18,6 +18,7 @@ from gitserver.store.errors import CommitNotFound
 from gitserver.web.context import PAGE_SIZE, deps_of, links, readable_repository
 from gitserver.web.diffs import changes
 from gitserver.web.pages import render
+from gitserver.web.pulls import statuses_part
 
 
 async def commit(request: web.Request) -> web.StreamResponse:
@@ -45,6 +46,7 @@ async def commit(request: web.Request) -> web.StreamResponse:
         repo=repo,
         links=links(request, repo),
         commit=info,
+        statuses=await statuses_part(request, repo, commit_id),
         changes=found,
         split=request.query.get("view") == "split",
         hide_whitespace=hide,

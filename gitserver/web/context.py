@@ -22,7 +22,9 @@ from gitserver.content.browse import Browse
 from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
+from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
 from gitserver.pulls.approvals import Approvals
+from gitserver.pulls.automerge import AutoMerges
 from gitserver.pulls.comments import Comments
 from gitserver.pulls.merging import PullRequestMerges
 from gitserver.pulls.reactions import Reactions
@@ -56,6 +58,9 @@ class Reviews:
     merges: PullRequestMerges
     branch_merges: BranchMerges
     conflicts: MergeConflicts
+    statuses: CommitStatuses
+    required_checks: RequiredChecks
+    automerges: AutoMerges
 
 
 @dataclass(slots=True)

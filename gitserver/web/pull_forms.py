@@ -217,3 +217,43 @@ async def merge(request: web.Request) -> web.StreamResponse:
     except categories.DomainError as exc:
         return await _refused(request, repo, exc)
     raise _back(request)
+
+
+async def merge_when_green(request: web.Request) -> web.StreamResponse:
+    """Arm merge when green: decided as the merge itself (MergePullRequestBy<strategy> on
+    the destination), on the source commit the page showed."""
+    form = await _form(request)
+    try:
+        option = MergeOption(form.get("strategy", ""))
+    except ValueError:
+        raise web.HTTPBadRequest(text="Choose a merge strategy.") from None
+    repo = await changing(request, MERGE_ACTIONS[option], on_destination=True)
+    source = form.get("source_commit", "")
+    if not source:
+        raise web.HTTPBadRequest(text="The form did not say which source commit you saw.")
+    try:
+        await deps_of(request).reviews.automerges.arm(
+            viewer_of(request).principal,
+            pull_id(request),
+            repo.name,
+            option,
+            source_commit_id=source,
+        )
+    except categories.DomainError as exc:
+        return await _refused(request, repo, exc)
+    raise _back(request, "merge-h")
+
+
+async def cancel_merge_when_green(request: web.Request) -> web.StreamResponse:
+    """Disarm merge when green: decided as the armed merge would be."""
+    await _form(request)
+    armed = await deps_of(request).reviews.automerges.get(pull_id(request))
+    option = MergeOption(armed.strategy) if armed else MergeOption.FAST_FORWARD
+    repo = await changing(request, MERGE_ACTIONS[option], on_destination=True)
+    try:
+        await deps_of(request).reviews.automerges.disarm(
+            viewer_of(request).principal, pull_id(request), repo.name
+        )
+    except categories.DomainError as exc:
+        return await _refused(request, repo, exc)
+    raise _back(request, "merge-h")

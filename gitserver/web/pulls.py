@@ -18,7 +18,9 @@ from auth.actions import Action
 from gitserver.content.conflicts import ConflictQuery
 from gitserver.content.merges import MergeOption
 from gitserver.db import Repository
+from gitserver.pipelines.statuses import CommitStatusView
 from gitserver.pulls.approvals import APPROVE, Evaluation
+from gitserver.pulls.armed import ArmedView
 from gitserver.pulls.model import OPEN, PullRequestView, user_arn
 from gitserver.pulls.reactions import REACTIONS
 from gitserver.web.context import (
@@ -41,6 +43,15 @@ from gitserver.web.review import (
     rule_states,
     timeline,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPart:
+    """A commit's statuses as a page shows them (`_statuses.html`)."""
+
+    state: str  # the combined state
+    statuses: tuple[CommitStatusView, ...]
+
 
 MERGE_ACTIONS = {
     MergeOption.FAST_FORWARD: Action.MERGE_PULL_REQUEST_BY_FAST_FORWARD,
@@ -134,6 +145,8 @@ async def pull_request_page(
         evaluation=evaluation,
         approvers=await _approvers(request, repo, pr),
         merge=await _merge_box(request, repo, pr, evaluation),
+        statuses=await statuses_part(request, repo, target.source_commit),
+        armed=await _armed(request, pr),
         controls=_controls(request, repo, pr),
         strategy_names=STRATEGY_NAMES,
         reactions=REACTIONS,
@@ -203,4 +216,22 @@ async def _merge_box(
         conflicts = (await reviews.conflicts.find(repo, source, destination, query)).paths
     ref = pr.target.destination_reference
     allowed = [o for o, action in MERGE_ACTIONS.items() if may(request, action, repo, ref)]
-    return merge_box(pr, found.options, allowed, conflicts, evaluation)
+    # The merge refuses these (pulls/merging.py); the box names them the same way.
+    unmet = await reviews.required_checks.unmet(repo.name, source)
+    return merge_box(pr, found.options, allowed, conflicts, evaluation, [str(u) for u in unmet])
+
+
+async def statuses_part(
+    request: web.Request, repo: Repository, commit_id: str
+) -> StatusPart | None:
+    """The commit's statuses and combined state (None: the viewer may not read them)."""
+    if not await optional_parts(request, repo, Action.GET_COMMIT_STATUSES):
+        return None
+    combined = await deps_of(request).reviews.statuses.combined_state(repo.name, commit_id)
+    return StatusPart(combined.state, combined.statuses)
+
+
+async def _armed(request: web.Request, pr: PullRequestView) -> ArmedView | None:
+    if pr.status != OPEN:
+        return None
+    return await deps_of(request).reviews.automerges.get(pr.id)

@@ -241,6 +241,7 @@ def merge_box(
     allowed: Sequence[MergeOption],
     conflicts: Sequence[str],
     evaluation: Evaluation | None,
+    unmet: Sequence[str] = (),
 ) -> MergeBox:
     if pr.status == CLOSED:
         return MergeBox((), ("The pull request is closed.",), (), pr.target.source_commit)
@@ -248,6 +249,8 @@ def merge_box(
     if evaluation is not None and not (evaluation.approved or evaluation.overridden):
         for name in evaluation.not_satisfied:
             blockers.append(f"The approval rule “{name}” is not satisfied.")
+    for context_and_state in unmet:
+        blockers.append(f"The required status {context_and_state} is not success.")
     if conflicts:
         blockers.append(
             f"{len(conflicts)} file{'s' if len(conflicts) != 1 else ''} conflict "

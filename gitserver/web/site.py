@@ -109,6 +109,14 @@ def _pull_request_routes() -> list[web.RouteDef]:
         web.post(_PR + "/override", pull_forms.override, name="web-pull-override"),
         web.post(_PR + "/status", pull_forms.set_status, name="web-pull-status"),
         web.post(_PR + "/merge", pull_forms.merge, name="web-pull-merge"),
+        web.post(
+            _PR + "/merge-when-green", pull_forms.merge_when_green, name="web-pull-merge-when-green"
+        ),
+        web.post(
+            _PR + "/merge-when-green/cancel",
+            pull_forms.cancel_merge_when_green,
+            name="web-pull-merge-when-green-cancel",
+        ),
     ]
 
 

@@ -18,12 +18,18 @@ from triggers.formats.context import (
 from triggers.formats.eventbridge import eventbridge
 from triggers.formats.github import github as github_refs
 from triggers.formats.github_pulls import pull_request_payload
+from triggers.formats.github_status import status_payload
 from triggers.formats.native import native
 
 
 async def github(event: Event, context: PayloadContext) -> Payload | None:
-    """GitHub's payloads: `push` for reference events, the pull-request family else."""
-    return await github_refs(event, context) or await pull_request_payload(event, context)
+    """GitHub's payloads: `push` for reference events, `status` for commit statuses, the
+    pull-request family else."""
+    return (
+        await github_refs(event, context)
+        or await status_payload(event, context)
+        or await pull_request_payload(event, context)
+    )
 
 
 CONVERTERS: dict[str, Converter] = {

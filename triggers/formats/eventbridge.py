@@ -5,7 +5,8 @@ Pull-request and comment events get the detail AWS documents for `CodeCommit Pul
 Request State Change`, `CodeCommit Comment on Pull Request` and `CodeCommit Comment on
 Commit` (Java-style dates, `"True"`/`"False"` and `"Open"`/`"Closed"` strings, a
 `notificationBody` sentence), converted from the contract of `gitserver/pulls/details.py`.
-A title or description edit has no AWS event and is not sent in this format.
+A title or description edit, a commit status and merge when green have no AWS event and
+are not sent in this format.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ _EXTRA_FIELDS = {
         "approvalRuleName",
     ),
     EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN: ("overrideStatus",),
+}
+# Ours alone, with no `aws.codecommit` event to wear: an edit, commit statuses (no AWS
+# service has them), merge when green.
+_NO_AWS_EVENT = {
+    EventType.PULL_REQUEST_EDITED,
+    EventType.COMMIT_STATUS_CHANGED,
+    EventType.PULL_REQUEST_AUTO_MERGE_ENABLED,
+    EventType.PULL_REQUEST_AUTO_MERGE_DISABLED,
 }
 _COMMENT_EVENTS = {
     EventType.COMMENT_ON_PULL_REQUEST_CREATED: COMMENT_ON_PULL_REQUEST,
@@ -149,7 +158,7 @@ def _shaped(event: Event, context: PayloadContext) -> tuple[str, dict[str, Any]]
         return PULL_REQUEST_STATE_CHANGE, pull_request_detail(event, context)
     if event.type in _COMMENT_EVENTS:
         return _COMMENT_EVENTS[event.type], comment_detail(event, context)
-    if event.type is EventType.PULL_REQUEST_EDITED:
+    if event.type in _NO_AWS_EVENT:
         return None
     detail: dict[str, Any] = {"event": str(event.type), **event.detail}
     detail.setdefault("repositoryName", event.repository)

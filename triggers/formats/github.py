@@ -195,6 +195,7 @@ async def github(event: Event, context: PayloadContext) -> Payload | None:
 # The GitHub events a subscription's event types come as (pull_request_payload's names).
 _GITHUB_EVENTS = (
     ("reference", "push"),
+    ("commitStatus", "status"),
     ("pullRequestApprovalState", "pull_request_review"),
     ("pullRequest", "pull_request"),
     ("commentOnPullRequest", "issue_comment"),

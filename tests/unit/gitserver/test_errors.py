@@ -17,6 +17,7 @@ from gitserver.cli.main import CLI_EXIT, _shown
 from gitserver.content import errors as content_errors
 from gitserver.pipelines.buildspec import errors as buildspec_errors
 from gitserver.pipelines.definitions import errors as definition_errors
+from gitserver.pipelines.statuses import errors as status_errors
 from gitserver.pulls import errors as pull_errors
 from gitserver.store import errors as store_errors
 from gitserver.transport.http import HTTP_STATUS, _refusal
@@ -36,6 +37,7 @@ PACKAGE_BASES = {
     pull_errors.PullRequestError,
     definition_errors.DefinitionError,
     buildspec_errors.BuildspecError,
+    status_errors.CommitStatusError,
 }
 """Never raised themselves, so in no category; their subclasses each pick one."""
 

@@ -20,6 +20,8 @@ def test_the_pull_request_shorthand_selects_every_pr_event_and_no_push() -> None
         EventType.PULL_REQUEST_APPROVAL_RULE_UPDATED,
         EventType.PULL_REQUEST_APPROVAL_RULE_DELETED,
         EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN,
+        EventType.PULL_REQUEST_AUTO_MERGE_ENABLED,
+        EventType.PULL_REQUEST_AUTO_MERGE_DISABLED,
         EventType.COMMENT_ON_PULL_REQUEST_CREATED,
         EventType.COMMENT_ON_PULL_REQUEST_UPDATED,
     } == selected
