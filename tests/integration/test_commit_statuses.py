@@ -18,8 +18,6 @@ from tests.receivers import Received, Receiver
 from tests.support import Git, Server
 from tests.web_support import signed_in
 
-pytestmark = pytest.mark.database
-
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
@@ -66,6 +64,8 @@ def _wait(receiver: Receiver, path: str, event: str, count: int = 1) -> list[Rec
     raise AssertionError(f"no {event} at {path}: {[r.headers for r in receiver.requests]}")
 
 
+# The latest status per context is an upsert: its SQL differs between the backends.
+@pytest.mark.database
 def test_statuses_are_set_listed_and_combined(
     server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
 ) -> None:

@@ -15,8 +15,6 @@ from botocore.client import BaseClient
 from tests.api_support import client_for
 from tests.support import Git, Server
 
-pytestmark = pytest.mark.database
-
 
 @pytest.fixture(scope="session")
 def cc(server: Server) -> BaseClient:
