@@ -12,6 +12,9 @@ from gitserver.config import Settings
 from gitserver.content.writer import Limits
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pipelines.engine import EngineSettings
+from gitserver.pipelines.paths import Layout
+from gitserver.pipelines.service import Pipelines
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.carry import carry_comments
 from gitserver.pulls.comments import Comments
@@ -45,6 +48,7 @@ class Services:
     templates: Templates
     comments: Comments
     reactions: Reactions
+    pipelines: Pipelines
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -61,11 +65,13 @@ class Services:
         store = RepositoryStore(data, git, endpoints)
         follower = Follower(db, git, store, carry=carry_comments)
         pulls = PullRequests(db, git, store, follower, template_rules)
+        box = SecretBox.load_or_create(data)
+        engine = EngineSettings(Layout.of(data), settings.pipeline_approval_timeout)
         return cls(
             settings=settings,
             db=db,
             git=git,
-            box=SecretBox.load_or_create(data),
+            box=box,
             store=store,
             endpoints=endpoints,
             follower=follower,
@@ -77,6 +83,8 @@ class Services:
             templates=Templates(db),
             comments=Comments(db, git, store, follower),
             reactions=Reactions(db),
+            # Clone URLs name the ports bound at start: read the store's endpoints late.
+            pipelines=Pipelines(db, box, engine, lambda n: store.endpoints.clone_url_http(n)),
         )
 
     async def close(self) -> None:

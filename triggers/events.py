@@ -45,6 +45,8 @@ class EventType(StrEnum):
     COMMENT_REACTION_UPDATED = "commentReactionUpdated"
     UNREFERENCED_MERGE_COMMIT_CREATED = "unreferencedMergeCommitCreated"
     PIPELINE_EXECUTION_STATE_CHANGED = "pipelineExecutionStateChanged"
+    PIPELINE_STAGE_STATE_CHANGED = "pipelineStageStateChanged"
+    PIPELINE_ACTION_STATE_CHANGED = "pipelineActionStateChanged"
 
 
 @dataclass(frozen=True, slots=True)

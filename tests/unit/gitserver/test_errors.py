@@ -15,6 +15,7 @@ from gitserver import errors as category
 from gitserver.api.errors import AWS_TYPE, to_api_error
 from gitserver.cli.main import CLI_EXIT, _shown
 from gitserver.content import errors as content_errors
+from gitserver.pipelines import errors as pipeline_errors
 from gitserver.pipelines.buildspec import errors as buildspec_errors
 from gitserver.pipelines.definitions import errors as definition_errors
 from gitserver.pulls import errors as pull_errors
@@ -36,6 +37,7 @@ PACKAGE_BASES = {
     pull_errors.PullRequestError,
     definition_errors.DefinitionError,
     buildspec_errors.BuildspecError,
+    pipeline_errors.PipelineError,
 }
 """Never raised themselves, so in no category; their subclasses each pick one."""
 
