@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Git, Server
+from tests.support import Git, Server, run_sql, wait_until
 
 # Short housekeeping rounds and approval timeouts: the tests wait for them.
 SERVER_ARGS = [
@@ -120,25 +119,51 @@ def executions(server: Server, pipeline: str) -> list[dict[str, Any]]:
     return list(server.cli("pipeline", "executions", pipeline)["executions"])
 
 
-def wait_execution(
-    server: Server,
-    pipeline: str,
-    check: Callable[[list[dict[str, Any]]], bool],
-    timeout: float = 30.0,
+def statuses(server: Server, pipeline: str) -> list[str]:
+    """The pipeline's execution statuses, newest first (straight from SQL: fast)."""
+    rows = run_sql(
+        server,
+        "SELECT status FROM pipeline_executions WHERE pipeline = :p ORDER BY seq DESC",
+        params={"p": pipeline},
+    )
+    return [str(r[0]) for r in rows]
+
+
+ENDED = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
+
+
+def wait_statuses(
+    server: Server, pipeline: str, check: Callable[[list[str]], bool], timeout: float = 30.0
 ) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = executions(server, pipeline)
-        if check(found):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; executions: {json.dumps(found, indent=1)}")
-        time.sleep(0.2)
+    """Wait until the statuses pass `check`; then the CLI's `pipeline executions`."""
+    found = wait_until(lambda: check(statuses(server, pipeline)), timeout, 0.1)
+    assert found, f"timed out: {statuses(server, pipeline)}"
+    return executions(server, pipeline)
 
 
-def finished(count: int = 1) -> Callable[[list[dict[str, Any]]], bool]:
-    ended = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
-    return lambda found: len(found) >= count and all(e["status"] in ended for e in found)
+def finished(count: int = 1) -> Callable[[list[str]], bool]:
+    return lambda found: len(found) >= count and all(s in ENDED for s in found)
+
+
+def wait_action(
+    server: Server, pipeline: str, action: str, status: str, timeout: float = 30.0
+) -> str:
+    """Wait until the newest attempt of `action` in the newest execution has `status`;
+    returns that execution's id."""
+
+    def check() -> str | None:
+        rows = run_sql(
+            server,
+            "SELECT a.execution_id, a.status FROM pipeline_action_executions a "
+            "JOIN pipeline_executions e ON e.id = a.execution_id "
+            "WHERE e.pipeline = :p AND a.action = :a ORDER BY e.seq DESC, a.attempt DESC",
+            params={"p": pipeline, "a": action},
+        )
+        return str(rows[0][0]) if rows and rows[0][1] == status else None
+
+    found = wait_until(check, timeout, 0.1)
+    assert found, f"{action} never became {status}"
+    return str(found)
 
 
 def status_of(execution: dict[str, Any], stage: str, action: str | None = None) -> str:

@@ -18,7 +18,7 @@ from tests.pipeline_support import (
     source_stage,
     status_of,
     unique,
-    wait_execution,
+    wait_statuses,
 )
 from tests.support import Git, Server
 
@@ -57,7 +57,7 @@ def test_a_push_to_the_watched_branch_runs_the_buildspec(
         {"name": unique("p"), "stages": [source_stage(repo), {"name": "Build", "actions": [build_action()]}]},
     )
     commit = push_files(git, server, repo, work, {"sub/y": "y"})
-    [execution] = wait_execution(server, name, finished())
+    [execution] = wait_statuses(server, name, finished())
     assert execution["status"] == "Succeeded", execution
     assert execution["sourceRevision"] == commit
     assert status_of(execution, "Build", "Build") == "Succeeded"
@@ -80,7 +80,7 @@ def test_pushes_elsewhere_start_nothing_and_a_failing_build_fails(
     )
     push_files(git, server, repo, work, {"other": "1"}, branch="feature")
     push_files(git, server, repo, work, {"again": "1"}, branch="main")
-    [execution] = wait_execution(server, name, finished())
+    [execution] = wait_statuses(server, name, finished())
     assert execution["status"] == "Failed"
     assert status_of(execution, "Build", "Build") == "Failed"
     assert len(executions(server, name)) == 1
