@@ -259,9 +259,9 @@ def test_state_changes_are_events_a_webhook_hears(
         assert kinds.count("pipelineActionStateChanged") == 4
         got = wait_until(
             lambda: [
-                r.json()
+                r.json
                 for r in receiver.of("pipelineExecutionStateChanged")
-                if r.json()["detail"]["state"] == "SUCCEEDED"
+                if r.json["detail"]["state"] == "SUCCEEDED"
             ],
             20,
         )
