@@ -75,7 +75,12 @@ def source_stage(repo: str, branch: str = "main") -> dict[str, Any]:
 def build_action(name: str = "Build", **fields: Any) -> dict[str, Any]:
     action: dict[str, Any] = {
         "name": name,
-        "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+        "actionTypeId": {
+            "category": "Build",
+            "owner": "AWS",
+            "provider": "CodeBuild",
+            "version": "1",
+        },
         "inputArtifacts": [{"name": "SourceOut"}],
         "configuration": {},
     }
@@ -86,7 +91,12 @@ def build_action(name: str = "Build", **fields: Any) -> dict[str, Any]:
 def approval_action(name: str = "Approve", **fields: Any) -> dict[str, Any]:
     action: dict[str, Any] = {
         "name": name,
-        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+        "actionTypeId": {
+            "category": "Approval",
+            "owner": "AWS",
+            "provider": "Manual",
+            "version": "1",
+        },
     }
     action.update(fields)
     return action

@@ -199,7 +199,7 @@ def test_retry_failed_actions_and_stop_with_abandon(
     server.cli("secret", "put", flag, "--value", "no")
     check = (
         "version: 0.2\nenv:\n  secrets-manager:\n    FLAG: " + flag + "\n"
-        "phases:\n  build:\n    commands:\n      - test \"$FLAG\" = ok\n"
+        'phases:\n  build:\n    commands:\n      - test "$FLAG" = ok\n'
     )
     pipeline = {
         "name": unique("p"),
@@ -232,9 +232,7 @@ def test_retry_failed_actions_and_stop_with_abandon(
     }
 
 
-def test_state_changes_are_events_a_webhook_hears(
-    server: Server, git: Git, tmp_path: Path
-) -> None:
+def test_state_changes_are_events_a_webhook_hears(server: Server, git: Git, tmp_path: Path) -> None:
     work = tmp_path / "work"
     repo = _repo(server, git, work)
     receiver = Receiver().start()

@@ -54,7 +54,10 @@ def test_a_push_to_the_watched_branch_runs_the_buildspec(
     name = create_pipeline(
         server,
         tmp_path,
-        {"name": unique("p"), "stages": [source_stage(repo), {"name": "Build", "actions": [build_action()]}]},
+        {
+            "name": unique("p"),
+            "stages": [source_stage(repo), {"name": "Build", "actions": [build_action()]}],
+        },
     )
     commit = push_files(git, server, repo, work, {"sub/y": "y"})
     [execution] = wait_statuses(server, name, finished())
@@ -71,12 +74,17 @@ def test_pushes_elsewhere_start_nothing_and_a_failing_build_fails(
 ) -> None:
     repo = _repo(server)
     work = tmp_path / "work"
-    failing = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo before\n      - exit 3\n"
+    failing = (
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo before\n      - exit 3\n"
+    )
     push_files(git, server, repo, work, {"buildspec.yml": failing})
     name = create_pipeline(
         server,
         tmp_path,
-        {"name": unique("p"), "stages": [source_stage(repo), {"name": "Build", "actions": [build_action()]}]},
+        {
+            "name": unique("p"),
+            "stages": [source_stage(repo), {"name": "Build", "actions": [build_action()]}],
+        },
     )
     push_files(git, server, repo, work, {"other": "1"}, branch="feature")
     push_files(git, server, repo, work, {"again": "1"}, branch="main")

@@ -61,6 +61,8 @@ NOT_DOMAIN = {
     # The build runner's control flow: a shell that ended, a deadline or a stop.
     "gitserver.pipelines.buildspec.session.ShellExited",
     "gitserver.pipelines.buildspec.shellrun.Interrupted",
+    # A build that cannot start: its message becomes the action's failure summary.
+    "gitserver.pipelines.actions.build.Refused",
     # Pure rule modules, turned into domain errors where a service calls them.
     "gitserver.tags.TagRuleError",
     "auth.policy.errors.PolicyError",
