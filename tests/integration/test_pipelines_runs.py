@@ -92,3 +92,32 @@ def test_pushes_elsewhere_start_nothing_and_a_failing_build_fails(
     assert execution["status"] == "Failed"
     assert status_of(execution, "Build", "Build") == "Failed"
     assert len(executions(server, name)) == 1
+
+
+def test_trigger_file_path_filters_decide_which_pushes_start_it(
+    server: Server, git: Git, tmp_path: Path
+) -> None:
+    repo = _repo(server)
+    work = tmp_path / "work"
+    echo = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo ok\n"
+    push_files(git, server, repo, work, {"buildspec.yml": echo})
+    git_configuration = {
+        "sourceActionName": "Source",
+        "push": [{"branches": {"includes": ["main"]}, "filePaths": {"excludes": ["docs/**"]}}],
+    }
+    name = create_pipeline(
+        server,
+        tmp_path,
+        {
+            "name": unique("p"),
+            "pipelineType": "V2",
+            "triggers": [
+                {"providerType": "CodeStarSourceConnection", "gitConfiguration": git_configuration}
+            ],
+            "stages": [source_stage(repo), {"name": "Build", "actions": [build_action()]}],
+        },
+    )
+    push_files(git, server, repo, work, {"docs/guide.md": "words"})
+    commit = push_files(git, server, repo, work, {"src/app.py": "code"})
+    [execution] = wait_statuses(server, name, finished())
+    assert execution["status"] == "Succeeded" and execution["sourceRevision"] == commit
