@@ -121,6 +121,21 @@ class Action(StrEnum):
     UPDATE_REPOSITORY_ENCRYPTION_KEY = "codecommit:UpdateRepositoryEncryptionKey"
     UPDATE_REPOSITORY_NAME = "codecommit:UpdateRepositoryName"
 
+    # CodePipeline, decided on the pipeline's ARN `arn:aws:codepipeline:REGION:ACCOUNT:NAME`.
+    CODEPIPELINE_CREATE_PIPELINE = "codepipeline:CreatePipeline"
+    CODEPIPELINE_GET_PIPELINE = "codepipeline:GetPipeline"
+    CODEPIPELINE_UPDATE_PIPELINE = "codepipeline:UpdatePipeline"
+    CODEPIPELINE_DELETE_PIPELINE = "codepipeline:DeletePipeline"
+    CODEPIPELINE_LIST_PIPELINES = "codepipeline:ListPipelines"
+    CODEPIPELINE_START_PIPELINE_EXECUTION = "codepipeline:StartPipelineExecution"
+    CODEPIPELINE_GET_PIPELINE_EXECUTION = "codepipeline:GetPipelineExecution"
+    CODEPIPELINE_LIST_PIPELINE_EXECUTIONS = "codepipeline:ListPipelineExecutions"
+    CODEPIPELINE_GET_PIPELINE_STATE = "codepipeline:GetPipelineState"
+    CODEPIPELINE_PUT_APPROVAL_RESULT = "codepipeline:PutApprovalResult"
+    CODEPIPELINE_RETRY_STAGE_EXECUTION = "codepipeline:RetryStageExecution"
+    CODEPIPELINE_STOP_PIPELINE_EXECUTION = "codepipeline:StopPipelineExecution"
+    CODEPIPELINE_LIST_ACTION_EXECUTIONS = "codepipeline:ListActionExecutions"
+
     # IAM self-service, decided on the user's own ARN (`Principal.arn`).
     IAM_LIST_SSH_PUBLIC_KEYS = "iam:ListSSHPublicKeys"
     IAM_UPLOAD_SSH_PUBLIC_KEY = "iam:UploadSSHPublicKey"

@@ -30,7 +30,15 @@ from gitserver.content.browse import Browse
 from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
 from gitserver.content.writer import Limits
-from gitserver.delivery import build_dispatcher, payload_context, trigger_targets
+from gitserver.delivery import (
+    build_dispatcher,
+    build_pipeline_runner,
+    build_pipeline_scheduler,
+    payload_context,
+    trigger_targets,
+)
+from gitserver.pipelines.runner import Runner
+from gitserver.pipelines.scheduler import Scheduler
 from gitserver.pulls.automerge import AutoMergeLoop, merge_authority
 from gitserver.pulls.follow import FollowLoop
 from gitserver.services import Services
@@ -126,6 +134,8 @@ class Server:
         )
         self.delivery_metrics = DeliveryMetrics()
         self.dispatcher: Dispatcher | None = None
+        self.pipeline_scheduler: Scheduler | None = None
+        self.pipeline_runner: Runner | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._unfollow: Callable[[], None] | None = None
         self._unmerge: Callable[[], None] | None = None
@@ -312,6 +322,13 @@ class Server:
             self.dispatcher = build_dispatcher(self.services, self.delivery_metrics)
             self._unsubscribe = on_events_committed(self.dispatcher.wake)
             await self.dispatcher.start()
+            self.pipeline_scheduler = build_pipeline_scheduler(self.services)
+            await self.pipeline_scheduler.start()
+            if settings.pipeline_runners > 0:
+                self.pipeline_runner = build_pipeline_runner(
+                    self.services, settings.pipeline_runners
+                )
+                await self.pipeline_runner.start()
         if settings.reconcile_interval > 0:
             self._tasks.append(asyncio.create_task(self._reconcile_forever()))
         follow = FollowLoop(self.services.follower)
@@ -416,6 +433,10 @@ class Server:
         for unsubscribe in (self._unsubscribe, self._unfollow, self._unmerge):
             if unsubscribe is not None:
                 unsubscribe()
+        if self.pipeline_runner is not None:
+            await self.pipeline_runner.close()
+        if self.pipeline_scheduler is not None:
+            await self.pipeline_scheduler.close()
         if self.dispatcher is not None:
             await self.dispatcher.close()
         if self.ssh is not None:

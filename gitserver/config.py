@@ -161,6 +161,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("maintenance_delay", 2.0, _float, "seconds after a push before repository maintenance"),
     Option("maintenance", True, _bool, "run repository maintenance in the background"),
     Option("audit_retention_days", 90, _int, "days audit records are kept (0: forever)"),
+    Option("pipeline_runners", 2, _int, "pipeline jobs this server runs at once (0: none)"),
+    Option(
+        "build_executor",
+        "bwrap",
+        _str,
+        "bwrap (sandbox) or shell (no sandbox: trusted builds only) for pipeline builds",
+    ),
+    Option("pipeline_lease", 30.0, _float, "seconds a runner's job lease lasts between heartbeats"),
+    Option(
+        "pipeline_approval_timeout",
+        7 * 24 * 3600.0,
+        _float,
+        "seconds a Manual approval waits when it sets no TimeoutInMinutes",
+    ),
+    Option("pipeline_build_timeout", 3600.0, _float, "seconds a build may run unless it says"),
+    Option("pipeline_interval", 2.0, _float, "seconds between pipeline housekeeping rounds"),
 )
 
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -220,6 +236,12 @@ class Settings:
     maintenance_delay: float = 2.0
     maintenance: bool = True
     audit_retention_days: int = 90
+    pipeline_runners: int = 2
+    build_executor: str = "bwrap"
+    pipeline_lease: float = 30.0
+    pipeline_approval_timeout: float = 7 * 24 * 3600.0
+    pipeline_build_timeout: float = 3600.0
+    pipeline_interval: float = 2.0
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -381,6 +403,18 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("webhook_retry_schedule: positive numbers of seconds") from None
     if settings.smtp_security not in ("none", "starttls", "tls"):
         raise ConfigError("smtp_security must be none, starttls or tls")
+    if settings.build_executor not in ("bwrap", "shell"):
+        raise ConfigError("build_executor must be bwrap or shell")
+    if settings.pipeline_runners < 0:
+        raise ConfigError("pipeline_runners must not be negative")
+    for key in (
+        "pipeline_lease",
+        "pipeline_approval_timeout",
+        "pipeline_build_timeout",
+        "pipeline_interval",
+    ):
+        if getattr(settings, key) <= 0:
+            raise ConfigError(f"{key} must be positive")
     if settings.api_prefix and not settings.api_prefix.startswith("/"):
         raise ConfigError("api_prefix must start with /")
     for key in (

@@ -1,7 +1,8 @@
 """Assembly of event delivery: the dispatcher and payload contexts, from the services.
 
 Used by `gitserver serve` (when `workers` is on), `gitserver worker` and the webhook
-commands of the CLI (ping, test).
+commands of the CLI (ping, test). Also the pipelines' background parts: the runner and
+the scheduler (triggering and housekeeping).
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 import json
 
 from gitserver.db import Repository
+from gitserver.gitcmd import GitError, user_value
+from gitserver.pipelines.actions import RunnerServices
+from gitserver.pipelines.buildspec import BuildLimits
+from gitserver.pipelines.runner import Runner, RunnerSettings
+from gitserver.pipelines.scheduler import Scheduler
 from gitserver.services import Services
 from gitserver.store.commits import CommitLog
 from gitserver.store.repositories import RepositoryStore
@@ -104,3 +110,53 @@ def _email_sender(services: Services) -> Send:
         return await smtp(prepared.url.removeprefix("mailto:"), body)
 
     return send
+
+
+def build_pipeline_runner(services: Services, concurrency: int) -> Runner:
+    """A runner of `concurrency` jobs at once, with the services' settings."""
+    settings = services.settings
+    engine = services.pipelines.engine
+    return Runner(
+        RunnerServices(
+            db=services.db,
+            git=services.git,
+            box=services.box,
+            layout=engine.layout,
+            repository_path=services.store.path,
+            sender=Sender(Allowed.parse(settings.webhook_allowed_hosts)),
+            executor=settings.build_executor,
+            limits=BuildLimits(total_timeout=settings.pipeline_build_timeout),
+        ),
+        engine,
+        RunnerSettings(
+            concurrency=concurrency,
+            lease=settings.pipeline_lease,
+            heartbeat=max(0.2, min(2.0, settings.pipeline_lease / 4)),
+            poll=settings.pipeline_interval,
+        ),
+    )
+
+
+def build_pipeline_scheduler(services: Services) -> Scheduler:
+    """The trigger consumer and housekeeping of pipelines."""
+    store, git = services.store, services.git
+
+    async def changed_paths(repository_id: str, old: str, new: str) -> list[str]:
+        repo = store.path(repository_id)
+        if not new or set(old) <= {"0"}:
+            args = ["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", user_value(new)]
+        else:
+            args = ["diff", "--name-only", user_value(old), user_value(new), "--"]
+        try:
+            result = await git.run(*args, repo=repo)
+        except GitError:
+            return []
+        return [line for line in result.stdout.decode("utf-8", "replace").splitlines() if line]
+
+    return Scheduler(
+        services.db,
+        services.pipelines.engine,
+        changed_paths,
+        lambda name: store.endpoints.clone_url_http(name),
+        interval=services.settings.pipeline_interval,
+    )

@@ -13,6 +13,9 @@ from gitserver.content.service import Contents
 from gitserver.content.writer import Limits
 from gitserver.db import Database
 from gitserver.gitcmd import Git
+from gitserver.pipelines.engine import EngineSettings
+from gitserver.pipelines.paths import Layout
+from gitserver.pipelines.service import Pipelines
 from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.automerge import AutoMerges
@@ -51,6 +54,7 @@ class Services:
     statuses: CommitStatuses
     required_checks: RequiredChecks
     automerges: AutoMerges
+    pipelines: Pipelines
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -70,11 +74,13 @@ class Services:
         merges = PullRequestMerges(
             db, git, store, follower, pulls, Limits.scaled(settings.max_file_size)
         )
+        box = SecretBox.load_or_create(data)
+        engine = EngineSettings(Layout.of(data), settings.pipeline_approval_timeout)
         return cls(
             settings=settings,
             db=db,
             git=git,
-            box=SecretBox.load_or_create(data),
+            box=box,
             store=store,
             endpoints=endpoints,
             follower=follower,
@@ -87,6 +93,8 @@ class Services:
             statuses=CommitStatuses(db, Contents(store, settings.max_file_size)),
             required_checks=RequiredChecks(db),
             automerges=AutoMerges(db, follower, merges),
+            # Clone URLs name the ports bound at start: read the store's endpoints late.
+            pipelines=Pipelines(db, box, engine, lambda n: store.endpoints.clone_url_http(n)),
         )
 
     async def close(self) -> None:

@@ -50,6 +50,8 @@ class EventType(StrEnum):
     # Merge when the required statuses succeed: armed, disarmed (by a push, a person).
     PULL_REQUEST_AUTO_MERGE_ENABLED = "pullRequestAutoMergeEnabled"
     PULL_REQUEST_AUTO_MERGE_DISABLED = "pullRequestAutoMergeDisabled"
+    PIPELINE_STAGE_STATE_CHANGED = "pipelineStageStateChanged"
+    PIPELINE_ACTION_STATE_CHANGED = "pipelineActionStateChanged"
 
 
 @dataclass(frozen=True, slots=True)

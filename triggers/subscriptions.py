@@ -38,6 +38,7 @@ SHORTHANDS: dict[str, tuple[str, ...]] = {
         EventType.COMMENT_ON_PULL_REQUEST_CREATED,
         EventType.COMMENT_ON_PULL_REQUEST_UPDATED,
     ),
+    "pipeline": tuple(t for t in EventType if t.startswith("pipeline")),
     "*": tuple(EventType),
 }
 DEFAULT_TIMEOUT = 10.0
@@ -86,7 +87,7 @@ def event_names(events: Sequence[str]) -> list[str]:
     starting value; `expand_events` turns it back into the same set)."""
     left = set(events)
     names: list[str] = []
-    for shorthand in ("*", "push", "pull_request"):
+    for shorthand in ("*", "push", "pull_request", "pipeline"):
         group = {str(t) for t in SHORTHANDS[shorthand]}
         if group <= left:
             names.append(shorthand)

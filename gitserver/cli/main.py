@@ -14,9 +14,9 @@ from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
 from gitserver import datadir
 from gitserver import errors as category
-from gitserver.cli import commands, policy_versions, statuses, tagging, webhooks
+from gitserver.cli import commands, pipelines, policy_versions, statuses, tagging, webhooks
 from gitserver.cli.output import CommandError, Output
-from gitserver.cli.webhooks import DELIVERY_SETTINGS
+from gitserver.cli.webhooks import DELIVERY_SETTINGS, PIPELINE_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.datadir import DataDirError
 from gitserver.gitcmd import GitError
@@ -65,6 +65,7 @@ SERVE = (
     "maintenance_delay",
     "maintenance",
     "audit_retention_days",
+    *PIPELINE_SETTINGS,
     "api_prefix",
     "api_regions",
     "max_api_request",
@@ -261,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--limit", type=int, default=1000)
     webhooks.add_commands(groups, leaf)
     statuses.add_commands(groups, leaf)
+    pipelines.add_commands(groups, leaf)
     audit = groups.add_parser("audit", help="the audit log").add_subparsers(required=True)
     c = leaf(audit, "list", commands.audit_list, "list audit records, newest first")
     c.add_argument("--since", help="only records at or after this ISO 8601 time (UTC if no zone)")

@@ -32,6 +32,16 @@ DELIVERY_SETTINGS = (
 )
 
 
+PIPELINE_SETTINGS = (
+    "pipeline_runners",
+    "build_executor",
+    "pipeline_lease",
+    "pipeline_approval_timeout",
+    "pipeline_build_timeout",
+    "pipeline_interval",
+)
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
@@ -147,7 +157,12 @@ async def webhook_test(settings: Settings, args: argparse.Namespace, out: Output
 
 
 async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> None:
-    from gitserver.delivery import build_dispatcher
+    """Deliver events and schedule pipelines; with --runner, only run pipeline jobs."""
+    from gitserver.delivery import (
+        build_dispatcher,
+        build_pipeline_runner,
+        build_pipeline_scheduler,
+    )
     from triggers.metrics import DeliveryMetrics
 
     async with open_services(settings) as s:
@@ -156,13 +171,21 @@ async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> N
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        dispatcher = build_dispatcher(s, DeliveryMetrics())
-        await dispatcher.start()
-        out.say("gitserver: worker delivering events")
+        parts: list[Any] = []
+        if args.runner:
+            parts.append(build_pipeline_runner(s, max(1, args.jobs or settings.pipeline_runners)))
+        else:
+            parts.append(build_dispatcher(s, DeliveryMetrics()))
+            parts.append(build_pipeline_scheduler(s))
+        for part in parts:
+            await part.start()
+        doing = "running pipeline jobs" if args.runner else "delivering events"
+        out.say(f"gitserver: worker {doing}")
         try:
             await stop.wait()
         finally:
-            await dispatcher.close()
+            for part in reversed(parts):
+                await part.close()
 
 
 async def rule_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -231,8 +254,10 @@ def add_commands(groups: Any, leaf: Any) -> None:
     c.add_argument("--chat-url", action="append", help="a Slack-compatible webhook URL")
     leaf(rule, "list", rule_list, "list notification rules")
     leaf(rule, "delete", rule_delete, "delete a notification rule").add_argument("id")
-    w = leaf(groups, "worker", worker, "deliver events only (scale-out)")
-    add_arguments(w, DELIVERY_SETTINGS)
+    w = leaf(groups, "worker", worker, "deliver events, or run pipeline jobs (scale-out)")
+    add_arguments(w, (*DELIVERY_SETTINGS, *PIPELINE_SETTINGS))
+    w.add_argument("--runner", action="store_true", help="only run pipeline jobs")
+    w.add_argument("--jobs", type=int, default=0, help="pipeline jobs at once (--runner)")
 
 
 __all__ = ["CLI_ACTOR", "add_commands"]

@@ -15,6 +15,7 @@ from gitserver import errors as category
 from gitserver.api.errors import AWS_TYPE, to_api_error
 from gitserver.cli.main import CLI_EXIT, _shown
 from gitserver.content import errors as content_errors
+from gitserver.pipelines import errors as pipeline_errors
 from gitserver.pipelines.buildspec import errors as buildspec_errors
 from gitserver.pipelines.definitions import errors as definition_errors
 from gitserver.pipelines.statuses import errors as status_errors
@@ -38,6 +39,7 @@ PACKAGE_BASES = {
     definition_errors.DefinitionError,
     buildspec_errors.BuildspecError,
     status_errors.CommitStatusError,
+    pipeline_errors.PipelineError,
 }
 """Never raised themselves, so in no category; their subclasses each pick one."""
 
@@ -61,6 +63,8 @@ NOT_DOMAIN = {
     # The build runner's control flow: a shell that ended, a deadline or a stop.
     "gitserver.pipelines.buildspec.session.ShellExited",
     "gitserver.pipelines.buildspec.shellrun.Interrupted",
+    # A build that cannot start: its message becomes the action's failure summary.
+    "gitserver.pipelines.actions.build.Refused",
     # Pure rule modules, turned into domain errors where a service calls them.
     "gitserver.tags.TagRuleError",
     "auth.policy.errors.PolicyError",
