@@ -88,6 +88,27 @@ class Contents:
 
         return await self._read(repo, work)
 
+    async def commit_changes(
+        self, repo: Repository, commit_id: str
+    ) -> tuple[CommitInfo, list[Difference]]:
+        """The commit and every file it changed from its first parent (from nothing for a
+        root commit): a commit page's two reads in one trip to the repository.
+
+        Raises InvalidCommitId (not a full id), CommitNotFound."""
+        if not FULL_OID.fullmatch(commit_id):
+            raise InvalidCommitId(f"{commit_id!r} is not a full commit ID")
+
+        def work(reader: Reader) -> tuple[CommitInfo, list[Difference]]:
+            commit = reader.commit(commit_id)
+            if commit is None:
+                raise CommitNotFound(
+                    f"Commit {commit_id} does not exist", aws_type="CommitIdDoesNotExistException"
+                )
+            parent = reader.commit(commit.parents[0].decode()) if commit.parents else None
+            return reader.commit_info(commit), differences(reader, parent, commit)
+
+        return await self._read(repo, work)
+
     async def commits(
         self, repo: Repository, commit_ids: Sequence[str]
     ) -> tuple[list[CommitInfo], list[CommitLookupError]]:

@@ -32,10 +32,20 @@ async def commit(request: web.Request) -> web.StreamResponse:
     # one file, `changes` counts that file alone).
     numstat = None if only else asyncio.ensure_future(deps.browse.commit_numstat(repo, commit_id))
     try:
-        info = await deps.contents.commit(repo, commit_id)
+        if only:
+            info, listed = await deps.contents.commit(repo, commit_id), None
+        else:
+            info, listed = await deps.contents.commit_changes(repo, commit_id)
         parent = info.parents[0] if info.parents else None
         found = await changes(
-            deps, repo, parent, commit_id, ignore_whitespace=hide, only=only, numstat=numstat
+            deps,
+            repo,
+            parent,
+            commit_id,
+            ignore_whitespace=hide,
+            only=only,
+            listed=listed,
+            numstat=numstat,
         )
     finally:
         if numstat is not None:

@@ -9,7 +9,7 @@ page's size limit before inflating it (that side is then "too large").
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from gitserver.content.errors import FileTooLarge
@@ -57,22 +57,25 @@ async def changes(
     *,
     ignore_whitespace: bool = False,
     only: str = "",
+    listed: Sequence[Difference] | None = None,
     numstat: Awaitable[bytes] | None = None,
 ) -> Changes:
     """The files changed from commit `before` (None: nothing) to `after`, planned from
     git's counts (no blob read for the list), each shown file's diff built from its two
     sides, one file at a time: memory holds one file's sides, not the whole diff's.
     Collapsed files get no body here: each links to the page of its own diff (`only`).
-    `numstat`: git's counts of that change if the caller has started them already."""
+    `listed` and `numstat`: the changed files, and git's counts of them, where the
+    caller has read or started them already."""
     # The list (object reads) and git's counts (a subprocess) do not wait on each other.
     # One file (`only`) is compared alone: its trees, not the whole comparison's.
-    listed = (
-        deps.contents.file_differences(repo, after, before, only)
-        if only
-        else deps.contents.differences(repo, after, before)
-    )
+    if listed is not None:
+        listing: Awaitable[Sequence[Difference]] = _ready(listed)
+    elif only:
+        listing = deps.contents.file_differences(repo, after, before, only)
+    else:
+        listing = deps.contents.differences(repo, after, before)
     counting = numstat or deps.browse.numstat(repo, before, after, path=only or None)
-    differences, counts = await asyncio.gather(listed, counting)
+    differences, counts = await asyncio.gather(listing, counting)
     counted = stats_from_numstat(counts)
     by_path = {stat.path: stat for stat in counted}
     stats = [by_path.get(d.path) or FileStat(d.path, 0, 0, 0) for d in differences]
@@ -85,6 +88,10 @@ async def changes(
                 body = await _body(deps, blobs, difference, ignore_whitespace)
             files.append(ChangedFile(difference, planned, body))
     return Changes(tuple(files), found)
+
+
+async def _ready(value: Sequence[Difference]) -> Sequence[Difference]:
+    return value
 
 
 async def _body(

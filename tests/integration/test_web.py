@@ -342,6 +342,8 @@ _REPO_FORMS = {
     "web-pull-override": "/pull-requests/{pr}/override",
     "web-pull-status": "/pull-requests/{pr}/status",
     "web-pull-merge": "/pull-requests/{pr}/merge",
+    "web-pull-merge-when-green": "/pull-requests/{pr}/merge-when-green",
+    "web-pull-merge-when-green-cancel": "/pull-requests/{pr}/merge-when-green/cancel",
     # The repository's settings forms: "not found" too (test_web_repo_settings.py has
     # the reader who may see the pages but not change them).
     "web-webhook-edit": "/settings/webhooks/00000000-0000-0000-0000-000000000000/edit",
