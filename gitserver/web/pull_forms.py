@@ -197,15 +197,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
     """MergePullRequestBy<strategy>, authorized on the destination ref, with the source
     commit the page showed: a push that landed since makes the service refuse
     (TipOfSourceReferenceIsDifferent) rather than merge commits nobody saw here."""
-    form = await _form(request)
-    try:
-        option = MergeOption(form.get("strategy", ""))
-    except ValueError:
-        raise web.HTTPBadRequest(text="Choose a merge strategy.") from None
-    repo = await changing(request, MERGE_ACTIONS[option], on_destination=True)
-    source = form.get("source_commit", "")
-    if not source:
-        raise web.HTTPBadRequest(text="The form did not say which source commit you saw.")
+    option, repo, source = await _merge_form(request)
     try:
         await deps_of(request).reviews.merges.merge(
             viewer_of(request).principal,
@@ -222,15 +214,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
 async def merge_when_green(request: web.Request) -> web.StreamResponse:
     """Arm merge when green: decided as the merge itself (MergePullRequestBy<strategy> on
     the destination), on the source commit the page showed."""
-    form = await _form(request)
-    try:
-        option = MergeOption(form.get("strategy", ""))
-    except ValueError:
-        raise web.HTTPBadRequest(text="Choose a merge strategy.") from None
-    repo = await changing(request, MERGE_ACTIONS[option], on_destination=True)
-    source = form.get("source_commit", "")
-    if not source:
-        raise web.HTTPBadRequest(text="The form did not say which source commit you saw.")
+    option, repo, source = await _merge_form(request)
     try:
         await deps_of(request).reviews.automerges.arm(
             viewer_of(request).principal,
@@ -242,6 +226,21 @@ async def merge_when_green(request: web.Request) -> web.StreamResponse:
     except categories.DomainError as exc:
         return await _refused(request, repo, exc)
     raise _back(request, "merge-h")
+
+
+async def _merge_form(request: web.Request) -> tuple[MergeOption, Repository, str]:
+    """A merge form's strategy, the repository once that merge is allowed on the
+    destination, and the source commit the page showed."""
+    form = await _form(request)
+    try:
+        option = MergeOption(form.get("strategy", ""))
+    except ValueError:
+        raise web.HTTPBadRequest(text="Choose a merge strategy.") from None
+    repo = await changing(request, MERGE_ACTIONS[option], on_destination=True)
+    source = form.get("source_commit", "")
+    if not source:
+        raise web.HTTPBadRequest(text="The form did not say which source commit you saw.")
+    return option, repo, source
 
 
 async def cancel_merge_when_green(request: web.Request) -> web.StreamResponse:
