@@ -314,9 +314,9 @@ def test_aws_cli_list_pipelines(
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
     }
+    argv = [AWS, "--endpoint-url", server.base_url, "--output", "json"]
     done = subprocess.run(
-        [AWS, "--endpoint-url", server.base_url, "--output", "json"]
-        + ["codepipeline", "list-pipelines"],
+        [*argv, "codepipeline", "list-pipelines"],
         env=env,
         capture_output=True,
         text=True,
