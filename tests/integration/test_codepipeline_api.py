@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.model import Shape
 
 from gitserver.api.pipeline_ops import PLACEHOLDER_ROLE
 from tests.api_support import REGION, error_code
@@ -48,8 +49,8 @@ def server(
 
 
 def _key(server: Server, user: str, *flags: str) -> dict[str, str]:
-    if user not in {u["UserName"] for u in server.cli("user", "list")["users"]}:
-        server.cli("user", "create", user, *flags)
+    """A new user (the module's server is its own) and an access key of theirs."""
+    server.cli("user", "create", user, *flags)
     return dict(server.cli("access-key", "create", user))
 
 
@@ -69,9 +70,30 @@ def admin_key(server: Server) -> dict[str, str]:
     return _key(server, "cp-admin", "--admin")
 
 
+def _missing(shape: Shape, value: Any, where: str) -> list[str]:
+    """The members the output shape requires that `value` lacks, at any depth."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        found = [f"{where}.{n}" for n in shape.required_members if n not in value]
+        for name, member in shape.members.items():
+            if name in value:
+                found += _missing(member, value[name], f"{where}.{name}")
+        return found
+    if shape.type_name == "list" and isinstance(value, list):
+        return [m for i, item in enumerate(value) for m in _missing(shape.member, item, where)]
+    return []
+
+
 @pytest.fixture(scope="module")
 def cp(server: Server, admin_key: dict[str, str]) -> BaseClient:
-    return _client(server, admin_key)
+    """The admin's client; every answer holds every member botocore's model requires."""
+    client = _client(server, admin_key)
+
+    def check(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if http_response.status_code == 200 and model.output_shape is not None:
+            assert not _missing(model.output_shape, parsed, model.name)
+
+    client.meta.events.register("after-call.codepipeline", check)
+    return client
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +162,9 @@ def test_lifecycle_run_and_state(cp: BaseClient, repo: str) -> None:
     execution = cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
     assert execution["pipelineExecution"]["pipelineVersion"] == 2
     summaries = cp.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
-    assert [s["pipelineExecutionId"] for s in summaries] == [execution_id]
+    # (The repository's first push may start one too, if the trigger consumer reads it
+    # after the pipeline exists.)
+    assert execution_id in [s["pipelineExecutionId"] for s in summaries]
 
     state = cp.get_pipeline_state(name=name)
     assert [s["stageName"] for s in state["stageStates"]] == ["Source", "Build"]
@@ -151,6 +175,14 @@ def test_lifecycle_run_and_state(cp: BaseClient, repo: str) -> None:
     build = [d for d in details if d["actionName"] == "Build"]
     assert build and build[0]["status"] == "Succeeded"
     assert build[0]["input"]["actionTypeId"]["provider"] == "CodeBuild"
+
+    with pytest.raises(cp.exceptions.StageNotRetryableException):
+        cp.retry_stage_execution(
+            pipelineName=name,
+            stageName="Build",
+            pipelineExecutionId=execution_id,
+            retryMode="FAILED_ACTIONS",
+        )
 
     # Pages: one pipeline per page, the token carries on.
     first = cp.list_pipelines(maxResults=1)
@@ -205,6 +237,14 @@ def test_stop(cp: BaseClient, repo: str) -> None:
     name = pipeline["name"]
     cp.create_pipeline(pipeline=pipeline)
     execution_id = cp.start_pipeline_execution(name=name)["pipelineExecutionId"]
+
+    def building() -> bool:
+        stages = cp.get_pipeline_state(name=name)["stageStates"]
+        build = next(s for s in stages if s["stageName"] == "Build")
+        latest = build.get("latestExecution", {})
+        return latest.get("pipelineExecutionId") == execution_id
+
+    assert wait_until(building, 30, 0.2)
     stopped = cp.stop_pipeline_execution(
         pipelineName=name, pipelineExecutionId=execution_id, abandon=True, reason="enough"
     )
@@ -212,6 +252,17 @@ def test_stop(cp: BaseClient, repo: str) -> None:
     assert _wait_status(cp, name, execution_id, {"Stopped"}) == "Stopped"
     with pytest.raises(cp.exceptions.PipelineExecutionNotStoppableException):
         cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id)
+    # A stopped stage can run again; then it is stopped once more.
+    retried = cp.retry_stage_execution(
+        pipelineName=name,
+        stageName="Build",
+        pipelineExecutionId=execution_id,
+        retryMode="ALL_ACTIONS",
+    )
+    assert retried["pipelineExecutionId"] == execution_id
+    assert _wait_status(cp, name, execution_id, {"InProgress"}) == "InProgress"
+    cp.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=execution_id, abandon=True)
+    assert _wait_status(cp, name, execution_id, {"Stopped"}) == "Stopped"
     with pytest.raises(cp.exceptions.PipelineExecutionNotFoundException):
         cp.get_pipeline_execution(pipelineName=name, pipelineExecutionId=str(uuid.uuid4()))
 
