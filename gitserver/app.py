@@ -19,7 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from auth.authenticate import Authenticator
 from auth.authorizer import Authorizer
 from gitserver.access import Access
-from gitserver.api.dispatcher import CodeCommitApi
+from gitserver.api import pipeline_ops
+from gitserver.api.dispatcher import CodeCommitApi, Front
 from gitserver.api.ops import operation_table
 from gitserver.api.registry import ApiServices
 from gitserver.audit import AuditLog
@@ -259,6 +260,13 @@ class Server:
             templates=self.services.templates,
             comments=self.services.comments,
             reactions=self.services.reactions,
+            pipelines=self.services.pipelines,
+        )
+        codepipeline = Front(
+            pipeline_ops.TARGET_PREFIX,
+            pipeline_ops.SIGNING_NAME,
+            pipeline_ops.MODEL_NAME,
+            pipeline_ops.pipeline_operation_table(),
         )
         return CodeCommitApi(
             services,
@@ -270,6 +278,7 @@ class Server:
             max_request=settings.max_api_request,
             trusted_proxies=parse_networks(settings.trusted_proxies),
             on_failed_login=self.audit.record_failed_login,
+            fronts=[codepipeline],
         )
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -10,6 +10,13 @@ Lambda, CodeStar Notifications, CodeGuru) are left out. This server's own
 ``gitserver:`` commit-status actions are added: full access all of them, power users
 report and read statuses (not the required checks that gate merges), read-only read.
 
+Pipelines (the ``codepipeline:`` actions, on ``arn:aws:codepipeline:REGION:ACCOUNT:NAME``)
+follow AWS's CodePipeline managed policies: full access holds ``codepipeline:*``
+(``AWSCodePipeline_FullAccess``), read-only ``codepipeline:Get*`` and ``codepipeline:List*``
+(``AWSCodePipeline_ReadOnlyAccess``). AWS has no CodePipeline power-user policy; power
+users get what its CodeCommit power user gets of repositories, everything but deleting:
+``codepipeline:*`` less ``DeletePipeline`` (create, update, run, stop, retry, approve).
+
 ``GitServerIAMFullAccess`` is AWS's ``IAMFullAccess`` plus reading the audit log
 (CloudTrail's ``LookupEvents``): the server's administration (users, groups, policies,
 simulation, audit), which the CodeCommit policies do not grant. ``--admin`` users hold
@@ -93,6 +100,15 @@ _POWER_USER_ACTIONS = [
     # Commit statuses (this server's own actions): report and read, not the gate itself.
     "gitserver:PutCommitStatus",
     "gitserver:GetCommitStatuses",
+    # Pipelines: all but deleting one (as the CodeCommit actions above: no DeleteRepository).
+    "codepipeline:CreatePipeline",
+    "codepipeline:UpdatePipeline",
+    "codepipeline:Get*",
+    "codepipeline:List*",
+    "codepipeline:StartPipelineExecution",
+    "codepipeline:StopPipelineExecution",
+    "codepipeline:RetryStageExecution",
+    "codepipeline:PutApprovalResult",
 ]
 _READ_ONLY_ACTIONS = [
     "codecommit:BatchGet*",
@@ -103,6 +119,9 @@ _READ_ONLY_ACTIONS = [
     "codecommit:List*",
     "codecommit:GitPull",
     "gitserver:GetCommitStatuses",
+    # AWSCodePipeline_ReadOnlyAccess.
+    "codepipeline:Get*",
+    "codepipeline:List*",
 ]
 
 
@@ -120,6 +139,8 @@ MANAGED_POLICIES: Mapping[str, str] = MappingProxyType(
                 "gitserver:PutCommitStatus",
                 "gitserver:GetCommitStatuses",
                 "gitserver:UpdateRequiredStatusChecks",
+                # AWSCodePipeline_FullAccess.
+                "codepipeline:*",
             ],
             _SELF_SERVICE,
         ),

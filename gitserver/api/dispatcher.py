@@ -1,4 +1,10 @@
-"""`POST /` with `X-Amz-Target: CodeCommit_20150413.<Operation>`: the CodeCommit JSON API.
+"""`POST /` with `X-Amz-Target: CodeCommit_20150413.<Operation>`: the CodeCommit JSON API,
+and on the same route the other AWS JSON APIs this server answers (`Front`): CodePipeline's
+`CodePipeline_20150709.<Operation>`, signed for service `codepipeline`.
+
+A request must be signed for the service its target belongs to: a signature scoped to
+`codecommit` is refused for a CodePipeline target and the reverse, as AWS refuses it
+(`InvalidSignatureException`, "Credential should be scoped to correct service").
 
 Order of work for every request: target, SigV4 (AWS's error codes), input checked
 against botocore's model, authorization of the operation on each of its targets (before
@@ -12,7 +18,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,8 +53,20 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 _FORBIDDEN = {"MissingAuthenticationToken", "InvalidClientTokenId"}
 
 
+@dataclass(frozen=True, slots=True)
+class Front:
+    """One AWS JSON API on the route: its `X-Amz-Target` prefix, the SigV4 service its
+    requests must be signed for, botocore's model of it, and its operations."""
+
+    target_prefix: str
+    signing_name: str
+    model_name: str
+    operations: Mapping[str, Operation]
+
+
 class CodeCommitApi:
-    """The dispatcher: one route, every operation of `operations`."""
+    """The dispatcher: one route, every operation of `operations` (CodeCommit's) and of
+    each of `fronts` (the other services, by target prefix)."""
 
     def __init__(
         self,
@@ -62,9 +80,14 @@ class CodeCommitApi:
         max_request: int = 16 * 1024 * 1024,
         trusted_proxies: tuple[Network, ...] = (),
         on_failed_login: Callable[[FailedLogin], None] | None = None,
+        fronts: Sequence[Front] = (),
     ) -> None:
         self.services = services
         self.operations = operations
+        self.fronts = {
+            model.TARGET_PREFIX: Front(model.TARGET_PREFIX, SERVICE, "codecommit", operations),
+            **{front.target_prefix: front for front in fronts},
+        }
         self.authenticator = authenticator
         self.access = access
         self.prefix = prefix.rstrip("/")
@@ -89,7 +112,7 @@ class CodeCommitApi:
         try:
             body = await self._body(request)
             op = self._operation(request.headers.get("X-Amz-Target", ""))
-            principal, region = await self._authenticate(request, body, info)
+            principal, region = await self._authenticate(request, body, info, op.signing_name)
             info = replace(info, region=region)
             params = model.parse_input(op.model, _json(body))
             rows = await self._authorize(principal, op.operation, params, info)
@@ -117,27 +140,28 @@ class CodeCommitApi:
 
     def _operation(self, target: str) -> _Resolved:
         prefix, _, name = target.partition(".")
-        op_model = model.operation(name) if prefix == model.TARGET_PREFIX else None
-        if op_model is None:
+        front = self.fronts.get(prefix)
+        op_model = model.operation(name, front.model_name) if front is not None else None
+        if front is None or op_model is None:
             raise ApiError("UnknownOperationException", f"Unknown operation {target!r}")
-        operation = self.operations.get(name)
+        operation = front.operations.get(name)
         if operation is None:
             raise ApiError(
                 "UnsupportedOperationException", f"{name} is not supported by this server yet"
             )
-        return _Resolved(operation, op_model)
+        return _Resolved(operation, op_model, front.signing_name)
 
     async def _authenticate(
-        self, request: web.Request, body: bytes, info: RequestInfo
+        self, request: web.Request, body: bytes, info: RequestInfo, service: str
     ) -> tuple[Principal, str]:
         claimed = ""
         try:
             signed = parse_authorization(request.headers.get("Authorization"))
             claimed = signed.access_key_id
-            if signed.service != SERVICE:
+            if signed.service != service:
                 raise SignatureError(
                     "InvalidSignatureException",
-                    f"Credential should be scoped to correct service: '{SERVICE}'.",
+                    f"Credential should be scoped to correct service: '{service}'.",
                 )
             if self.regions and signed.region not in self.regions:
                 raise SignatureError(
@@ -205,11 +229,12 @@ def _verify(request: web.Request, body: bytes, signed: SignedRequest, secret: st
 
 
 class _Resolved:
-    __slots__ = ("model", "operation")
+    __slots__ = ("model", "operation", "signing_name")
 
-    def __init__(self, operation: Operation, op_model: Any) -> None:
+    def __init__(self, operation: Operation, op_model: Any, signing_name: str) -> None:
         self.operation = operation
         self.model = op_model
+        self.signing_name = signing_name
 
 
 def _json(body: bytes) -> Any:
@@ -220,7 +245,7 @@ def _json(body: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError("SerializationException", "The request body is not valid JSON") from None
     except RecursionError:
-        # No CodeCommit input is more than a few levels deep.
+        # No CodeCommit or CodePipeline input is more than a few levels deep.
         raise ApiError("SerializationException", "The request body is nested too deeply") from None
 
 

@@ -1,4 +1,5 @@
-"""botocore's CodeCommit model, used at run time to check input and shape output.
+"""botocore's models (CodeCommit's, and CodePipeline's for the pipelines API), used at
+run time to check input and shape output.
 
 botocore's own client checks only `required`, `min` and types; the server enforces the
 rest (max lengths, patterns, enums, list sizes) with the model's exception names. Output
@@ -23,17 +24,18 @@ from gitserver.api.errors import ApiError
 
 TARGET_PREFIX = "CodeCommit_20150413"
 # AWS's generic name for a parameter that breaks a constraint the operation has no
-# modeled exception for.
+# modeled exception for: CodeCommit's, and that of every other service (CodePipeline).
 GENERIC_INVALID = "InvalidParameterException"
+GENERIC_VALIDATION = "ValidationException"
 
 
 @functools.cache
-def service_model() -> ServiceModel:
-    return ServiceModel(Loader().load_service_model("codecommit", "service-2"))
+def service_model(service: str = "codecommit") -> ServiceModel:
+    return ServiceModel(Loader().load_service_model(service, "service-2"))
 
 
-def operation(name: str) -> OperationModel | None:
-    model = service_model()
+def operation(name: str, service: str = "codecommit") -> OperationModel | None:
+    model = service_model(service)
     return model.operation_model(name) if name in model.operation_names else None
 
 
@@ -46,9 +48,11 @@ class _Checker:
 
     def __init__(self, op: OperationModel) -> None:
         self.errors = {shape.name for shape in op.error_shapes}
+        codecommit = op.service_model.metadata.get("targetPrefix") == TARGET_PREFIX
+        self.generic = GENERIC_INVALID if codecommit else GENERIC_VALIDATION
 
     def _pick(self, *candidates: str) -> str:
-        return next((c for c in candidates if c in self.errors), GENERIC_INVALID)
+        return next((c for c in candidates if c in self.errors), self.generic)
 
     def required(self, member: str, shape: Shape) -> ApiError:
         name = self._pick(
@@ -60,7 +64,9 @@ class _Checker:
 
     def invalid(self, member: str, shape: Shape, why: str) -> ApiError:
         if member in {"nextToken", "NextToken"}:
-            return ApiError(self._pick("InvalidContinuationTokenException"), why)
+            return ApiError(
+                self._pick("InvalidContinuationTokenException", "InvalidNextTokenException"), why
+            )
         name = self._pick(
             f"Invalid{_capital(member)}Exception",
             f"Invalid{shape.name}Exception",

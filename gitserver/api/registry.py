@@ -18,6 +18,7 @@ from gitserver.api.errors import ApiError
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
+from gitserver.pipelines.service import Pipelines
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.comments import Comments
 from gitserver.pulls.merging import PullRequestMerges
@@ -58,6 +59,7 @@ class ApiServices:
     templates: Templates | None = None
     comments: Comments | None = None
     reactions: Reactions | None = None
+    pipelines: Pipelines | None = None
 
 
 def configured(service: T | None, what: str) -> T:
@@ -106,6 +108,8 @@ class Operation:
     handler: Handler
     targets: Targets
     resolve: Resolver | None = None
+    # The IAM service prefix of its action: `codecommit:<name>`, `codepipeline:<name>`.
+    service: str = "codecommit"
 
     async def targets_for(self, services: ApiServices, params: Params) -> Sequence[Target]:
         if self.resolve is not None:
@@ -114,7 +118,7 @@ class Operation:
 
     @property
     def action(self) -> Action:
-        return Action(f"codecommit:{self.name}")
+        return Action(f"{self.service}:{self.name}")
 
 
 def repository(params: Params, endpoints: Endpoints, member: str = "repositoryName") -> Target:

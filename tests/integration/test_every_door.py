@@ -7,6 +7,7 @@ The API's operations are enumerated the same way in test_api_protocol.py
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import uuid
@@ -89,3 +90,85 @@ def test_every_ssh_service_asks_the_authorizer(
             service,
             result.stderr,
         )
+
+
+_UUID = "0b6a3c6e-1f0e-4d5b-9a55-7c1d2e3f4a5b"
+_PIPELINE = {
+    "name": "door-pipeline",
+    "roleArn": "arn:aws:iam::000000000000:role/r",
+    "stages": [
+        {
+            "name": "Source",
+            "actions": [
+                {
+                    "name": "Source",
+                    "actionTypeId": {
+                        "category": "Source",
+                        "owner": "AWS",
+                        "provider": "CodeCommit",
+                        "version": "1",
+                    },
+                }
+            ],
+        }
+    ],
+}
+# One model-valid request per CodePipeline operation (the door is the same for a known
+# or an unknown pipeline: authorization comes before any lookup).
+CODEPIPELINE_SAMPLES: dict[str, dict[str, Any]] = {
+    "CreatePipeline": {"pipeline": _PIPELINE},
+    "GetPipeline": {"name": "door-pipeline"},
+    "UpdatePipeline": {"pipeline": _PIPELINE},
+    "DeletePipeline": {"name": "door-pipeline"},
+    "ListPipelines": {},
+    "StartPipelineExecution": {"name": "door-pipeline"},
+    "GetPipelineExecution": {"pipelineName": "door-pipeline", "pipelineExecutionId": _UUID},
+    "ListPipelineExecutions": {"pipelineName": "door-pipeline"},
+    "GetPipelineState": {"name": "door-pipeline"},
+    "PutApprovalResult": {
+        "pipelineName": "door-pipeline",
+        "stageName": "Gate",
+        "actionName": "Approve",
+        "result": {"summary": "s", "status": "Approved"},
+        "token": _UUID,
+    },
+    "RetryStageExecution": {
+        "pipelineName": "door-pipeline",
+        "stageName": "Build",
+        "pipelineExecutionId": _UUID,
+        "retryMode": "FAILED_ACTIONS",
+    },
+    "StopPipelineExecution": {"pipelineName": "door-pipeline", "pipelineExecutionId": _UUID},
+    "ListActionExecutions": {"pipelineName": "door-pipeline"},
+}
+
+
+def test_every_codepipeline_operation_asks_the_authorizer(server: Server, nobody: str) -> None:
+    """The CodePipeline API's doors, each signed by a user who holds no policy."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from gitserver.api.pipeline_ops import TARGET_PREFIX, pipeline_operation_table
+
+    assert set(CODEPIPELINE_SAMPLES) == set(pipeline_operation_table())
+    key = server.cli("access-key", "create", nobody)
+    credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    for operation, body in CODEPIPELINE_SAMPLES.items():
+        request = AWSRequest(
+            method="POST",
+            url=server.base_url + "/",
+            data=json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": f"{TARGET_PREFIX}.{operation}",
+            },
+        )
+        SigV4Auth(credentials, "codepipeline", "us-east-1").add_auth(request)
+        status, _, answer = http_request(
+            server, "POST", "/", body=request.body, headers=dict(request.headers)
+        )
+        assert status == 400, (operation, status, answer[:300])
+        found = json.loads(answer)
+        assert found["__type"] == "AccessDeniedException", (operation, found)
+        assert f"codepipeline:{operation}" in found["message"], (operation, found)
