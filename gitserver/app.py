@@ -221,6 +221,7 @@ class Server:
                 payload_context=functools.partial(payload_context, self.services),
                 webhook_allowed=Allowed.parse(settings.webhook_allowed_hosts),
                 branches=Branches(self.services.db, self.services.git, self.services.store),
+                pipelines=self.services.pipelines,
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
         )

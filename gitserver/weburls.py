@@ -53,3 +53,23 @@ def ref_page(base_url: str, repository: str, view: str, ref: str, path: str = ""
     """`view` (tree, blob, raw, history, blame, log) of `path` at `ref`."""
     tail = "/".join(quote(part, safe="") for part in f"{ref}/{path}".strip("/").split("/"))
     return f"{repository_page(base_url, repository)}/{view}/{tail}"
+
+
+def pipeline_page(base_url: str, pipeline: str) -> str:
+    """A pipeline: its graph and execution history (`{base}/pipelines/{name}`)."""
+    return f"{base_url.rstrip('/')}/pipelines/{quote(pipeline, safe='')}"
+
+
+def execution_page(base_url: str, pipeline: str, execution_id: str) -> str:
+    """One execution of a pipeline."""
+    return f"{pipeline_page(base_url, pipeline)}/executions/{quote(execution_id, safe='')}"
+
+
+def action_log_page(
+    base_url: str, pipeline: str, execution_id: str, stage: str, action: str
+) -> str:
+    """The log of an action's latest attempt in an execution."""
+    return (
+        f"{execution_page(base_url, pipeline, execution_id)}"
+        f"/log/{quote(stage, safe='')}/{quote(action, safe='')}"
+    )

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from auth.secretbox import SecretBox
 from gitserver.db import ActionExecutionRow, Database, ExecutionRow
 from gitserver.pipelines import definitions, executions, secrets, store, views
-from gitserver.pipelines.definitions import PipelineDefinition
+from gitserver.pipelines.definitions import Category, PipelineDefinition
 from gitserver.pipelines.engine import EngineSettings
 from gitserver.pipelines.errors import ActionNotFound, PipelineExecutionNotFound
 from gitserver.pipelines.executions import SourceRevision, Trigger
 from gitserver.pipelines.progress import load
-from gitserver.pipelines.states import ACTION_DONE
+from gitserver.pipelines.states import ACTION_DONE, ActionStatus
 from gitserver.pipelines.store import PipelineSummary, StoredPipeline
 
 
@@ -231,6 +231,29 @@ class Pipelines:
             raise ActionNotFound(f"Action {action} has not run in execution {execution_id}")
         latest = found[0]
         return self.engine.layout.absolute(latest.log_path), latest.status in ACTION_DONE
+
+    async def build_artifacts(self, execution_id: str) -> dict[str, Path]:
+        """The zips of the output artifacts built by the execution's Build actions that
+        succeeded: artifact name -> file (for the web UI's downloads; read only).
+
+        Raises:
+            PipelineExecutionNotFound: no such execution.
+        """
+        async with self.db.reader() as session:
+            row = await session.scalar(select(ExecutionRow).where(ExecutionRow.id == execution_id))
+            if row is None:
+                raise PipelineExecutionNotFound(f"Pipeline execution {execution_id} does not exist")
+            p = await load(session, row)
+        found: dict[str, Path] = {}
+        for (stage, name), action in p.actions.items():
+            d = p.definition.action(stage, name)
+            if d is None or d.category is not Category.BUILD:
+                continue
+            if action.status == ActionStatus.SUCCEEDED:
+                found.update(
+                    {k: self.engine.layout.absolute(str(v)) for k, v in action.artifacts.items()}
+                )
+        return found
 
     # -- secrets -----------------------------------------------------------------------
 

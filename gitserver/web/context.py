@@ -22,6 +22,7 @@ from gitserver.content.browse import Browse
 from gitserver.content.conflicts import MergeConflicts
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
+from gitserver.pipelines.service import Pipelines
 from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.automerge import AutoMerges
@@ -82,6 +83,8 @@ class WebDeps:
     webhook_allowed: Allowed
     # The API's UpdateDefaultBranch service (the repository settings page calls it too).
     branches: Branches
+    # Pipelines, executions and their logs (the pipeline pages and forms).
+    pipelines: Pipelines
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.

@@ -109,6 +109,11 @@ def environment() -> Environment:
     env.globals["compare_url"] = lambda name, a, b: weburls.compare_page("", name, a, b)
     env.globals["pull_url"] = lambda name, number: weburls.pull_request_page("", name, number)
     env.globals["comment_anchor"] = weburls.comment_anchor
+    env.globals["pipeline_url"] = lambda name: weburls.pipeline_page("", name)
+    env.globals["execution_url"] = lambda name, e: weburls.execution_page("", name, e)
+    env.globals["log_url"] = lambda name, e, stage, action: weburls.action_log_page(
+        "", name, e, stage, action
+    )
     return env
 
 

@@ -21,6 +21,8 @@ from gitserver.web import (
     browse,
     commits,
     notification_rules,
+    pipeline_forms,
+    pipelines,
     pull_forms,
     pull_new,
     pulls,
@@ -37,6 +39,9 @@ from gitserver.web.pages import STATIC
 _REPO = "/repositories/{name}"
 _PRS = _REPO + "/pull-requests"
 _PR = _PRS + r"/{id:\d+}"
+_PIPELINE = "/pipelines/{pipeline}"
+_EXECUTION = _PIPELINE + "/executions/{execution}"
+_LOG = _EXECUTION + "/log/{stage}/{action}"
 
 
 class WebUI:
@@ -76,6 +81,7 @@ def routes() -> list[web.RouteDef]:
         web.get(_REPO + "/commit/{commit}", commits.commit, name="web-commit"),
         web.get(_REPO + "/compare/{spec:.*}", commits.compare, name="web-compare"),
         *_pull_request_routes(),
+        *_pipeline_routes(),
         *_webhooks(),
         *_repository_rules(),
         web.get(_REPO + "/settings", repo_settings.settings_page, name="web-repo-settings"),
@@ -89,6 +95,27 @@ def routes() -> list[web.RouteDef]:
             repo_settings.set_default_branch,
             name="web-repo-default-branch",
         ),
+    ]
+
+
+def _pipeline_routes() -> list[web.RouteDef]:
+    return [
+        web.get("/pipelines", pipelines.pipeline_list, name="web-pipelines"),
+        web.get(_REPO + "/pipelines", pipelines.repository_pipelines, name="web-repo-pipelines"),
+        web.get(_PIPELINE, pipelines.pipeline, name="web-pipeline"),
+        web.post(_PIPELINE + "/start", pipeline_forms.start, name="web-pipeline-start"),
+        web.get(_EXECUTION, pipelines.execution, name="web-pipeline-execution"),
+        web.post(_EXECUTION + "/approval", pipeline_forms.approve, name="web-pipeline-approve"),
+        web.post(_EXECUTION + "/retry", pipeline_forms.retry, name="web-pipeline-retry"),
+        web.post(_EXECUTION + "/stop", pipeline_forms.stop, name="web-pipeline-stop"),
+        web.get(
+            _EXECUTION + "/artifacts/{artifact}.zip",
+            pipelines.artifact,
+            name="web-pipeline-artifact",
+        ),
+        web.get(_LOG, pipelines.action_log, name="web-pipeline-log"),
+        web.get(_LOG + "/download", pipelines.action_log_text, name="web-pipeline-log-text"),
+        web.get(_LOG + "/events", pipelines.action_log_events, name="web-pipeline-log-events"),
     ]
 
 

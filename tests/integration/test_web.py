@@ -328,6 +328,8 @@ _REPO_PAGES = {
     "web-notifications": "/settings/notifications",
     # ListAssociatedApprovalRuleTemplatesForRepository.
     "web-approval-templates": "/settings/approval-templates",
+    # GetRepository, then ListPipelines (test_web_pipelines.py has the rest).
+    "web-repo-pipelines": "/pipelines",
 }
 # The pull request's forms, posted with a valid token by a user who may not read it:
 # "not found", as its pages.
@@ -379,6 +381,25 @@ _SIGNED_IN_PAGES = {
     # policy gets a 403 page (test_web_settings.py has the rest).
     "web-ssh-keys": "/settings/ssh-keys",
     "web-credentials": "/settings/credentials",
+    # ListPipelines on `*`: 403 for a user without it, as the repository list.
+    "web-pipelines": "/pipelines",
+}
+# A pipeline's pages and forms, decided with `codepipeline:*` on its ARN: to a user who
+# may not read it, a pipeline (here one that does not exist) is "not found" either way.
+_PIPELINE = "/pipelines/door-p"
+_PIPELINE_PAGES = {
+    "web-pipeline": _PIPELINE,
+    "web-pipeline-execution": _PIPELINE + "/executions/X",
+    "web-pipeline-artifact": _PIPELINE + "/executions/X/artifacts/A.zip",
+    "web-pipeline-log": _PIPELINE + "/executions/X/log/S/A",
+    "web-pipeline-log-text": _PIPELINE + "/executions/X/log/S/A/download",
+    "web-pipeline-log-events": _PIPELINE + "/executions/X/log/S/A/events",
+}
+_PIPELINE_FORMS = {
+    "web-pipeline-start": _PIPELINE + "/start",
+    "web-pipeline-approve": _PIPELINE + "/executions/X/approval",
+    "web-pipeline-retry": _PIPELINE + "/executions/X/retry",
+    "web-pipeline-stop": _PIPELINE + "/executions/X/stop",
 }
 _PUBLIC = {"web-style": "/static/style.css", "web-signin-page": "/sign-in"}
 # Administration (IAM's actions on IAM's ARNs, `cloudtrail:LookupEvents` for the audit
@@ -421,7 +442,7 @@ def test_every_web_route_asks_the_authorizer(
 
     names = {route.kwargs["name"] for route in routes()}
     covered = {*_REPO_PAGES, *_REPO_FORMS, *_FORMS, *_SIGNED_IN_PAGES, *_PUBLIC}
-    covered |= {*_ADMIN_PAGES, *_ADMIN_FORMS}
+    covered |= {*_ADMIN_PAGES, *_ADMIN_FORMS, *_PIPELINE_PAGES, *_PIPELINE_FORMS}
     assert names == covered, "a new web route needs a door here"
     name = repo("door-web")
     _content(server, name, git, tmp_path)
@@ -434,6 +455,12 @@ def test_every_web_route_asks_the_authorizer(
         assert page.body.replace(name, "X") == missing, route
         assert Browser(server).get(f"/repositories/{name}{tail.format(**ids)}").status == 303, route
     assert nobody.get("/").status == 403  # ListRepositories
+    assert nobody.get("/pipelines").status == 403  # ListPipelines
+    for route, path in _PIPELINE_PAGES.items():
+        page = nobody.get(path)
+        assert page.status == 404, (route, page.status)
+        assert page.body.replace("door-p", "X") == missing, route
+        assert Browser(server).get(path).status == 303, route
     for route, path in _SIGNED_IN_PAGES.items():
         assert Browser(server).get(path).status == 303, route
     for route, path in _FORMS.items():
@@ -444,6 +471,9 @@ def test_every_web_route_asks_the_authorizer(
         assert nobody.post(path, {"csrf": "forged"}).status == 403, route
         form = {"csrf": token, "strategy": "SQUASH_MERGE", "state": "APPROVE"}
         assert nobody.post(path, form).status == 404, route
+    for route, path in _PIPELINE_FORMS.items():
+        assert nobody.post(path, {"csrf": "forged"}).status == 403, route
+        assert nobody.post(path, {"csrf": token, "stage": "S"}).status == 404, route
     for route, path in _PUBLIC.items():
         assert Browser(server).get(path).status == 200, route
     for route, path in _ADMIN_PAGES.items():

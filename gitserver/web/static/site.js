@@ -90,3 +90,51 @@ document.addEventListener("click", (event) => {
   after.after(holder);
   area.focus();
 });
+
+// A running action's log: an EventSource on the route that tails it appends each line
+// as it is written (without this file the page shows the log so far and a reload link).
+(() => {
+  const log = document.querySelector("pre.log[data-events]");
+  if (!log || !window.EventSource) return;
+  const live = document.getElementById("log-live");
+  const source = new EventSource(log.dataset.events);
+  const follow = () => log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  source.onmessage = (event) => {
+    const atEnd = follow();
+    log.append(document.createTextNode(event.data + "\n"));
+    if (atEnd) log.scrollTop = log.scrollHeight;
+  };
+  source.addEventListener("end", () => {
+    source.close();
+    if (live) live.textContent = "The action has ended. Reload for its final state.";
+  });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED && live) live.textContent = "The log stream stopped: reload the page.";
+  };
+})();
+
+// A pipeline or execution page with actions in progress: its graph is read again every
+// few seconds (the page's own HTML, this origin) until nothing runs; a form being filled
+// in is never replaced.
+(() => {
+  const graph = () => document.querySelector("ol.pipeline-graph[data-live]");
+  if (!graph()) return;
+  const tick = async () => {
+    const current = graph();
+    if (!current) return;
+    if (current.contains(document.activeElement) && document.activeElement.matches("textarea, input")) {
+      setTimeout(tick, 3000);
+      return;
+    }
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.querySelector("ol.pipeline-graph");
+      if (!fresh) return;
+      current.replaceWith(document.adoptNode(fresh));
+      if (fresh.dataset.live) setTimeout(tick, 3000);
+    } catch (_) { /* offline: the reload link still works */ }
+  };
+  setTimeout(tick, 3000);
+})();
