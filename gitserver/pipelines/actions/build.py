@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -210,7 +209,8 @@ async def _build(services: RunnerServices, job: Job, spec: Buildspec, workspace:
         missing = [name for name in outputs if name not in artifacts]
         if missing:
             return Outcome(ActionStatus.FAILED, f"No artifact was built for {', '.join(missing)}")
-        summary = f"Build succeeded ({json.dumps(dict(result.exported_variables))[:200]})"
+        exported = ", ".join(sorted(result.exported_variables))
+        summary = f"Build succeeded; exported {exported}"[:200] if exported else "Build succeeded"
         return Outcome(ActionStatus.SUCCEEDED, summary, dict(result.exported_variables), artifacts)
     return Outcome(ActionStatus.FAILED, f"Build {result.status}: {result.message}"[:1000])
 
