@@ -22,7 +22,8 @@ from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings, 
 from triggers.formats import PayloadContext, RepositoryInfo
 from triggers.metrics import DeliveryMetrics
 from triggers.notifications import EmailSender, SmtpSettings
-from triggers.sender import Outcome, Sender
+from triggers.outcome import Outcome
+from triggers.sender import Sender
 from triggers.ssrf import Allowed
 
 

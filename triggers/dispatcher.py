@@ -38,8 +38,9 @@ from triggers.formats import CONVERTERS, Converter, PayloadContext, RepositoryIn
 from triggers.formats.context import CommitsFn
 from triggers.metrics import DeliveryMetrics
 from triggers.notifications import email, slack
+from triggers.outcome import Outcome
 from triggers.queue import OPEN, claim, fan_out, next_due, release
-from triggers.sender import Outcome, Sender
+from triggers.sender import Sender
 from triggers.signing import masked, signature_headers
 from triggers.subscriptions import secret_of
 

@@ -26,7 +26,7 @@ from gitserver.weburls import comment_anchor, commit_page, pull_request_page, re
 from triggers.errors import InvalidSubscription, SubscriptionNotFound, TargetRefused
 from triggers.events import Event, EventType
 from triggers.formats.context import Payload, PayloadContext
-from triggers.sender import Outcome
+from triggers.outcome import Outcome
 from triggers.ssrf import check_url
 
 # CodeStar Notifications' event type ids and the events each one hears. A comment's

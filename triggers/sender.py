@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from triggers.errors import TargetRefused
+from triggers.outcome import Outcome
 from triggers.ssrf import Allowed, check_address, check_url, literal, resolve
 
 MAX_RESPONSE = 64 * 1024
@@ -38,28 +38,6 @@ class GuardedResolver(AbstractResolver):
 
     async def close(self) -> None:
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status: int | None
-    excerpt: str
-    error: str
-    duration_ms: int
-    retry_after: float | None = None
-    refused: bool = False  # the SSRF guard said no: retrying cannot help
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    @property
-    def retryable(self) -> bool:
-        if self.refused:
-            return False
-        if self.status is None:
-            return True  # network error or timeout
-        return self.status in (408, 429) or self.status >= 500
 
 
 def _retry_after(value: str | None) -> float | None:
