@@ -298,8 +298,10 @@ def _breakdown(
     rows = instance.sql(
         "SELECT e.started_at, s.started_at, s.finished_at, b.created_at, b.started_at "
         "FROM pipeline_executions e "
-        "JOIN pipeline_jobs s ON s.execution_id = e.id AND s.payload LIKE '%\"Source\"%' "
-        "JOIN pipeline_jobs b ON b.execution_id = e.id AND b.id != s.id "
+        "JOIN pipeline_action_executions sa ON sa.execution_id = e.id AND sa.stage = 'Source' "
+        "JOIN pipeline_jobs s ON s.action_execution_id = sa.id "
+        "JOIN pipeline_action_executions ba ON ba.execution_id = e.id AND ba.stage = 'Build' "
+        "JOIN pipeline_jobs b ON b.action_execution_id = ba.id "
         "WHERE e.pipeline = ? ORDER BY e.seq",
         name,
     )
