@@ -144,6 +144,7 @@ def test_a_push_sets_pending_then_success_and_a_failing_build_failure(
     assert _status(server, repo, commit, name)["state"] == "success"  # type: ignore[index]
 
 
+@pytest.mark.database  # the status is written under the pipeline's and repository's locks
 def test_stopped_fails_and_superseded_is_an_error_on_its_commit(
     server: Server, git: Git, tmp_path: Path
 ) -> None:
@@ -167,6 +168,7 @@ def test_stopped_fails_and_superseded_is_an_error_on_its_commit(
     assert stopped["description"] == "Stopped: no more", stopped
 
 
+@pytest.mark.database  # the status is written under the pipeline's and repository's locks
 def test_a_red_required_pipeline_blocks_the_merge_until_a_fix_makes_it_green(
     server: Server, git: Git, tmp_path: Path, cc: BaseClient
 ) -> None:
