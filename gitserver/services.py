@@ -75,7 +75,14 @@ class Services:
             db, git, store, follower, pulls, Limits.scaled(settings.max_file_size)
         )
         box = SecretBox.load_or_create(data)
-        engine = EngineSettings(Layout.of(data), settings.pipeline_approval_timeout)
+        contents = Contents(store, settings.max_file_size)
+        engine = EngineSettings(
+            Layout.of(data),
+            settings.pipeline_approval_timeout,
+            contents=contents,
+            # Page addresses name the ports bound at start: read the endpoints late.
+            base_url=lambda: store.endpoints.http_base,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -90,7 +97,7 @@ class Services:
             templates=Templates(db),
             comments=Comments(db, git, store, follower),
             reactions=Reactions(db),
-            statuses=CommitStatuses(db, Contents(store, settings.max_file_size)),
+            statuses=CommitStatuses(db, contents),
             required_checks=RequiredChecks(db),
             automerges=AutoMerges(db, follower, merges),
             # Clone URLs name the ports bound at start: read the store's endpoints late.

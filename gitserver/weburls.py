@@ -10,6 +10,8 @@ clone URL follows CodeCommit's (`{base}/v1/repos/{name}`):
     {base}/repositories/{name}/pull-requests/{id}           a pull request
     {base}/repositories/{name}/pull-requests/{id}#comment-{commentId}
 
+    {base}/pipelines/{name}/executions/{id}                 a pipeline execution
+
 The web UI's other pages (pass `base_url=""` for a site-relative link):
 
     {base}/repositories/{name}/tree/{ref}/{path}      a folder at a ref
@@ -42,6 +44,12 @@ def compare_page(base_url: str, repository: str, before: str, after: str) -> str
 
 def pull_request_page(base_url: str, repository: str, pull_request_id: str) -> str:
     return f"{repository_page(base_url, repository)}/pull-requests/{pull_request_id}"
+
+
+def pipeline_execution_page(base_url: str, pipeline: str, execution_id: str) -> str:
+    """A pipeline execution's page (commit statuses link to it)."""
+    name = quote(pipeline, safe="")
+    return f"{base_url.rstrip('/')}/pipelines/{name}/executions/{quote(execution_id, safe='')}"
 
 
 def comment_anchor(comment_id: str) -> str:

@@ -16,13 +16,15 @@ releases its lock.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gitserver.content.service import Contents
 from gitserver.db import (
     ActionExecutionRow,
     ExecutionRow,
@@ -34,6 +36,7 @@ from gitserver.pipelines import definitions
 from gitserver.pipelines.definitions import Action, Category, ExecutionMode, Stage
 from gitserver.pipelines.paths import Layout
 from gitserver.pipelines.progress import Progress, load
+from gitserver.pipelines.reporting import report
 from gitserver.pipelines.states import (
     ACTION_DONE,
     ActionStatus,
@@ -57,6 +60,14 @@ class EngineSettings:
     layout: Layout
     approval_timeout: float = DEFAULT_APPROVAL_TIMEOUT
     """Seconds a Manual approval waits when its configuration sets no TimeoutInMinutes."""
+    contents: Contents | None = None
+    """Commits read for commit statuses; None: executions set no commit status."""
+    base_url: Callable[[], str] = field(default=lambda: "")
+    """The public base URL now (read late: the server binds its ports after building)."""
+
+
+Ended = list[tuple[ExecutionRow, str]]
+"""Executions that ended during one `advance`, with the stage they failed in."""
 
 
 def type_of(action: Action) -> dict[str, str]:
@@ -66,8 +77,28 @@ def type_of(action: Action) -> dict[str, str]:
 
 
 async def advance(session: AsyncSession, settings: EngineSettings, pipeline: str) -> None:
-    """Take every active execution of `pipeline` as far as it can go now."""
+    """Take every active execution of `pipeline` as far as it can go now.
+
+    The executions that ended report their commit status last (reporting flushes, and
+    the loop below tells from unflushed changes whether to go round again).
+    """
     await lock_pipeline(session, pipeline)
+    ended: Ended = []
+    await _advance(session, settings, pipeline, ended)
+    for execution, stage in ended:
+        await report_status(session, settings, execution, stage=stage)
+
+
+async def report_status(
+    session: AsyncSession, settings: EngineSettings, e: ExecutionRow, *, stage: str = ""
+) -> None:
+    """Set the execution's commit status as of its state now (`reporting.report`)."""
+    await report(session, settings.contents, settings.base_url, e, ENGINE_ACTOR, stage=stage)
+
+
+async def _advance(
+    session: AsyncSession, settings: EngineSettings, pipeline: str, ended: Ended
+) -> None:
     for _ in range(5):  # a stage one execution leaves may let another in
         await session.flush()
         rows = await session.scalars(
@@ -79,24 +110,24 @@ async def advance(session: AsyncSession, settings: EngineSettings, pipeline: str
             .order_by(ExecutionRow.seq)
         )
         for execution in list(rows):
-            await _step(session, settings, await load(session, execution))
+            await _step(session, settings, await load(session, execution), ended)
         if not session.new and not any(session.is_modified(o) for o in session.dirty):
             return
 
 
-async def _step(session: AsyncSession, settings: EngineSettings, p: Progress) -> None:
+async def _step(session: AsyncSession, settings: EngineSettings, p: Progress, ended: Ended) -> None:
     e = p.execution
     if e.status == ExecutionStatus.STOPPING:
-        _settle_stop(session, p)
+        _settle_stop(session, p, ended)
         return
     while e.status == ExecutionStatus.IN_PROGRESS:
         index, row = _current_stage(p)
         if index is None:
-            _finish(session, e, ExecutionStatus.SUCCEEDED, "")
+            _finish(session, e, ExecutionStatus.SUCCEEDED, "", ended)
             return
         stage = p.definition.stages[index]
         if row is None:
-            if not await _may_enter(session, p, stage):
+            if not await _may_enter(session, p, stage, ended):
                 return
             row = _enter(session, p, index)
         outcome = await _run_stage(session, settings, p, stage, row)
@@ -110,7 +141,8 @@ async def _step(session: AsyncSession, settings: EngineSettings, p: Progress) ->
                 for a in p.actions.values()
                 if a.stage == stage.name and a.status == ActionStatus.FAILED
             ]
-            _finish(session, e, ExecutionStatus.FAILED, "; ".join(failed)[:2000])
+            summary = "; ".join(failed)[:2000]
+            _finish(session, e, ExecutionStatus.FAILED, summary, ended, stage.name)
 
 
 def _current_stage(p: Progress) -> tuple[int | None, StageExecutionRow | None]:
@@ -122,7 +154,7 @@ def _current_stage(p: Progress) -> tuple[int | None, StageExecutionRow | None]:
     return None, None
 
 
-async def _may_enter(session: AsyncSession, p: Progress, stage: Stage) -> bool:
+async def _may_enter(session: AsyncSession, p: Progress, stage: Stage, ended: Ended) -> bool:
     """Whether the stage's lock lets this execution in; if not it waits (or supersedes)."""
     e = p.execution
     mode = p.definition.effective_execution_mode
@@ -152,7 +184,8 @@ async def _may_enter(session: AsyncSession, p: Progress, stage: Stage) -> bool:
         for other in waiting:  # a newer execution replaces the one waiting here
             if other.seq < e.seq:
                 other.waiting_stage = None
-                _finish(session, other, ExecutionStatus.SUPERSEDED, f"Superseded by {e.id}")
+                summary = f"Superseded by {e.id}"
+                _finish(session, other, ExecutionStatus.SUPERSEDED, summary, ended)
         if held is None:
             return _admit(e)
     elif held is None and not any(o.seq < e.seq for o in waiting):
@@ -304,7 +337,7 @@ def _job(p: Progress, stage: Stage, action: Action, row: ActionExecutionRow) -> 
     )
 
 
-def _settle_stop(session: AsyncSession, p: Progress) -> None:
+def _settle_stop(session: AsyncSession, p: Progress, ended: Ended) -> None:
     """A stopping execution becomes Stopped once no action of it is in flight."""
     if p.in_flight():
         return
@@ -312,13 +345,22 @@ def _settle_stop(session: AsyncSession, p: Progress) -> None:
         if row.status in LOCKING:
             row.status, row.updated_at = StageStatus.STOPPED, utcnow()
             stage_changed(session, p.execution, row, ENGINE_ACTOR)
-    _finish(session, p.execution, ExecutionStatus.STOPPED, p.execution.status_summary)
+    _finish(session, p.execution, ExecutionStatus.STOPPED, p.execution.status_summary, ended)
 
 
-def _finish(session: AsyncSession, e: ExecutionRow, status: ExecutionStatus, summary: str) -> None:
+def _finish(
+    session: AsyncSession,
+    e: ExecutionRow,
+    status: ExecutionStatus,
+    summary: str,
+    ended: Ended,
+    stage: str = "",
+) -> None:
+    """The execution ended (`stage`: the one it failed in); `advance` reports its status."""
     e.status, e.status_summary, e.updated_at = status, summary, utcnow()
     _admit(e)
     execution_changed(session, e, ENGINE_ACTOR)
+    ended.append((e, stage))
 
 
 def settle_action(

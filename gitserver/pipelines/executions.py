@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gitserver.db import ExecutionRow, Ref, Repository, StageExecutionRow, utcnow
 from gitserver.pipelines import definitions
 from gitserver.pipelines.definitions import Category
-from gitserver.pipelines.engine import ENGINE_ACTOR, EngineSettings, advance, settle_action
+from gitserver.pipelines.engine import (
+    ENGINE_ACTOR,
+    EngineSettings,
+    advance,
+    report_status,
+    settle_action,
+)
 from gitserver.pipelines.errors import (
     ActionNotFound,
     ApprovalAlreadyCompleted,
@@ -120,6 +126,7 @@ async def start(
     )
     session.add(execution)
     execution_changed(session, execution, trigger.actor)
+    await report_status(session, settings, execution)
     await advance(session, settings, name)
     return execution.id
 
@@ -237,6 +244,7 @@ async def retry_stage(
         raise PipelineConflict(f"Another execution is in stage {stage}")
     e.status, e.status_summary, e.updated_at = ExecutionStatus.IN_PROGRESS, "", utcnow()
     execution_changed(session, e, ENGINE_ACTOR)
+    await report_status(session, settings, e, stage=stage)
     again = StageExecutionRow(
         execution_id=e.id,
         pipeline=e.pipeline,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 from gitserver.gitcmd import GitError, user_value
 from gitserver.pipelines.actions.context import Job, RunnerServices
@@ -23,18 +24,33 @@ async def run_source(services: RunnerServices, job: Job) -> Outcome:
     repo = services.repository_path(str(source.get("repositoryId", "")))
     directory = services.layout.artifacts(job.execution_id)
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-    artifacts = {}
+    artifacts: dict[str, str] = {}
+    outputs = [str(name) for name in job.payload.get("outputs", [])]
     try:
-        shown = await services.git.run(
-            "log", "-1", f"--format={_FORMAT}", user_value(commit), "--", repo=repo
-        )
-        for name in job.payload.get("outputs", []):
-            target = directory / f"{name}.zip"
-            partial = directory / f".{name}.zip.partial"
-            await services.git.run(
-                "archive", "--format=zip", f"--output={partial}", user_value(commit), repo=repo
+        # One `git archive` for every output, alongside the commit's metadata: the two
+        # git processes run at once (the export is on the push -> build start path).
+        exported = directory / f".{job.id}.zip.partial"
+        archive = (
+            services.git.run(
+                "archive", "--format=zip", f"--output={exported}", user_value(commit), repo=repo
             )
-            await asyncio.to_thread(partial.replace, target)
+            if outputs
+            else None
+        )
+        shown, _ = await asyncio.gather(
+            services.git.run(
+                "log", "-1", f"--format={_FORMAT}", user_value(commit), "--", repo=repo
+            ),
+            archive if archive is not None else asyncio.sleep(0),
+        )
+        for i, name in enumerate(outputs):
+            target = directory / f"{name}.zip"
+            if i + 1 < len(outputs):
+                partial = directory / f".{name}.zip.partial"
+                await asyncio.to_thread(shutil.copyfile, exported, partial)
+                await asyncio.to_thread(partial.replace, target)
+            else:
+                await asyncio.to_thread(exported.replace, target)
             artifacts[name] = services.layout.relative(target)
     except GitError:
         reason = f"Commit {commit} of repository {repository} could not be read"
