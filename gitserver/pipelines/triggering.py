@@ -118,6 +118,10 @@ async def _on_event(
         return paths
 
     for pipeline in await pipelines_reading(session, row.repository_name):
+        if row.time < pipeline.created_at:
+            # A push from before the pipeline existed, read after it was created (the
+            # consumer lags behind): not a change the pipeline was there to see.
+            continue
         definition = read_definition(pipeline.definition, pipeline.version)
         for action in definitions.source_actions_for_repository(definition, row.repository_name):
             if kind in _PUSH:
