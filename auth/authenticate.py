@@ -25,7 +25,7 @@ from auth.passwords import verify_password
 from auth.principal import Principal
 from auth.principals import load_principal
 from auth.secretbox import SecretBox
-from auth.sessions import SessionInfo, find_session
+from auth.sessions import SessionInfo, find_session_user
 from auth.sigv4 import looks_like_git_password, verify_git_password
 from auth.sshkeys import find_login
 from gitserver.db import AccessKey, Database, GitCredential, User
@@ -170,12 +170,10 @@ class Authenticator:
         groups, tags read again on every request); None when the session is unknown,
         expired or idle, or its user is gone. One read transaction for both."""
         async with self._db.reader() as session:
-            found = await find_session(session, token)
-            if found is None:
+            signed_in = await find_session_user(session, token)
+            if signed_in is None:
                 return None
-            user = await session.get(User, found.user_id)
-            if user is None:
-                return None
+            found, user = signed_in
             return found, await load_principal(session, user, self._account_id, "web-session")
 
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gitserver.db import WebSession, utcnow
+from gitserver.db import User, WebSession, utcnow
 
 LIFETIME = timedelta(days=7)
 IDLE = timedelta(hours=24)
@@ -65,16 +65,30 @@ async def create_session(
 
 
 async def find_session(session: AsyncSession, token: str) -> SessionInfo | None:
-    """The live session of cookie `token`; None when unknown, expired or idle too long."""
+    """The live session of cookie `token`; None when unknown, expired or idle too long
+    (or its user is gone)."""
+    found = await find_session_user(session, token)
+    return found[0] if found else None
+
+
+async def find_session_user(session: AsyncSession, token: str) -> tuple[SessionInfo, User] | None:
+    """`find_session` and its user in one statement (every signed-in page asks both)."""
     if not token or len(token) > 128:
         return None
-    row = await session.get(WebSession, token_digest(token))
-    if row is None:
+    found = (
+        await session.execute(
+            select(WebSession, User)
+            .join(User, User.id == WebSession.user_id)
+            .where(WebSession.token_sha256 == token_digest(token))
+        )
+    ).first()
+    if found is None:
         return None
+    row, user = found
     now = utcnow()
     if row.expires_at <= now or row.last_seen_at + IDLE <= now:
         return None
-    return _info(row)
+    return _info(row), user
 
 
 async def touch_session(session: AsyncSession, token_sha256: str) -> None:

@@ -9,6 +9,7 @@ changed), with the commits `after` has that `before` has not.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -31,6 +32,7 @@ async def commit(request: web.Request) -> web.StreamResponse:
     # git counts the diff's lines while the commit and its changed files are read (for
     # one file, `changes` counts that file alone).
     numstat = None if only else asyncio.ensure_future(deps.browse.commit_numstat(repo, commit_id))
+    statuses = asyncio.ensure_future(statuses_part(request, repo, commit_id))  # SQL, meanwhile
     try:
         if only:
             info, listed = await deps.contents.commit(repo, commit_id), None
@@ -47,16 +49,18 @@ async def commit(request: web.Request) -> web.StreamResponse:
             listed=listed,
             numstat=numstat,
         )
+        shown = await statuses
     finally:
-        if numstat is not None:
-            _settle(numstat)
+        for task in (numstat, statuses):
+            if task is not None:
+                _settle(task)
     return render(
         request,
         "commit.html",
         repo=repo,
         links=links(request, repo),
         commit=info,
-        statuses=await statuses_part(request, repo, commit_id),
+        statuses=shown,
         changes=found,
         split=request.query.get("view") == "split",
         hide_whitespace=hide,
@@ -64,7 +68,7 @@ async def commit(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _settle(task: asyncio.Future[bytes]) -> None:
+def _settle(task: asyncio.Future[Any]) -> None:
     """A side task the page no longer waits for: stopped if running (its git process is
     killed), its failure taken (the page has reported the first one already)."""
     if not task.done():

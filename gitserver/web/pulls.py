@@ -227,7 +227,7 @@ async def statuses_part(
     """The commit's statuses and combined state (None: the viewer may not read them)."""
     if not await optional_parts(request, repo, Action.GET_COMMIT_STATUSES):
         return None
-    combined = await deps_of(request).reviews.statuses.combined_state(repo.name, commit_id)
+    combined = await deps_of(request).reviews.statuses.combined_for(repo, commit_id)
     return StatusPart(combined.state, combined.statuses)
 
 

@@ -163,6 +163,12 @@ class CommitStatuses:
             repo = await get_repository(session, repository)
             return await statuses_in(session, repo, commit_id)
 
+    async def combined_for(self, repo: Repository, commit_id: str) -> CombinedStatus:
+        """`combined_state` of a repository whose row the caller has read (a page)."""
+        async with self.db.reader() as session:
+            statuses = await statuses_in(session, repo, commit_id)
+        return CombinedStatus(commit_id, combine(s.state for s in statuses), tuple(statuses))
+
     async def combined_state(self, repository: str, commit_id: str) -> CombinedStatus:
         """GitHub's combined status of the commit (`model.combine`).
 
