@@ -233,6 +233,9 @@ class MergeBox:
     blockers: tuple[str, ...]
     conflicts: tuple[str, ...]
     source_commit: str
+    # Only required statuses stand in the way: what "merge when green" can wait for
+    # (unsatisfied rules or conflicts would still refuse it when they turn green).
+    waits_for_statuses: bool = False
 
 
 def merge_box(
@@ -262,4 +265,5 @@ def merge_box(
     if possible and not usable:
         destination = pr.target.destination_reference.removeprefix("refs/heads/")
         blockers.append(f"Your policies do not allow you to merge into {destination}.")
-    return MergeBox(usable, tuple(blockers), tuple(conflicts), pr.target.source_commit)
+    waits = bool(unmet) and len(blockers) == len(unmet)
+    return MergeBox(usable, tuple(blockers), tuple(conflicts), pr.target.source_commit, waits)
