@@ -7,6 +7,7 @@ policy owners through `identities`, and nothing in `identities` needs `policies`
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.identities import user_groups
@@ -30,3 +31,13 @@ async def load_principal(
         authenticated_by=authenticated_by,
         policies=await principal_policies(session, user.id, admin=user.is_admin),
     )
+
+
+async def principal_named(
+    session: AsyncSession, name: str, account_id: str, authenticated_by: str
+) -> Principal | None:
+    """The `Principal` of the user called `name` as it is now; None if there is none."""
+    user = await session.scalar(select(User).where(User.name == name))
+    if user is None:
+        return None
+    return await load_principal(session, user, account_id, authenticated_by)

@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sqlalchemy import select
-
 from auth.authorizer import Authorizer
-from auth.principals import load_principal
+from auth.principals import principal_named
 from gitserver.access import Access, RequestInfo
 from gitserver.audit import AuditLog
 from gitserver.cli.commands import CLI_ACTOR, open_services
 from gitserver.cli.output import CommandError, Output, Result, table
 from gitserver.config import Settings
 from gitserver.content.merges import MergeOption
-from gitserver.db import User
 from gitserver.pipelines.statuses import STATES
 from gitserver.pulls.automerge import MERGE_ACTIONS
 
@@ -81,10 +78,9 @@ async def pr_merge_when_green(settings: Settings, args: argparse.Namespace, out:
         if location is None or location[0] != args.repo:
             raise CommandError(f"pull request {args.id} is not in repository {args.repo}")
         async with s.db.reader() as session:
-            user = await session.scalar(select(User).where(User.name == args.user))
-            if user is None:
-                raise CommandError(f"no user named {args.user}")
-            principal = await load_principal(session, user, settings.account_id, "cli")
+            principal = await principal_named(session, args.user, settings.account_id, "cli")
+        if principal is None:
+            raise CommandError(f"no user named {args.user}")
         audit = AuditLog(s.db, settings.audit_retention_days)
         access = Access(Authorizer(audit=audit), s.endpoints, s.db)
         request = RequestInfo(source_ip="127.0.0.1", secure=True, transport="cli")
