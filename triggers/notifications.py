@@ -1,5 +1,6 @@
-"""Notification rules (CodeStar Notifications' shape): a repository, event type ids, a
-detail level, and targets — email over SMTP, or a Slack-compatible chat webhook.
+"""Notification rules (CodeStar Notifications' shape): a resource (a repository or a
+pipeline), event type ids, a detail level, and targets — email over SMTP, or a
+Slack-compatible chat webhook.
 
 Each target is a subscription (kind `notification`, format `email` or `slack`) sharing
 the rule's id, so notifications ride the same queue, retries and log as webhooks.
@@ -23,39 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Subscription
 from gitserver.weburls import comment_anchor, commit_page, pull_request_page, repository_page
+from triggers import pipeline_notices
 from triggers.errors import InvalidSubscription, SubscriptionNotFound, TargetRefused
+from triggers.eventids import PIPELINE_EVENT_IDS, REPOSITORY_EVENT_IDS, event_types
 from triggers.events import Event, EventType
 from triggers.formats.context import Payload, PayloadContext
 from triggers.outcome import Outcome
 from triggers.ssrf import check_url
 
-# CodeStar Notifications' event type ids and the events each one hears. A comment's
-# notification comes for a new comment and for an edit, as AWS sends both.
-EVENT_TYPE_IDS: dict[str, tuple[EventType, ...]] = {
-    "codecommit-repository-comments-on-commits": (
-        EventType.COMMENT_ON_COMMIT_CREATED,
-        EventType.COMMENT_ON_COMMIT_UPDATED,
-    ),
-    "codecommit-repository-comments-on-pull-requests": (
-        EventType.COMMENT_ON_PULL_REQUEST_CREATED,
-        EventType.COMMENT_ON_PULL_REQUEST_UPDATED,
-    ),
-    "codecommit-repository-approvals-status-changed": (
-        EventType.PULL_REQUEST_APPROVAL_STATE_CHANGED,
-    ),
-    "codecommit-repository-approvals-rule-override": (
-        EventType.PULL_REQUEST_APPROVAL_RULE_OVERRIDDEN,
-    ),
-    "codecommit-repository-pull-request-created": (EventType.PULL_REQUEST_CREATED,),
-    "codecommit-repository-pull-request-source-updated": (
-        EventType.PULL_REQUEST_SOURCE_BRANCH_UPDATED,
-    ),
-    "codecommit-repository-pull-request-status-changed": (EventType.PULL_REQUEST_STATUS_CHANGED,),
-    "codecommit-repository-pull-request-merged": (EventType.PULL_REQUEST_MERGE_STATUS_UPDATED,),
-    "codecommit-repository-branches-and-tags-created": (EventType.REFERENCE_CREATED,),
-    "codecommit-repository-branches-and-tags-deleted": (EventType.REFERENCE_DELETED,),
-    "codecommit-repository-branches-and-tags-updated": (EventType.REFERENCE_UPDATED,),
-}
+# A repository's CodeStar event type ids (`triggers/eventids.py` has a pipeline's too).
+EVENT_TYPE_IDS = REPOSITORY_EVENT_IDS
 DETAILS = ("BASIC", "FULL")
 MAX_NAME = 64  # CodeStar Notifications' limit on a rule's name
 
@@ -75,24 +53,28 @@ async def create_rule(
     session: AsyncSession,
     *,
     name: str,
-    repository_id: str,
+    repository_id: str | None,
     event_type_ids: Sequence[str],
     detail: str,
     emails: Sequence[str],
     chat_urls: Sequence[str],
+    pipeline: str | None = None,
 ) -> str:
-    """Store a rule and one subscription per target; returns the rule id.
+    """Store a rule on a repository (`repository_id`) or on a pipeline (`pipeline`, by
+    name), with one subscription per target; returns the rule id.
 
     Raises:
-        InvalidSubscription: a blank or long name, an unknown event type id, detail
-            level or target.
+        InvalidSubscription: a blank or long name, an event type id unknown or not of
+            the rule's resource, a bad detail level or target.
     """
     if not name.strip() or len(name) > MAX_NAME:
         raise InvalidSubscription(f"a rule's name must be 1-{MAX_NAME} characters, not all blank")
-    unknown = [e for e in event_type_ids if e not in EVENT_TYPE_IDS]
+    ids = PIPELINE_EVENT_IDS if pipeline is not None else REPOSITORY_EVENT_IDS
+    unknown = [e for e in event_type_ids if e not in ids]
     if unknown or not event_type_ids:
+        resource = "a pipeline" if pipeline is not None else "a repository"
         raise InvalidSubscription(
-            "event type ids must be among: " + ", ".join(sorted(EVENT_TYPE_IDS))
+            f"event type ids of {resource} must be among: " + ", ".join(sorted(ids))
         )
     if detail not in DETAILS:
         raise InvalidSubscription("detail must be BASIC or FULL")
@@ -114,11 +96,11 @@ async def create_rule(
             Subscription(
                 id=str(uuid.uuid4()),
                 kind="notification",
-                repository_id=repository_id,
+                repository_id=None if pipeline is not None else repository_id,
                 name=name,
                 url=url,
                 secret_ciphertext=b"",
-                events=sorted({str(t) for e in event_type_ids for t in EVENT_TYPE_IDS[e]}),
+                events=event_types(event_type_ids),
                 branches=[],
                 format=kind,
                 active=True,
@@ -127,6 +109,7 @@ async def create_rule(
                     "ruleId": rule_id,
                     "detailType": detail,
                     "eventTypeIds": list(event_type_ids),
+                    **({"pipeline": pipeline} if pipeline is not None else {}),
                 },
             )
         )
@@ -150,6 +133,7 @@ async def list_rules(
                 "ruleId": row.config["ruleId"],
                 "name": row.name,
                 "repositoryId": row.repository_id,
+                "pipeline": row.config.get("pipeline"),
                 "eventTypeIds": row.config["eventTypeIds"],
                 "detailType": row.config["detailType"],
                 "targets": [],
@@ -188,6 +172,8 @@ async def delete_rule(
 
 def summary(event: Event) -> str:
     """One sentence: what happened, where, who did it."""
+    if pipeline_notices.is_pipeline_event(event):
+        return pipeline_notices.summary(event)
     detail = event.detail
     if detail.get("pullRequestId"):
         return _pull_request_summary(event)
@@ -240,6 +226,8 @@ def _pull_request_summary(event: Event) -> str:
 
 
 def _link(event: Event, context: PayloadContext) -> str:
+    if pipeline_notices.is_pipeline_event(event):
+        return pipeline_notices.link(event, context.base_url)
     repository = str(event.repository)
     detail = event.detail
     if detail.get("pullRequestId"):
@@ -279,6 +267,8 @@ _FULL_FACTS = (
 
 
 def _facts(event: Event, context: PayloadContext) -> list[tuple[str, str]]:
+    if pipeline_notices.is_pipeline_event(event):
+        return pipeline_notices.facts(event, context.subscription.get("detailType") == "FULL")
     facts = [
         ("Repository", str(event.repository)),
         ("By", event.actor),

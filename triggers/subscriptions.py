@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.secretbox import SecretBox
 from gitserver.db import Subscription
 from triggers.errors import InvalidSubscription, SubscriptionNotFound, TargetRefused
+from triggers.eventids import hears
 from triggers.events import Event, EventType
 from triggers.ssrf import check_url
 
@@ -117,6 +118,11 @@ def wants(subscription: Subscription, event: Event) -> bool:
         return False
     if str(event.type) not in subscription.events:
         return False
+    if subscription.kind == "notification":
+        pipeline = subscription.config.get("pipeline")
+        if pipeline is not None and event.detail.get("pipeline") != pipeline:
+            return False
+        return hears(subscription.config.get("eventTypeIds", ()), event)
     # A pull request's branch is where it merges to (`--branches main`: PRs into main).
     ref = event.detail.get("referenceFullName") or event.detail.get("destinationReference")
     if isinstance(ref, str) and subscription.branches:

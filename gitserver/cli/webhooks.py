@@ -12,7 +12,8 @@ from sqlalchemy import select
 from gitserver.cli.commands import CLI_ACTOR, open_services
 from gitserver.cli.output import Output, Result, table
 from gitserver.config import Settings, add_arguments
-from gitserver.db import Repository
+from gitserver.db import PipelineRow, Repository
+from gitserver.pipelines.errors import PipelineNotFound
 from gitserver.store.repositories import get_repository
 from triggers import notifications, webhooks
 from triggers import subscriptions as subs
@@ -190,15 +191,21 @@ async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> N
 
 async def rule_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
     async with open_services(settings) as s, s.db.session() as session:
-        repo = await get_repository(session, args.repo)
+        repository_id = None
+        if args.pipeline is not None:
+            if await session.get(PipelineRow, args.pipeline) is None:
+                raise PipelineNotFound(f"Pipeline {args.pipeline} does not exist")
+        else:
+            repository_id = (await get_repository(session, args.repo)).id
         rule_id = await notifications.create_rule(
             session,
             name=args.name,
-            repository_id=repo.id,
+            repository_id=repository_id,
             event_type_ids=_split(args.events),
             detail=args.detail,
             emails=args.email or [],
             chat_urls=args.chat_url or [],
+            pipeline=args.pipeline,
         )
     return Result({"ruleId": rule_id, "name": args.name}, f"created notification rule {rule_id}")
 
@@ -209,8 +216,16 @@ async def rule_list(settings: Settings, args: argparse.Namespace, out: Output) -
         names = {r.id: r.name for r in await session.scalars(select(Repository))}
     for rule in rules:
         rule["repository"] = names.get(rule.pop("repositoryId") or "")
-    rows = [[r["ruleId"], r["name"], r["repository"] or "", str(len(r["targets"]))] for r in rules]
-    return Result({"rules": rules}, table(rows, ["ID", "NAME", "REPOSITORY", "TARGETS"]))
+    rows = [
+        [
+            r["ruleId"],
+            r["name"],
+            r["repository"] or f"pipeline {r['pipeline']}",
+            str(len(r["targets"])),
+        ]
+        for r in rules
+    ]
+    return Result({"rules": rules}, table(rows, ["ID", "NAME", "RESOURCE", "TARGETS"]))
 
 
 async def rule_delete(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -241,13 +256,18 @@ def add_commands(groups: Any, leaf: Any) -> None:
     rule = groups.add_parser("notification-rule", help="notification rules").add_subparsers(
         required=True
     )
-    c = leaf(rule, "create", rule_create, "notify by email or chat on repository events")
-    c.add_argument("--repo", required=True)
+    c = leaf(
+        rule, "create", rule_create, "notify by email or chat on repository or pipeline events"
+    )
+    resource = c.add_mutually_exclusive_group(required=True)
+    resource.add_argument("--repo", help="the repository the rule watches")
+    resource.add_argument("--pipeline", help="the pipeline the rule watches")
     c.add_argument("--name", required=True)
     c.add_argument(
         "--events",
         required=True,
-        help="comma-separated event type ids, e.g. codecommit-repository-branches-and-tags-created",
+        help="comma-separated event type ids, e.g. codecommit-repository-branches-and-tags-created"
+        " or codepipeline-pipeline-manual-approval-needed",
     )
     c.add_argument("--detail", choices=notifications.DETAILS, default="BASIC")
     c.add_argument("--email", action="append", help="an email target (repeatable)")

@@ -243,7 +243,7 @@ async def retry_stage(
     if held is not None and p.definition.effective_execution_mode.value != "PARALLEL":
         raise PipelineConflict(f"Another execution is in stage {stage}")
     e.status, e.status_summary, e.updated_at = ExecutionStatus.IN_PROGRESS, "", utcnow()
-    execution_changed(session, e, ENGINE_ACTOR)
+    execution_changed(session, e, ENGINE_ACTOR, resumed=True)
     await report_status(session, settings, e, stage=stage)
     again = StageExecutionRow(
         execution_id=e.id,

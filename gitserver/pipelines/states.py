@@ -10,6 +10,7 @@ spelling of the same state (`InProgress`, `Succeeded`, ...).
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -74,12 +75,18 @@ def source_repository(execution: ExecutionRow) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _stamp(moment: datetime) -> str:
+    """CodePipeline's `start-time`: `2026-12-06T10:00:00.123Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def _event(kind: EventType, execution: ExecutionRow, actor: str, **detail: Any) -> Event:
     name, repository_id = source_repository(execution)
     body: dict[str, Any] = {
         "pipeline": execution.pipeline,
         "execution-id": execution.id,
         "version": execution.pipeline_version,
+        "start-time": _stamp(execution.started_at),
         "sourceRevisions": [
             {"actionName": action, "revisionId": s.get("commitId", "")}
             for action, s in execution.sources.items()
@@ -89,15 +96,19 @@ def _event(kind: EventType, execution: ExecutionRow, actor: str, **detail: Any) 
     return Event(kind, name, actor, body, repository_id=repository_id)
 
 
-def execution_changed(session: AsyncSession, execution: ExecutionRow, actor: str) -> None:
-    """Record the execution's current status as a pipelineExecutionStateChanged event."""
+def execution_changed(
+    session: AsyncSession, execution: ExecutionRow, actor: str, *, resumed: bool = False
+) -> None:
+    """Record the execution's current status as a pipelineExecutionStateChanged event;
+    `resumed`: a retry took a failed or stopped execution back in progress (RESUMED)."""
+    state = "RESUMED" if resumed else _STATE[execution.status]
     record_event(
         session,
         _event(
             EventType.PIPELINE_EXECUTION_STATE_CHANGED,
             execution,
             actor,
-            state=_STATE[execution.status],
+            state=state,
             status=execution.status,
             summary=execution.status_summary,
             trigger=execution.trigger,
@@ -108,7 +119,11 @@ def execution_changed(session: AsyncSession, execution: ExecutionRow, actor: str
 def stage_changed(
     session: AsyncSession, execution: ExecutionRow, stage: StageExecutionRow, actor: str
 ) -> None:
-    """Record a stage's current status as a pipelineStageStateChanged event."""
+    """Record a stage's current status as a pipelineStageStateChanged event (a retried
+    stage's new attempt starting is RESUMED, as CodePipeline says)."""
+    state = _STATE[stage.status]
+    if stage.status == StageStatus.IN_PROGRESS and stage.attempt > 1:
+        state = "RESUMED"
     record_event(
         session,
         _event(
@@ -116,7 +131,7 @@ def stage_changed(
             execution,
             actor,
             stage=stage.stage,
-            state=_STATE[stage.status],
+            state=state,
             status=stage.status,
             attempt=stage.attempt,
         ),

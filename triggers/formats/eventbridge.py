@@ -5,8 +5,9 @@ Pull-request and comment events get the detail AWS documents for `CodeCommit Pul
 Request State Change`, `CodeCommit Comment on Pull Request` and `CodeCommit Comment on
 Commit` (Java-style dates, `"True"`/`"False"` and `"Open"`/`"Closed"` strings, a
 `notificationBody` sentence), converted from the contract of `gitserver/pulls/details.py`.
-A title or description edit, a commit status and merge when green have no AWS event and
-are not sent in this format.
+Pipeline state changes go out as CodePipeline's own events (`source: aws.codepipeline`,
+`triggers/formats/codepipeline_events.py`). A title or description edit, a commit status
+and merge when green have no AWS event and are not sent in this format.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 from gitserver.weburls import commit_page, pull_request_page
 from triggers.events import Event, EventType
+from triggers.formats.codepipeline_events import SOURCE as PIPELINE_SOURCE
+from triggers.formats.codepipeline_events import pipeline_arn, pipeline_event
 from triggers.formats.context import Payload, PayloadContext
 
 _REFERENCE_EVENTS = {
@@ -173,16 +176,21 @@ def _shaped(event: Event, context: PayloadContext) -> tuple[str, dict[str, Any]]
 
 
 async def eventbridge(event: Event, context: PayloadContext) -> Payload | None:
-    shaped = _shaped(event, context)
+    source = "aws.codecommit"
+    arn = context.repository.arn if context.repository else None
+    shaped = pipeline_event(event, context)
+    if shaped is not None:
+        source, arn = PIPELINE_SOURCE, pipeline_arn(context, shaped[1]["pipeline"])
+    else:
+        shaped = _shaped(event, context)
     if shaped is None:
         return None
     detail_type, detail = shaped
-    arn = context.repository.arn if context.repository else None
     body = {
         "version": "0",
         "id": event.id,
         "detail-type": detail_type,
-        "source": "aws.codecommit",
+        "source": source,
         "account": context.account_id,
         "time": event.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": context.region,
