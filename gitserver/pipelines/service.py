@@ -82,6 +82,11 @@ class Pipelines:
         async with self.db.reader() as session:
             return await store.list_pipelines(session)
 
+    async def reading(self, repository: str) -> list[str]:
+        """The names of the pipelines a source action of which reads `repository`."""
+        async with self.db.reader() as session:
+            return [row.name for row in await store.pipelines_reading(session, repository)]
+
     async def delete(self, name: str) -> bool:
         """DeletePipeline (with its executions); False when there was none."""
         async with self.db.session() as session:

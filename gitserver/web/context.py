@@ -216,7 +216,9 @@ def links(request: web.Request, repo: Repository) -> Links:
         log=may(Action.GET_COMMIT),
         commit=may(Action.GET_COMMIT, Action.GET_DIFFERENCES),
         webhooks=may(Action.GET_REPOSITORY_TRIGGERS),
-        settings=may(Action.UPDATE_REPOSITORY_DESCRIPTION) or may(Action.UPDATE_DEFAULT_BRANCH),
+        settings=may(Action.UPDATE_REPOSITORY_DESCRIPTION)
+        or may(Action.UPDATE_DEFAULT_BRANCH)
+        or may(Action.UPDATE_REQUIRED_STATUS_CHECKS),
         # Notification rules are read with the trigger actions, as webhooks.
         notifications=may(Action.GET_REPOSITORY_TRIGGERS),
         templates=may(Action.LIST_ASSOCIATED_APPROVAL_RULE_TEMPLATES_FOR_REPOSITORY),

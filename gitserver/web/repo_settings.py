@@ -1,13 +1,18 @@
-"""A repository's description and default branch, through the services the API's
-UpdateRepositoryDescription and UpdateDefaultBranch call, decided with those actions
-(the default branch with `codecommit:References` naming it, as the API's check does)."""
+"""A repository's description, default branch and required status checks, through the
+services the API's UpdateRepositoryDescription and UpdateDefaultBranch and the CLI's
+`repo require-status` call, decided with those actions (the default branch with
+`codecommit:References` naming it, as the API's check does; the required checks with
+`gitserver:UpdateRequiredStatusChecks`)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 
 from auth.actions import Action
 from gitserver.db import Repository
+from gitserver.pipelines.statuses.errors import InvalidStatusContext, TooManyRequiredStatusChecks
 from gitserver.store.repositories import update_description
 from gitserver.web.context import allowed, deps_of, links, readable_repository, viewer_of
 from gitserver.web.pages import render
@@ -21,15 +26,32 @@ def _page(repo: Repository) -> str:
 
 async def settings_page(request: web.Request) -> web.StreamResponse:
     repo = await readable_repository(request, request.match_info["name"], Action.GET_REPOSITORY)
-    refs = await deps_of(request).browse.refs(repo)
+    return await _render(request, repo)
+
+
+async def _render(
+    request: web.Request, repo: Repository, error: str = "", context: str = ""
+) -> web.Response:
+    deps = deps_of(request)
+    refs, required, pipelines = await asyncio.gather(
+        deps.browse.refs(repo),
+        deps.reviews.required_checks.contexts(repo.name),
+        deps.pipelines.reading(repo.name),
+    )
     return render(
         request,
         "repo_settings.html",
+        status=400 if error else 200,
         repo=repo,
         links=links(request, repo),
         branches=[name for name, _ in refs.branches],
         can_describe=allowed(request, Action.UPDATE_REPOSITORY_DESCRIPTION, repo),
         can_default=allowed(request, Action.UPDATE_DEFAULT_BRANCH, repo),
+        can_require=allowed(request, Action.UPDATE_REQUIRED_STATUS_CHECKS, repo),
+        required=required,
+        suggested=[p for p in pipelines if p not in required],
+        error=error,
+        context=context,
     )
 
 
@@ -54,3 +76,24 @@ async def set_default_branch(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     await deps_of(request).branches.set_default(name, branch)
     return redirect(_page(rows[name]))
+
+
+async def require_status(request: web.Request) -> web.StreamResponse:
+    """Require a status context (a pipeline's name, or a CI's) to be `success` on a pull
+    request's source commit before it merges."""
+    name = request.match_info["name"]
+    repo = await readable_repository(request, name, Action.UPDATE_REQUIRED_STATUS_CHECKS)
+    context = str((await request.post()).get("context", "")).strip()
+    try:
+        await deps_of(request).reviews.required_checks.require(repo.name, context)
+    except (InvalidStatusContext, TooManyRequiredStatusChecks) as exc:
+        return await _render(request, repo, error=str(exc), context=context)
+    return redirect(_page(repo) + "#required-checks")
+
+
+async def unrequire_status(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    repo = await readable_repository(request, name, Action.UPDATE_REQUIRED_STATUS_CHECKS)
+    context = str((await request.post()).get("context", ""))
+    await deps_of(request).reviews.required_checks.remove(repo.name, context)
+    return redirect(_page(repo) + "#required-checks")

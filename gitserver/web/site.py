@@ -95,6 +95,16 @@ def routes() -> list[web.RouteDef]:
             repo_settings.set_default_branch,
             name="web-repo-default-branch",
         ),
+        web.post(
+            _REPO + "/settings/required-checks",
+            repo_settings.require_status,
+            name="web-repo-require-status",
+        ),
+        web.post(
+            _REPO + "/settings/required-checks/remove",
+            repo_settings.unrequire_status,
+            name="web-repo-unrequire-status",
+        ),
     ]
 
 

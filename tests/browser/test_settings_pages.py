@@ -393,3 +393,23 @@ def test_a_reader_sees_the_repository_settings_without_controls(
     page.reload()
     expect(page.locator("main")).not_to_contain_text("forged")
     screenshots(page, "settings-reader", "light")
+
+
+def test_an_administrator_requires_a_status_check(
+    new_page: PageFactory, users: Users, settings_world: SettingsWorld
+) -> None:
+    page = new_page(users.admin)
+    page.goto(settings_world.settings)
+    required = page.get_by_role("list", name="Required status checks")
+    page.get_by_label("Status context").fill("deploy-" + settings_world.repository)
+    _submit(page, _button(page, "Require status"))
+    expect(required).to_contain_text("deploy-" + settings_world.repository)
+    # Too long: refused with the reason beside the field, nothing added.
+    page.get_by_label("Status context").evaluate("e => e.removeAttribute('maxlength')")
+    page.get_by_label("Status context").fill("x" * 255 + "y")
+    _submit(page, _button(page, "Require status"))
+    expect(page.get_by_role("alert")).to_contain_text("The check was not required")
+    expect(required.get_by_role("listitem")).to_have_count(1)
+    survey(page, "light", [("settings-required-checks", settings_world.settings)])
+    _submit(page, _button(page, f"Stop requiring deploy-{settings_world.repository}"))
+    expect(page.get_by_text("None: pull requests merge whatever")).to_be_visible()

@@ -369,6 +369,8 @@ _FORMS = {
     "web-access-key-delete": "/settings/credentials/keys/X/delete",
     "web-repo-description": "/repositories/r/settings/description",
     "web-repo-default-branch": "/repositories/r/settings/default-branch",
+    "web-repo-require-status": "/repositories/r/settings/required-checks",
+    "web-repo-unrequire-status": "/repositories/r/settings/required-checks/remove",
     "web-webhook-add": "/repositories/r/settings/webhooks",
     "web-webhook-delete": "/repositories/r/settings/webhooks/X/delete",
     "web-webhook-test": "/repositories/r/settings/webhooks/X/test",

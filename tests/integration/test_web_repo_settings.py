@@ -368,3 +368,41 @@ def test_a_reader_sees_templates_but_cannot_associate(
     assert reader.post(f"{page}/disassociate", {"csrf": token, "template": kept}).status == 404
     assert admin.post(page, {"csrf": "forged", "template": other}).status == 403
     assert _associated(cc, name) == [kept]
+
+
+# --- Required status checks ------------------------------------------------------------
+
+
+def test_required_status_checks_set_in_the_page_are_the_clis(
+    server: Server, repo: Callable[..., str], admin: Browser
+) -> None:
+    name = repo("required")
+    page = f"/repositories/{name}/settings"
+    form = f"{page}/required-checks"
+
+    def required() -> list[str]:
+        return list(server.cli("repo", "require-status", name)["requiredContexts"])
+
+    assert "None: pull requests merge whatever" in admin.get(page).body
+    added = admin.post(form, {"csrf": admin.csrf(), "context": " ci/build "})
+    assert added.status == 303 and required() == ["ci/build"]
+    admin.post(form, {"csrf": admin.csrf(), "context": "deploy"})
+    assert required() == ["ci/build", "deploy"]
+    refused = admin.post(form, {"csrf": admin.csrf(), "context": "x" * 300})
+    assert refused.status == 400 and "The check was not required" in refused.body
+    assert 'aria-invalid="true"' in refused.body and required() == ["ci/build", "deploy"]
+    listed = admin.get(page).body
+    assert "<code>ci/build</code>" in listed and 'aria-label="Stop requiring deploy"' in listed
+
+    reader = _reader(server, "requiredro")
+    shown = reader.get(page)
+    assert shown.status == 200 and "<code>deploy</code>" in shown.body
+    assert "Require status" not in shown.body and "Stop requiring" not in shown.body
+    token = reader.csrf()
+    assert reader.post(form, {"csrf": token, "context": "mine"}).status == 404
+    assert reader.post(f"{form}/remove", {"csrf": token, "context": "deploy"}).status == 404
+    assert admin.post(form, {"csrf": "forged", "context": "mine"}).status == 403
+    assert required() == ["ci/build", "deploy"]
+
+    gone = admin.post(f"{form}/remove", {"csrf": admin.csrf(), "context": "ci/build"})
+    assert gone.status == 303 and required() == ["deploy"]
