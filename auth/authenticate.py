@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.errors import AuthenticationFailed
 from auth.passwords import verify_password
 from auth.principal import Principal
-from auth.principals import load_principal
+from auth.principals import PrincipalCache, auth_epoch
 from auth.secretbox import SecretBox
 from auth.sessions import SessionInfo, find_session_user
 from auth.sigv4 import looks_like_git_password, verify_git_password
@@ -86,6 +87,7 @@ class Authenticator:
         self._account_id = account_id
         self._regions = regions
         self._cache = _VerifiedCache()
+        self.principals = PrincipalCache()
         self._argon2 = ThreadPoolExecutor(_ARGON2_THREADS, thread_name_prefix="argon2")
 
     def close(self) -> None:
@@ -116,7 +118,7 @@ class Authenticator:
             if found is None:
                 raise AuthenticationFailed("unknown or inactive SSH key for this user")
             key, user = found
-            principal = await load_principal(session, user, self._account_id, "ssh-key")
+            principal = await self._principal(session, user, None, "ssh-key")
         return SshLogin(principal, key.id)
 
     async def access_key(self, access_key_id: str) -> tuple[str, Principal]:
@@ -128,7 +130,7 @@ class Authenticator:
         async with self._db.reader() as session:
             row = (
                 await session.execute(
-                    select(AccessKey, User)
+                    select(AccessKey, User, auth_epoch())
                     .join(User, User.id == AccessKey.user_id)
                     .where(AccessKey.id == access_key_id)
                 )
@@ -137,9 +139,9 @@ class Authenticator:
                 raise AuthenticationFailed(
                     "invalid or inactive access key", code="InvalidClientTokenId"
                 )
-            key, user = row[0], row[1]
+            key, user, epoch = row
             secret = self._box.decrypt(key.secret_ciphertext, key.id)
-            return secret, await load_principal(session, user, self._account_id, "sigv4")
+            return secret, await self._principal(session, user, epoch, "sigv4")
 
     async def refresh(self, principal: Principal) -> Principal:
         """`principal` as it is now: its policies, groups and tags read again.
@@ -155,7 +157,7 @@ class Authenticator:
             user = await session.get(User, principal.user_id)
             if user is None:
                 raise AuthenticationFailed("this user no longer exists")
-            return await load_principal(session, user, self._account_id, principal.authenticated_by)
+            return await self._principal(session, user, None, principal.authenticated_by)
 
     async def password(self, username: str, password: str) -> Principal:
         """A user name and that user's password (the web UI's sign-in form).
@@ -173,8 +175,15 @@ class Authenticator:
             signed_in = await find_session_user(session, token)
             if signed_in is None:
                 return None
-            found, user = signed_in
-            return found, await load_principal(session, user, self._account_id, "web-session")
+            found, user, epoch = signed_in
+            return found, await self._principal(session, user, epoch, "web-session")
+
+    async def _principal(
+        self, session: AsyncSession, user: User, epoch: int | None, authenticated_by: str
+    ) -> Principal:
+        """The user's principal; from the cache when the lookup read the auth epoch (a
+        path that did not, None, reads everything: logins that start a connection)."""
+        return await self.principals.load(session, user, epoch, self._account_id, authenticated_by)
 
     async def _checked(self, subject: str, password: str, password_hash: str | None) -> bool:
         if password_hash and self._cache.hit(subject, password, password_hash):
@@ -188,31 +197,34 @@ class Authenticator:
 
     async def _password(self, username: str, password: str) -> Principal:
         async with self._db.reader() as session:
-            user = await session.scalar(select(User).where(User.name == username))
+            row = (
+                await session.execute(select(User, auth_epoch()).where(User.name == username))
+            ).first()
+            user, epoch = (row[0], row[1]) if row else (None, None)
             if not await self._checked(
                 f"user:{username}", password, user.password_hash if user else None
             ):
                 raise AuthenticationFailed("invalid user name or password")
             assert user is not None
-            return await load_principal(session, user, self._account_id, "password")
+            return await self._principal(session, user, epoch, "password")
 
     async def _git_credential(self, username: str, password: str) -> Principal:
         async with self._db.reader() as session:
             row = (
                 await session.execute(
-                    select(GitCredential, User)
+                    select(GitCredential, User, auth_epoch())
                     .join(User, User.id == GitCredential.user_id)
                     .where(GitCredential.service_user_name == username)
                 )
             ).first()
-            credential, user = (row[0], row[1]) if row else (None, None)
+            credential, user, epoch = (row[0], row[1], row[2]) if row else (None, None, None)
             stored = credential.password_hash if credential else None
             if not await self._checked(f"cred:{username}", password, stored):
                 raise AuthenticationFailed("invalid user name or password")
             assert credential is not None and user is not None
             if credential.status != "Active":
                 raise AuthenticationFailed("this Git credential is inactive")
-            return await load_principal(session, user, self._account_id, "git-credential")
+            return await self._principal(session, user, epoch, "git-credential")
 
     async def _sigv4_git(
         self, username: str, password: str, paths: tuple[str, ...], hosts: tuple[str, ...]

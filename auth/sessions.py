@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.principals import auth_epoch
 from gitserver.db import User, WebSession, utcnow
 
 LIFETIME = timedelta(days=7)
@@ -71,24 +72,27 @@ async def find_session(session: AsyncSession, token: str) -> SessionInfo | None:
     return found[0] if found else None
 
 
-async def find_session_user(session: AsyncSession, token: str) -> tuple[SessionInfo, User] | None:
-    """`find_session` and its user in one statement (every signed-in page asks both)."""
+async def find_session_user(
+    session: AsyncSession, token: str
+) -> tuple[SessionInfo, User, int] | None:
+    """`find_session`, its user and the auth epoch in one statement (every signed-in
+    page asks all three: `PrincipalCache`)."""
     if not token or len(token) > 128:
         return None
     found = (
         await session.execute(
-            select(WebSession, User)
+            select(WebSession, User, auth_epoch())
             .join(User, User.id == WebSession.user_id)
             .where(WebSession.token_sha256 == token_digest(token))
         )
     ).first()
     if found is None:
         return None
-    row, user = found
+    row, user, epoch = found
     now = utcnow()
     if row.expires_at <= now or row.last_seen_at + IDLE <= now:
         return None
-    return _info(row), user
+    return _info(row), user, epoch
 
 
 async def touch_session(session: AsyncSession, token_sha256: str) -> None:

@@ -283,7 +283,18 @@ class Server:
         )
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        body = generate_latest(self.delivery_metrics.registry)
+        cache = self.authenticator.principals
+        body = (
+            generate_latest(self.delivery_metrics.registry)
+            + (
+                "# HELP gitserver_principal_cache_hits_total Requests whose principal came from "
+                "the cache.\n# TYPE gitserver_principal_cache_hits_total counter\n"
+                f"gitserver_principal_cache_hits_total {cache.hits}\n"
+                "# HELP gitserver_principal_cache_misses_total Requests whose principal was read "
+                "from the database.\n# TYPE gitserver_principal_cache_misses_total counter\n"
+                f"gitserver_principal_cache_misses_total {cache.misses}\n"
+            ).encode()
+        )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _health(self, request: web.Request) -> web.Response:

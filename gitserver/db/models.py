@@ -605,6 +605,17 @@ class CommitStatus(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AuthEpoch(Base):
+    """One row whose `value` database triggers move on every change to users, groups,
+    policies and attachments (migration 0011): a cached principal read at an older
+    value is stale."""
+
+    __tablename__ = "auth_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
 class RequiredStatusCheck(Base):
     """A context that must be `success` on a pull request's source commit to merge it."""
 
