@@ -191,6 +191,7 @@ async def _build(services: RunnerServices, job: Job, spec: Buildspec, workspace:
             source_version=str(source.get("sourceVersion", "")),
             repo_url=str(source.get("cloneUrl", "")),
         ),
+        build_number=int(payload.get("buildNumber") or 1),
         initiator=f"codepipeline/{payload['pipeline']}",
         webhook=_webhook(webhook) if webhook else None,
         primary_artifact=outputs[0] if outputs else f"_{payload['actionExecutionId']}",
