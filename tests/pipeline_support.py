@@ -6,10 +6,14 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import boto3
 import pytest
+from botocore.client import BaseClient
+from botocore.config import Config
 
+from tests.api_support import REGION
 from tests.support import Git, Server, run_sql, wait_until
 
 # Short housekeeping rounds and approval timeouts: the tests wait for them.
@@ -72,34 +76,31 @@ def source_stage(repo: str, branch: str = "main") -> dict[str, Any]:
     }
 
 
+def _action(name: str, category: str, owner: str, provider: str, **fields: Any) -> dict[str, Any]:
+    type_id = {"category": category, "owner": owner, "provider": provider, "version": "1"}
+    return {"name": name, "actionTypeId": type_id, **fields}
+
+
 def build_action(name: str = "Build", **fields: Any) -> dict[str, Any]:
-    action: dict[str, Any] = {
-        "name": name,
-        "actionTypeId": {
-            "category": "Build",
-            "owner": "AWS",
-            "provider": "CodeBuild",
-            "version": "1",
-        },
-        "inputArtifacts": [{"name": "SourceOut"}],
-        "configuration": {},
-    }
-    action.update(fields)
-    return action
+    given = {"inputArtifacts": [{"name": "SourceOut"}], "configuration": {}, **fields}
+    return _action(name, "Build", "AWS", "CodeBuild", **given)
 
 
 def approval_action(name: str = "Approve", **fields: Any) -> dict[str, Any]:
-    action: dict[str, Any] = {
-        "name": name,
-        "actionTypeId": {
-            "category": "Approval",
-            "owner": "AWS",
-            "provider": "Manual",
-            "version": "1",
-        },
-    }
-    action.update(fields)
-    return action
+    return _action(name, "Approval", "AWS", "Manual", **fields)
+
+
+def deploy_action(name: str = "Deploy", **configuration: str) -> dict[str, Any]:
+    """A Deploy `Script` action on the source."""
+    inputs = [{"name": "SourceOut"}]
+    return _action(
+        name, "Deploy", "Custom", "Script", inputArtifacts=inputs, configuration=configuration
+    )
+
+
+def invoke_action(name: str, url: str, **configuration: str) -> dict[str, Any]:
+    """An Invoke `Webhook` action POSTing to `url`."""
+    return _action(name, "Invoke", "Custom", "Webhook", configuration={"Url": url, **configuration})
 
 
 def create_pipeline(server: Server, tmp: Path, pipeline: dict[str, Any]) -> str:
@@ -107,6 +108,14 @@ def create_pipeline(server: Server, tmp: Path, pipeline: dict[str, Any]) -> str:
     path.write_text(json.dumps(pipeline))
     server.cli("pipeline", "create", "--file", str(path))
     return str(pipeline["name"])
+
+
+def seeded_repo(server: Server, git: Git, work: Path) -> str:
+    """A new repository with one commit on main, pushed from `work`."""
+    name = unique("pipe")
+    server.cli("repo", "create", name)
+    push_files(git, server, name, work, {"README": "x"})
+    return name
 
 
 def push_files(
@@ -142,12 +151,21 @@ def statuses(server: Server, pipeline: str) -> list[str]:
 ENDED = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
 
 
+def settle(
+    server: Server, pipeline: str, check: Callable[[list[str]], bool], timeout: float = 30.0
+) -> list[str]:
+    """Wait until the statuses (newest first) pass `check`, and return them: SQL only, no
+    CLI process (each costs a second or two on a busy machine)."""
+    found = wait_until(lambda: check(statuses(server, pipeline)), timeout, 0.1)
+    assert found, f"timed out: {statuses(server, pipeline)}"
+    return statuses(server, pipeline)
+
+
 def wait_statuses(
     server: Server, pipeline: str, check: Callable[[list[str]], bool], timeout: float = 30.0
 ) -> list[dict[str, Any]]:
     """Wait until the statuses pass `check`; then the CLI's `pipeline executions`."""
-    found = wait_until(lambda: check(statuses(server, pipeline)), timeout, 0.1)
-    assert found, f"timed out: {statuses(server, pipeline)}"
+    settle(server, pipeline, check, timeout)
     return executions(server, pipeline)
 
 
@@ -174,6 +192,96 @@ def wait_action(
     found = wait_until(check, timeout, 0.1)
     assert found, f"{action} never became {status}"
     return str(found)
+
+
+class ActionRun(NamedTuple):
+    """One attempt of an action, as stored."""
+
+    execution_id: str
+    stage: str
+    action: str
+    attempt: int
+    status: str
+    summary: str
+    log_path: str
+
+
+def action_runs(server: Server, pipeline: str) -> list[ActionRun]:
+    """Every attempt of every action of the pipeline, in the order they started."""
+    rows = run_sql(
+        server,
+        "SELECT a.execution_id, a.stage, a.action, a.attempt, a.status, a.summary, a.log_path "
+        "FROM pipeline_action_executions a JOIN pipeline_executions e ON e.id = a.execution_id "
+        "WHERE e.pipeline = :p ORDER BY a.started_at, a.action",
+        params={"p": pipeline},
+    )
+    return [ActionRun(*row) for row in rows]
+
+
+def stage_runs(server: Server, execution_id: str) -> list[tuple[str, int, str]]:
+    """(stage, attempt, status) of every stage an execution entered, in order."""
+    rows = run_sql(
+        server,
+        "SELECT stage, attempt, status FROM pipeline_stage_executions "
+        "WHERE execution_id = :e ORDER BY id",
+        params={"e": execution_id},
+    )
+    return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+
+def log_text(server: Server, run: ActionRun) -> str:
+    """An attempt's log, read from the data dir (no CLI process)."""
+    return (server.data / "pipelines" / run.log_path).read_text()
+
+
+def wait_job_running(server: Server, pipeline: str, action: str, timeout: float = 30.0) -> None:
+    """Wait until a runner has claimed the job of `action` (its build has started)."""
+    found = wait_until(
+        lambda: run_sql(
+            server,
+            "SELECT j.id FROM pipeline_jobs j "
+            "JOIN pipeline_action_executions a ON a.id = j.action_execution_id "
+            "WHERE j.pipeline = :p AND a.action = :a AND j.state = 'running'",
+            params={"p": pipeline, "a": action},
+        ),
+        timeout,
+        0.05,
+    )
+    assert found, f"no runner took the job of {action}"
+
+
+def access_key(server: Server, user: str, *flags: str) -> dict[str, str]:
+    """A new user of the server (`flags`: e.g. --admin) and an access key of theirs."""
+    server.cli("user", "create", user, *flags)
+    return dict(server.cli("access-key", "create", user))
+
+
+def codepipeline(server: Server, key: dict[str, str]) -> BaseClient:
+    """boto3's own `codepipeline` client, pointed at the server."""
+    return boto3.client(
+        "codepipeline",
+        endpoint_url=server.base_url,
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def approve(client: BaseClient, pipeline: str, stage: str, action: str = "Approve") -> str:
+    """PutApprovalResult for the approval waiting in `stage` (its token from
+    GetPipelineState); returns the execution it was waiting in."""
+    state = client.get_pipeline_state(name=pipeline)
+    [found] = [s for s in state["stageStates"] if s["stageName"] == stage]
+    [waiting] = [a for a in found["actionStates"] if a["actionName"] == action]
+    client.put_approval_result(
+        pipelineName=pipeline,
+        stageName=stage,
+        actionName=action,
+        result={"summary": "ok", "status": "Approved"},
+        token=waiting["latestExecution"]["token"],
+    )
+    return str(found["latestExecution"]["pipelineExecutionId"])
 
 
 def status_of(execution: dict[str, Any], stage: str, action: str | None = None) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.content.service import Contents
@@ -301,11 +301,32 @@ async def _start_action(
             "expires": row.deadline.isoformat(),
         }
     else:
-        session.add(_job(p, stage, action, row))
+        number = await _build_number(session, e.pipeline, stage.name, action.name)
+        session.add(_job(p, stage, action, row, number))
     action_changed(session, e, row, type_of(action), ENGINE_ACTOR, **extra)
 
 
-def _job(p: Progress, stage: Stage, action: Action, row: ActionExecutionRow) -> JobRow:
+async def _build_number(session: AsyncSession, pipeline: str, stage: str, action: str) -> int:
+    """CODEBUILD_BUILD_NUMBER: how many times this action of this pipeline has run, this
+    attempt included (CodeBuild counts the builds of a project; an action is a project
+    here). Counted under the pipeline's lock, so two attempts never share a number; the
+    attempt's own row is pending in the session and autoflush counts it."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ActionExecutionRow)
+        .join(ExecutionRow, ExecutionRow.id == ActionExecutionRow.execution_id)
+        .where(
+            ExecutionRow.pipeline == pipeline,
+            ActionExecutionRow.stage == stage,
+            ActionExecutionRow.action == action,
+        )
+    )
+    return int(count or 1)
+
+
+def _job(
+    p: Progress, stage: Stage, action: Action, row: ActionExecutionRow, build_number: int
+) -> JobRow:
     e = p.execution
     sources: dict[str, Any] = e.sources or {}
     source: dict[str, Any] = sources.get(action.name) or next(iter(sources.values()), {})
@@ -323,6 +344,7 @@ def _job(p: Progress, stage: Stage, action: Action, row: ActionExecutionRow) -> 
         "source": source,
         "trigger": e.trigger,
         "variables": e.variables,
+        "buildNumber": build_number,
     }
     return JobRow(
         id=str(uuid.uuid4()),

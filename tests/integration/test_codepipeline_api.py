@@ -12,20 +12,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.model import Shape
 
 from gitserver.api.pipeline_ops import PLACEHOLDER_ROLE
 from tests.api_support import REGION, error_code
 from tests.pipeline_support import (
+    access_key,
     approval_action,
     build_action,
+    codepipeline,
     pipeline_server,
     push_files,
     source_stage,
@@ -48,26 +48,9 @@ def server(
     yield from pipeline_server(tmp_path_factory, database_factory)
 
 
-def _key(server: Server, user: str, *flags: str) -> dict[str, str]:
-    """A new user (the module's server is its own) and an access key of theirs."""
-    server.cli("user", "create", user, *flags)
-    return dict(server.cli("access-key", "create", user))
-
-
-def _client(server: Server, key: dict[str, str]) -> BaseClient:
-    return boto3.client(
-        "codepipeline",
-        endpoint_url=server.base_url,
-        region_name=REGION,
-        aws_access_key_id=key["AccessKeyId"],
-        aws_secret_access_key=key["SecretAccessKey"],
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
-
-
 @pytest.fixture(scope="module")
 def admin_key(server: Server) -> dict[str, str]:
-    return _key(server, "cp-admin", "--admin")
+    return access_key(server, "cp-admin", "--admin")
 
 
 def _missing(shape: Shape, value: Any, where: str) -> list[str]:
@@ -86,7 +69,7 @@ def _missing(shape: Shape, value: Any, where: str) -> list[str]:
 @pytest.fixture(scope="module")
 def cp(server: Server, admin_key: dict[str, str]) -> BaseClient:
     """The admin's client; every answer holds every member botocore's model requires."""
-    client = _client(server, admin_key)
+    client = codepipeline(server, admin_key)
 
     def check(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         if http_response.status_code == 200 and model.output_shape is not None:
@@ -289,9 +272,9 @@ def test_errors(cp: BaseClient, repo: str) -> None:
 def test_read_only_user(server: Server, cp: BaseClient, repo: str) -> None:
     pipeline = _pipeline(repo, _build_stage())
     cp.create_pipeline(pipeline=pipeline)
-    reader = _key(server, "cp-reader")
+    reader = access_key(server, "cp-reader")
     server.cli("policy", "attach-user-policy", "cp-reader", "GitServerReadOnly")
-    ro = _client(server, reader)
+    ro = codepipeline(server, reader)
     with pytest.raises(ro.exceptions.ClientError) as caught:
         ro.create_pipeline(pipeline={**pipeline, "name": unique("cp")})
     assert error_code(caught.value) == "AccessDeniedException"

@@ -18,6 +18,7 @@ from tests.pipeline_support import (
     logs,
     pipeline_server,
     push_files,
+    seeded_repo,
     source_stage,
     statuses,
     unique,
@@ -63,13 +64,6 @@ def server(
     yield from pipeline_server(tmp_path_factory, database_factory)
 
 
-def _repo(server: Server, git: Git, work: Path) -> str:
-    name = unique("pipe")
-    server.cli("repo", "create", name)
-    push_files(git, server, name, work, {"README": "x"})
-    return name
-
-
 def _times(server: Server, execution_id: str, action: str) -> tuple[datetime, datetime]:
     [(start, end)] = run_sql(
         server,
@@ -84,7 +78,7 @@ def test_variables_artifacts_secrets_and_parallel_actions(
     server: Server, git: Git, tmp_path: Path
 ) -> None:
     work = tmp_path / "work"
-    repo = _repo(server, git, work)
+    repo = seeded_repo(server, git, work)
     server.cli("secret", "put", "deploy-token", "--value", "hunter2-secret")
     assert "deploy-token" in server.cli("secret", "list")["secrets"]
     env = json.dumps([{"name": "V", "value": "#{BuildVars.VERSION}"}])
@@ -130,7 +124,7 @@ def test_variables_artifacts_secrets_and_parallel_actions(
 
 def test_approvals_approve_reject_and_time_out(server: Server, git: Git, tmp_path: Path) -> None:
     work = tmp_path / "work"
-    repo = _repo(server, git, work)
+    repo = seeded_repo(server, git, work)
     pipeline = {
         "name": unique("p"),
         "stages": [
@@ -166,7 +160,7 @@ def test_a_newer_execution_supersedes_one_waiting_at_a_stage(
     server: Server, git: Git, tmp_path: Path
 ) -> None:
     work = tmp_path / "work"
-    repo = _repo(server, git, work)
+    repo = seeded_repo(server, git, work)
     pipeline = {
         "name": unique("p"),
         "stages": [
@@ -194,7 +188,7 @@ def test_retry_failed_actions_and_stop_with_abandon(
     server: Server, git: Git, tmp_path: Path
 ) -> None:
     work = tmp_path / "work"
-    repo = _repo(server, git, work)
+    repo = seeded_repo(server, git, work)
     flag = unique("flag")
     server.cli("secret", "put", flag, "--value", "no")
     check = (
@@ -234,7 +228,7 @@ def test_retry_failed_actions_and_stop_with_abandon(
 
 def test_state_changes_are_events_a_webhook_hears(server: Server, git: Git, tmp_path: Path) -> None:
     work = tmp_path / "work"
-    repo = _repo(server, git, work)
+    repo = seeded_repo(server, git, work)
     receiver = Receiver().start()
     try:
         server.cli(

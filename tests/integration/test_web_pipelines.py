@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline_support import (
+    action_runs,
     approval_action,
     build_action,
     create_pipeline,
     pipeline_server,
     push_files,
+    settle,
     source_stage,
     statuses,
     unique,
@@ -58,7 +60,7 @@ def _user(server: Server, tmp_path: Path, statements: list[dict[str, object]]) -
     return signed_in(server, name, PASSWORD)
 
 
-def _pipeline(server: Server, git: Git, tmp_path: Path) -> tuple[str, str]:
+def _pipeline(server: Server, git: Git, tmp_path: Path, build: str = BUILD) -> tuple[str, str]:
     repo = unique("webpipe")
     server.cli("repo", "create", repo)
     push_files(git, server, repo, tmp_path / "work", {"README": "x"})
@@ -70,7 +72,7 @@ def _pipeline(server: Server, git: Git, tmp_path: Path) -> tuple[str, str]:
                 "name": "Build",
                 "actions": [
                     build_action(
-                        configuration={"BuildSpec": BUILD}, outputArtifacts=[{"name": "BuildOut"}]
+                        configuration={"BuildSpec": build}, outputArtifacts=[{"name": "BuildOut"}]
                     )
                 ],
             },
@@ -133,6 +135,48 @@ def test_pages_logs_artifacts_and_approval_through_the_form(
         {"csrf": admin.csrf(), "stage": "Gate", "decision": "approve"},
     )
     assert again.status == 409 and "Traceback" not in again.body
+
+
+def test_retry_and_stop_through_the_forms(
+    server: Server, git: Git, tmp_path: Path, admin: Browser
+) -> None:
+    # The build fails on its first run and passes on the next (its build number is 2).
+    flaky = BUILD.replace(
+        "commands:\n", 'commands:\n      - test "$CODEBUILD_BUILD_NUMBER" -ge 2\n'
+    )
+    _, name = _pipeline(server, git, tmp_path, flaky)
+    base = f"/pipelines/{name}"
+    execution = admin.post(base + "/start", {"csrf": admin.csrf()}).location.rsplit("/", 1)[-1]
+    page = f"{base}/executions/{execution}"
+    settle(server, name, lambda s: s == ["Failed"])
+    assert "Retry failed actions" in admin.get(page).body
+    retried = admin.post(page + "/retry", {"csrf": admin.csrf(), "stage": "Build"})
+    assert (retried.status, retried.location) == (303, page)
+    assert wait_action(server, name, "Approve", "InProgress") == execution
+    assert [(r.action, r.attempt, r.status) for r in action_runs(server, name)][1:] == [
+        ("Build", 1, "Failed"),
+        ("Build", 2, "Succeeded"),
+        ("Approve", 1, "InProgress"),
+    ]
+    assert "Stop execution" in admin.get(page).body
+    stopped = admin.post(page + "/stop", {"csrf": admin.csrf(), "reason": "from the web"})
+    assert (stopped.status, stopped.location) == (303, page)
+    settle(server, name, lambda s: s == ["Stopped"])
+    shown = admin.get(page).body
+    assert "from the web" in shown and "Stop execution" not in shown
+    # A stopped stage can be retried too; then stopped again, abandoning what runs.
+    assert "Retry stopped actions" in shown
+    again = admin.post(page + "/retry", {"csrf": admin.csrf(), "stage": "Gate"})
+    assert again.status == 303
+    settle(server, name, lambda s: s == ["InProgress"])
+    wait_action(server, name, "Approve", "InProgress")
+    form = {"csrf": admin.csrf(), "abandon": "1", "reason": "again"}
+    assert admin.post(page + "/stop", form).status == 303
+    settle(server, name, lambda s: s == ["Stopped"])
+    assert [(r.action, r.attempt, r.status) for r in action_runs(server, name)][-2:] == [
+        ("Approve", 1, "Abandoned"),
+        ("Approve", 2, "Abandoned"),
+    ]
 
 
 def test_a_reader_sees_no_controls_and_forged_posts_change_nothing(

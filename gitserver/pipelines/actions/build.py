@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from gitserver.db import ActionExecutionRow
+from gitserver.db import ActionExecutionRow, JobRow
 from gitserver.pipelines.actions.context import Job, RunnerServices
 from gitserver.pipelines.buildspec import (
     BuildLimits,
@@ -52,46 +52,58 @@ async def run_codebuild(services: RunnerServices, job: Job) -> Outcome:
 async def run_script(services: RunnerServices, job: Job) -> Outcome:
     """Run the Script deploy; with RollbackOnFailure, re-run the last good revision."""
     outcome = await _guarded(services, job, _script_spec)
-    config = job.configuration
-    if outcome.status is ActionStatus.FAILED and config.get("RollbackOnFailure") == "true":
-        previous = await _previous_deploy(services, job)
-        if not previous:
-            job.log("Rollback: no earlier successful deploy of this action")
-            return outcome
-        job.log(f"Rollback: deploying the revision of execution {previous['executionId']}")
-        rollback = dataclasses.replace(
-            job, payload={**job.payload, "inputs": previous["inputs"], "outputs": []}
-        )
-        again = await _guarded(services, rollback, _script_spec)
-        verdict = "succeeded" if again.status is ActionStatus.SUCCEEDED else "failed too"
-        return dataclasses.replace(outcome, summary=f"{outcome.summary}; rollback {verdict}")
-    return outcome
+    rollback = settings.boolean(job.configuration.get("RollbackOnFailure") or "false")
+    if outcome.status is not ActionStatus.FAILED or not rollback:
+        return outcome
+    previous = await _previous_deploy(services, job)
+    if previous is None:
+        job.log("Rollback: no earlier successful deploy of this action")
+        return outcome
+    execution_id, payload = previous
+    job.log(f"Rollback: deploying the revision of execution {execution_id}")
+    # That deploy as it ran: its revision's inputs and source, and its configuration as
+    # resolved then (`#{SourceVariables.CommitId}` is the old commit's); this attempt's
+    # identity and log. No outputs, and no rollback of the rollback.
+    again = dataclasses.replace(
+        job,
+        payload={
+            **job.payload,
+            **{k: payload[k] for k in _REDEPLOYED if k in payload},
+            "outputs": [],
+        },
+    )
+    retried = await _guarded(services, again, _script_spec)
+    verdict = "succeeded" if retried.status is ActionStatus.SUCCEEDED else "failed too"
+    return dataclasses.replace(outcome, summary=f"{outcome.summary}; rollback {verdict}")
 
 
-async def _previous_deploy(services: RunnerServices, job: Job) -> dict[str, Any]:
-    """The inputs of this action's last successful deploy in an earlier execution."""
+_REDEPLOYED = ("configuration", "inputs", "source", "variables", "trigger")
+"""What a rollback takes from the job of the deploy it repeats."""
+
+
+async def _previous_deploy(services: RunnerServices, job: Job) -> tuple[str, dict[str, Any]] | None:
+    """The execution and job payload of this action's last successful deploy in an
+    earlier execution."""
     p = job.payload
     async with services.db.reader() as session:
-        row = await session.scalar(
-            select(ActionExecutionRow)
-            .where(
-                ActionExecutionRow.pipeline == p["pipeline"],
-                ActionExecutionRow.stage == p["stage"],
-                ActionExecutionRow.action == p["action"],
-                ActionExecutionRow.status == ActionStatus.SUCCEEDED,
-                ActionExecutionRow.execution_id != job.execution_id,
+        found = (
+            await session.execute(
+                select(ActionExecutionRow.execution_id, JobRow.payload)
+                .join(JobRow, JobRow.action_execution_id == ActionExecutionRow.id)
+                .where(
+                    ActionExecutionRow.pipeline == p["pipeline"],
+                    ActionExecutionRow.stage == p["stage"],
+                    ActionExecutionRow.action == p["action"],
+                    ActionExecutionRow.status == ActionStatus.SUCCEEDED,
+                    ActionExecutionRow.execution_id != job.execution_id,
+                )
+                .order_by(ActionExecutionRow.ended_at.desc())
+                .limit(1)
             )
-            .order_by(ActionExecutionRow.ended_at.desc())
-            .limit(1)
-        )
-    if row is None:
-        return {}
-    directory = services.layout.artifacts(row.execution_id)
-    inputs = {
-        name: services.layout.relative(directory / f"{name}.zip")
-        for name in (p.get("inputs") or {})
-    }
-    return {"executionId": row.execution_id, "inputs": inputs}
+        ).first()
+    if found is None:
+        return None
+    return str(found[0]), dict(found[1])
 
 
 async def _guarded(services: RunnerServices, job: Job, spec_of: Any) -> Outcome:
@@ -191,6 +203,7 @@ async def _build(services: RunnerServices, job: Job, spec: Buildspec, workspace:
             source_version=str(source.get("sourceVersion", "")),
             repo_url=str(source.get("cloneUrl", "")),
         ),
+        build_number=int(payload.get("buildNumber") or 1),
         initiator=f"codepipeline/{payload['pipeline']}",
         webhook=_webhook(webhook) if webhook else None,
         primary_artifact=outputs[0] if outputs else f"_{payload['actionExecutionId']}",

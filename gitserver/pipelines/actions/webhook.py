@@ -13,9 +13,14 @@ import time
 from gitserver.pipelines.actions.context import Job, RunnerServices
 from gitserver.pipelines.jobs import Outcome
 from gitserver.pipelines.states import ActionStatus
+from triggers.errors import HostNotAllowed
 from triggers.signing import signature_headers
 
 TIMEOUT = 30.0
+HINT = (
+    "if it is meant, add it to webhook_allowed_hosts (--webhook-allowed-hosts) of the "
+    "runners, restart them, then retry the stage"
+)
 
 
 async def run_webhook(services: RunnerServices, job: Job) -> Outcome:
@@ -46,5 +51,10 @@ async def run_webhook(services: RunnerServices, job: Job) -> Outcome:
         job.log(f"Answered {outcome.status}")
         return Outcome(ActionStatus.SUCCEEDED, f"The webhook answered {outcome.status}")
     reason = outcome.error or f"the webhook answered {outcome.status}"
-    job.log(f"Failed: {reason}")
-    return Outcome(ActionStatus.FAILED, f"Webhook failed: {reason}"[:1000])
+    # A refusal (the SSRF guard, a URL the client cannot use) sent nothing: say so. The
+    # guard's advice ends in a delivery's redelivery; here it is a retry of the stage.
+    if reason.endswith(f"; {HostNotAllowed.HINT}"):
+        reason = f"{reason.removesuffix(HostNotAllowed.HINT)}{HINT}"
+    verdict = "Webhook not sent" if outcome.refused else "Webhook failed"
+    job.log(f"{verdict}: {reason}")
+    return Outcome(ActionStatus.FAILED, f"{verdict}: {reason}"[:1000])
