@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.errors import AuthenticationFailed
@@ -76,6 +76,15 @@ class SshLogin:
     key_id: str
 
 
+# Built once: every signed API request runs it, and building the statement cost as much
+# as compiling it (SQLAlchemy caches the compiled form, not the construction).
+_ACCESS_KEY = (
+    select(AccessKey, User, auth_epoch())
+    .join(User, User.id == AccessKey.user_id)
+    .where(AccessKey.id == bindparam("key_id"))
+)
+
+
 class Authenticator:
     """Checks credentials against the store; one instance per server process."""
 
@@ -121,27 +130,26 @@ class Authenticator:
             principal = await self._principal(session, user, None, "ssh-key")
         return SshLogin(principal, key.id)
 
-    async def access_key(self, access_key_id: str) -> tuple[str, Principal]:
+    async def access_key(
+        self, access_key_id: str, session: AsyncSession | None = None
+    ) -> tuple[str, Principal]:
         """The secret of an active access key and its owner, for verifying a signed request.
+        `session`: a read transaction the caller holds (the API's one per request).
 
         Raises:
             AuthenticationFailed: unknown or inactive key.
         """
-        async with self._db.reader() as session:
-            row = (
-                await session.execute(
-                    select(AccessKey, User, auth_epoch())
-                    .join(User, User.id == AccessKey.user_id)
-                    .where(AccessKey.id == access_key_id)
-                )
-            ).first()
-            if row is None or row[0].status != "Active":
-                raise AuthenticationFailed(
-                    "invalid or inactive access key", code="InvalidClientTokenId"
-                )
-            key, user, epoch = row
-            secret = self._box.decrypt(key.secret_ciphertext, key.id)
-            return secret, await self._principal(session, user, epoch, "sigv4")
+        if session is None:
+            async with self._db.reader() as own:
+                return await self.access_key(access_key_id, own)
+        row = (await session.execute(_ACCESS_KEY, {"key_id": access_key_id})).first()
+        if row is None or row[0].status != "Active":
+            raise AuthenticationFailed(
+                "invalid or inactive access key", code="InvalidClientTokenId"
+            )
+        key, user, epoch = row
+        secret = self._box.decrypt(key.secret_ciphertext, key.id)
+        return secret, await self._principal(session, user, epoch, "sigv4")
 
     async def refresh(self, principal: Principal) -> Principal:
         """`principal` as it is now: its policies, groups and tags read again.

@@ -25,7 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.authorizer import Action, Authorizer, Decision
 from auth.principal import Principal
@@ -89,6 +90,10 @@ class Target:
     repository: str | None = None
     references: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+# Built once (every authorized request runs it); `names` expands to the IN list.
+_ROWS = select(Repository).where(Repository.name.in_(bindparam("names", expanding=True)))
 
 
 class AccessDenied(errors.AccessDenied):
@@ -166,13 +171,15 @@ class Access:
         request: RequestInfo,
         *,
         rows: Mapping[str, Repository] | None = None,
+        session: AsyncSession | None = None,
     ) -> dict[str, Repository]:
         """Decide `action` (or each of several, in order: a page that is two API calls)
         on every target, in order; the rows read for their tags.
 
         The rows are read first (one query) so `aws:ResourceTag/*` is known, but nothing
         about them is revealed before every target is allowed. `rows`: the repositories
-        this request has already read (a page deciding a part of itself), not read again.
+        this request has already read (a page deciding a part of itself), not read again;
+        `session`: a read transaction the caller holds, to read them in.
 
         Raises:
             AccessDenied: the first action and target the principal may not act on.
@@ -180,7 +187,7 @@ class Access:
         actions = (action,) if isinstance(action, Action) else tuple(action)
         wanted = list(targets)
         names = {t.repository for t in wanted if t.repository}
-        found = dict(rows) if rows and names <= rows.keys() else await self._rows(names)
+        found = dict(rows) if rows and names <= rows.keys() else await self._rows(names, session)
         for each in actions:
             for target in wanted:
                 row = found.get(target.repository or "")
@@ -238,9 +245,13 @@ class Access:
                 reasons[ref] = decision.message(principal)
         return reasons
 
-    async def _rows(self, names: set[str]) -> dict[str, Repository]:
+    async def _rows(
+        self, names: set[str], session: AsyncSession | None = None
+    ) -> dict[str, Repository]:
         if not names:
             return {}
-        async with self.db.reader() as session:
-            found = await session.scalars(select(Repository).where(Repository.name.in_(names)))
-            return {row.name: row for row in found}
+        if session is None:
+            async with self.db.reader() as own:
+                return await self._rows(names, own)
+        found = await session.scalars(_ROWS, {"names": list(names)})
+        return {row.name: row for row in found}

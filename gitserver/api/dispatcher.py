@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.authenticate import Authenticator
 from auth.errors import AuthenticationFailed
@@ -112,10 +113,14 @@ class CodeCommitApi:
         try:
             body = await self._body(request)
             op = self._operation(request.headers.get("X-Amz-Target", ""))
-            principal, region = await self._authenticate(request, body, info, op.signing_name)
-            info = replace(info, region=region)
-            params = model.parse_input(op.model, _json(body))
-            rows = await self._authorize(principal, op.operation, params, info)
+            # Who asks and the rows their decision reads: one read transaction.
+            async with self.services.db.reader() as session:
+                principal, region = await self._authenticate(
+                    request, body, info, op.signing_name, session
+                )
+                info = replace(info, region=region)
+                params = model.parse_input(op.model, _json(body))
+                rows = await self._authorize(principal, op.operation, params, info, session)
             call = Call(principal, info, self.services, rows)
             result = await op.operation.handler(call, params)
             return _reply(info, 200, model.shape_output(op.model, result))
@@ -152,7 +157,12 @@ class CodeCommitApi:
         return _Resolved(operation, op_model, front.signing_name)
 
     async def _authenticate(
-        self, request: web.Request, body: bytes, info: RequestInfo, service: str
+        self,
+        request: web.Request,
+        body: bytes,
+        info: RequestInfo,
+        service: str,
+        session: AsyncSession,
     ) -> tuple[Principal, str]:
         claimed = ""
         try:
@@ -170,7 +180,9 @@ class CodeCommitApi:
                 )
             check_freshness(signed, request.headers.get("X-Amz-Date"), datetime.now(UTC))
             try:
-                secret, principal = await self.authenticator.access_key(signed.access_key_id)
+                secret, principal = await self.authenticator.access_key(
+                    signed.access_key_id, session
+                )
             except AuthenticationFailed:
                 raise SignatureError(
                     "UnrecognizedClientException",
@@ -196,11 +208,16 @@ class CodeCommitApi:
         return principal, signed.region
 
     async def _authorize(
-        self, principal: Principal, op: Operation, params: Params, info: RequestInfo
+        self,
+        principal: Principal,
+        op: Operation,
+        params: Params,
+        info: RequestInfo,
+        session: AsyncSession,
     ) -> dict[str, Repository]:
         """The operation on each of its targets; the repository rows read for it."""
         targets = await op.targets_for(self.services, params)
-        return await self.access.authorize(principal, op.action, targets, info)
+        return await self.access.authorize(principal, op.action, targets, info, session=session)
 
 
 def _verify(request: web.Request, body: bytes, signed: SignedRequest, secret: str) -> None:
