@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -72,7 +73,21 @@ class Client:
                 raise RuntimeError("healthz failed")
 
 
-async def rate(seconds: float, one: Any) -> float:
+def server_cpu_ms(pid: int) -> float:
+    """CPU time (user + system, every thread) the server process has used, in ms."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        fields = Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+async def rate(
+    seconds: float, one: Any, pid: int = 0, cpu: dict[str, float] | None = None
+) -> float:
+    """Requests/s of `one` at CONCURRENCY; with `pid`, the server's CPU ms per request
+    goes in `cpu["last"]` (load on the machine changes rates, much less this)."""
+    before = server_cpu_ms(pid) if pid else 0.0
     done = 0
     stop = time.perf_counter() + seconds
 
@@ -84,6 +99,8 @@ async def rate(seconds: float, one: Any) -> float:
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    if pid and cpu is not None:
+        cpu["last"] = (server_cpu_ms(pid) - before) / max(done, 1)
     return done / (time.perf_counter() - start)
 
 
@@ -153,13 +170,16 @@ async def measure(server: GitServer, repo: str, seconds: float) -> dict[str, flo
         get_repo = {"repositoryName": repo}
         get_file = {"repositoryName": repo, "filePath": "README.md"}
         await client.call(http, "GetRepository", get_repo)  # warm caches and connections
-        results = {
-            "healthz": await rate(seconds, lambda: client.health(http)),
-            "GetRepository": await rate(
-                seconds, lambda: client.call(http, "GetRepository", get_repo)
-            ),
-            "GetFile": await rate(seconds, lambda: client.call(http, "GetFile", get_file)),
-        }
+        pid = server.process.pid if server.process else 0
+        cpu: dict[str, float] = {}
+        results: dict[str, float] = {}
+        for name, one in (
+            ("healthz", lambda: client.health(http)),
+            ("GetRepository", lambda: client.call(http, "GetRepository", get_repo)),
+            ("GetFile", lambda: client.call(http, "GetFile", get_file)),
+        ):
+            results[name] = await rate(seconds, one, pid, cpu)
+            results[f"{name} cpu ms"] = cpu.get("last", 0.0)
         latencies = sorted(await put_latencies(client, http, repo))
     results["PutFile p50 ms"] = statistics.median(latencies) * 1000
     results["PutFile p99 ms"] = latencies[int(len(latencies) * 0.99) - 1] * 1000
@@ -183,9 +203,14 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
     anchor = results["healthz"]
     print(f"\nCodeCommit API, {CONCURRENCY} concurrent signed clients, {seconds:.0f} s each")
-    print(f"  {'GET /healthz (anchor)':<28} {anchor:8.0f} req/s")
+    cpu = results["healthz cpu ms"]
+    print(f"  {'GET /healthz (anchor)':<28} {anchor:8.0f} req/s   server CPU {cpu:5.2f} ms/request")
     for name in ("GetRepository", "GetFile"):
-        print(f"  {name:<28} {results[name]:8.0f} req/s   {results[name] / anchor:5.2f}x anchor")
+        own = results[f"{name} cpu ms"]
+        print(
+            f"  {name:<28} {results[name]:8.0f} req/s   {results[name] / anchor:5.2f}x anchor"
+            f"   server CPU {own:5.2f} ms/request ({own / cpu if cpu else 0:4.1f}x anchor's)"
+        )
     print(
         f"  PutFile, {WRITERS} writers x {WRITES_PER_WRITER}: "
         f"p50 {results['PutFile p50 ms']:.1f} ms, p99 {results['PutFile p99 ms']:.1f} ms"
