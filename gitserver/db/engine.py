@@ -89,7 +89,7 @@ class Database:
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (a cheap check first: the CLI runs this often)."""
-        from gitserver.db.migrate import HEAD_REVISION, upgrade
+        from gitserver.db.revision import HEAD_REVISION
 
         async with self.read_engine.connect() as connection:
             try:
@@ -101,6 +101,8 @@ class Database:
             await connection.rollback()
         if current == HEAD_REVISION:
             return
+        from gitserver.db.migrate import upgrade  # Alembic: only when there is work
+
         async with self.engine.connect() as connection:
             await connection.run_sync(upgrade)
             await connection.commit()

@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+from gitserver.db.revision import HEAD_REVISION
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest revision; a unit test keeps it equal to Alembic's head.
-HEAD_REVISION = "0011"
+__all__ = ["HEAD_REVISION", "MIGRATIONS", "alembic_config", "upgrade"]
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
