@@ -2,7 +2,7 @@
 
 1. Latency: one `gitserver serve` (SQLite, in-process dispatcher), a webhook to a local
    receiver that answers 200 at once, 200 pushes one after another; latency is the
-   receiver's clock minus the event's time (stored when post-receive records the push).
+   receiver's clock minus the event's time (stored when the server settles the push).
    Targets: p50 < 50 ms, p99 < 250 ms.
 2. Throughput: deliveries queued with the dispatcher off (`--no-workers`), then K
    `gitserver worker` processes started and timed until the receiver has them all;

@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import logging
 import os
+import shutil
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -125,6 +126,8 @@ class Server:
             services.git,
             hooks_dir=data / "hooks",
             hook_socket=_hook_socket(data),
+            plans_dir=data / "run" / f"plans-{os.getpid()}",
+            on_prepare=self._prepare_push,
             on_push_end=self._settle_push,
             on_failed_login=self.audit.record_failed_login,
         )
@@ -172,8 +175,11 @@ class Server:
             refusal=REFUSAL,
         )
 
+    async def _prepare_push(self, push: PushSession) -> None:
+        await self.hook_handler.prepare(push)
+
     async def _settle_push(self, push: PushSession) -> None:
-        await self.hook_handler.resolve(push)
+        await self.hook_handler.settle(push)
 
     async def _changed(self, repository_id: str) -> None:
         if self.services.settings.maintenance:
@@ -293,6 +299,10 @@ class Server:
                 "# HELP gitserver_principal_cache_misses_total Requests whose principal was read "
                 "from the database.\n# TYPE gitserver_principal_cache_misses_total counter\n"
                 f"gitserver_principal_cache_misses_total {cache.misses}\n"
+                "# HELP gitserver_push_hook_requests_total pre-receive calls that asked the "
+                "server (pushes whose updates matched their plan need none).\n"
+                "# TYPE gitserver_push_hook_requests_total counter\n"
+                f"gitserver_push_hook_requests_total {self.hook_handler.hook_requests}\n"
             ).encode()
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -352,6 +362,8 @@ class Server:
                 await self.pipeline_runner.start()
         if settings.reconcile_interval > 0:
             self._tasks.append(asyncio.create_task(self._reconcile_forever()))
+        fresh = max(0.5, settings.prepared_grace / 3)
+        self._tasks.append(asyncio.create_task(self.hook_handler.keep_fresh(fresh)))
         follow = FollowLoop(self.services.follower)
         self._unfollow = on_events_committed(follow.wake)
         self._tasks.append(asyncio.create_task(follow.run()))
@@ -421,6 +433,10 @@ class Server:
         await asyncio.to_thread(
             sweep, self.services.store.root, None if exclusive else settings.git_timeout
         )
+        if exclusive:  # push plans of killed servers (the live ones are per process)
+            for stale in self.engine.plans_dir.parent.glob("plans-*"):
+                if stale != self.engine.plans_dir:
+                    await asyncio.to_thread(shutil.rmtree, stale, True)
         self._settle_later(await self.reconciler.run())
 
     def _settle_later(self, report: ReconcileReport) -> None:

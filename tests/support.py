@@ -448,3 +448,24 @@ def run_sql(server: Server, *statements: str, params: dict[str, Any] | None = No
             await engine.dispose()
 
     return asyncio.run(go())
+
+
+def protected_main_user(server: Server, tmp_path: Path, name: str) -> tuple[str, str]:
+    """A power user with an explicit deny on pushes to main; returns its name and URL."""
+    user = f"partial-{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", user)
+    server.cli("policy", "attach-user-policy", user, "GitServerPowerUser")
+    deny_main = {
+        "Effect": "Deny",
+        "Action": "codecommit:GitPush",
+        "Resource": f"arn:aws:codecommit:us-east-1:000000000000:{name}",
+        "Condition": {
+            "StringEqualsIfExists": {"codecommit:References": ["refs/heads/main"]},
+            "Null": {"codecommit:References": "false"},
+        },
+    }
+    document = tmp_path / "protect-main.json"
+    document.write_text(json.dumps({"Version": "2012-10-17", "Statement": [deny_main]}))
+    server.cli("policy", "put-user-policy", user, "ProtectMain", "--document", str(document))
+    credential = server.cli("credential", "create", user)
+    return user, server.url(name, credential["username"], credential["password"])

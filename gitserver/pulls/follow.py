@@ -9,7 +9,7 @@ date under the repository lock, from the ledger's refs: new commits and merge ba
 comments carried to the new revision, and the close as merged when the source is now
 contained in the destination (a merge made outside, as CodeCommit does).
 
-It runs after a push's post-receive, after the server commits any event, periodically
+It runs after a push is settled, after the server commits any event, periodically
 (for changes made by other processes), and before the service reads or merges a stale
 pull request, so no reader ever sees a stale revision as current.
 """

@@ -33,7 +33,7 @@ LOCK_FILE = "gitserver-maintenance.lock"
 QUARANTINE_STALE_AFTER = 3600.0
 
 STEPS: tuple[tuple[str, ...], ...] = (
-    # Reflogs exist to settle pushes whose post-receive never reported (minutes); a week
+    # Reflogs exist to settle pushes whose report never arrived (minutes); a week
     # of history is plenty, and older entries would keep dropped objects alive.
     ("reflog", "expire", "--expire=7.days", "--expire-unreachable=7.days", "--all"),
     ("repack", "-d", "-q", "--geometric=2", "--write-midx", "--write-bitmap-index"),

@@ -1,25 +1,29 @@
 """Push ledger: every ref update of a push, written to SQL before and after git applies it.
 
-`pre-receive` writes one `prepared` row per update (in one transaction, before git takes
-any ref lock); `post-receive`, which git feeds exactly the updates it applied, turns
-those rows into ledger changes and events and closes the rest as `aborted`. When
-post-receive never reports (every update failed, the hook died, the server died), the
-rows are resolved from the repository itself: an update happened if its ref holds the
-new value, or if the ref's reflog records the exact old -> new step (the server forces
+One `prepared` row per update is written in one transaction before git can take any ref
+lock: by the front end while git receives the pack (or by pre-receive for updates the
+front end did not plan). Once receive-pack has exited, `settle_push` turns the rows of
+the updates git reported `ok` into ledger changes and events and closes the rest as
+`aborted`, in one transaction. When there is no complete report (the client asked for
+none, git died) or the server died first (the reconciler), the rows are resolved from
+the repository itself: an update happened if its ref holds the new value, or if the
+ref's reflog records the exact old -> new step (the server forces
 `core.logAllRefUpdates`, so a ref that moved on again is still decided correctly).
 
-Two hook calls per push, whatever the number of refs: git 2.39's reference-transaction
-hook runs twice per ref for non-atomic pushes, which cost ~0.1 s per ref (measured).
+A row's kind (fast-forward or forced) needs the pushed objects, so a row written before
+they arrived holds "" until it is settled. No hook reports after git: git 2.39's
+reference-transaction hook runs twice per ref for non-atomic pushes, which cost ~0.1 s
+per ref (measured), and a post-receive hook costs a process start per push.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import Database, RefUpdate, Repository, utcnow
@@ -29,6 +33,7 @@ from gitserver.store.refs import (
     RefChange,
     RefKind,
     apply_ref_changes,
+    classify,
     lock_repository,
     read_refs,
     reflog_has,
@@ -54,7 +59,8 @@ async def record_prepared(
     merge: Mapping[str, str] | None = None,
 ) -> None:
     """Durably note the updates git is about to attempt (`merge`: the merge API's fields
-    for the event of each, see `refs.MergeDetail`)."""
+    for the event of each, see `refs.MergeDetail`). An update missing from `kinds` is
+    classified when it is settled."""
     async with db.session() as session:
         await lock_repository(session, push.repository_id)
         for update in updates:
@@ -66,7 +72,7 @@ async def record_prepared(
                     ref=ref,
                     old=old,
                     new=new,
-                    kind=str(kinds[update]),
+                    kind=str(kinds.get(update, "")),
                     state="prepared",
                     actor=push.actor,
                     transport=push.transport,
@@ -82,6 +88,32 @@ async def _pending(session: AsyncSession, push_id: str) -> list[RefUpdate]:
         .order_by(RefUpdate.id)
     )
     return list(rows)
+
+
+async def touch_prepared(db: Database, push_ids: Sequence[str]) -> None:
+    """Mark the rows of running pushes as fresh (the reconciler leaves fresh rows be)."""
+    async with db.session() as session:
+        await session.execute(
+            update(RefUpdate)
+            .where(RefUpdate.push_id.in_(push_ids), RefUpdate.state == "prepared")
+            .values(created_at=utcnow())
+        )
+
+
+async def classify_applied(
+    git: Git,
+    path: Path,
+    rows: Sequence[RefUpdate],
+    applied: Collection[int],
+    kinds: Mapping[Update, RefKind] | None = None,
+) -> None:
+    """Give the applied rows written before their objects arrived their kind (the objects
+    are in the repository now)."""
+    for row in rows:
+        if row.kind or row.id not in applied:
+            continue
+        known = (kinds or {}).get((row.old, row.new, row.ref))
+        row.kind = str(known or await classify(git, path, row.old, row.new))
 
 
 async def settle(
@@ -122,7 +154,7 @@ async def was_applied(path: Path, row: RefUpdate, current: Mapping[str, str]) ->
 async def record_applied(
     db: Database, push: PushContext, updates: Sequence[Update]
 ) -> tuple[bool, str | None]:
-    """post-receive: `updates` are exactly what git applied; everything else was not.
+    """`updates` are exactly what git applied of the push; everything else was not.
 
     Returns whether anything was applied and the branch that became the default.
     """
@@ -148,19 +180,32 @@ async def settle_reported(
     return bool(applied), default
 
 
-async def resolve_push(
-    db: Database, git: Git, path: Path, push: PushContext
+async def settle_push(
+    db: Database,
+    git: Git,
+    path: Path,
+    push: PushContext,
+    reported: Collection[str] | None,
+    kinds: Mapping[Update, RefKind] | None = None,
 ) -> tuple[bool, str | None]:
-    """After receive-pack exits: settle rows post-receive left open, from the repository."""
-    async with db.reader() as session:
-        if not await _pending(session, push.push_id):
-            return False, None
+    """After receive-pack exits, in one transaction: the rows of the refs git `reported`
+    `ok` are applied, the others aborted; with no report (None), the repository decides.
+
+    `kinds` may already hold what the caller classified. Returns whether anything was
+    applied and the branch that became the default.
+    """
     async with db.session() as session:
         repo = await lock_repository(session, push.repository_id)
         if repo is None:
             return False, None
         rows = await _pending(session, push.push_id)
-        current = await read_refs(git, path)
-        applied = {r.id for r in rows if await was_applied(path, r, current)}
+        if not rows:
+            return False, None
+        if reported is None:
+            current = await read_refs(git, path)
+            applied = {r.id for r in rows if await was_applied(path, r, current)}
+        else:
+            applied = {r.id for r in rows if r.ref in reported}
+        await classify_applied(git, path, rows, applied, kinds)
         default = await settle(session, repo, rows, applied)
         return bool(applied), default

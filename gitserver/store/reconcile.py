@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from gitserver.db import Database, RefUpdate, Repository, utcnow
 from gitserver.store.naming import ZERO_OID
-from gitserver.store.pushes import settle, was_applied
+from gitserver.store.pushes import classify_applied, settle, was_applied
 from gitserver.store.refs import (
     RefChange,
     apply_ref_changes,
@@ -108,6 +108,7 @@ class Reconciler:
             in_flight = {row.ref for row in pending if row.created_at > cutoff}
             stale = [r for r in pending if r.created_at <= cutoff]
             applied = {r.id for r in stale if await was_applied(path, r, actual)}
+            await classify_applied(git, path, stale, applied)
             report.resolved_committed += len(applied)
             report.resolved_aborted += len(stale) - len(applied)
             new_default = await settle(session, repo, stale, applied)

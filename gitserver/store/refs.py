@@ -90,14 +90,22 @@ async def read_refs(git: Git, path: Path) -> dict[str, str]:
     return refs
 
 
-async def classify(
-    git: Git, path: Path, old: str, new: str, object_env: Mapping[str, str] | None = None
-) -> RefKind:
-    """Created, deleted, fast-forward or forced; `object_env` reaches quarantined objects."""
+def known_kind(old: str, new: str) -> RefKind | None:
+    """Created or deleted, which the values alone tell; None for an update (that needs
+    the objects: fast-forward or forced)."""
     if old == ZERO_OID:
         return RefKind.CREATED
     if new == ZERO_OID:
         return RefKind.DELETED
+    return None
+
+
+async def classify(
+    git: Git, path: Path, old: str, new: str, object_env: Mapping[str, str] | None = None
+) -> RefKind:
+    """Created, deleted, fast-forward or forced; `object_env` reaches quarantined objects."""
+    if (kind := known_kind(old, new)) is not None:
+        return kind
     try:
         result = await git.run(
             "merge-base", "--is-ancestor", old, new, repo=path, extra_env=object_env, check=False

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git, receive_fsck_config
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
+from gitserver.transport.reportstatus import ReportSplicer
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "RECEIVE_PACK",
@@ -59,7 +64,14 @@ def service_action(service: str) -> Action:
 
 @dataclass(slots=True)
 class PushSession:
-    """One receive-pack run: the hooks find it by `token`."""
+    """One receive-pack run: the hooks find it by `token`.
+
+    The front end `plan()`s the updates it authorized as soon as it has read the command
+    list: their `prepared` rows are written while git receives the pack, and the plan
+    file (`plan_path`) appears once they are durable. pre-receive compares what git is
+    about to do with that file and needs no round trip to the server when they agree.
+    When git has exited the session is settled from its report (`report`).
+    """
 
     token: str
     context: PushContext
@@ -68,7 +80,19 @@ class PushSession:
     target: Target
     path: Path
     request: RequestInfo
+    plan_path: Path
     kinds: dict[Update, RefKind] = field(default_factory=dict)
+    planned: tuple[Update, ...] = ()
+    prepared: asyncio.Task[None] | None = None
+    report: ReportSplicer | None = None
+    settled: asyncio.Future[None] | None = None
+
+    def applied(self) -> frozenset[str] | None:
+        """The refs git reported it moved; None when it gave no complete report."""
+        return self.report.applied() if self.report is not None else None
+
+
+PushStep = Callable[[PushSession], Coroutine[Any, Any, None]]
 
 
 class GitEngine:
@@ -80,16 +104,20 @@ class GitEngine:
         *,
         hooks_dir: Path,
         hook_socket: Path,
-        on_push_end: Callable[[PushSession], Coroutine[Any, Any, None]] | None = None,
+        plans_dir: Path,
+        on_prepare: PushStep | None = None,
+        on_push_end: PushStep | None = None,
         on_failed_login: Callable[[FailedLogin], None] | None = None,
     ) -> None:
         self.git = git
         self.hooks_dir = hooks_dir
         self.hook_socket = hook_socket
+        self.plans_dir = plans_dir
         self._pushes: dict[str, PushSession] = {}
+        self._on_prepare = on_prepare
         self._on_push_end = on_push_end
         self._on_failed_login = on_failed_login
-        self._settling: set[asyncio.Task[None]] = set()
+        self._settling: set[asyncio.Future[None]] = set()
 
     def failed_login(
         self,
@@ -119,17 +147,20 @@ class GitEngine:
             )
         )
 
-    @contextlib.contextmanager
-    def push_session(
+    @contextlib.asynccontextmanager
+    async def push_session(
         self,
         principal: Principal,
         repository_id: str,
         target: Target,
         path: Path,
         request: RequestInfo,
-    ) -> Iterator[PushSession]:
+    ) -> AsyncIterator[PushSession]:
+        """A push from admission until it is settled: leaving the block after git has
+        exited settles it (if the front end did not call `settle` already)."""
+        token = secrets.token_urlsafe(32)
         session = PushSession(
-            token=secrets.token_urlsafe(32),
+            token=token,
             context=PushContext(
                 repository_id, str(uuid.uuid4()), principal.name, request.transport
             ),
@@ -137,17 +168,56 @@ class GitEngine:
             target=target,
             path=path,
             request=request,
+            plan_path=self.plans_dir / token,
         )
-        self._pushes[session.token] = session
+        self._pushes[token] = session
         try:
             yield session
         finally:
-            del self._pushes[session.token]
-            if self._on_push_end is not None:
-                # receive-pack has exited: settle what its post-receive did not report.
-                task = asyncio.get_running_loop().create_task(self._on_push_end(session))
-                self._settling.add(task)
-                task.add_done_callback(self._settling.discard)
+            try:
+                await self.settle(session)
+            finally:
+                del self._pushes[token]
+                with contextlib.suppress(FileNotFoundError):
+                    session.plan_path.unlink()
+
+    def plan(self, session: PushSession, updates: Sequence[Update]) -> None:
+        """Record the updates the front end authorized (their rows are written now, while
+        git receives the pack). No updates (a push the front end passed to git whole):
+        an empty plan at once, so pre-receive asks the server without waiting."""
+        session.planned = tuple(updates)
+        if not session.planned or self._on_prepare is None:
+            _write_plan(session)
+            return
+        session.prepared = asyncio.get_running_loop().create_task(self._prepare(session))
+
+    async def _prepare(self, session: PushSession) -> None:
+        assert self._on_prepare is not None
+        await self._on_prepare(session)
+        # Only now may pre-receive let git move the refs without asking the server.
+        _write_plan(session)
+
+    async def settle(self, session: PushSession) -> None:
+        """Once git has exited: turn the push's rows into ledger changes and events.
+
+        Runs once per session, to the end even if the caller is cancelled (the client
+        went away): the repository, not the client, decides what happened.
+        """
+        if session.settled is None:
+            session.settled = asyncio.ensure_future(self._settle(session))
+            self._settling.add(session.settled)
+            session.settled.add_done_callback(self._settling.discard)
+        await asyncio.shield(session.settled)
+
+    async def _settle(self, session: PushSession) -> None:
+        if session.prepared is not None:
+            try:
+                await session.prepared
+            except Exception:
+                # The rows may or may not be durable: the reconciler reads the repository.
+                log.exception("recording a push failed", extra={"push_id": session.context.push_id})
+        if self._on_push_end is not None:
+            await self._on_push_end(session)
 
     async def drain(self) -> None:
         """Wait for pushes that are still being settled (at shutdown)."""
@@ -157,6 +227,10 @@ class GitEngine:
         """Whether a receive-pack of this server is running on the repository."""
         return any(p.context.repository_id == repository_id for p in self._pushes.values())
 
+    def live_pushes(self) -> list[str]:
+        """The push ids of this server's receive-packs that have rows to keep fresh."""
+        return [p.context.push_id for p in self._pushes.values() if p.prepared is not None]
+
     def find_push(self, token: str) -> PushSession | None:
         return self._pushes.get(token)
 
@@ -164,7 +238,7 @@ class GitEngine:
         if service == RECEIVE_PACK:
             return {
                 "core.hooksPath": str(self.hooks_dir),
-                # The reflog is how a push is settled when post-receive never reported.
+                # The reflog is how a push is settled when git's report never arrived.
                 "core.logAllRefUpdates": "true",
                 "receive.advertisePushOptions": "true",
                 # The same checks as the server's own writes (gitcmd.FSCK_SEVERITIES).
@@ -200,6 +274,7 @@ class GitEngine:
         if push is not None:
             env["GITSERVER_HOOK_TOKEN"] = push.token
             env["GITSERVER_HOOK_SOCKET"] = str(self.hook_socket)
+            env["GITSERVER_PUSH_PLAN"] = str(push.plan_path)
             env["GITSERVER_PUSH_ID"] = push.context.push_id
             # The reflog's ident: who pushed, for anyone reading the repository later.
             env["GIT_COMMITTER_NAME"] = push.principal.name
@@ -212,3 +287,11 @@ class GitEngine:
         """The hook's view of objects (quarantine included) for checks run on its behalf."""
         keys = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
         return {key: hook_env[key] for key in keys if hook_env.get(key)}
+
+
+def _write_plan(session: PushSession) -> None:
+    """The planned updates as pre-receive reads them, in place at once (rename)."""
+    text = "".join(f"{old} {new} {ref}\n" for old, new, ref in session.planned)
+    tmp = session.plan_path.with_name(f".{session.token}")
+    tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
+    os.replace(tmp, session.plan_path)

@@ -1,11 +1,20 @@
-"""Push hooks: the scripts git runs, and the local socket where the server answers them.
+"""The push hook git runs, the local socket where the server answers it, and what the
+server does before and after receive-pack.
 
-git runs `pre-receive` (objects still quarantined, no ref locked yet) and `post-receive`
-(fed exactly the updates it applied) from the directory in `core.hooksPath`, which the
-server passes only to the receive-packs it starts. Each script hands its stdin to the
-server over a unix socket with the push's token. pre-receive authorizes, classifies and
-records every update as `prepared`; post-receive commits them to the ledger with their
-events (see gitserver.store.pushes for why not reference-transaction).
+Before git starts, the front end has read and authorized the command list
+(`GitEngine.plan`): `prepare` writes one `prepared` row per update while git receives
+the pack, then the engine writes the plan file. git runs `pre-receive` (objects still
+quarantined, no ref locked yet) from the directory in `core.hooksPath`, which the server
+passes only to the receive-packs it starts. The script is plain sh: when git's updates
+are exactly the plan file's, every one of them was authorized and is durably prepared,
+and it exits 0 without starting anything. Otherwise (git dropped a command, the rows are
+not durable yet, a push the front end passed to git whole) it hands its stdin to the
+server over a unix socket with the push's token, and the server authorizes each update
+again and records what the plan did not.
+
+No post-receive: git's report-status, read on its way to the client, says which updates
+git applied, and `settle` commits them to the ledger with their events once git has
+exited, before the client hears the push is over (see gitserver.store.pushes).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,14 +34,28 @@ from gitserver.access import Access
 from gitserver.db import Database
 from gitserver.store import pushes
 from gitserver.store.naming import ref_update_problem
-from gitserver.store.refs import classify, parse_update_lines, set_head
+from gitserver.store.refs import classify, known_kind, parse_update_lines, set_head
 from gitserver.transport.engine import GitEngine, PushSession
 
 log = logging.getLogger(__name__)
 
-HOOKS = ("pre-receive", "post-receive")
+HOOKS = ("pre-receive",)
 _MAX_REQUEST = 64 * 1024 * 1024
 CLIENT = Path(__file__).with_name("hookclient.py")
+# $(...) drops trailing newlines on both sides alike; ref names hold none. The plan file
+# appears once the rows are durable, usually long before git gets here; the wait (at
+# most ~0.5 s, 10 ms a step) is for a database slower than git, and is cheaper than the
+# Python client, which would have to wait for the same rows.
+_PRE_RECEIVE = """#!/bin/sh
+client() {{ exec '{python}' -I -S '{client}' pre-receive "$@"; }}
+plan="$GITSERVER_PUSH_PLAN"
+[ -n "$plan" ] || client "$@"
+updates=$(cat)
+n=0
+while [ ! -f "$plan" ] && [ $n -lt 50 ]; do sleep 0.01; n=$((n + 1)); done
+[ -f "$plan" ] && [ "$updates" = "$(cat "$plan")" ] && exit 0
+printf '%s\\n' "$updates" | client "$@"
+"""
 
 
 def install_hooks(hooks_dir: Path) -> None:
@@ -41,7 +65,7 @@ def install_hooks(hooks_dir: Path) -> None:
         if stale.name not in HOOKS and not stale.name.startswith("."):
             stale.unlink()  # a hook an older version installed must not run any more
     for hook in HOOKS:
-        script = f"#!/bin/sh\nexec '{sys.executable}' -I -S '{CLIENT}' {hook} \"$@\"\n"
+        script = _PRE_RECEIVE.format(python=sys.executable, client=CLIENT)
         target = hooks_dir / hook
         if target.exists() and target.read_text() == script:
             continue
@@ -61,7 +85,7 @@ OnCommitted = Callable[[str], Awaitable[None]]
 
 
 class HookHandler:
-    """What the server does for each hook call."""
+    """What the server does for a push: record it, answer its hook, settle it."""
 
     def __init__(
         self, engine: GitEngine, access: Access, db: Database, on_committed: OnCommitted
@@ -70,20 +94,29 @@ class HookHandler:
         self._access = access
         self._db = db
         self._on_committed = on_committed
+        # pre-receive calls that reached the server: the plan file settles the rest.
+        self.hook_requests = 0
+
+    async def prepare(self, push: PushSession) -> None:
+        """Durably note the planned updates before git can move a ref."""
+        for update in push.planned:
+            kind = known_kind(update[0], update[1])
+            if kind is not None:
+                push.kinds[update] = kind
+        await pushes.record_prepared(self._db, push.context, push.planned, push.kinds)
 
     async def handle(
         self, push: PushSession, hook: str, args: list[str], stdin: str, env: dict[str, str]
     ) -> HookReply:
-        updates = parse_update_lines(stdin)
+        self.hook_requests += 1
         if hook == "pre-receive":
-            return await self._pre_receive(push, updates, env)
-        if hook == "post-receive":
-            return await self._post_receive(push, updates)
+            return await self._pre_receive(push, parse_update_lines(stdin), env)
         return HookReply(1, f"gitserver: unexpected hook {hook}")
 
     async def _pre_receive(
         self, push: PushSession, updates: list[pushes.Update], env: dict[str, str]
     ) -> HookReply:
+        """The updates did not match the plan file: decide each one here."""
         refs = (ref for _, _, ref in updates)
         denied = self._access.denied_refs(push.principal, push.target, refs, push.request)
         # The front ends refused these already (reportstatus.plan_push); an atomic or
@@ -93,34 +126,52 @@ class HookHandler:
         if denied:
             lines = [f"gitserver: {ref}: {reason}" for ref, reason in denied.items()]
             return HookReply(1, "\n".join(lines))
+        if push.prepared is not None:
+            await push.prepared  # its failure fails the push: no ref moves unrecorded
+        planned = set(push.planned)
+        unplanned = [update for update in updates if update not in planned]
         object_env = self._engine.object_env(env)
-        for update in updates:
+        for update in unplanned:
             old, new, _ = update
             push.kinds[update] = await classify(self._engine.git, push.path, old, new, object_env)
-        if updates:
-            await pushes.record_prepared(self._db, push.context, updates, push.kinds)
+        if unplanned:
+            await pushes.record_prepared(self._db, push.context, unplanned, push.kinds)
         return HookReply(0)
 
-    async def _post_receive(self, push: PushSession, updates: list[pushes.Update]) -> HookReply:
-        applied, default = await pushes.record_applied(self._db, push.context, updates)
-        await self.after_push(push, applied, default)
-        return HookReply(0)
-
-    async def after_push(self, push: PushSession, applied: bool, default: str | None) -> None:
+    async def settle(self, push: PushSession) -> None:
+        """After receive-pack exits: the rows git's report (or else the repository) says
+        were applied become ledger changes and events; the rest are aborted."""
+        reported = push.applied()
+        try:
+            if reported is not None:
+                # Before the transaction: the repository's lock is not held for git.
+                for update in push.planned:
+                    old, new, ref = update
+                    if ref in reported and update not in push.kinds:
+                        push.kinds[update] = await classify(self._engine.git, push.path, old, new)
+            applied, default = await pushes.settle_push(
+                self._db, self._engine.git, push.path, push.context, reported, push.kinds
+            )
+        except Exception:
+            log.exception("settling a push failed", extra={"push_id": push.context.push_id})
+            return
         if default:
             await set_head(self._engine.git, push.path, default)
         if applied:
             await self._on_committed(push.context.repository_id)
 
-    async def resolve(self, push: PushSession) -> None:
-        """Settle what post-receive did not report, once receive-pack has exited."""
-        try:
-            applied, default = await pushes.resolve_push(
-                self._db, self._engine.git, push.path, push.context
-            )
-            await self.after_push(push, applied, default)
-        except Exception:
-            log.exception("settling a push failed", extra={"push_id": push.context.push_id})
+    async def keep_fresh(self, interval: float) -> None:
+        """Keep the rows of this server's running pushes younger than the reconciler's
+        grace: a push may upload for longer than that before git moves a ref."""
+        while True:
+            await asyncio.sleep(interval)
+            live = self._engine.live_pushes()
+            if not live:
+                continue
+            try:
+                await pushes.touch_prepared(self._db, live)
+            except Exception:
+                log.exception("refreshing running pushes failed")
 
 
 class HookServer:
@@ -132,6 +183,9 @@ class HookServer:
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
+        plans = self._engine.plans_dir
+        shutil.rmtree(plans, ignore_errors=True)  # this pid's predecessor was killed
+        plans.mkdir(mode=0o700, parents=True)
         path = self._engine.hook_socket
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
@@ -145,6 +199,7 @@ class HookServer:
             await self._server.wait_closed()
         with contextlib.suppress(FileNotFoundError):
             self._engine.hook_socket.unlink()
+        shutil.rmtree(self._engine.plans_dir, ignore_errors=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

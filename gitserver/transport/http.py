@@ -12,8 +12,9 @@ import asyncio
 import base64
 import contextlib
 import enum
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -197,22 +198,28 @@ class GitHttp:
                 return await _final_answer(request, exc.status, exc.message)
         # git gets only the allowed updates (and the whole pack); the client hears of the
         # denied ones from `ng` lines added to git's report.
-        prefix, report = plan.prefix, plan.splicer
         path = self.store.path(repo.id)
-        with (
-            self._process_slot(principal),
-            self.engine.push_session(principal, repo.id, target, path, info) as session,
-        ):
-            process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
-            response = self._result_response(RECEIVE_PACK)
-            # A filtered push may leave git nothing to read the pack for (deletes only):
-            # the rest of the body is then drained so the client reads the report.
-            feed = self._feed(request, process, prefix, limit=0, drain=report is not None)
-            # Once git has the whole push, let it finish even if the client goes away:
-            # the repository, not the client, decides what happened.
-            return await self._stream(
-                process, request, response, feed=feed, kill_on_disconnect=False, splice=report
-            )
+        with self._process_slot(principal):
+            async with self.engine.push_session(principal, repo.id, target, path, info) as session:
+                self.engine.plan(session, plan.updates)
+                session.report = plan.splicer
+                process = await self.engine.spawn(RECEIVE_PACK, path, stateless=True, push=session)
+                response = self._result_response(RECEIVE_PACK)
+                # A filtered push may leave git nothing to read the pack for (deletes
+                # only): the rest of the body is then drained so the client reads the report.
+                feed = self._feed(request, process, plan.prefix, limit=0, drain=plan.filtered)
+                # Once git has the whole push, let it finish even if the client goes away:
+                # the repository, not the client, decides what happened. The push is
+                # settled before the response ends, so the client's next request sees it.
+                return await self._stream(
+                    process,
+                    request,
+                    response,
+                    feed=feed,
+                    kill_on_disconnect=False,
+                    splice=plan.splicer,
+                    before_end=functools.partial(self.engine.settle, session),
+                )
 
     async def _reject(
         self, request: web.Request, push: PushRequest, denied: dict[str, str]
@@ -368,10 +375,12 @@ class GitHttp:
         feed: asyncio.Task[_Body] | None,
         kill_on_disconnect: bool,
         splice: ReportSplicer | None = None,
+        before_end: Callable[[], Awaitable[None]] | None = None,
     ) -> web.StreamResponse:
         """Copy git's stdout to the client while `feed` copies the body to git's stdin.
 
-        `splice`, if given, rewrites git's output on the way (see ReportSplicer).
+        `splice`, if given, rewrites git's output on the way (see ReportSplicer);
+        `before_end` runs once git has exited, before the response ends.
         Returns the response sent: `response`, or an error if git never wrote a byte.
         """
         assert process.stdout is not None and process.stderr is not None
@@ -403,6 +412,8 @@ class GitHttp:
                 await process.wait()
                 if feed is not None:
                     await _settle(feed)
+                if before_end is not None:
+                    await before_end()
             outcome = _outcome(feed)
             if outcome is _Body.STALLED and not response.prepared:
                 bad = _BadBody.stalled(self.limits.body_idle_timeout)

@@ -40,7 +40,8 @@ _PUSH_GRACE = 30.0
 class Gate(Protocol):
     """Sees a push's command list before git does (per-ref decisions over SSH)."""
 
-    splicer: ReportSplicer | None
+    splicer: ReportSplicer | None  # reads git's report on its way to the client
+    filtered: bool  # refs were dropped: git may stop reading before the pack ends
 
     async def open(self, source: asyncssh.SSHReader[bytes]) -> bytes:
         """Read the command list from the client; returns what git gets instead."""
@@ -162,7 +163,7 @@ async def _feed(
         if gate is not None:
             prefix = await gate.open(source)
             clock.touch()
-            drain = gate.splicer is not None
+            drain = gate.filtered
             sink.write(prefix)
             await sink.drain()
         while chunk := await source.read(CHUNK):
@@ -189,7 +190,7 @@ async def _pump(
 ) -> None:
     """git's output to the channel; once the channel is gone, read on and discard
     (git must never block on a full pipe while it finishes a push). A gate's splicer,
-    once it has one, adds the denied refs to git's report."""
+    once it has one, reads git's report and adds the denied refs to it."""
     open_ = True
     while True:
         chunk = await source.read(CHUNK)

@@ -1,10 +1,13 @@
-"""Partial pushes: git receives only the allowed ref updates, the client hears of all.
+"""Partial pushes and git's report: git receives only the allowed ref updates, the
+client hears of all, and the server learns from the report which refs git moved.
 
 When policy denies some refs of a non-atomic push, the command list is rewritten to the
 allowed updates before it reaches `git receive-pack` (the pack that follows is passed on
 unchanged), and an `ng <ref> <reason>` line per denied ref is spliced into the
 report-status git sends back. Both are pure byte transformations; the splicer holds at
-most one pkt-line at a time, whatever git's output around the report is.
+most one pkt-line at a time, whatever git's output around the report is. On the way it
+notes the refs git reports `ok`: once the report is complete, those are exactly the
+updates git applied, which settles the push without a post-receive hook.
 """
 
 from __future__ import annotations
@@ -102,12 +105,19 @@ class ReportSplicer:
     is not what was expected, bytes pass through unchanged.
     """
 
-    def __init__(self, *, sideband: bool, extra: bytes) -> None:
+    def __init__(self, *, sideband: bool, extra: bytes = b"") -> None:
         self._sideband = sideband
         self._extra = extra
         self._outer = bytearray()
         self._inner = bytearray()
+        self._ok: set[str] = set()
+        self._complete = False
         self.done = False
+
+    def applied(self) -> frozenset[str] | None:
+        """The refs git reported `ok`, once its whole report went by (else None: what
+        git did must be read from the repository)."""
+        return frozenset(self._ok) if self._complete else None
 
     def feed(self, data: bytes) -> bytes:
         if self.done:
@@ -136,8 +146,10 @@ class ReportSplicer:
 
     def _report(self, packet: bytes) -> bytes:
         if packet == FLUSH:
-            self.done = True
+            self.done = self._complete = True
             return self._extra + FLUSH
+        if packet[4:7] == b"ok ":
+            self._ok.add(packet[7:].rstrip(b"\n").decode("utf-8", "surrogateescape"))
         return packet
 
     def _band(self, packet: bytes) -> bytes:
@@ -161,9 +173,17 @@ class PushPlan:
     """What reaches git of a push some of whose refs are refused."""
 
     prefix: bytes  # the command list git gets
-    splicer: ReportSplicer | None  # adds the refused refs' `ng` lines to git's report
+    # Reads git's report (None: the client asked for none) and adds the refused refs'
+    # `ng` lines to it.
+    splicer: ReportSplicer | None
     whole_rejection: bool  # atomic, all refs refused, or no report-status: refuse it all
     refused: dict[str, str]  # ref -> reason: policy denials and names the store refuses
+    updates: tuple[tuple[str, str, str], ...] = ()  # (old, new, ref) git is asked to make
+
+    @property
+    def filtered(self) -> bool:
+        """Whether refs were dropped: git may then stop reading before the pack ends."""
+        return bool(self.refused) and not self.whole_rejection
 
 
 def plan_push(push: PushRequest, denied: dict[str, str]) -> PushPlan:
@@ -174,8 +194,10 @@ def plan_push(push: PushRequest, denied: dict[str, str]) -> PushPlan:
     allowed. Otherwise the whole push is refused (the front end says how, with `refused`)."""
     named = ((c.ref, ref_update_problem(c.ref, c.new)) for c in push.commands)
     denied = {**{ref: problem for ref, problem in named if problem}, **denied}
+    updates = tuple((c.old, c.new, c.ref) for c in push.commands if c.ref not in denied)
     if not denied:
-        return PushPlan(push.raw, None, False, denied)
+        reader = ReportSplicer(sideband=push.sideband) if push.reports_status else None
+        return PushPlan(push.raw, reader, False, denied, updates)
     partial = (
         push.reports_status
         and not push.atomic
@@ -189,4 +211,5 @@ def plan_push(push: PushRequest, denied: dict[str, str]) -> PushPlan:
         ReportSplicer(sideband=push.sideband, extra=extra),
         False,
         denied,
+        updates,
     )

@@ -25,12 +25,18 @@ from auth.authenticate import Authenticator, SshLogin
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from auth.sshkeys import check_login_key
-from gitserver.access import Access, RequestInfo, Target, request_info
+from gitserver.access import Access, RequestInfo, request_info
 from gitserver.db import Database, Repository
 from gitserver.errors import DomainError
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import RepositoryStore
-from gitserver.transport.engine import RECEIVE_PACK, GitEngine, service_action, valid_git_protocol
+from gitserver.transport.engine import (
+    RECEIVE_PACK,
+    GitEngine,
+    PushSession,
+    service_action,
+    valid_git_protocol,
+)
 from gitserver.transport.hostkeys import HostKey
 from gitserver.transport.limits import Busy, ConnectionLimiter, Slots
 from gitserver.transport.pktline import read_push_request
@@ -309,11 +315,13 @@ class GitSsh:
             started = asyncio.get_running_loop().time()
             if command.service == RECEIVE_PACK:
                 target = self.access.repository(repo.name, repo)
-                with self.engine.push_session(principal, repo.id, target, path, info) as push:
+                # Leaving the block settles the push: before the exit status, so the
+                # client's next command sees it.
+                async with self.engine.push_session(principal, repo.id, target, path, info) as push:
                     git = await self.engine.spawn(
                         RECEIVE_PACK, path, stateless=False, protocol=protocol, push=push
                     )
-                    gate = _PartialPush(self.access, principal, target, info)
+                    gate = _PartialPush(self.engine, self.access, push)
                     status = await relay(process, git, self.limits.relay, push=True, gate=gate)
             else:
                 git = await self.engine.spawn(
@@ -375,24 +383,26 @@ async def _say(process: asyncssh.SSHServerProcess[bytes], line: str) -> None:
 class _PartialPush:
     """Per-ref decisions for SSH pushes, as over HTTP: the command list is read from the
     channel before git sees it; denied refs are dropped and reported with `ng` lines in
-    git's report. An atomic or all-denied push goes to git as it is, and pre-receive
-    refuses it whole with the reason."""
+    git's report, and the allowed ones are planned (their rows written) as git reads on.
+    An atomic or all-denied push goes to git as it is, and pre-receive refuses it whole
+    with the reason."""
 
-    def __init__(
-        self, access: Access, principal: Principal, target: Target, info: RequestInfo
-    ) -> None:
+    def __init__(self, engine: GitEngine, access: Access, push: PushSession) -> None:
+        self.engine = engine
         self.access = access
-        self.principal = principal
-        self.target = target
-        self.info = info
+        self.push = push
         self.splicer: ReportSplicer | None = None
+        self.filtered = False
 
     async def open(self, source: asyncssh.SSHReader[bytes]) -> bytes:
-        push = await read_push_request(source, MAX_PUSH_COMMANDS)
-        refs = (command.ref for command in push.commands)
-        denied = self.access.denied_refs(self.principal, self.target, refs, self.info)
-        plan = plan_push(push, denied)
+        request = await read_push_request(source, MAX_PUSH_COMMANDS)
+        refs = (command.ref for command in request.commands)
+        push = self.push
+        denied = self.access.denied_refs(push.principal, push.target, refs, push.request)
+        plan = plan_push(request, denied)
+        self.engine.plan(push, plan.updates)  # none when refused whole: pre-receive says why
         if plan.whole_rejection:
-            return push.raw
-        self.splicer = plan.splicer
+            return request.raw
+        self.splicer = push.report = plan.splicer
+        self.filtered = plan.filtered
         return plan.prefix

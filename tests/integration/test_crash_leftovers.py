@@ -134,7 +134,7 @@ def test_event_of_a_push_cut_at_post_receive_arrives_when_the_grace_ends(
         )
         assert moved
         if not _is_sqlite(srv):
-            assert push.poll() is None  # post-receive waits on SQL: the event is not written
+            assert push.poll() is None  # the response waits for the settling, on SQL: no event yet
         _kill_server_and_its_git(srv)
         push.wait(60)
     assert _ref_events(srv, name, after) == []

@@ -7,37 +7,12 @@ the allowed ones as pushed, and the server's refs agree.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support import Git, Server, SshIdentity
-
-ARN = "arn:aws:codecommit:us-east-1:000000000000:{}"
-
-
-def _protected_main_user(server: Server, tmp_path: Path, name: str) -> tuple[str, str]:
-    """A power user with an explicit deny on pushes to main; returns its name and URL."""
-    user = f"partial-{uuid.uuid4().hex[:6]}"
-    server.cli("user", "create", user)
-    server.cli("policy", "attach-user-policy", user, "GitServerPowerUser")
-    deny_main = {
-        "Effect": "Deny",
-        "Action": "codecommit:GitPush",
-        "Resource": ARN.format(name),
-        "Condition": {
-            "StringEqualsIfExists": {"codecommit:References": ["refs/heads/main"]},
-            "Null": {"codecommit:References": "false"},
-        },
-    }
-    document = tmp_path / "protect-main.json"
-    document.write_text(json.dumps({"Version": "2012-10-17", "Statement": [deny_main]}))
-    server.cli("policy", "put-user-policy", user, "ProtectMain", "--document", str(document))
-    credential = server.cli("credential", "create", user)
-    return user, server.url(name, credential["username"], credential["password"])
+from tests.support import Git, Server, SshIdentity, protected_main_user
 
 
 def _remote_refs(git: Git, server: Server, name: str) -> dict[str, str]:
@@ -54,7 +29,7 @@ def test_denied_ref_is_rejected_and_the_others_are_pushed(
     git.commit(seed, "README.md", "hello\n")
     git("push", server.url(name), "main", "main:refs/heads/old", cwd=seed)
     main_before = git.rev_parse(seed, "main")
-    user, url = _protected_main_user(server, tmp_path, name)
+    user, url = protected_main_user(server, tmp_path, name)
     if transport == "ssh":
         identity = SshIdentity.generate(tmp_path / "ssh", server.known_hosts(tmp_path / "kh"))
         identity.register(server, user)
