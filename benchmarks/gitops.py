@@ -116,6 +116,27 @@ def push_mirror(source: Path, url: str) -> float:
     return timed("push", "--mirror", "--quiet", url, cwd=source)
 
 
+def one_commit_pushes(url: str, work: Path, count: int, *via: str) -> list[float]:
+    """Push `count` one-commit changes to `url` one after another (the fixed cost every
+    developer and CI job pays per push): each commit made untimed, each push timed and
+    checked against the work tree's head. `url` must be an empty repository."""
+    git("init", "-q", "-b", "main", str(work))
+    author = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
+    seconds = []
+    for step in range(count + 1):
+        (work / "counter.txt").write_text(f"{step}\n")
+        git("add", "counter.txt", cwd=work)
+        git(*author, "commit", "-q", "-m", f"step {step}", cwd=work)
+        elapsed = timed(*via, "push", "-q", url, "main", cwd=work)
+        if step:  # the first push creates the branch: not the steady state
+            seconds.append(elapsed)
+    head = git("rev-parse", "HEAD", cwd=work).strip()
+    remote = git(*via, "ls-remote", url, "refs/heads/main", cwd=work).split("\t")[0]
+    if remote != head:
+        raise Mismatch(f"one-commit pushes to {url}: main is {remote}, expected {head}")
+    return seconds
+
+
 def init_bare(path: Path, *config: tuple[str, str]) -> None:
     git("init", "--quiet", "--bare", str(path))
     for key, value in config:

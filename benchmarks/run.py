@@ -1,7 +1,8 @@
 """Benchmark gitserver against C git's `git http-backend` (behind lighttpd) and `file://`.
 
 One run measures, median of --runs: a full bare clone, a mirror push of the whole history
-into an empty repository, 8 concurrent full clones, and a small fetch (50 commits behind);
+into an empty repository, 15 one-commit pushes one after another (their median: the fixed
+cost of a push), 8 concurrent full clones, and a small fetch (50 commits behind);
 and samples the gitserver process's anonymous RSS. Every result is checked against the
 original's refs and commit count before its time counts.
 
@@ -32,10 +33,12 @@ from servers import GitServer, HttpBackend, RssSampler
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 BEHIND = 50
 CONCURRENCY = 8
-TARGETS = {"clone": 1.05, "push": 1.10}
+ONE_COMMIT_PUSHES = 15
+TARGETS = {"clone": 1.05, "push": 1.10, "push1": 1.5}
 LABELS = {
     "clone": "full clone (bare)",
     "push": "push --mirror, empty",
+    "push1": "one-commit push (p50)",
     "concurrent": f"{CONCURRENCY} concurrent clones",
     "fetch": f"fetch, {BEHIND} behind",
 }
@@ -173,6 +176,27 @@ class Bench:
             gitops.remove(path)
         return seconds
 
+    def push1(self, contender: str) -> float:
+        """The median of ONE_COMMIT_PUSHES one-commit pushes into a fresh repository."""
+        self.pushes += 1
+        name = f"push1-{self.pushes}"
+        if contender == "ours":
+            self.ours.create(name)
+            url = self.ours.url(name)
+            path = None
+        else:
+            root = self.hb.root if contender == "http-backend" else self.scratch
+            path = root / f"{name}.git"
+            gitops.init_bare(path, ("http.receivepack", "true"))
+            url = self.hb.url(f"{name}.git") if contender == "http-backend" else f"file://{path}"
+        work = self.scratch / f"{name}-work"
+        try:
+            return statistics.median(gitops.one_commit_pushes(url, work, ONE_COMMIT_PUSHES))
+        finally:
+            if contender == "ours":
+                self.ours.cli("repo", "delete", name)
+            gitops.remove(work, *([path] if path else []))
+
     def run(self) -> None:
         self.fill_ours()
         refs = gitops.make_behind(self.original, self.scratch / "behind.git", BEHIND)
@@ -184,6 +208,7 @@ class Bench:
             self.each(run, ("http-backend", "ours"), "concurrent", self.concurrent)
             self.each(run, ("http-backend", "ours"), "fetch", self.fetch)
             self.each(run, CONTENDERS, "push", self.push)
+            self.each(run, CONTENDERS, "push1", self.push1)
 
 
 # --- report ------------------------------------------------------------------------------
@@ -217,7 +242,7 @@ def table(summary: dict[str, object]) -> str:
         med: dict[str, float] = row["median"]  # type: ignore[assignment]
 
         def cell(c: str, m: dict[str, float] = med) -> str:
-            return f"{m[c]:8.2f} s" if c in m else "-"
+            return f"{m[c]:8.3f} s" if c in m else "-"
 
         def ratio(key: str, r: dict[str, object] = row) -> str:
             return f"{r[key]:.2f}x" if key in r else "-"

@@ -5,9 +5,10 @@ Usage: .venv/bin/python benchmarks/ssh.py [--quick] [--runs N] [--keep] [--json]
 Both sides serve the same bare repository on disk (the one gitserver stores, after its
 maintenance wrote bitmaps), so only the transport differs: sshd forks
 `git-upload-pack`/`git-receive-pack` for the client's command, gitserver runs them behind
-asyncssh with authorization, hooks and events. Measured: full bare clones, and mirror
-pushes of the whole history into an empty repository; medians, and gitserver/sshd ratios
-against the target (1.3x). Needs `/usr/sbin/sshd` (Debian: `apt-get install
+asyncssh with authorization, hooks and events. Measured: full bare clones, mirror
+pushes of the whole history into an empty repository, and one-commit pushes (the median
+of 15 in a row); medians, and gitserver/sshd ratios against the targets (1.3x; 1.5x for
+the one-commit push). Needs `/usr/sbin/sshd` (Debian: `apt-get install
 openssh-server`); the client is the OpenSSH `ssh` with an ed25519 key and pinned host keys.
 """
 
@@ -28,12 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gitops import Expected, local_copy, remove, timed, warm
+from gitops import Expected, local_copy, one_commit_pushes, remove, timed, warm
 from make_repo import FULL, QUICK, describe, ensure_repo
 from servers import GITSERVER, free_port, stop_group, wait_port
 
 SSHD = Path("/usr/sbin/sshd")
 TARGET = 1.3
+# The fixed cost of a push (issue 15): 15 one-commit pushes one after another, p50.
+ONE_COMMIT_PUSHES = 15
+TARGETS = {"push1": 1.5}
 
 
 def keygen(path: Path) -> Path:
@@ -172,7 +176,7 @@ def measure(runs: int, scratch: Path, quick: bool) -> dict[str, object]:
     }
     source = scratch / "source.git"
     local_copy(original, source)
-    times: dict[str, dict[str, list[float]]] = {"push": {}, "clone": {}}
+    times: dict[str, dict[str, list[float]]] = {"push": {}, "clone": {}, "push1": {}}
     try:
         for run in range(runs):
             order = ["sshd", "gitserver"] if run % 2 == 0 else ["gitserver", "sshd"]
@@ -188,6 +192,21 @@ def measure(runs: int, scratch: Path, quick: bool) -> dict[str, object]:
                 expected.check(target, f"{side} push {run}")
                 times["push"].setdefault(side, []).append(elapsed)
                 print(f"  push  {side:9} {elapsed:7.3f} s", flush=True)
+        for run in range(runs):
+            order = ["sshd", "gitserver"] if run % 2 == 0 else ["gitserver", "sshd"]
+            for side in order:
+                if side == "sshd":
+                    target = scratch / f"sshd-push1-{run}.git"
+                    subprocess.run(["git", "init", "-q", "--bare", str(target)], check=True)
+                    url = sshd.url(target)
+                else:
+                    ours.create(f"push1-{run}")
+                    url = ours.url(f"push1-{run}")
+                work = scratch / f"push1-{side}-{run}"
+                pushes = one_commit_pushes(url, work, ONE_COMMIT_PUSHES, *via[side])
+                elapsed = statistics.median(pushes)
+                times["push1"].setdefault(side, []).append(elapsed)
+                print(f"  one-commit push {side:9} p50 {elapsed:7.3f} s", flush=True)
         # One repository on disk for both: gitserver's, with its maintenance done.
         served = ours.create("served")
         timed(*via["gitserver"], "push", "--mirror", "--quiet", ours.url("served"), cwd=source)
@@ -234,14 +253,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2))
     print(f"\n{'operation':10} {'sshd':>9} {'gitserver':>10} {'ratio':>7}  (target <= {TARGET}x)")
     failed = False
-    for op in ("clone", "push"):
+    for op in ("clone", "push", "push1"):
         row = summary[op]
         assert isinstance(row, dict)
-        ok = row["ratio"] <= TARGET
+        ok = row["ratio"] <= TARGETS.get(op, TARGET)
         failed |= not ok
         print(
             f"{op:10} {row['sshd']:8.3f}s {row['gitserver']:9.3f}s {row['ratio']:6.2f}x"
-            f"  {'ok' if ok else 'OVER TARGET'}"
+            f"  {'ok' if ok else 'OVER TARGET'} (<= {TARGETS.get(op, TARGET)}x)"
         )
     return 1 if failed else 0
 
