@@ -22,6 +22,7 @@ from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git, receive_fsck_config
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
+from gitserver.transport.packobjects import PackHook
 
 __all__ = [
     "RECEIVE_PACK",
@@ -82,10 +83,13 @@ class GitEngine:
         hook_socket: Path,
         on_push_end: Callable[[PushSession], Coroutine[Any, Any, None]] | None = None,
         on_failed_login: Callable[[FailedLogin], None] | None = None,
+        pack_hook: PackHook | None = None,
     ) -> None:
         self.git = git
         self.hooks_dir = hooks_dir
         self.hook_socket = hook_socket
+        # Set when the pack-objects cache is on: upload-pack hands its runs to the server.
+        self.pack_hook = pack_hook
         self._pushes: dict[str, PushSession] = {}
         self._on_push_end = on_push_end
         self._on_failed_login = on_failed_login
@@ -176,6 +180,8 @@ class GitEngine:
                 # Geometric repacks roll the small packs up.
                 "receive.unpackLimit": "1",
             }
+        if service == UPLOAD_PACK and self.pack_hook is not None:
+            return {**_UPLOAD_CONFIG, **self.pack_hook.config()}
         return dict(_UPLOAD_CONFIG)
 
     async def spawn(
@@ -197,6 +203,8 @@ class GitEngine:
         env: dict[str, str] = {}
         if protocol and valid_git_protocol(protocol):
             env["GIT_PROTOCOL"] = protocol
+        if service == UPLOAD_PACK and self.pack_hook is not None and not advertise:
+            env.update(self.pack_hook.env(path))
         if push is not None:
             env["GITSERVER_HOOK_TOKEN"] = push.token
             env["GITSERVER_HOOK_SOCKET"] = str(self.hook_socket)

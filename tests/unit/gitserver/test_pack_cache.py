@@ -7,8 +7,6 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from gitserver.transport.packcache import Pack, PackCache, PackFailed, Source, metrics_text
 
 
@@ -210,11 +208,3 @@ def test_metrics_text_names_every_counter(tmp_path: Path) -> None:
         "gitserver_pack_cache_bytes 0",
     ):
         assert name in text
-
-
-@pytest.mark.parametrize("max_bytes", [0, 1 << 20])
-def test_pack_cache_setting_is_off_at_zero(max_bytes: int) -> None:
-    from gitserver.config import Settings
-
-    assert Settings(pack_cache_max_bytes=max_bytes).pack_cache is bool(max_bytes)
-    assert Settings(pack_cache_max_age=0).pack_cache is False
