@@ -64,6 +64,14 @@ class Expected:
     def of(cls, repo: Path) -> Expected:
         return cls(refs(repo), int(git("rev-list", "--all", "--count", cwd=repo)))
 
+    def check_shallow_main(self, repo: Path, what: str) -> None:
+        """A `--depth 1` clone (one branch): main's tip, and no commit behind it."""
+        main = git("rev-parse", "refs/heads/main", cwd=repo).strip()
+        if main != self.refs["refs/heads/main"]:
+            raise Mismatch(f"{what}: main is {main}, expected {self.refs['refs/heads/main']}")
+        if git("rev-list", "--count", "refs/heads/main", cwd=repo).strip() != "1":
+            raise Mismatch(f"{what}: more than one commit of main")
+
     def check(self, repo: Path, what: str) -> None:
         got = refs(repo)
         if got != self.refs:
@@ -85,12 +93,12 @@ def clone(url: str, dest: Path) -> float:
     return timed("clone", "--bare", "--quiet", url, str(dest))
 
 
-def concurrent_clones(url: str, dests: Sequence[Path]) -> float:
-    """Wall time for all of `dests` to be cloned from `url` at once."""
+def concurrent_clones(url: str, dests: Sequence[Path], *extra: str) -> float:
+    """Wall time for all of `dests` to be cloned from `url` at once (`extra`: clone options)."""
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
-            ["git", *CLIENT_CONFIG, "clone", "--bare", "--quiet", url, str(dest)],
+            ["git", *CLIENT_CONFIG, "clone", "--bare", "--quiet", *extra, url, str(dest)],
             env=client_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -3,7 +3,9 @@
 One run measures, median of --runs: a full bare clone, a mirror push of the whole history
 into an empty repository, 15 one-commit pushes one after another (their median: the fixed
 cost of a push), 8 concurrent full clones, and a small fetch (50 commits behind);
-and samples the gitserver process's anonymous RSS. Every result is checked against the
+then the clone storm a CI push causes: a new commit pushed, and 1, 8 and 32 clones of it
+started at once (gitserver answers identical requests from one pack-objects run); and
+samples the gitserver process's anonymous RSS. Every result is checked against the
 original's refs and commit count before its time counts.
 
     scripts/bench [--quick] [--runs N]
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -28,19 +31,41 @@ from types import FrameType
 
 import gitops
 from make_repo import FULL, QUICK, RepoInfo, describe, ensure_repo
-from servers import GitServer, HttpBackend, RssSampler
+from servers import GitServer, HttpBackend, RssSampler, cpu_seconds
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 BEHIND = 50
 CONCURRENCY = 8
 ONE_COMMIT_PUSHES = 15
-TARGETS = {"clone": 1.05, "push": 1.10, "push1": 1.5}
+# Clone storms after a push: (clones at once, clone options). CI jobs mostly clone one
+# branch with --depth 1; that storm is shown beside, without a target of its own.
+STORMS = ((1, ()), (8, ()), (32, ()), (32, ("--depth", "1")))
+# A storm's ratio: 8 clones at least 2x faster than http-backend, 32 at least 4x, and a
+# single clone of a new commit (a cache miss) no slower than a clone.
+TARGETS = {
+    "clone": 1.05,
+    "push": 1.10,
+    "push1": 1.5,
+    "storm-1": 1.05,
+    "storm-8": 0.5,
+    "storm-32": 0.25,
+}
+
+
+def storm_kind(clones: int, options: tuple[str, ...]) -> str:
+    return f"storm-{clones}" + ("-shallow" if options else "")
+
+
 LABELS = {
     "clone": "full clone (bare)",
     "push": "push --mirror, empty",
     "push1": "one-commit push (p50)",
     "concurrent": f"{CONCURRENCY} concurrent clones",
     "fetch": f"fetch, {BEHIND} behind",
+    **{
+        storm_kind(n, o): f"new push, {n} {'depth-1 ' if o else ''}clone{'s' * (n > 1)}"
+        for n, o in STORMS
+    },
 }
 CONTENDERS = ("http-backend", "file", "ours")
 
@@ -57,6 +82,11 @@ class Bench:
         self.maintenance: list[dict[str, float | bool | str]] = []
         self.expected = gitops.Expected.of(self.original)
         self.pushes = 0
+        self.ours_original = Path()
+        self.storm_source = scratch / "storm-source.git"
+        self.storm_runs: list[str] = []
+        # Server CPU seconds (the process and the git it ran) per storm, by contender.
+        self.storm_cpu: dict[str, dict[str, list[float]]] = {}
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -76,7 +106,7 @@ class Bench:
 
     def fill_ours(self) -> None:
         """Fill our server the way users do: push everything, let maintenance settle."""
-        path = self.ours.create("original")
+        path = self.ours_original = self.ours.create("original")
         with self._phase("first-auth"):  # argon2 runs once; later requests hit its cache
             gitops.git("ls-remote", self.ours.url("original"))
         with self._phase("push"):
@@ -197,6 +227,73 @@ class Bench:
                 self.ours.cli("repo", "delete", name)
             gitops.remove(work, *([path] if path else []))
 
+    # --- the clone storm after a push -----------------------------------------------------
+
+    def prepare_storms(self) -> None:
+        """http-backend gets a copy of the original to push to; ours pushes to `original`
+        (the storms run last, so no other measurement sees the new commits)."""
+        gitops.local_copy(self.original, self.storm_source)
+        copy = self.hb.root / "storm.git"
+        gitops.local_copy(self.original, copy)
+        gitops.git("config", "http.receivepack", "true", cwd=copy)
+
+    def push_new_commit(self, label: str) -> gitops.Expected:
+        """A new commit on main (the tree of the last, as a CI merge commit may be),
+        pushed to both servers; what every clone of the storm must then hold."""
+        source = self.storm_source
+        tree = gitops.git("rev-parse", "refs/heads/main^{tree}", cwd=source).strip()
+        ident = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
+        commit = gitops.git(
+            *ident, "commit-tree", tree, "-p", "refs/heads/main", "-m", label, cwd=source
+        ).strip()
+        gitops.git("update-ref", "refs/heads/main", commit, cwd=source)
+        for url in (self.hb.url("storm.git"), self.ours.url("original")):
+            gitops.git("push", "--quiet", url, "refs/heads/main", cwd=source)
+        # Like the push measurement: no background repack may overlap the timing.
+        self._wait_maintained("original", self.ours_original, time.time())
+        return gitops.Expected.of(source)
+
+    def storm(self, run: int, clones: int, options: tuple[str, ...]) -> None:
+        kind = storm_kind(clones, options)
+        expected = self.push_new_commit(f"storm {run} {kind}")
+
+        def measure(contender: str) -> float:
+            url = self.hb.url("storm.git") if contender == "http-backend" else self.url("ours")
+            pid = self.hb.pid if contender == "http-backend" else self.ours.pid
+            dests = [self.scratch / f"storm-{k}.git" for k in range(clones)]
+            before = self.pack_metrics() if contender == "ours" else {}
+            cpu = cpu_seconds(pid)
+            try:
+                seconds = gitops.concurrent_clones(url, dests, *options)
+                time.sleep(0.2)  # lighttpd reaps its CGIs a moment after the last byte
+                cpu = cpu_seconds(pid) - cpu
+                for dest in dests:
+                    if options:
+                        expected.check_shallow_main(dest, f"storm clone from {contender}")
+                    else:
+                        expected.check(dest, f"storm clone from {contender}")
+            finally:
+                gitops.remove(*dests)
+            self.storm_cpu.setdefault(kind, {}).setdefault(contender, []).append(cpu)
+            if contender == "ours":
+                runs = self.pack_metrics().get("miss", 0) - before.get("miss", 0)
+                self.storm_runs.append(f"{LABELS[kind]}: {runs:.0f}")
+            return seconds
+
+        self.each(run, ("http-backend", "ours"), kind, measure)
+
+    def pack_metrics(self) -> dict[str, float]:
+        """gitserver's pack cache requests by result (hit, join, miss)."""
+        url = f"http://127.0.0.1:{self.ours.port}/metrics"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            text = answer.read().decode()
+        prefix = 'gitserver_pack_cache_requests_total{result="'
+        return {
+            line[len(prefix) :].split('"', 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(prefix)
+        }
+
     def run(self) -> None:
         self.fill_ours()
         refs = gitops.make_behind(self.original, self.scratch / "behind.git", BEHIND)
@@ -209,6 +306,11 @@ class Bench:
             self.each(run, ("http-backend", "ours"), "fetch", self.fetch)
             self.each(run, CONTENDERS, "push", self.push)
             self.each(run, CONTENDERS, "push1", self.push1)
+        self.prepare_storms()
+        for run in range(self.runs):
+            print(f"storm run {run + 1} of {self.runs}", flush=True)
+            for clones, options in STORMS:
+                self.storm(run, clones, options)
 
 
 # --- report ------------------------------------------------------------------------------
@@ -230,7 +332,16 @@ def summarize(bench: Bench) -> dict[str, object]:
             row["meets_target"] = isinstance(ratio, float) and ratio <= TARGETS[kind]
         rows[kind] = row
     rss = dict(bench.rss.peaks) if bench.rss else {}
-    return {"measurements": rows, "rss_anon_peak_kb": rss, "maintenance": bench.maintenance}
+    return {
+        "measurements": rows,
+        "rss_anon_peak_kb": rss,
+        "maintenance": bench.maintenance,
+        "storm_pack_objects_runs": bench.storm_runs,
+        "storm_server_cpu_seconds": {
+            kind: {c: statistics.median(ts) for c, ts in by.items()}
+            for kind, by in bench.storm_cpu.items()
+        },
+    }
 
 
 def table(summary: dict[str, object]) -> str:
@@ -263,6 +374,16 @@ def table(summary: dict[str, object]) -> str:
             f"{m['seconds']}s" + (" (CLI fallback)" if m["fallback"] else "") for m in maint
         )
         lines.append(f"gitserver background maintenance finished after the push: {waits}")
+    storms: list[str] = summary.get("storm_pack_objects_runs", [])  # type: ignore[assignment]
+    if storms:
+        lines.append(f"gitserver pack-objects runs per storm: {'; '.join(storms)}")
+    cpu: dict[str, dict[str, float]] = summary.get("storm_server_cpu_seconds", {})  # type: ignore[assignment]
+    for kind, by in cpu.items():
+        if "ours" in by and "http-backend" in by:
+            lines.append(
+                f"server CPU, {LABELS[kind]}: http-backend {by['http-backend']:.2f} s,"
+                f" ours {by['ours']:.2f} s ({by['ours'] / max(by['http-backend'], 1e-9):.2f}x)"
+            )
     return "\n".join(lines)
 
 

@@ -43,6 +43,13 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) 
     raise TimeoutError(f"nothing listening on port {port}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of every child it has reaped (which count theirs)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def stop_group(process: subprocess.Popen[bytes] | None, grace: float = 15) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left of it."""
     if process is None or process.poll() is not None:
@@ -107,6 +114,11 @@ $HTTP["url"] =~ "^/git" {{
         )
         wait_port(self.port, self.process)
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/git/{name}"
 
@@ -126,8 +138,11 @@ class GitServer:
 
     def start(self, timeout: float = 60) -> None:
         out = self.log.open("wb")
+        # The clone storm runs 32 clones as one user at once, each with one git process
+        # at a time; the default per-user cap (32) would turn a straggler into a 429.
+        args = ["--http", "127.0.0.1:0", "--no-ssh", "--http-max-git-processes-per-user", "64"]
         self.process = subprocess.Popen(
-            [GITSERVER, "serve", "--data", self.data, "--http", "127.0.0.1:0", "--no-ssh"],
+            [GITSERVER, "serve", "--data", self.data, *args],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

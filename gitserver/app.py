@@ -59,6 +59,8 @@ from gitserver.transport.limits import (
     in_networks,
     raise_nofile_limit,
 )
+from gitserver.transport.packcache import PackCache, metrics_text
+from gitserver.transport.packobjects import PackHook, PackObjects
 from gitserver.transport.ssh import GitSsh, SshLimits
 from gitserver.web import WebDeps, WebUI
 from gitserver.web.context import MAX_SHOWN_FILE, Reviews
@@ -83,6 +85,11 @@ def _hook_socket(data: Path) -> Path:
     import tempfile
 
     return Path(tempfile.gettempdir()) / f"gitserver-hooks-{os.getpid()}.sock"
+
+
+def _pack_cache_dir(data: Path) -> Path:
+    # Per process: servers sharing a data directory each keep (and empty) their own.
+    return data / "pack-cache" / str(os.getpid())
 
 
 class ListenError(Exception):
@@ -122,17 +129,28 @@ class Server:
         self.audit = AuditLog(services.db, settings.audit_retention_days)
         self.authorizer = Authorizer(audit=self.audit)
         self.access = Access(self.authorizer, services.endpoints, services.db)
+        hook_socket = _hook_socket(data)
+        self.packs: PackObjects | None = None
+        if settings.pack_cache:
+            hook = PackHook(hook_socket)
+            cache = PackCache(
+                _pack_cache_dir(data),
+                max_bytes=settings.pack_cache_max_bytes,
+                max_age=settings.pack_cache_max_age,
+            )
+            self.packs = PackObjects(services.git, hook, cache, settings.git_timeout)
         self.engine = GitEngine(
             services.git,
             hooks_dir=data / "hooks",
-            hook_socket=_hook_socket(data),
+            hook_socket=hook_socket,
             plans_dir=data / "run" / f"plans-{os.getpid()}",
             on_prepare=self._prepare_push,
             on_push_end=self._settle_push,
             on_failed_login=self.audit.record_failed_login,
+            pack_hook=self.packs.hook if self.packs is not None else None,
         )
         self.hook_handler = HookHandler(self.engine, self.access, services.db, self._changed)
-        self.hooks = HookServer(self.engine, self.hook_handler)
+        self.hooks = HookServer(self.engine, self.hook_handler, self.packs)
         self.authenticator = Authenticator(
             services.db, services.box, settings.account_id, (settings.region,)
         )
@@ -304,6 +322,7 @@ class Server:
                 "# TYPE gitserver_push_hook_requests_total counter\n"
                 f"gitserver_push_hook_requests_total {self.hook_handler.hook_requests}\n"
             ).encode()
+            + (metrics_text(self.packs.cache).encode() if self.packs is not None else b"")
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -326,6 +345,9 @@ class Server:
     async def _start(self) -> None:
         settings = self.services.settings
         install_hooks(self.engine.hooks_dir)
+        if self.packs is not None:
+            await asyncio.to_thread(self.packs.cache.reset)
+            self._tasks.append(asyncio.create_task(self._sweep_packs(self.packs.cache)))
         await self.hooks.start()
         await self._clean_crash_leftovers()
         self.audit.start()
@@ -454,6 +476,12 @@ class Server:
 
         self._tasks.append(asyncio.create_task(again()))
 
+    async def _sweep_packs(self, cache: PackCache) -> None:
+        """Remove expired packs while no fetch comes to do it."""
+        while True:
+            await asyncio.sleep(min(cache.max_age, 60.0))
+            cache.sweep()
+
     async def _reconcile_forever(self) -> None:
         while True:
             await asyncio.sleep(self.services.settings.reconcile_interval)
@@ -483,6 +511,9 @@ class Server:
         await self.engine.drain()
         self.authenticator.close()
         await self.maintenance.close()
+        if self.packs is not None:
+            await self.packs.cache.close()
+            await asyncio.to_thread(shutil.rmtree, self.packs.cache.root, True)
         await self.hooks.close()
         await self.audit.close()  # last: every front end that decides has stopped
         with contextlib.suppress(Exception):

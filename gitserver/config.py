@@ -153,6 +153,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", "INFO", _str, "logging level"),
     Option("git_timeout", 3600.0, _float, "seconds a git transport process may run"),
     Option("max_upload_request", 64 * 1024 * 1024, _int, "max inflated fetch request bytes"),
+    Option(
+        "pack_cache_max_bytes",
+        1024 * 1024 * 1024,
+        _int,
+        "bytes of packs kept to answer identical fetches (clone storms); 0: no cache",
+    ),
+    Option("pack_cache_max_age", 300.0, _float, "seconds a cached pack is served; 0: no cache"),
     Option("max_push_commands", 4 * 1024 * 1024, _int, "max bytes of a push's command list"),
     Option(
         "reconcile_interval", 300.0, _float, "seconds between reconciler runs (0: only at start)"
@@ -230,6 +237,8 @@ class Settings:
     log_level: str = "INFO"
     git_timeout: float = 3600.0
     max_upload_request: int = 64 * 1024 * 1024
+    pack_cache_max_bytes: int = 1024 * 1024 * 1024
+    pack_cache_max_age: float = 300.0
     max_push_commands: int = 4 * 1024 * 1024
     reconcile_interval: float = 300.0
     prepared_grace: float = 30.0
@@ -249,6 +258,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data / 'gitserver.db').resolve()}"
+
+    @property
+    def pack_cache(self) -> bool:
+        """Whether identical fetches share one pack-objects run."""
+        return self.pack_cache_max_bytes > 0 and self.pack_cache_max_age > 0
 
     @property
     def http_address(self) -> tuple[str, int]:
@@ -394,6 +408,9 @@ def _validate(settings: Settings) -> None:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"trusted_proxies: {exc}") from None
+    for key in ("pack_cache_max_bytes", "pack_cache_max_age"):
+        if getattr(settings, key) < 0:
+            raise ConfigError(f"{key} must not be negative")
     if settings.audit_retention_days < 0:
         raise ConfigError("audit_retention_days must not be negative")
     try:

@@ -133,8 +133,11 @@ class Git:
         config: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
         stderr_to_pipe: bool = True,
+        limit: int = 2**16,
     ) -> asyncio.subprocess.Process:
-        """Start git with pipes on stdin and stdout; the caller streams and must `reap`."""
+        """Start git with pipes on stdin and stdout; the caller streams and must `reap`.
+
+        `limit` is how much of git's output may wait unread before git is held back."""
         return await asyncio.create_subprocess_exec(
             self.binary,
             *args,
@@ -144,6 +147,7 @@ class Git:
             env=self.env(repo=repo, config=config, extra=extra_env),
             cwd=str(repo) if repo is not None else str(self.home),
             start_new_session=True,
+            limit=limit,
         )
 
     async def run(

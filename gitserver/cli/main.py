@@ -59,6 +59,8 @@ SERVE = (
     "trusted_proxies",
     "git_timeout",
     "max_upload_request",
+    "pack_cache_max_bytes",
+    "pack_cache_max_age",
     "max_push_commands",
     "reconcile_interval",
     "prepared_grace",

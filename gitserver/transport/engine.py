@@ -24,6 +24,7 @@ from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git, receive_fsck_config
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
+from gitserver.transport.packobjects import PackHook
 from gitserver.transport.reportstatus import ReportSplicer
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,14 @@ class GitEngine:
         on_prepare: PushStep | None = None,
         on_push_end: PushStep | None = None,
         on_failed_login: Callable[[FailedLogin], None] | None = None,
+        pack_hook: PackHook | None = None,
     ) -> None:
         self.git = git
         self.hooks_dir = hooks_dir
         self.hook_socket = hook_socket
         self.plans_dir = plans_dir
+        # Set when the pack-objects cache is on: upload-pack hands its runs to the server.
+        self.pack_hook = pack_hook
         self._pushes: dict[str, PushSession] = {}
         self._on_prepare = on_prepare
         self._on_push_end = on_push_end
@@ -250,6 +254,8 @@ class GitEngine:
                 # Geometric repacks roll the small packs up.
                 "receive.unpackLimit": "1",
             }
+        if service == UPLOAD_PACK and self.pack_hook is not None:
+            return {**_UPLOAD_CONFIG, **self.pack_hook.config()}
         return dict(_UPLOAD_CONFIG)
 
     async def spawn(
@@ -271,6 +277,8 @@ class GitEngine:
         env: dict[str, str] = {}
         if protocol and valid_git_protocol(protocol):
             env["GIT_PROTOCOL"] = protocol
+        if service == UPLOAD_PACK and self.pack_hook is not None and not advertise:
+            env.update(self.pack_hook.env(path))
         if push is not None:
             env["GITSERVER_HOOK_TOKEN"] = push.token
             env["GITSERVER_HOOK_SOCKET"] = str(self.hook_socket)

@@ -36,6 +36,7 @@ from gitserver.store import pushes
 from gitserver.store.naming import ref_update_problem
 from gitserver.store.refs import classify, known_kind, parse_update_lines, set_head
 from gitserver.transport.engine import GitEngine, PushSession
+from gitserver.transport.packobjects import MAGIC, PackObjects
 
 log = logging.getLogger(__name__)
 
@@ -175,11 +176,15 @@ class HookHandler:
 
 
 class HookServer:
-    """A unix socket that answers hook clients, one JSON request and reply each."""
+    """A unix socket that answers hook clients: push hooks (one JSON request and reply
+    each) and, when the pack-objects cache is on, upload-pack's pack-objects runs."""
 
-    def __init__(self, engine: GitEngine, handler: HookHandler) -> None:
+    def __init__(
+        self, engine: GitEngine, handler: HookHandler, packs: PackObjects | None = None
+    ) -> None:
         self._engine = engine
         self._handler = handler
+        self._packs = packs
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -203,7 +208,11 @@ class HookServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            reply = await self._reply(reader)
+            raw = await _read_request(reader)
+            if raw is not None and raw.startswith(MAGIC) and self._packs is not None:
+                await self._packs.serve(raw, writer)
+                return
+            reply = await self._reply(raw)
             writer.write(json.dumps({"exit": reply.exit, "message": reply.message}).encode())
             await writer.drain()
         except Exception:
@@ -213,14 +222,9 @@ class HookServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _reply(self, reader: asyncio.StreamReader) -> HookReply:
-        chunks, size = [], 0
-        while chunk := await reader.read(65536):
-            size += len(chunk)
-            if size > _MAX_REQUEST:
-                return HookReply(1, "gitserver: hook request too large")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+    async def _reply(self, raw: bytes | None) -> HookReply:
+        if raw is None:
+            return HookReply(1, "gitserver: hook request too large")
         try:
             request = json.loads(raw.decode("utf-8", "surrogateescape"))
             token, hook = str(request["token"]), str(request["hook"])
@@ -236,3 +240,14 @@ class HookServer:
         except Exception:
             log.exception("hook failed", extra={"hook": hook, "push_id": push.context.push_id})
             return HookReply(1, "gitserver: internal error while recording this push")
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
+    """Everything the client sends before it shuts its side; None past `_MAX_REQUEST`."""
+    chunks, size = [], 0
+    while chunk := await reader.read(65536):
+        size += len(chunk)
+        if size > _MAX_REQUEST:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -46,6 +46,7 @@ def test_toml_in_data_dir_and_gitserver_table(tmp_path: Path) -> None:
         pytest.param({}, {"GITSERVER_GIT_TIMEOUT": "soon"}, "git_timeout", id="bad-number"),
         pytest.param({"tls_cert": "c.pem"}, {}, "go together", id="cert-without-key"),
         pytest.param({}, {"GITSERVER_MAINTENANCE": "maybe"}, "boolean", id="bad-bool"),
+        pytest.param({"pack_cache_max_bytes": "-1"}, {}, "negative", id="negative-cache"),
     ],
 )
 def test_bad_values_are_refused(
@@ -78,3 +79,18 @@ def test_boolean_flags_parse_as_written() -> None:
     args = vars(build_parser().parse_args(["serve", "--no-ssh", "--no-maintenance"]))
     assert args["no_ssh"] is True and args["maintenance"] is False
     assert "no_ssh" not in vars(build_parser().parse_args(["serve"]))
+
+
+@pytest.mark.parametrize(
+    ("flags", "on"),
+    [
+        pytest.param({}, True, id="default"),
+        pytest.param({"pack_cache_max_bytes": "0"}, False, id="no-bytes"),
+        pytest.param({"pack_cache_max_age": "0"}, False, id="no-age"),
+    ],
+)
+def test_the_pack_cache_is_off_when_either_limit_is_0(
+    flags: dict[str, str], on: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(flags, env={}).pack_cache is on

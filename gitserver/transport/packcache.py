@@ -1,0 +1,341 @@
+"""The pack-objects cache: one `git pack-objects` run per distinct request at a time,
+and its pack streamed from a file to every identical request.
+
+An entry is a file named by its key. Its life:
+
+    writing ──(run succeeded)──> done: renamed to KEY.pack, kept (or, larger than the
+       │                          whole cache, unlinked once written: streamed, not kept)
+       └──(run failed, timed out, every reader gone)──> failed: temp file unlinked
+
+Every request reads the file, never the run: the first one attaches to the entry it
+started, identical ones attach to the same entry while it is written (they follow the
+growing file and wait for more), later ones read the finished file. A slow client never
+slows the run, and the server holds no pack in memory. A reader sees EOF only on `done`;
+on `failed` it gets `PackFailed`, so a cut pack is never passed off as a whole one.
+Files are opened when a request attaches, so eviction (an unlink) never cuts a reader.
+The index lives in memory: the directory is emptied at start, and a crash leaves
+nothing that a later process would serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CacheUnavailable",
+    "Fill",
+    "Pack",
+    "PackCache",
+    "PackCacheStats",
+    "PackFailed",
+    "Source",
+    "metrics_text",
+]
+
+Fill = Callable[[], AsyncGenerator[bytes, None]]
+"""Starts a run: yields the pack's bytes, raises if the run fails."""
+
+
+class PackFailed(Exception):
+    """The run this request read from failed; the request must fail too."""
+
+
+class CacheUnavailable(Exception):
+    """No file can be made for a new entry (the disk is full, the directory is gone)."""
+
+
+class Source(enum.StrEnum):
+    HIT = "hit"  # a finished file
+    JOIN = "join"  # an entry still being written
+    MISS = "miss"  # a run started for this request
+
+
+class _State(enum.Enum):
+    WRITING = "writing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class PackCacheStats:
+    """Counters for /metrics."""
+
+    requests: dict[Source, int] = field(default_factory=lambda: dict.fromkeys(Source, 0))
+    runs_failed: int = 0
+    evictions: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class _Entry:
+    key: str
+    path: Path
+    created: float
+    size: int = 0
+    state: _State = _State.WRITING
+    kept: bool = True
+    readers: int = 0
+    task: asyncio.Task[None] | None = None
+    grown: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def changed(self) -> None:
+        """Wake every reader waiting for more (or for the end)."""
+        self.grown.set()
+        self.grown = asyncio.Event()
+
+
+class Pack:
+    """One request's view of an entry: its open file and how far it may read."""
+
+    def __init__(self, entry: _Entry, file: BinaryIO, source: Source) -> None:
+        self._entry = entry
+        self.file = file
+        self.source = source
+
+    async def spans(self) -> AsyncIterator[tuple[int, int]]:
+        """(offset, count) of each stretch of the file that is ready, until the pack ends.
+
+        Raises:
+            PackFailed: the run failed; what was read so far is not a pack.
+        """
+        entry, offset = self._entry, 0
+        while True:
+            size = entry.size
+            if size > offset:
+                yield offset, size - offset
+                offset = size
+            elif entry.state is _State.DONE:
+                return
+            elif entry.state is _State.FAILED:
+                raise PackFailed(entry.key)
+            else:
+                await entry.grown.wait()
+
+
+class PackCache:
+    """Entries by key, LRU-ordered, with at most `max_bytes` on disk for `max_age` s each."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_bytes: int,
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        self.stats = PackCacheStats()
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._bytes = 0  # every entry in the index, written or being written
+        self._runs: set[asyncio.Task[None]] = set()
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def reset(self) -> None:
+        """Empty the directory, and siblings named by a process id that is gone
+        (a server that was killed); blocking: run it in a thread at start."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        for sibling in self.root.parent.glob("[0-9]*"):
+            if sibling.name.isdigit() and not _running(int(sibling.name)):
+                shutil.rmtree(sibling, ignore_errors=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.asynccontextmanager
+    async def open(self, key: str, fill: Fill) -> AsyncIterator[Pack]:
+        """The pack for `key`: a finished file, the run writing it, or a new run of `fill`.
+
+        The run stops (and nothing is kept) if every request reading it leaves early.
+
+        Raises:
+            CacheUnavailable: a new entry's file cannot be made; nothing was started.
+        """
+        self.sweep()
+        entry = self._entries.get(key)
+        pack: Pack | None = None
+        if entry is not None and entry.state is _State.DONE:
+            pack = self._attach(entry, Source.HIT)
+            if pack is not None:
+                self._entries.move_to_end(key)
+        elif entry is not None:
+            pack = self._attach(entry, Source.JOIN)
+        if pack is None:
+            pack = self._start(key, fill)
+        self.stats.requests[pack.source] += 1
+        entry = pack._entry
+        try:
+            yield pack
+        finally:
+            pack.file.close()
+            entry.readers -= 1
+            if entry.state is _State.WRITING and entry.readers == 0:
+                self._abandon(entry)
+
+    def sweep(self) -> None:
+        """Drop finished entries past `max_age`, then the least recently used past `max_bytes`."""
+        now = self._clock()
+        for entry in list(self._entries.values()):
+            if entry.state is _State.DONE and now - entry.created >= self.max_age:
+                self._evict(entry)
+        for entry in list(self._entries.values()):
+            if self._bytes <= self.max_bytes:
+                break
+            if entry.state is _State.DONE:
+                self._evict(entry)
+
+    async def close(self) -> None:
+        """Stop every run (at shutdown); readers still attached fail."""
+        for task in self._runs:
+            task.cancel()
+        await asyncio.gather(*self._runs, return_exceptions=True)
+
+    # --- entries -------------------------------------------------------------------------
+
+    def _attach(self, entry: _Entry, source: Source) -> Pack | None:
+        try:
+            file = entry.path.open("rb")
+        except FileNotFoundError:  # removed behind our back: make it again
+            log.warning("a cached pack's file is missing", extra={"key": entry.key})
+            self._drop(entry)
+            return None
+        entry.readers += 1
+        return Pack(entry, file, source)
+
+    def _start(self, key: str, fill: Fill) -> Pack:
+        path = self.root / f"{key}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            out = path.open("xb", buffering=0)
+        except OSError as exc:
+            log.warning("cannot make a pack cache file: %s", exc)
+            raise CacheUnavailable(str(exc)) from exc
+        entry = _Entry(key, path, self._clock())
+        self._entries[key] = entry
+        pack = self._attach(entry, Source.MISS)
+        assert pack is not None
+        entry.task = asyncio.get_running_loop().create_task(self._write(entry, fill, out))
+        self._runs.add(entry.task)
+        entry.task.add_done_callback(self._runs.discard)
+        return pack
+
+    async def _write(self, entry: _Entry, fill: Fill, out: BinaryIO) -> None:
+        chunks = fill()
+        try:
+            async for chunk in chunks:
+                # A page-cache write of at most one pipe read: cheaper than a thread hop.
+                out.write(chunk)
+                entry.size += len(chunk)
+                self._bytes += len(chunk)
+                if entry.size > self.max_bytes:
+                    entry.kept = False
+                entry.changed()
+                if self._bytes > self.max_bytes:
+                    self.sweep()
+        except asyncio.CancelledError:
+            self._fail(entry)
+            raise
+        except Exception as exc:
+            log.warning("pack-objects run failed: %s", exc, extra={"key": entry.key})
+            self._fail(entry)
+            return
+        finally:
+            out.close()
+            await chunks.aclose()
+        self._finish(entry)
+
+    def _finish(self, entry: _Entry) -> None:
+        if entry.kept and self._entries.get(entry.key) is entry:
+            final = self.root / f"{entry.key}.pack"
+            try:
+                entry.path.rename(final)  # readers hold the file open: the rename cuts no one
+                entry.path = final
+            except OSError:
+                log.exception("keeping a pack failed", extra={"key": entry.key})
+                entry.kept = False
+        entry.state = _State.DONE
+        entry.changed()
+        if not entry.kept:
+            self._drop(entry)
+        self.sweep()
+
+    def _fail(self, entry: _Entry) -> None:
+        if entry.state is not _State.FAILED:
+            self.stats.runs_failed += 1
+        entry.state = _State.FAILED
+        entry.changed()
+        self._drop(entry)
+
+    def _abandon(self, entry: _Entry) -> None:
+        """Nobody reads this run any more: stop it, and let no new request attach to it."""
+        log.info("pack-objects run abandoned by its readers", extra={"key": entry.key})
+        self._fail(entry)
+        if entry.task is not None:
+            entry.task.cancel()
+
+    def _evict(self, entry: _Entry) -> None:
+        self.stats.evictions += 1
+        self._drop(entry)
+
+    def _drop(self, entry: _Entry) -> None:
+        if self._entries.get(entry.key) is entry:
+            del self._entries[entry.key]
+            self._bytes -= entry.size
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def metrics_text(cache: PackCache) -> str:
+    """The cache's counters in Prometheus' text format."""
+    stats = cache.stats
+    lines = [
+        "# HELP gitserver_pack_cache_requests_total pack-objects requests, by how they were"
+        " answered (miss: a pack-objects run started for it).",
+        "# TYPE gitserver_pack_cache_requests_total counter",
+        *(
+            f'gitserver_pack_cache_requests_total{{result="{source}"}} {count}'
+            for source, count in stats.requests.items()
+        ),
+        "# HELP gitserver_pack_cache_failed_runs_total pack-objects runs that failed or were"
+        " abandoned.",
+        "# TYPE gitserver_pack_cache_failed_runs_total counter",
+        f"gitserver_pack_cache_failed_runs_total {stats.runs_failed}",
+        "# HELP gitserver_pack_cache_evictions_total Cached packs removed for age or space.",
+        "# TYPE gitserver_pack_cache_evictions_total counter",
+        f"gitserver_pack_cache_evictions_total {stats.evictions}",
+        "# HELP gitserver_pack_cache_bytes Bytes of packs in the cache, written or being written.",
+        "# TYPE gitserver_pack_cache_bytes gauge",
+        f"gitserver_pack_cache_bytes {cache.bytes}",
+        "# HELP gitserver_pack_cache_entries Packs in the cache.",
+        "# TYPE gitserver_pack_cache_entries gauge",
+        f"gitserver_pack_cache_entries {len(cache)}",
+    ]
+    return "\n".join(lines) + "\n"
