@@ -179,17 +179,17 @@ class Dispatcher:
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
+            wait = self.settings.poll
             try:
-                done = await self.run_once()
+                if await self.run_once():
+                    continue
+                wait = await self._idle_wait()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("dispatch round failed")
-                done = 0
-            if done:
-                continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(await self._idle_wait()):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
 
     async def _idle_wait(self) -> float:
@@ -253,15 +253,20 @@ class Dispatcher:
         """One key's deliveries in order; after a failure the rest wait their turn again."""
         results: list[Result] = []
         stopped = False
-        for item in run:
-            if stopped:
-                results.append((item, NOT_SENT))
-                continue
-            outcome = await self._send(item)
-            results.append((item, outcome))
-            stopped = outcome is not None and not outcome.ok
-        self._finished.extend(results)
-        self._to_settle.set()
+        try:
+            for item in run:
+                if stopped:
+                    results.append((item, NOT_SENT))
+                    continue
+                outcome = await self._send(item)
+                results.append((item, outcome))
+                stopped = outcome is not None and not outcome.ok
+        except Exception:
+            # What is left of the run stays leased, in order: due again with its lease.
+            log.exception("sending deliveries failed")
+        finally:
+            self._finished.extend(results)
+            self._to_settle.set()
 
     async def _settler(self) -> None:
         """Settles what has been sent, in one transaction per batch: the runs that finish
@@ -283,7 +288,10 @@ class Dispatcher:
             self._wake.set()  # their keys are free to claim again
             if time.monotonic() - self._gauged >= self.settings.poll:
                 self._gauged = time.monotonic()
-                await self._gauge()
+                try:
+                    await self._gauge()
+                except Exception:
+                    log.warning("could not read the queue's gauges", exc_info=True)
 
     async def _prepare(self, claimed: list[Claimed]) -> list[Prepared]:
         async with self.db.reader() as session:
