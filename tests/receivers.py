@@ -36,6 +36,7 @@ class Receiver:
 
     def __init__(self, default: int = 200, host: str = "127.0.0.1", port: int = 0) -> None:
         self.default = default
+        self.delay = 0.0  # seconds to hold each answer, after the request is recorded
         self.host = host
         self.port = port
         self.script: deque[tuple[int, dict[str, str]]] = deque()
@@ -55,6 +56,8 @@ class Receiver:
         with self._lock:
             self.requests.append(Received(request.path, dict(request.headers), body))
             status, headers = self.script.popleft() if self.script else (self.default, {})
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return web.Response(status=status, text="ok", headers=headers)
 
     def start(self) -> Receiver:

@@ -1,6 +1,11 @@
 """The dispatcher: fan out, claim, send, record, retry. Runs in `gitserver serve` and in
 `gitserver worker`; any number of them may share one PostgreSQL.
 
+A worker keeps up to `keys` ordering keys (subscription, repository) in flight. Each
+claimed key's run is sent in order by a task of its own, and a finished run is settled
+at once, batched with whatever else finished meanwhile: a slow receiver holds back its
+own key and nothing else, so one busy repository's hooks are served side by side.
+
 Schedule: the n-th retry waits a time drawn uniformly between 0 and the n-th value of
 `retry_schedule` (full jitter; default 10 s, 30 s, 2 min, 10 min, 1 h, then every 3 h),
 at least what a 429's `Retry-After` asks; a delivery still failing `retry_window` (24 h)
@@ -18,28 +23,32 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from auth.secretbox import SecretBox
-from gitserver.db import (
-    Database,
-    Delivery,
-    DeliveryAttempt,
-    EventRow,
-    Repository,
-    Subscription,
-    utcnow,
-)
+from gitserver.db import Database, Delivery, EventRow, Repository, Subscription, utcnow
 from triggers.events import Event
 from triggers.formats import CONVERTERS, Converter, PayloadContext, RepositoryInfo
 from triggers.formats.context import CommitsFn
 from triggers.metrics import DeliveryMetrics
 from triggers.notifications import email, slack
 from triggers.outcome import Outcome
-from triggers.queue import OPEN, claim, fan_out, next_due, release
+from triggers.queue import (
+    EVENT_COLUMNS,
+    FAN_OUT_BATCH,
+    OPEN,
+    Claimed,
+    Settled,
+    claim,
+    event_of,
+    fan_out,
+    next_due,
+    release,
+    settle,
+)
 from triggers.sender import Sender
 from triggers.signing import masked, signature_headers
 from triggers.subscriptions import secret_of
@@ -60,10 +69,12 @@ class DispatchSettings:
     account_id: str
     retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     retry_window: float = 86400.0
-    # Keys (subscription, repository) one claim takes, and claims in flight at once: a
-    # worker serves lanes x batch streams concurrently and leaves the rest to others.
-    batch: int = 16
-    lanes: int = 1
+    # Keys (subscription, repository) one claim takes, and keys a worker has in flight at
+    # once; each key takes up to `run` deliveries per claim. A claim smaller than what a
+    # worker can hold leaves other workers their share of a burst.
+    batch: int = 8
+    keys: int = 64
+    run: int = 100
     per_target: int = 8
     poll: float = 1.0
     lease: float = 120.0
@@ -73,7 +84,7 @@ class DispatchSettings:
 class Prepared:
     """One claimed delivery, ready to send (or to skip: `body` None)."""
 
-    delivery: Delivery
+    delivery: Claimed
     subscription: Subscription
     url: str
     body: bytes | None
@@ -86,6 +97,11 @@ Send = Callable[[Prepared], Awaitable[Outcome]]
 def retry_delay(schedule: Sequence[float], attempts: int, retry_after: float | None) -> float:
     base = schedule[min(attempts, len(schedule)) - 1]
     return max(random.uniform(0, base), retry_after or 0.0)
+
+
+Result = tuple[Prepared, Outcome | str | None]
+# A rendered payload: body, event name, the X-GitServer-Event value; None: skip.
+Rendered = tuple[bytes, str, str] | None
 
 
 class Dispatcher:
@@ -109,23 +125,31 @@ class Dispatcher:
         self.sender = sender
         self.metrics = metrics
         self.extra_senders = extra_senders or {}
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # new events, or a settle that freed keys
+        self._fan_out_due = True  # new events were announced, or the last read was full
+        self._next_fan_out = 0.0  # and at least every `poll` seconds (other processes)
+        self._runs: set[asyncio.Task[None]] = set()  # one per key being sent
+        self._finished: list[Result] = []  # sent, waiting for the settler
+        self._to_settle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._claimed: set[str] = set()  # claimed and not yet settled, by delivery id
+        self._gauged = 0.0
 
     def wake(self) -> None:
+        """New events were committed: fan out and claim now."""
+        self._fan_out_due = True
         self._wake.set()
 
     async def start(self) -> None:
         await self._listen()
-        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.settings.lanes)]
+        self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._settler())]
 
     async def close(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._runs]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._runs, return_exceptions=True)
         if self._claimed:
             try:
                 async with self.db.session() as session:
@@ -154,67 +178,122 @@ class Dispatcher:
 
     async def _loop(self) -> None:
         while True:
+            self._wake.clear()
+            wait = self.settings.poll
             try:
-                done = await self.run_once()
+                if await self.run_once():
+                    continue
+                wait = await self._idle_wait()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("dispatch round failed")
-                done = 0
-            if done:
-                continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(await self._idle_wait()):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
-            self._wake.clear()
 
     async def _idle_wait(self) -> float:
+        """Until a retry comes due, at most `poll`. Due deliveries that the claim passed
+        over are another worker's (locked, or behind its open ones): its settle moves
+        them on, so waiting for them here would only spin."""
+        if self._runs:
+            return self.settings.poll  # a settle wakes us
         async with self.db.reader() as session:
-            due = await next_due(session)
+            due = await next_due(session, utcnow())
         if due is None:
             return self.settings.poll
         return min(self.settings.poll, max(0.0, (due - utcnow()).total_seconds()))
 
     async def run_once(self) -> int:
-        """One round: fan out new events, then send one batch. Returns the work done."""
+        """Fan out new events if any may be waiting, then claim keys for the free slots
+        and start sending them. Returns the work taken on."""
         pg = not self.db.is_sqlite
-        async with self.db.session() as session:
-            fanned = await fan_out(session, pg)
+        fanned = 0
+        if self._fan_out_due or time.monotonic() >= self._next_fan_out:
+            self._fan_out_due = False
+            self._next_fan_out = time.monotonic() + self.settings.poll
+            async with self.db.session() as session:
+                fanned = await fan_out(session, pg)
+            self._fan_out_due = fanned >= FAN_OUT_BATCH
+        free = self.settings.keys - len(self._runs)
+        if free <= 0:
+            return fanned
         async with self.db.session() as session:
             claimed = await claim(
                 session,
-                limit=self.settings.batch,
+                limit=min(free, self.settings.batch),
                 lease=timedelta(seconds=self.settings.lease),
                 is_postgres=pg,
+                run=self.settings.run,
             )
         if not claimed:
             return fanned
-        self._claimed.update(row.id for row in claimed)
-        prepared = await self._prepare(claimed)
+        self._claimed.update(c.id for c in claimed)
+        try:
+            prepared = await self._prepare(claimed)
+        except Exception:
+            await self._release([c.id for c in claimed])
+            raise
         runs: dict[tuple[str, str], list[Prepared]] = {}
         for item in prepared:
-            key = (item.delivery.subscription_id, item.delivery.repository_id)
-            runs.setdefault(key, []).append(item)
-        results = await asyncio.gather(*(self._send_run(run) for run in runs.values()))
-        await self._settle([pair for run in results for pair in run])
-        self._claimed.difference_update(row.id for row in claimed)
-        await self._gauge()
+            runs.setdefault(item.delivery.key, []).append(item)
+        for run in runs.values():
+            task = asyncio.create_task(self._send_run(run))
+            self._runs.add(task)
+            task.add_done_callback(self._runs.discard)
         return fanned + len(claimed)
 
-    async def _send_run(self, run: list[Prepared]) -> list[tuple[Prepared, Outcome | str | None]]:
-        """One key's deliveries in order; after a failure the rest wait their turn again."""
-        results: list[tuple[Prepared, Outcome | str | None]] = []
-        stopped = False
-        for item in run:
-            if stopped:
-                results.append((item, NOT_SENT))
-                continue
-            outcome = await self._send(item)
-            results.append((item, outcome))
-            stopped = outcome is not None and not outcome.ok
-        return results
+    async def _release(self, ids: list[str]) -> None:
+        with contextlib.suppress(Exception):
+            async with self.db.session() as session:
+                await release(session, ids)
+        self._claimed.difference_update(ids)
 
-    async def _prepare(self, claimed: list[Delivery]) -> list[Prepared]:
+    async def _send_run(self, run: list[Prepared]) -> None:
+        """One key's deliveries in order; after a failure the rest wait their turn again."""
+        results: list[Result] = []
+        stopped = False
+        try:
+            for item in run:
+                if stopped:
+                    results.append((item, NOT_SENT))
+                    continue
+                outcome = await self._send(item)
+                results.append((item, outcome))
+                stopped = outcome is not None and not outcome.ok
+        except Exception:
+            # What is left of the run stays leased, in order: due again with its lease.
+            log.exception("sending deliveries failed")
+        finally:
+            self._finished.extend(results)
+            self._to_settle.set()
+
+    async def _settler(self) -> None:
+        """Settles what has been sent, in one transaction per batch: the runs that finish
+        while a settle is being written go together in the next."""
+        while True:
+            await self._to_settle.wait()
+            self._to_settle.clear()
+            batch, self._finished = self._finished, []
+            try:
+                await self._settle(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Left in flight: due again when their leases run out (sent again, at
+                # least once), or released if this worker stops first.
+                log.exception("settling deliveries failed")
+                continue
+            self._claimed.difference_update(prepared.delivery.id for prepared, _ in batch)
+            self._wake.set()  # their keys are free to claim again
+            if time.monotonic() - self._gauged >= self.settings.poll:
+                self._gauged = time.monotonic()
+                try:
+                    await self._gauge()
+                except Exception:
+                    log.warning("could not read the queue's gauges", exc_info=True)
+
+    async def _prepare(self, claimed: list[Claimed]) -> list[Prepared]:
         async with self.db.reader() as session:
             subs = {
                 s.id: s
@@ -226,8 +305,10 @@ class Dispatcher:
             }
             seqs = {d.event_seq for d in claimed if d.event_seq is not None}
             events = {
-                row.seq: Event.from_row(row)
-                for row in await session.scalars(select(EventRow).where(EventRow.seq.in_(seqs)))
+                row.seq: event_of(row)
+                for row in await session.execute(
+                    select(*EVENT_COLUMNS).where(EventRow.seq.in_(seqs))
+                )
             }
             repos = {
                 r.id: r
@@ -235,37 +316,71 @@ class Dispatcher:
                     select(Repository).where(Repository.id.in_({d.repository_id for d in claimed}))
                 )
             }
+        contexts: dict[tuple[str, str], PayloadContext] = {}
+        secrets: dict[str, str] = {}
+        rendered: dict[tuple[Any, ...], Rendered] = {}
         result = []
         for delivery in claimed:
             sub = subs[delivery.subscription_id]
-            repo = repos.get(delivery.repository_id)
-            context = PayloadContext(
-                base_url=self.settings.base_url,
-                region=self.settings.region,
-                account_id=self.settings.account_id,
-                repository=self.repository_info(repo) if repo else None,
-                commits=self.commits,
-                subscription={"name": sub.name, **sub.config},
-            )
-            result.append(
-                await self._build(delivery, sub, events.get(delivery.event_seq or -1), context)
-            )
+            context = contexts.get(delivery.key)
+            if context is None:
+                repo = repos.get(delivery.repository_id)
+                context = contexts[delivery.key] = PayloadContext(
+                    base_url=self.settings.base_url,
+                    region=self.settings.region,
+                    account_id=self.settings.account_id,
+                    repository=self.repository_info(repo) if repo else None,
+                    commits=self.commits,
+                    subscription={"name": sub.name, **sub.config},
+                )
+            if sub.id not in secrets:
+                secrets[sub.id] = secret_of(self.box, sub)
+            event = events.get(delivery.event_seq or -1)
+            payload = await self._render(delivery, sub, event, context, rendered)
+            result.append(self._sign(delivery, sub, payload, secrets[sub.id]))
         return result
 
-    async def _build(
-        self, delivery: Delivery, sub: Subscription, event: Event | None, context: PayloadContext
-    ) -> Prepared:
+    async def _render(
+        self,
+        delivery: Claimed,
+        sub: Subscription,
+        event: Event | None,
+        context: PayloadContext,
+        cache: dict[tuple[Any, ...], Rendered],
+    ) -> Rendered:
+        """The body once per event and what shapes it (format, the subscription's name
+        and settings, the repository): an event that goes to many hooks is converted and
+        serialized once per round, not once per delivery."""
         if delivery.payload:  # a ping or a test: the body was made when it was queued
-            body_dict, event_name = delivery.payload["body"], str(delivery.payload["event"])
-            type_header = str(delivery.payload.get("type", event_name))
-        elif event is not None and sub.format in ALL_CONVERTERS:
+            event_name = str(delivery.payload["event"])
+            return (
+                _json(delivery.payload["body"]),
+                event_name,
+                str(delivery.payload.get("type", event_name)),
+            )
+        if event is None or sub.format not in ALL_CONVERTERS:
+            return None
+        key = (
+            delivery.event_seq,
+            sub.format,
+            delivery.repository_id,
+            json.dumps(context.subscription, sort_keys=True, default=str),
+        )
+        if key not in cache:
             payload = await ALL_CONVERTERS[sub.format](event, context)
-            if payload is None:
-                return Prepared(delivery, sub, sub.url, None)
-            body_dict, event_name, type_header = payload.body, payload.event_name, str(event.type)
-        else:
+            cache[key] = (
+                None
+                if payload is None
+                else (_json(payload.body), payload.event_name, str(event.type))
+            )
+        return cache[key]
+
+    def _sign(
+        self, delivery: Claimed, sub: Subscription, rendered: Rendered, secret: str
+    ) -> Prepared:
+        if rendered is None:
             return Prepared(delivery, sub, sub.url, None)
-        body = json.dumps(body_dict, separators=(",", ":")).encode()
+        body, event_name, type_header = rendered
         stamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -278,7 +393,6 @@ class Dispatcher:
             headers["X-GitHub-Event"] = event_name
             headers["X-GitHub-Delivery"] = delivery.id
             headers["X-GitHub-Hook-ID"] = sub.id
-        secret = secret_of(self.box, sub)
         if secret:
             headers.update(
                 signature_headers(secret, delivery.id, stamp, body, github=sub.format == "github")
@@ -299,50 +413,49 @@ class Dispatcher:
                 prepared.url, prepared.body, prepared.headers, prepared.subscription.timeout
             )
 
-    async def _settle(self, results: list[tuple[Prepared, Outcome | str | None]]) -> None:
+    async def _settle(self, results: list[Result]) -> None:
+        """Every delivery's new state and every attempt, in one transaction."""
         now = utcnow()
+        settled: list[Settled] = []
+        attempts: list[dict[str, Any]] = []
+        for prepared, outcome in results:
+            claimed = prepared.delivery
+            if isinstance(outcome, str):  # not attempted: an earlier one failed
+                settled.append(_unchanged(claimed, "pending", None, claimed.last_error))
+            elif outcome is None:
+                settled.append(_unchanged(claimed, "skipped", now, ""))
+            else:
+                number = claimed.attempts + 1
+                attempts.append(_attempt(prepared, outcome, number, now))
+                state, next_at, completed = self._record(claimed, prepared, outcome, number, now)
+                settled.append(
+                    Settled(
+                        claimed, state, number, next_at, completed, outcome.status, outcome.error
+                    )
+                )
         async with self.db.session() as session:
-            seqs = [prepared.delivery.seq for prepared, _ in results]
-            rows = {
-                r.seq: r
-                for r in await session.scalars(select(Delivery).where(Delivery.seq.in_(seqs)))
-            }
-            for prepared, outcome in results:
-                row = rows.get(prepared.delivery.seq)
-                if row is None:
-                    continue
-                row.lease_until = None
-                if isinstance(outcome, str):  # not attempted: an earlier one failed
-                    row.state = "pending"
-                    continue
-                if outcome is None:
-                    row.state, row.completed_at, row.last_error = "skipped", now, ""
-                    continue
-                row.attempts += 1
-                session.add(_attempt(prepared, outcome, row.attempts, now))
-                row.last_status, row.last_error = outcome.status, outcome.error
-                self._record(row, prepared.subscription, outcome, now)
+            await settle(session, settled, attempts, is_postgres=not self.db.is_sqlite)
 
-    def _record(self, row: Delivery, sub: Subscription, outcome: Outcome, now: Any) -> None:
+    def _record(
+        self, claimed: Claimed, prepared: Prepared, outcome: Outcome, number: int, now: datetime
+    ) -> tuple[str, datetime, datetime | None]:
+        """The delivery's state after this attempt: (state, next attempt, completed)."""
+        fmt = prepared.subscription.format
         result = "success" if outcome.ok else ("retry" if outcome.retryable else "error")
         self.metrics.attempts.labels(result).inc()
         if outcome.ok:
-            row.state, row.completed_at = "succeeded", now
-            self.metrics.deliveries.labels("succeeded", sub.format).inc()
-            self.metrics.latency.observe(max(0.0, (now - row.event_time).total_seconds()))
-            return
-        first = row.created_at
-        delay = retry_delay(self.settings.retry_schedule, row.attempts, outcome.retry_after)
+            self.metrics.deliveries.labels("succeeded", fmt).inc()
+            self.metrics.latency.observe(max(0.0, (now - claimed.event_time).total_seconds()))
+            return "succeeded", claimed.next_attempt_at, now
+        delay = retry_delay(self.settings.retry_schedule, number, outcome.retry_after)
         if (
             outcome.retryable
-            and (now - first).total_seconds() + delay <= self.settings.retry_window
+            and (now - claimed.created_at).total_seconds() + delay <= self.settings.retry_window
         ):
-            row.state = "pending"
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            return
-        row.state, row.completed_at = "failed", now
-        self.metrics.deliveries.labels("failed", sub.format).inc()
-        log.warning("delivery failed", extra={"delivery_id": row.id, "error": outcome.error})
+            return "pending", now + timedelta(seconds=delay), None
+        self.metrics.deliveries.labels("failed", fmt).inc()
+        log.warning("delivery failed", extra={"delivery_id": claimed.id, "error": outcome.error})
+        return "failed", claimed.next_attempt_at, now
 
     async def _gauge(self) -> None:
         async with self.db.reader() as session:
@@ -357,16 +470,33 @@ class Dispatcher:
         self.metrics.oldest_due_age.set(max(0.0, age))
 
 
-def _attempt(prepared: Prepared, outcome: Outcome, number: int, now: Any) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        delivery_id=prepared.delivery.id,
-        number=number,
-        started_at=now - timedelta(milliseconds=outcome.duration_ms),
-        duration_ms=outcome.duration_ms,
-        url=prepared.url,
-        request_headers=masked(prepared.headers),
-        request_body=(prepared.body or b"").decode("utf-8", "replace"),
-        response_status=outcome.status,
-        response_excerpt=outcome.excerpt,
-        error=outcome.error,
+def _json(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _unchanged(claimed: Claimed, state: str, completed: datetime | None, error: str) -> Settled:
+    """A delivery not attempted this time: a new state, its attempts as they were."""
+    return Settled(
+        claimed,
+        state,
+        claimed.attempts,
+        claimed.next_attempt_at,
+        completed,
+        claimed.last_status,
+        error,
     )
+
+
+def _attempt(prepared: Prepared, outcome: Outcome, number: int, now: datetime) -> dict[str, Any]:
+    return {
+        "delivery_id": prepared.delivery.id,
+        "number": number,
+        "started_at": now - timedelta(milliseconds=outcome.duration_ms),
+        "duration_ms": outcome.duration_ms,
+        "url": prepared.url,
+        "request_headers": masked(prepared.headers),
+        "request_body": (prepared.body or b"").decode("utf-8", "replace"),
+        "response_status": outcome.status,
+        "response_excerpt": outcome.excerpt,
+        "error": outcome.error,
+    }

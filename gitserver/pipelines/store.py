@@ -162,7 +162,7 @@ async def delete_pipeline(session: AsyncSession, name: str) -> bool:
 
 
 async def pipelines_reading(session: AsyncSession, repository: str) -> list[PipelineRow]:
-    """The pipelines with a source reading `repository` (the trigger consumer's lookup)."""
+    """The pipelines with a source reading `repository`."""
     rows = await session.scalars(select(PipelineRow).order_by(PipelineRow.name))
     return [r for r in rows if repository in (r.repositories or [])]
 

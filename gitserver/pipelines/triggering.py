@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gitserver.db import DispatchCursor, EventRow, utcnow
+from gitserver.db import DispatchCursor, EventRow, PipelineRow, utcnow
 from gitserver.pipelines import definitions
 from gitserver.pipelines.definitions import PipelineDefinition, PullRequestEvent
 from gitserver.pipelines.engine import EngineSettings
 from gitserver.pipelines.executions import SourceRevision, Trigger, start
-from gitserver.pipelines.store import is_postgres, pipelines_reading, read_definition
+from gitserver.pipelines.store import is_postgres, read_definition
 from triggers.events import EventType
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,32 @@ async def consume(
         )
     )
     rows = _contiguous(rows, cursor.last_seq)
+    pipelines = _Pipelines(session)
     for row in rows:
         try:
-            await _on_event(session, settings, row, changed_paths, clone_url)
+            await _on_event(session, settings, row, pipelines, changed_paths, clone_url)
         except definitions.DefinitionError as exc:
             log.warning("pipeline not started: %s", exc, extra={"event_id": row.id})
     if rows:
         cursor.last_seq = rows[-1].seq
     return len(rows)
+
+
+class _Pipelines:
+    """The pipelines, read once per batch and only if an event in it can start one: a
+    push of 500 tags is 500 events, and a query each made the consumer the busiest part
+    of a delivery worker."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._rows: list[PipelineRow] | None = None
+
+    async def reading(self, repository: str) -> list[PipelineRow]:
+        if self._rows is None:
+            self._rows = list(
+                await self._session.scalars(select(PipelineRow).order_by(PipelineRow.name))
+            )
+        return [r for r in self._rows if repository in (r.repositories or [])]
 
 
 def _contiguous(rows: list[EventRow], last: int) -> list[EventRow]:
@@ -97,6 +115,7 @@ async def _on_event(
     session: AsyncSession,
     settings: EngineSettings,
     row: EventRow,
+    pipelines: _Pipelines,
     changed_paths: ChangedPaths,
     clone_url: CloneUrl,
 ) -> None:
@@ -117,7 +136,7 @@ async def _on_event(
             paths = await changed_paths(row.repository_id or "", old, new)
         return paths
 
-    for pipeline in await pipelines_reading(session, row.repository_name):
+    for pipeline in await pipelines.reading(row.repository_name):
         if row.time < pipeline.created_at:
             # A push from before the pipeline existed, read after it was created (the
             # consumer lags behind): not a change the pipeline was there to see.

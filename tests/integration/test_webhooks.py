@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from tests.octokit import validate
 from tests.receivers import Received, Receiver
-from tests.support import Git, Server, wait_until
+from tests.support import Git, Server, run_sql, wait_until
 
 # Delivery, locking, ordering or crash recovery: SQL semantics decide the outcome.
 pytestmark = pytest.mark.database
@@ -410,10 +411,8 @@ def test_two_workers_send_each_delivery_once(
     make_server: Callable[..., Server], git: Git, tmp_path: Path, receiver: Receiver
 ) -> None:
     """1,000 events, two `gitserver worker` processes on one database: every delivery
-    arrives exactly once (PostgreSQL: SKIP LOCKED claims and fan-out under the cursor
-    row lock; SQLite: claims inside its one write transaction)."""
-    import subprocess
-
+    arrives exactly once and in order (PostgreSQL: SKIP LOCKED claims and fan-out under
+    the cursor row lock; SQLite: claims inside its one write transaction)."""
     private = make_server("--no-ssh", "--no-workers")
     name = "fanout"
     private.cli("repo", "create", name)
@@ -425,28 +424,122 @@ def test_two_workers_send_each_delivery_once(
     _push(git, private, name, work, "main", "--tags")
     events = private.cli("event", "list", "--repo", name, "--limit", "5000")["events"]
     assert len(events) == 1001  # repositoryCreated + 1,000 references
-    argv = [
-        str(Path(sys.executable).parent / "gitserver"),
-        "worker",
-        "--data",
-        str(private.data),
-        "--database-url",
-        private.database_url,
-        "--webhook-allowed-hosts",
-        "127.0.0.1",
-    ]
-    workers = [
-        subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(2)
-    ]
-    try:
+    with _workers(private, 2):
         received = receiver.wait_for(1001, timeout=120)
         time.sleep(1.0)  # a duplicate would have arrived by now
-    finally:
-        for worker in workers:
-            worker.terminate()
-            worker.wait(20)
     ids = [r.headers["X-GitServer-Delivery"] for r in receiver.requests]
     assert len(ids) == len(set(ids)) == 1001
     refs = {r.json["detail"]["referenceFullName"] for r in received if r.json.get("detail")}
     assert len(refs) == 1000
+    # One hook, one repository: one ordering key, whichever worker took each run.
+    order = [
+        e["id"] for e in sorted(events, key=lambda e: e["seq"]) if e["type"] != "repositoryCreated"
+    ]
+    assert [r.json["id"] for r in received if r.json.get("detail")] == order
+
+
+@contextlib.contextmanager
+def _workers(server: Server, count: int) -> Iterator[None]:
+    """`count` `gitserver worker` processes on the server's database."""
+    import subprocess
+
+    argv = [
+        str(Path(sys.executable).parent / "gitserver"),
+        "worker",
+        "--data",
+        str(server.data),
+        "--database-url",
+        server.database_url,
+        "--webhook-allowed-hosts",
+        "127.0.0.1",
+        "--webhook-retry-schedule",
+        "0.2,0.4",
+    ]
+    workers = [
+        subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
+    try:
+        yield
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(20)
+
+
+def test_two_workers_keep_each_keys_order_and_log_every_attempt(
+    make_server: Callable[..., Server], git: Git, tmp_path: Path
+) -> None:
+    """Two hooks on two repositories (four ordering keys), 101 events each, two workers,
+    one receiver failing its first answers: every key's events arrive in their order (a
+    failed one again before the next), and every request made is an attempt row."""
+    private = make_server("--no-ssh", "--no-workers")
+    receivers = [Receiver().start(), Receiver().start()]
+    try:
+        receivers[0].answer(500, 503, 500)
+        for r in receivers:
+            private.cli("webhook", "create", "--url", r.url, "--events", "push")
+        names = ["keys-a", "keys-b"]
+        work = git.init(tmp_path / "work")
+        git.commit(work, "a.txt", "one\n")
+        for n in range(100):
+            git("tag", f"t{n:03d}", cwd=work)
+        order = {}
+        for name in names:
+            private.cli("repo", "create", name)
+            _push(git, private, name, work, "main", "--tags")
+            listed = private.cli("event", "list", "--repo", name, "--limit", "500")["events"]
+            refs = sorted(
+                (e for e in listed if e["type"] != "repositoryCreated"), key=lambda e: e["seq"]
+            )
+            order[name] = [e["id"] for e in refs]
+        with _workers(private, 2):
+            receivers[0].wait_for(1 + 202 + 3, timeout=120)
+            receivers[1].wait_for(1 + 202, timeout=120)
+            requests = sum(len(r.requests) for r in receivers)
+            wait_until(lambda: _attempt_rows(private) == requests, timeout=30)
+        for r in receivers:
+            for name in names:
+                arrived = [q.json["id"] for q in r.requests if q.json.get("repository") == name]
+                once = [i for n, i in enumerate(arrived) if n == 0 or arrived[n - 1] != i]
+                assert once == order[name]
+        sent = Counter(q.headers["X-GitServer-Delivery"] for r in receivers for q in r.requests)
+        logged = dict(
+            run_sql(private, "SELECT delivery_id, count(*) FROM delivery_attempts GROUP BY 1")
+        )
+        assert logged == dict(sent)
+        assert sum(sent.values()) == len(sent) + 3  # each failure once more, then success
+    finally:
+        for r in receivers:
+            r.stop()
+
+
+def _attempt_rows(server: Server) -> int:
+    return int(run_sql(server, "SELECT count(*) FROM delivery_attempts")[0][0])
+
+
+def test_a_slow_hook_holds_back_only_its_own_deliveries(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path, receiver: Receiver
+) -> None:
+    """Two hooks on one repository are two ordering keys: while one receiver takes seconds
+    to answer, the other gets each push at once. (Runs are sent side by side and each is
+    settled when it ends, not when the slowest run claimed with it does.)"""
+    slow = Receiver().start()
+    slow.delay = 8.0
+    name = repo("slow")
+    hooks = [
+        _hook(server, name, slow.url, "--events", "push"),
+        _hook(server, name, receiver.url, "--events", "push"),
+    ]
+    try:
+        receiver.wait_for(1)
+        work = git.init(tmp_path / "work")
+        for n in range(3):
+            git.commit(work, "n.txt", f"{n}\n", f"commit {n}")
+            _push(git, server, name, work)
+            receiver.wait_for(2 + n, timeout=6)  # sooner than one slow answer
+        assert len(slow.requests) < 4  # its ping and 3 pushes take 32 s
+    finally:
+        for hook in hooks:
+            server.cli("webhook", "delete", hook)
+        slow.stop()
