@@ -177,17 +177,20 @@ def measure(runs: int, scratch: Path, quick: bool) -> dict[str, object]:
     source = scratch / "source.git"
     local_copy(original, source)
     times: dict[str, dict[str, list[float]]] = {"push": {}, "clone": {}, "push1": {}}
+
+    def empty(side: str, name: str) -> tuple[Path, str]:
+        """A new empty repository on `side`, and its URL."""
+        if side == "sshd":
+            target = scratch / f"sshd-{name}.git"
+            subprocess.run(["git", "init", "-q", "--bare", str(target)], check=True)
+            return target, sshd.url(target)
+        return ours.create(name), ours.url(name)
+
     try:
         for run in range(runs):
             order = ["sshd", "gitserver"] if run % 2 == 0 else ["gitserver", "sshd"]
             for side in order:
-                if side == "sshd":
-                    target = scratch / f"sshd-push-{run}.git"
-                    subprocess.run(["git", "init", "-q", "--bare", str(target)], check=True)
-                    url = sshd.url(target)
-                else:
-                    target = ours.create(f"push-{run}")
-                    url = ours.url(f"push-{run}")
+                target, url = empty(side, f"push-{run}")
                 elapsed = timed(*via[side], "push", "--mirror", "--quiet", url, cwd=source)
                 expected.check(target, f"{side} push {run}")
                 times["push"].setdefault(side, []).append(elapsed)
@@ -195,13 +198,7 @@ def measure(runs: int, scratch: Path, quick: bool) -> dict[str, object]:
         for run in range(runs):
             order = ["sshd", "gitserver"] if run % 2 == 0 else ["gitserver", "sshd"]
             for side in order:
-                if side == "sshd":
-                    target = scratch / f"sshd-push1-{run}.git"
-                    subprocess.run(["git", "init", "-q", "--bare", str(target)], check=True)
-                    url = sshd.url(target)
-                else:
-                    ours.create(f"push1-{run}")
-                    url = ours.url(f"push1-{run}")
+                _, url = empty(side, f"push1-{run}")
                 work = scratch / f"push1-{side}-{run}"
                 pushes = one_commit_pushes(url, work, ONE_COMMIT_PUSHES, *via[side])
                 elapsed = statistics.median(pushes)

@@ -40,7 +40,7 @@ from gitserver.db import (
     Subscription,
     utcnow,
 )
-from triggers.events import Event, EventType
+from triggers.events import Event
 from triggers.subscriptions import wants
 
 FAN_OUT_BATCH = 500
@@ -102,16 +102,8 @@ EVENT_COLUMNS = (
 
 
 def event_of(row: Any) -> Event:
-    """The event of a row of `EVENT_COLUMNS`."""
-    return Event(
-        type=EventType(row.type),
-        repository=row.repository_name,
-        actor=row.actor,
-        detail=dict(row.detail),
-        repository_id=row.repository_id,
-        id=row.id,
-        time=row.time,
-    )
+    """The event of a row of `EVENT_COLUMNS` (the same attributes as an `EventRow`)."""
+    return Event.from_row(row)
 
 
 def _contiguous(rows: Sequence[Any], last: int, now: datetime) -> list[Any]:
