@@ -65,6 +65,11 @@ NOT_DOMAIN = {
     "gitserver.pipelines.buildspec.shellrun.Interrupted",
     # A build that cannot start: its message becomes the action's failure summary.
     "gitserver.pipelines.actions.build.Refused",
+    # The pack-objects cache's control flow between git's hook client and the server: a
+    # failed shared run, no room for a new entry (served uncached), a refused request.
+    "gitserver.transport.packcache.PackFailed",
+    "gitserver.transport.packcache.CacheUnavailable",
+    "gitserver.transport.packobjects.RequestError",
     # Pure rule modules, turned into domain errors where a service calls them.
     "gitserver.tags.TagRuleError",
     "auth.policy.errors.PolicyError",
