@@ -34,6 +34,7 @@ from gitserver.store.refs import (
     RefKind,
     apply_ref_changes,
     classify,
+    known_kind,
     lock_repository,
     read_refs,
     reflog_has,
@@ -59,8 +60,8 @@ async def record_prepared(
     merge: Mapping[str, str] | None = None,
 ) -> None:
     """Durably note the updates git is about to attempt (`merge`: the merge API's fields
-    for the event of each, see `refs.MergeDetail`). An update missing from `kinds` is
-    classified when it is settled."""
+    for the event of each, see `refs.MergeDetail`). An update missing from `kinds` that
+    is neither a creation nor a deletion is classified when it is settled."""
     async with db.session() as session:
         await lock_repository(session, push.repository_id)
         for update in updates:
@@ -72,7 +73,7 @@ async def record_prepared(
                     ref=ref,
                     old=old,
                     new=new,
-                    kind=str(kinds.get(update, "")),
+                    kind=str(kinds.get(update) or known_kind(old, new) or ""),
                     state="prepared",
                     actor=push.actor,
                     transport=push.transport,

@@ -34,7 +34,7 @@ from gitserver.access import Access
 from gitserver.db import Database
 from gitserver.store import pushes
 from gitserver.store.naming import ref_update_problem
-from gitserver.store.refs import classify, known_kind, parse_update_lines, set_head
+from gitserver.store.refs import classify, parse_update_lines, set_head
 from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.packobjects import MAGIC, PackObjects
 
@@ -100,10 +100,6 @@ class HookHandler:
 
     async def prepare(self, push: PushSession) -> None:
         """Durably note the planned updates before git can move a ref."""
-        for update in push.planned:
-            kind = known_kind(update[0], update[1])
-            if kind is not None:
-                push.kinds[update] = kind
         await pushes.record_prepared(self._db, push.context, push.planned, push.kinds)
 
     async def handle(
