@@ -130,6 +130,11 @@ class Created:
 
 
 async def credentials_page(request: web.Request) -> web.StreamResponse:
+    lists = (Action.IAM_LIST_SERVICE_SPECIFIC_CREDENTIALS, Action.IAM_LIST_ACCESS_KEYS)
+    if not any(may_own(request, action) for action in lists):
+        # Neither list is the viewer's to read: refused (and audited), as the SSH keys
+        # page is, rather than an empty page that no policy opened.
+        await authorize_own(request, Action.IAM_LIST_SERVICE_SPECIFIC_CREDENTIALS)
     return await _credentials_page(request, created=None, error="")
 
 
