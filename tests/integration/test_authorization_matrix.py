@@ -1,0 +1,973 @@
+"""The authorization matrix (issue 14 §1.5): every API operation, web route and git
+service, for six principals, against a table derived from AWS's published managed
+policies (`tests/authz_table.py`), never from the server's evaluator or answers.
+
+A decision is read as the user sees it: denied is AccessDeniedException (API; for the
+unsigned caller, AWS's missing-authentication answers), a 403, a "not found" page or a
+redirect to sign in (web: a denial renders as "not found", docs/architecture.md "Web
+UI"), git's 403 or "not authorized" (git); allowed is anything else, and a 5xx is never
+right. Every mismatch is listed at once, so one run shows the whole matrix's state.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import io
+import json
+import sys
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+from unittest.mock import patch
+
+import pytest
+from aiohttp import web
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from gitserver.api.ops import operation_table
+from gitserver.api.pipeline_ops import pipeline_operation_table
+from gitserver.cli import main as cli_main
+from gitserver.transport.engine import SERVICES
+from gitserver.web.site import WebUI
+from tests.authz_table import (
+    ANONYMOUS,
+    DENIED_REPO,
+    GIT,
+    MANAGED,
+    PRINCIPALS,
+    WEB,
+    Need,
+    api_need,
+    expected_allowed,
+)
+from tests.support import Git, Server, SshIdentity, wait_until
+from tests.web_support import CSRF, Browser, Page, signed_in
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+TARGETS = {"codecommit": "CodeCommit_20150413", "codepipeline": "CodePipeline_20150709"}
+# How an unsigned API request is refused (AWS's words for "who are you?").
+UNAUTHENTICATED = {
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "UnrecognizedClientException",
+    "IncompleteSignatureException",
+    "InvalidSignatureException",
+}
+GIT_DENIALS = ("403", "not authorized", "denied", "Authentication failed", "could not read")
+UNREACHABLE = "http://127.0.0.1:9/hook"  # allowed by the server fixture; nobody listens
+BUILD = (
+    "version: 0.2\nphases:\n  build:\n    commands:\n      - echo matrix-build\n"
+    "      - mkdir -p out && echo built > out/a.txt\nartifacts:\n  files:\n    - out/**/*\n"
+)
+
+
+# -- the CLI, in this process: the real code on the server's database, without a Python
+# start per call (about 50 calls set the matrix up).
+
+
+# Building the CLI's parser is most of a call's time; one parser serves every call.
+_PARSER = functools.cache(cli_main.build_parser)
+
+
+def cli(server: Server, *args: str, stdin: str | None = None) -> Any:
+    argv = [
+        *args,
+        "--data",
+        str(server.data),
+        "--database-url",
+        server.database_url,
+        "--json",
+        "--base-url",
+        server.base_url,
+        "--ssh-base-url",
+        f"ssh://127.0.0.1:{server.ssh_port}",
+    ]
+    out = io.StringIO()
+    saved = sys.stdin
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with redirect_stdout(out), patch.object(cli_main, "build_parser", _PARSER):
+            code = cli_main.main(argv)
+    finally:
+        sys.stdin = saved
+    assert code == 0, (args, out.getvalue())
+    text = out.getvalue()
+    return json.loads(text) if text.strip() else None
+
+
+# -- raw requests -------------------------------------------------------------------------
+
+
+def api(
+    server: Server, key: dict[str, str] | None, service: str, operation: str, body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """One API request, signed with `key` as botocore signs (unsigned without one)."""
+    request = AWSRequest(
+        method="POST",
+        url=server.base_url + "/",
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"{TARGETS[service]}.{operation}",
+        },
+    )
+    if key is not None:
+        credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        SigV4Auth(credentials, service, REGION).add_auth(request)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("POST", "/", body=request.body, headers=dict(request.headers))
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        answer = {"raw": raw[:200].decode("utf-8", "replace")}
+    return response.status, answer
+
+
+def admin_api(
+    world: World,
+    service: str,
+    operation: str,
+    body: dict[str, Any],
+    key: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A request that must succeed: as admin, or as the holder of `key`."""
+    status, answer = api(world.server, key or world.admin_key, service, operation, body)
+    assert status == 200, (operation, status, answer)
+    return answer
+
+
+# -- the world: principals and resources, made once ---------------------------------------
+
+
+@dataclass
+class Actor:
+    label: str
+    user: str = ""
+    password: str = ""
+    key: dict[str, str] | None = None
+    git_user: str = ""
+    git_password: str = ""
+    ssh: SshIdentity | None = None
+    # Things of its own that a row may change or delete (ids).
+    spare: dict[str, str] = field(default_factory=dict)
+    browser: Browser | None = None
+    csrf: str = ""
+
+
+@dataclass
+class World:
+    server: Server
+    tmp: Path
+    git: Git
+    admin_key: dict[str, str]
+    repo: str
+    doomed: str  # what DeleteRepository and UpdateRepositoryName act on
+    main: str = ""
+    feature: str = ""
+    readme_blob: str = ""
+    pull: str = ""
+    revision: str = ""
+    comment: str = ""
+    doomed_comment: str = ""
+    rule: str = ""
+    template: str = ""
+    pipeline: str = ""
+    execution: str = ""
+    gate_pipeline: str = ""
+    gate_execution: str = ""
+    webhook: str = ""
+    delivery: str = ""
+    actors: dict[str, Actor] = field(default_factory=dict)
+
+    def arn(self, name: str | None = None) -> str:
+        return f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{name or self.repo}"
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _deny_document(world: World) -> str:
+    path = world.tmp / "deny.json"
+    deny = {"Effect": "Deny", "Action": "*", "Resource": [world.arn(), world.arn(world.doomed)]}
+    path.write_text(json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    return str(path)
+
+
+def _make_actor(world: World, label: str, known_hosts: Path) -> Actor:
+    server = world.server
+    actor = Actor(label, user=_unique(label.replace("-", "")), password=_unique("pw-matrix"))
+    cli(server, "user", "create", actor.user, "--password-stdin", stdin=actor.password + "\n")
+    if label in MANAGED:
+        cli(server, "policy", "attach-user-policy", actor.user, MANAGED[label])
+    if label == DENIED_REPO:
+        doc = _deny_document(world)
+        cli(server, "policy", "put-user-policy", actor.user, "DenyRepo", "--document", doc)
+    actor.key = cli(server, "access-key", "create", actor.user)
+    credential = cli(server, "credential", "create", actor.user)
+    actor.git_user, actor.git_password = credential["username"], credential["password"]
+    # The web rows that change or delete a credential act on the actor's own: they run
+    # after the API and git rows that use them.
+    actor.spare["credential"] = credential["ServiceSpecificCredentialId"]
+    actor.spare["access_key"] = actor.key["AccessKeyId"]
+    actor.ssh = SshIdentity.generate(world.tmp / "keys" / label, known_hosts)
+    added = cli(server, "ssh-key", "add", actor.user, "--key-file", str(actor.ssh.public_key))
+    actor.spare["ssh_key"] = actor.ssh.key_id = added["SSHPublicKeyId"]
+    # Its own webhook, notification rule and comment where the table expects it may
+    # delete one (so each such delete finds its target); the others try the shared ones.
+    if expected_allowed(label, WEB["web-webhook-delete"]):
+        actor.spare["webhook"] = _webhook(world)
+    if expected_allowed(label, WEB["web-notification-delete"]):
+        actor.spare["rule"] = _rule(world, label)
+    if expected_allowed(label, WEB["web-pull-delete"]):
+        actor.spare["comment"] = _comment(world, f"for {label} to delete")
+    # Only a comment's author may edit it (CommentNotCreatedByCallerException otherwise):
+    # its own comment, where it may post one, so an allowed edit is a real success.
+    if expected_allowed(label, api_need("codecommit", "PostCommentForPullRequest")):
+        actor.spare["own_comment"] = _comment(world, f"by {label}", actor.key)
+    return actor
+
+
+def _webhook(world: World) -> str:
+    made = cli(world.server, "webhook", "create", "--repo", world.repo, "--url", UNREACHABLE)
+    return str(made["webhookId"])
+
+
+def _rule(world: World, label: str) -> str:
+    made = cli(
+        world.server,
+        "notification-rule",
+        "create",
+        "--repo",
+        world.repo,
+        "--name",
+        _unique(label),
+        "--events",
+        "codecommit-repository-branches-and-tags-created",
+        "--email",
+        "matrix@example.com",
+    )
+    return str(made["ruleId"])
+
+
+def _comment(world: World, content: str, key: dict[str, str] | None = None) -> str:
+    posted = admin_api(
+        world,
+        "codecommit",
+        "PostCommentForPullRequest",
+        {
+            "pullRequestId": world.pull,
+            "repositoryName": world.repo,
+            "beforeCommitId": world.main,
+            "afterCommitId": world.feature,
+            "content": content,
+        },
+        key,
+    )
+    return str(posted["comment"]["commentId"])
+
+
+def _seed_repository(world: World) -> None:
+    """main (README.md, docs/a.txt), feature (+feature.txt), and two branches for the rows
+    that move one (scratch: PutFile and friends; base: MergeBranchesBy*)."""
+    git, work = world.git, world.tmp / "work"
+    git.init(work)
+    git.commit(work, "README.md", "# matrix\n")
+    world.main = git.commit(work, "docs/a.txt", "a\n")
+    git("checkout", "-q", "-b", "feature", cwd=work)
+    world.feature = git.commit(work, "feature.txt", "feature\n")
+    url = world.server.url(world.repo)
+    refspecs = ["main:main", "feature:feature", "main:scratch", "main:base"]
+    git("push", "-q", url, *refspecs, cwd=work)
+    world.readme_blob = git("rev-parse", f"{world.main}:README.md", cwd=work).stdout.strip()
+
+
+def _seed_reviews(world: World) -> None:
+    created = admin_api(
+        world,
+        "codecommit",
+        "CreatePullRequest",
+        {
+            "title": "matrix",
+            "targets": [
+                {
+                    "repositoryName": world.repo,
+                    "sourceReference": "feature",
+                    "destinationReference": "main",
+                }
+            ],
+        },
+    )["pullRequest"]
+    world.pull = created["pullRequestId"]
+    world.revision = created["revisionId"]
+    world.comment = _comment(world, "the matrix's comment")
+    world.doomed_comment = _comment(world, "a comment to delete")
+    world.template = _unique("template")
+    content = {
+        "Version": "2018-11-08",
+        "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1}],
+    }
+    admin_api(
+        world,
+        "codecommit",
+        "CreateApprovalRuleTemplate",
+        {
+            "approvalRuleTemplateName": world.template,
+            "approvalRuleTemplateContent": json.dumps(content),
+        },
+    )
+
+
+def _stage(name: str, category: str, provider: str, **fields: Any) -> dict[str, Any]:
+    owner = "AWS"
+    type_id = {"category": category, "owner": owner, "provider": provider, "version": "1"}
+    return {"name": name, "actions": [{"name": name, "actionTypeId": type_id, **fields}]}
+
+
+def _seed_pipelines(world: World) -> None:
+    """One pipeline that builds (logs, an artifact) and one that waits for approval."""
+    source = _stage(
+        "Source",
+        "Source",
+        "CodeCommit",
+        configuration={"RepositoryName": world.repo, "BranchName": "main"},
+        outputArtifacts=[{"name": "SourceOut"}],
+    )
+    build = _stage(
+        "Build",
+        "Build",
+        "CodeBuild",
+        configuration={"BuildSpec": BUILD},
+        inputArtifacts=[{"name": "SourceOut"}],
+        outputArtifacts=[{"name": "BuildOut"}],
+    )
+    gate = _stage("Gate", "Approval", "Manual", configuration={"TimeoutInMinutes": "10"})
+    world.pipeline, world.gate_pipeline = _unique("matrix-build"), _unique("matrix-gate")
+    for name, stages in ((world.pipeline, [source, build]), (world.gate_pipeline, [source, gate])):
+        path = world.tmp / f"{name}.json"
+        path.write_text(json.dumps({"name": name, "stages": stages}))
+        cli(world.server, "pipeline", "create", "--file", str(path))
+    world.execution = cli(world.server, "pipeline", "start", world.pipeline)["pipelineExecutionId"]
+    started = cli(world.server, "pipeline", "start", world.gate_pipeline)
+    world.gate_execution = started["pipelineExecutionId"]
+
+
+def _wait_for_pipelines(world: World) -> None:
+    """Until the build has run (its log and artifact exist) and the gate waits."""
+
+    def action_status(pipeline: str, execution: str, action: str) -> str:
+        found = admin_api(
+            world,
+            "codepipeline",
+            "ListActionExecutions",
+            {"pipelineName": pipeline, "filter": {"pipelineExecutionId": execution}},
+        )
+        for detail in found.get("actionExecutionDetails", []):
+            if detail.get("actionName") == action:
+                return str(detail.get("status"))
+        return ""
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        built = action_status(world.pipeline, world.execution, "Build")
+        gate = action_status(world.gate_pipeline, world.gate_execution, "Gate")
+        if built in {"Succeeded", "Failed"} and gate == "InProgress":
+            assert built == "Succeeded", "the matrix's build failed"
+            return
+        time.sleep(0.2)
+    raise AssertionError("the matrix's pipelines did not reach their states")
+
+
+@pytest.fixture(scope="module")
+def world(server: Server, tmp_path_factory: pytest.TempPathFactory) -> World:
+    tmp = tmp_path_factory.mktemp("matrix")
+    admin_key = cli(server, "access-key", "create", "admin")
+    repo, doomed = _unique("matrix"), _unique("matrix-doomed")
+    world = World(server, tmp, Git(tmp / "home"), admin_key, repo, doomed)
+    for name in (repo, doomed):
+        cli(server, "repo", "create", name)
+    world.webhook = _webhook(world)  # before the push: the push is its first delivery
+    world.rule = _rule(world, "shared")
+    _seed_repository(world)
+    _seed_reviews(world)
+    _seed_pipelines(world)
+    hosts = cli(server, "ssh-key", "host-fingerprints")["hostKeys"]
+    known_hosts = tmp / "known_hosts"
+    lines = (f"[127.0.0.1]:{server.ssh_port} {k['publicKey']}\n" for k in hosts)
+    known_hosts.write_text("".join(lines))
+    world.actors[ANONYMOUS] = Actor(ANONYMOUS)
+    for label in PRINCIPALS[1:]:
+        world.actors[label] = _make_actor(world, label, known_hosts)
+    # Anonymous SSH: a key the server does not know.
+    world.actors[ANONYMOUS].ssh = SshIdentity.generate(tmp / "keys" / ANONYMOUS, known_hosts)
+    deliveries = wait_until(
+        lambda: cli(server, "webhook", "deliveries", world.webhook)["deliveries"]
+    )
+    assert deliveries, "the webhook has no delivery to redeliver"
+    world.delivery = str(deliveries[0]["deliveryId"])
+    return world
+
+
+# -- the API rows: one model-valid request per operation, on the repository under test ----
+
+_ZERO = "0" * 40
+_TRIGGER = {"name": "matrix", "destinationArn": UNREACHABLE, "events": ["all"]}
+_RULE = json.dumps(
+    {"Version": "2018-11-08", "Statements": [{"Type": "Approvers", "NumberOfApprovalsNeeded": 1}]}
+)
+
+
+def codecommit_requests(w: World, a: Actor) -> dict[str, dict[str, Any]]:
+    """Each CodeCommit operation's request for actor `a`. Where a real success would spoil
+    a later row (close or merge the pull request, move main), the request names something
+    that makes the service refuse after authorization (not found, outdated, invalid)."""
+    r, pr, rev = w.repo, w.pull, w.revision
+    commits = {"sourceCommitSpecifier": "feature", "destinationCommitSpecifier": "main"}
+    three_way = {"repositoryName": r, **commits, "mergeOption": "THREE_WAY_MERGE"}
+    into_base = {"repositoryName": r, "sourceCommitSpecifier": "feature"}
+    into_base |= {"destinationCommitSpecifier": "base"}
+    template = {"approvalRuleTemplateName": w.template}
+    on_pr = {"pullRequestId": pr, "revisionId": rev}
+    merge_pr = {"pullRequestId": pr, "repositoryName": r, "sourceCommitId": _ZERO}
+    return {
+        "CreateRepository": {"repositoryName": r},  # exists: refused after authorization
+        "GetRepository": {"repositoryName": r},
+        "BatchGetRepositories": {"repositoryNames": [r]},
+        "ListRepositories": {},
+        "DeleteRepository": {"repositoryName": w.doomed},
+        "UpdateRepositoryName": {"oldName": w.doomed, "newName": r},  # the new name is taken
+        "UpdateRepositoryDescription": {"repositoryName": r, "repositoryDescription": a.label},
+        "CreateBranch": {"repositoryName": r, "branchName": _unique("b"), "commitId": w.main},
+        "GetBranch": {"repositoryName": r, "branchName": "main"},
+        "ListBranches": {"repositoryName": r},
+        "DeleteBranch": {"repositoryName": r, "branchName": "no-such-branch"},
+        "UpdateDefaultBranch": {"repositoryName": r, "defaultBranchName": "main"},
+        "GetFile": {"repositoryName": r, "filePath": "README.md"},
+        "GetFolder": {"repositoryName": r, "folderPath": "/"},
+        "GetBlob": {"repositoryName": r, "blobId": w.readme_blob},
+        "GetCommit": {"repositoryName": r, "commitId": w.main},
+        "BatchGetCommits": {"repositoryName": r, "commitIds": [w.main]},
+        "GetDifferences": {
+            "repositoryName": r,
+            "beforeCommitSpecifier": w.main,
+            "afterCommitSpecifier": w.feature,
+        },
+        "ListFileCommitHistory": {"repositoryName": r, "filePath": "README.md"},
+        "PutFile": {
+            "repositoryName": r,
+            "branchName": "scratch",
+            "filePath": f"{a.label}.txt",
+            "fileContent": "eA==",
+            "parentCommitId": w.main,
+        },
+        "DeleteFile": {
+            "repositoryName": r,
+            "branchName": "scratch",
+            "filePath": "docs/a.txt",
+            "parentCommitId": _ZERO,
+        },
+        "CreateCommit": {
+            "repositoryName": r,
+            "branchName": "scratch",
+            "parentCommitId": _ZERO,
+            "putFiles": [{"filePath": "c.txt", "fileContent": "eA=="}],
+        },
+        "MergeBranchesByFastForward": into_base,
+        "MergeBranchesBySquash": into_base,
+        "MergeBranchesByThreeWay": into_base,
+        "CreateUnreferencedMergeCommit": three_way,
+        "GetMergeOptions": {"repositoryName": r, **commits},
+        "GetMergeCommit": {"repositoryName": r, **commits},
+        "GetMergeConflicts": three_way,
+        "DescribeMergeConflicts": {**three_way, "filePath": "feature.txt"},
+        "BatchDescribeMergeConflicts": three_way,
+        "CreatePullRequest": {
+            "title": a.label,
+            "targets": [
+                {"repositoryName": r, "sourceReference": "feature", "destinationReference": "main"}
+            ],
+        },
+        "ListPullRequests": {"repositoryName": r},
+        "GetPullRequest": {"pullRequestId": pr},
+        "DescribePullRequestEvents": {"pullRequestId": pr},
+        "UpdatePullRequestTitle": {"pullRequestId": pr, "title": f"matrix ({a.label})"},
+        "UpdatePullRequestDescription": {"pullRequestId": pr, "description": a.label},
+        "UpdatePullRequestStatus": {"pullRequestId": pr, "pullRequestStatus": "OPEN"},
+        "MergePullRequestByFastForward": merge_pr,
+        "MergePullRequestBySquash": merge_pr,
+        "MergePullRequestByThreeWay": merge_pr,
+        "CreatePullRequestApprovalRule": {
+            "pullRequestId": pr,
+            "approvalRuleName": _unique("rule"),
+            "approvalRuleContent": _RULE,
+        },
+        "UpdatePullRequestApprovalRuleContent": {
+            "pullRequestId": pr,
+            "approvalRuleName": "no-such-rule",
+            "newRuleContent": _RULE,
+        },
+        "DeletePullRequestApprovalRule": {"pullRequestId": pr, "approvalRuleName": "no-such-rule"},
+        "UpdatePullRequestApprovalState": {**on_pr, "approvalState": "APPROVE"},
+        "GetPullRequestApprovalStates": on_pr,
+        "EvaluatePullRequestApprovalRules": on_pr,
+        "GetPullRequestOverrideState": on_pr,
+        "OverridePullRequestApprovalRules": {**on_pr, "overrideStatus": "OVERRIDE"},
+        "CreateApprovalRuleTemplate": {
+            "approvalRuleTemplateName": _unique("template"),
+            "approvalRuleTemplateContent": _RULE,
+        },
+        "GetApprovalRuleTemplate": template,
+        "ListApprovalRuleTemplates": {},
+        "DeleteApprovalRuleTemplate": {"approvalRuleTemplateName": "no-such-template"},
+        "UpdateApprovalRuleTemplateName": {
+            "oldApprovalRuleTemplateName": "no-such-template",
+            "newApprovalRuleTemplateName": _unique("template"),
+        },
+        "UpdateApprovalRuleTemplateDescription": {
+            **template,
+            "approvalRuleTemplateDescription": a.label,
+        },
+        "UpdateApprovalRuleTemplateContent": {**template, "newRuleContent": _RULE},
+        "ListRepositoriesForApprovalRuleTemplate": template,
+        "AssociateApprovalRuleTemplateWithRepository": {**template, "repositoryName": r},
+        "DisassociateApprovalRuleTemplateFromRepository": {**template, "repositoryName": r},
+        "BatchAssociateApprovalRuleTemplateWithRepositories": {**template, "repositoryNames": [r]},
+        "BatchDisassociateApprovalRuleTemplateFromRepositories": {
+            **template,
+            "repositoryNames": [r],
+        },
+        "ListAssociatedApprovalRuleTemplatesForRepository": {"repositoryName": r},
+        "PostCommentForPullRequest": {
+            "pullRequestId": pr,
+            "repositoryName": r,
+            "beforeCommitId": w.main,
+            "afterCommitId": w.feature,
+            "content": a.label,
+        },
+        "PostCommentForComparedCommit": {
+            "repositoryName": r,
+            "beforeCommitId": w.main,
+            "afterCommitId": w.feature,
+            "content": a.label,
+        },
+        "PostCommentReply": {"inReplyTo": w.comment, "content": a.label},
+        "GetComment": {"commentId": w.comment},
+        "GetCommentReactions": {"commentId": w.comment},
+        "GetCommentsForPullRequest": {"pullRequestId": pr},
+        "GetCommentsForComparedCommit": {
+            "repositoryName": r,
+            "beforeCommitId": w.main,
+            "afterCommitId": w.feature,
+        },
+        "UpdateComment": {"commentId": a.spare.get("own_comment", w.comment), "content": a.label},
+        # Deleted by the first allowed principal; CommentDeletedException for the next.
+        "DeleteCommentContent": {"commentId": w.doomed_comment},
+        "PutCommentReaction": {"commentId": w.comment, "reactionValue": ":thumbsup:"},
+        "TagResource": {"resourceArn": w.arn(), "tags": {"matrix": a.label}},
+        "UntagResource": {"resourceArn": w.arn(), "tagKeys": ["matrix"]},
+        "ListTagsForResource": {"resourceArn": w.arn()},
+        "PutRepositoryTriggers": {"repositoryName": r, "triggers": [_TRIGGER]},
+        "GetRepositoryTriggers": {"repositoryName": r},
+        "TestRepositoryTriggers": {"repositoryName": r, "triggers": [_TRIGGER]},
+    }
+
+
+def codepipeline_requests(w: World, a: Actor) -> dict[str, dict[str, Any]]:
+    """Each CodePipeline operation's request: reads on the real pipeline, changes on a
+    pipeline or execution that does not exist (refused after authorization), so no row
+    starts a build or ends the executions the web rows read."""
+    p, missing = w.pipeline, "no-such-pipeline"
+    definition = {"name": missing, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/matrix", "stages": []}
+    unknown_execution = str(uuid.UUID(int=0))
+    return {
+        "CreatePipeline": {"pipeline": {**definition, "name": p}},  # the name is taken
+        "GetPipeline": {"name": p},
+        "UpdatePipeline": {"pipeline": definition},
+        "DeletePipeline": {"name": missing},
+        "ListPipelines": {},
+        "StartPipelineExecution": {"name": missing},
+        "GetPipelineExecution": {"pipelineName": p, "pipelineExecutionId": w.execution},
+        "ListPipelineExecutions": {"pipelineName": p},
+        "GetPipelineState": {"name": p},
+        "PutApprovalResult": {
+            "pipelineName": w.gate_pipeline,
+            "stageName": "Gate",
+            "actionName": "Gate",
+            "result": {"summary": "no", "status": "Rejected"},
+            "token": unknown_execution,
+        },
+        "RetryStageExecution": {
+            "pipelineName": p,
+            "stageName": "Build",
+            "pipelineExecutionId": w.execution,
+            "retryMode": "FAILED_ACTIONS",
+        },
+        "StopPipelineExecution": {"pipelineName": p, "pipelineExecutionId": unknown_execution},
+        "ListActionExecutions": {"pipelineName": p},
+    }
+
+
+def api_rows(w: World, a: Actor) -> dict[tuple[str, str], dict[str, Any]]:
+    rows = {("codecommit", op): body for op, body in codecommit_requests(w, a).items()}
+    rows |= {("codepipeline", op): body for op, body in codepipeline_requests(w, a).items()}
+    return rows
+
+
+def api_decision(label: str, status: int, answer: dict[str, Any]) -> str:
+    kind = str(answer.get("__type", "")).rpartition("#")[2]
+    if status >= 500:
+        return f"error {status} {kind}"
+    if kind == "AccessDeniedException" or (label == ANONYMOUS and kind in UNAUTHENTICATED):
+        return "denied"
+    return "allowed"
+
+
+# -- the web rows: one request per route (POST forms carry the session's CSRF token) ------
+
+WebRequest = tuple[str, str, dict[str, str] | None]
+
+
+def _get(path: str) -> WebRequest:
+    return ("GET", path, None)
+
+
+def _post(path: str, **form: str) -> WebRequest:
+    return ("POST", path, form)
+
+
+def web_requests(w: World, a: Actor) -> dict[str, WebRequest]:
+    """Each route's request for actor `a`, in the order they run: pages, then forms,
+    then the forms that delete something of the actor's own, sign-out last."""
+    repo = f"/repositories/{w.repo}"
+    pr = f"{repo}/pull-requests/{w.pull}"
+    hooks = f"{repo}/settings/webhooks"
+    rules = f"{repo}/settings/notifications"
+    templates = f"{repo}/settings/approval-templates"
+    build = f"/pipelines/{w.pipeline}/executions/{w.execution}"
+    gate = f"/pipelines/{w.gate_pipeline}/executions/{w.gate_execution}"
+    log = f"{build}/log/Build/Build"
+    spare = a.spare
+    no_id = "APKANOSUCHKEY0000000"
+    merge = {"strategy": "FAST_FORWARD_MERGE", "source_commit": _ZERO}
+    return {
+        "web-style": _get("/static/style.css"),
+        "web-static": _get("/static/site.js"),
+        "web-signin-page": _get("/sign-in"),
+        "web-signin": _post("/sign-in", username="nobody", password="wrong"),
+        "web-password-page": _get("/settings/password"),
+        "web-password": _post(
+            "/settings/password",
+            current_password="wrong",
+            new_password="new-password-123",
+            confirm_password="new-password-123",
+        ),
+        "web-repositories": _get("/"),
+        "web-repository": _get(repo),
+        "web-tree": _get(f"{repo}/tree/main/docs"),
+        "web-blob": _get(f"{repo}/blob/main/README.md"),
+        "web-blame": _get(f"{repo}/blame/main/README.md"),
+        "web-raw": _get(f"{repo}/raw/main/README.md"),
+        "web-history": _get(f"{repo}/history/main/README.md"),
+        "web-log": _get(f"{repo}/log/main"),
+        "web-commit": _get(f"{repo}/commit/{w.feature}"),
+        "web-compare": _get(f"{repo}/compare/main...feature"),
+        "web-pulls": _get(f"{repo}/pull-requests"),
+        "web-pull-new-page": _get(f"{repo}/pull-requests/new?source=feature&destination=main"),
+        "web-pull": _get(pr),
+        "web-repo-settings": _get(f"{repo}/settings"),
+        "web-webhooks": _get(hooks),
+        "web-webhook": _get(f"{hooks}/{w.webhook}"),
+        "web-notifications": _get(rules),
+        "web-approval-templates": _get(templates),
+        "web-pipelines": _get("/pipelines"),
+        "web-repo-pipelines": _get(f"{repo}/pipelines"),
+        "web-pipeline": _get(f"/pipelines/{w.pipeline}"),
+        "web-pipeline-execution": _get(build),
+        "web-pipeline-log": _get(log),
+        "web-pipeline-log-text": _get(f"{log}/download"),
+        "web-pipeline-log-events": _get(f"{log}/events"),
+        "web-pipeline-artifact": _get(f"{build}/artifacts/BuildOut.zip"),
+        "web-ssh-keys": _get("/settings/ssh-keys"),
+        "web-credentials": _get("/settings/credentials"),
+        "web-admin": _get("/admin"),
+        "web-admin-users": _get("/admin/users"),
+        "web-admin-user": _get("/admin/users/admin"),
+        "web-admin-groups": _get("/admin/groups"),
+        "web-admin-group": _get("/admin/groups/no-such-group"),
+        "web-admin-policies": _get("/admin/policies"),
+        "web-admin-policy-new": _get("/admin/policies/new"),
+        "web-admin-policy": _get("/admin/policies/GitServerReadOnly"),
+        "web-admin-simulate": _get("/admin/simulate"),
+        "web-admin-audit": _get("/admin/audit"),
+        # Forms.
+        "web-pull-create": _post(
+            f"{repo}/pull-requests/new", source="feature", destination="main", title=a.label
+        ),
+        "web-pull-comment": _post(
+            f"{pr}/comments", before=w.main, after=w.feature, content=a.label
+        ),
+        "web-pull-reply": _post(f"{pr}/comments/{w.comment}/replies", content=a.label),
+        "web-pull-edit": _post(
+            f"{pr}/comments/{spare.get('own_comment', w.comment)}", content=a.label
+        ),
+        "web-pull-react": _post(f"{pr}/comments/{w.comment}/reaction", reaction=":thumbsup:"),
+        "web-pull-approval": _post(f"{pr}/approval", revision=w.revision, state="APPROVE"),
+        "web-pull-override": _post(f"{pr}/override", revision=w.revision, status="OVERRIDE"),
+        "web-pull-status": _post(f"{pr}/status", status="OPEN"),
+        "web-pull-merge": _post(f"{pr}/merge", **merge),
+        "web-pull-merge-when-green": _post(f"{pr}/merge-when-green", **merge),
+        "web-pull-merge-when-green-cancel": _post(f"{pr}/merge-when-green/cancel"),
+        "web-repo-description": _post(f"{repo}/settings/description", description=a.label),
+        "web-repo-default-branch": _post(f"{repo}/settings/default-branch", branch="main"),
+        "web-repo-require-status": _post(f"{repo}/settings/required-checks", context="ci/x"),
+        "web-repo-unrequire-status": _post(
+            f"{repo}/settings/required-checks/remove", context="ci/x"
+        ),
+        "web-webhook-add": _post(hooks, url=UNREACHABLE, events="push"),
+        "web-webhook-edit": _post(f"{hooks}/{w.webhook}/edit", url=UNREACHABLE, events="push"),
+        "web-webhook-test": _post(f"{hooks}/{w.webhook}/test"),
+        "web-webhook-redeliver": _post(f"{hooks}/{w.webhook}/deliveries/{w.delivery}/redeliver"),
+        "web-notification-add": _post(
+            rules,
+            name=_unique("rule"),
+            events="codecommit-repository-branches-and-tags-created",
+            emails="matrix@example.com",
+        ),
+        "web-approval-template-associate": _post(templates, template=w.template),
+        "web-approval-template-disassociate": _post(
+            f"{templates}/disassociate", template=w.template
+        ),
+        "web-pipeline-retry": _post(f"{build}/retry", stage="Build"),
+        "web-pipeline-approve": _post(
+            f"{gate}/approval", stage="Gate", action="Gate", decision="reject", comment="no"
+        ),
+        "web-pipeline-stop": _post(f"{gate}/stop", reason="matrix"),
+        "web-pipeline-start": _post(f"/pipelines/{w.gate_pipeline}/start"),
+        "web-ssh-key-add": _post("/settings/ssh-keys", key="not a key"),
+        "web-ssh-key-status": _post(
+            f"/settings/ssh-keys/{spare.get('ssh_key', no_id)}/status", status="Active"
+        ),
+        "web-git-credential-add": _post("/settings/credentials/git"),
+        "web-git-credential-status": _post(
+            f"/settings/credentials/git/{spare.get('credential', no_id)}/status",
+            status="Active",
+        ),
+        "web-access-key-add": _post("/settings/credentials/keys"),
+        "web-access-key-status": _post(
+            f"/settings/credentials/keys/{spare.get('access_key', no_id)}/status", status="Active"
+        ),
+        "web-admin-user-create": _post(
+            "/admin/users", name=_unique("victim"), password="victim-password-123"
+        ),
+        "web-admin-user-attach": _post("/admin/users/admin/policies", policy="GitServerReadOnly"),
+        "web-admin-user-detach": _post(
+            "/admin/users/admin/policies/detach", policy="GitServerFullAccess"
+        ),
+        "web-admin-user-join": _post("/admin/users/admin/groups", group="no-such-group"),
+        "web-admin-user-leave": _post("/admin/users/admin/groups/remove", group="no-such-group"),
+        "web-admin-group-create": _post("/admin/groups", name=_unique("group")),
+        "web-admin-group-attach": _post(
+            "/admin/groups/no-such-group/policies", policy="GitServerReadOnly"
+        ),
+        "web-admin-group-detach": _post(
+            "/admin/groups/no-such-group/policies/detach", policy="GitServerReadOnly"
+        ),
+        "web-admin-group-add": _post("/admin/groups/no-such-group/members", user="admin"),
+        "web-admin-group-remove": _post("/admin/groups/no-such-group/members/remove", user="admin"),
+        "web-admin-policy-create": _post(
+            "/admin/policies", name=_unique("policy"), document='{"Version": "2012-10-17"}'
+        ),
+        "web-admin-policy-update": _post(
+            "/admin/policies/GitServerReadOnly", document='{"Version": "2012-10-17"}'
+        ),
+        # Forms that delete: each actor's own thing, so every allowed one finds it.
+        "web-pull-delete": _post(f"{pr}/comments/{spare.get('comment', w.doomed_comment)}/delete"),
+        "web-webhook-delete": _post(f"{hooks}/{spare.get('webhook', w.webhook)}/delete"),
+        "web-notification-delete": _post(f"{rules}/{spare.get('rule', w.rule)}/delete"),
+        "web-ssh-key-delete": _post(f"/settings/ssh-keys/{spare.get('ssh_key', no_id)}/delete"),
+        "web-git-credential-delete": _post(
+            f"/settings/credentials/git/{spare.get('credential', no_id)}/delete"
+        ),
+        "web-access-key-delete": _post(
+            f"/settings/credentials/keys/{spare.get('access_key', no_id)}/delete"
+        ),
+        "web-admin-user-delete": _post("/admin/users/no-such-user/delete"),
+        "web-admin-group-delete": _post("/admin/groups/no-such-group/delete"),
+        "web-signout": _post("/sign-out"),
+    }
+
+
+def web_decision(name: str, page: Page) -> str:
+    if page.status >= 500:
+        return f"error {page.status}"
+    if page.status in {403, 404}:
+        return "denied"
+    to_sign_in = page.status in {302, 303} and page.location.startswith("/sign-in")
+    # Signing out answers with the sign-in page: that is its success.
+    if to_sign_in and name != "web-signout":
+        return "denied"
+    return "allowed"
+
+
+def web_call(world: World, actor: Actor, name: str, request: WebRequest) -> Page:
+    _, path, form = request
+    browser = actor.browser or Browser(world.server)
+    if form is None:
+        return browser.get(path)
+    token = actor.csrf
+    if name == "web-signin":  # the sign-in form's own token, from its page (signed out)
+        browser = Browser(world.server)
+        found = CSRF.search(browser.get("/sign-in").body)
+        token = found.group(1) if found else ""
+    return browser.post(path, {"csrf": token, **form} if token else form)
+
+
+# -- git: clone and push over HTTP and SSH, archive over SSH --------------------------------
+
+
+def git_url(world: World, actor: Actor, transport: str) -> str:
+    if transport == "ssh":
+        user = actor.spare.get("ssh_key", "anonymous")
+        return f"ssh://{user}@127.0.0.1:{world.server.ssh_port}/v1/repos/{world.repo}"
+    if actor.label == ANONYMOUS:
+        return f"{world.server.base_url}/v1/repos/{world.repo}"
+    auth = ":".join(urllib.parse.quote(p, safe="") for p in (actor.git_user, actor.git_password))
+    return f"http://{auth}@127.0.0.1:{world.server.port}/v1/repos/{world.repo}"
+
+
+def git_call(world: World, actor: Actor, service: str, transport: str) -> tuple[str, str]:
+    """Run the git command that uses `service`; its decision and stderr."""
+    env = actor.ssh.git_env() if transport == "ssh" and actor.ssh else {}
+    url = git_url(world, actor, transport)
+    work = world.tmp / "work"
+    if service == "git-upload-pack":
+        target = world.tmp / "clones" / f"{actor.label}-{transport}"
+        args = ["clone", "-q", "--bare", url, str(target)]
+    elif service == "git-receive-pack":
+        args = ["push", "-q", url, f"main:refs/heads/push-{actor.label}-{transport}"]
+    else:
+        args = ["archive", f"--remote={url}", "-o", str(world.tmp / "a.tar"), "main"]
+    done = world.git(*args, cwd=work, check=False, env=env, timeout=60)
+    if done.returncode == 0:
+        return "allowed", ""
+    if any(word in done.stderr for word in GIT_DENIALS):
+        return "denied", done.stderr.strip()
+    return "error", done.stderr.strip()
+
+
+# -- the tests ----------------------------------------------------------------------------
+
+
+def _mismatch(principal: str, row: str, need: Need, got: str, detail: str) -> str | None:
+    want = "allowed" if expected_allowed(principal, need) else "denied"
+    return None if got == want else f"{row} / {principal}: expected {want}, got {got} {detail}"
+
+
+def test_every_operation_has_a_row(world: World) -> None:
+    """A new operation without a row fails here."""
+    actor = world.actors[ANONYMOUS]
+    registered = {("codecommit", op) for op in operation_table()}
+    registered |= {("codepipeline", op) for op in pipeline_operation_table()}
+    assert set(api_rows(world, actor)) == registered
+
+
+def test_every_web_route_has_a_row(world: World) -> None:
+    """A new web route without a row (in the table and in the requests) fails here."""
+    app = web.Application()
+    WebUI(cast(Any, None)).install(app)
+    names = {resource.name for resource in app.router.resources() if resource.name}
+    assert set(WEB) == names
+    assert set(web_requests(world, world.actors[ANONYMOUS])) == names
+
+
+def test_every_git_service_has_a_row() -> None:
+    assert set(GIT) == set(SERVICES)
+
+
+Cell = tuple[str, Need, str, str]  # row, what it needs, the decision seen, its evidence
+
+
+def _run(world: World, kind: str, cells_of: Callable[[Actor], list[Cell]]) -> None:
+    """Drive every principal's row at once (one thread each: the rows of one principal
+    run in order, and no row's allowed answer depends on another principal's), then
+    report every mismatch."""
+    with ThreadPoolExecutor(len(PRINCIPALS)) as pool:
+        results = dict(zip(PRINCIPALS, pool.map(cells_of, world.actors.values()), strict=True))
+    mismatches = [
+        found
+        for label, cells in results.items()
+        for row, row_need, got, detail in cells
+        if (found := _mismatch(label, row, row_need, got, detail))
+    ]
+    count = sum(len(cells) for cells in results.values())
+    print(f"{kind}: {count} cells ({count // len(PRINCIPALS)} rows x {len(PRINCIPALS)})")
+    assert not mismatches, f"{len(mismatches)} of {count} {kind} cells differ:\n" + "\n".join(
+        sorted(mismatches)
+    )
+
+
+def test_api_matrix(world: World) -> None:
+    def cells(actor: Actor) -> list[Cell]:
+        found = []
+        for (service, operation), body in api_rows(world, actor).items():
+            status, answer = api(world.server, actor.key, service, operation, body)
+            message = str(answer.get("message", ""))[:120]
+            detail = f"({status} {answer.get('__type', '')}: {message})"
+            row = f"{service}:{operation}"
+            got = api_decision(actor.label, status, answer)
+            found.append((row, api_need(service, operation), got, detail))
+        return found
+
+    _run(world, "API", cells)
+
+
+def test_git_matrix(world: World) -> None:
+    def cells(actor: Actor) -> list[Cell]:
+        found = []
+        for service in SERVICES:
+            # Smart HTTP serves upload-pack and receive-pack; SSH all three.
+            transports = ("http", "ssh") if service != "git-upload-archive" else ("ssh",)
+            for transport in transports:
+                got, stderr = git_call(world, actor, service, transport)
+                found.append((f"{service} ({transport})", GIT[service], got, stderr[-200:]))
+        return found
+
+    _run(world, "git", cells)
+
+
+def test_web_matrix(world: World) -> None:
+    _wait_for_pipelines(world)
+
+    def cells(actor: Actor) -> list[Cell]:
+        if actor.label != ANONYMOUS:
+            actor.browser = signed_in(world.server, actor.user, actor.password)
+            actor.csrf = actor.browser.csrf()
+        found = []
+        for name, request in web_requests(world, actor).items():
+            page = web_call(world, actor, name, request)
+            detail = f"({page.status} {page.location} {_summary(page.body)})"
+            found.append((f"{name} {request[1]}", WEB[name], web_decision(name, page), detail))
+        return found
+
+    _run(world, "web", cells)
+
+
+def _summary(body: str) -> str:
+    text = " ".join(body.split())
+    start = text.find("<main")
+    return text[start : start + 160] if start >= 0 else text[:160]
