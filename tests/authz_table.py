@@ -33,7 +33,7 @@ FULL_ACCESS = "full-access"
 PRINCIPALS = (ANONYMOUS, NO_POLICY, READ_ONLY, DENIED_REPO, POWER_USER, FULL_ACCESS)
 
 _OWN_USER = "arn:aws:iam::*:user/${aws:username}"
-_LIST_USERS = {
+_LIST_USERS: dict[str, object] = {
     "Sid": "IAMReadOnlyListAccess",
     "Effect": "Allow",
     "Action": ["iam:ListUsers"],

@@ -43,6 +43,7 @@ from tests.authz_table import (
     DENIED_REPO,
     GIT,
     MANAGED,
+    NO_POLICY,
     PRINCIPALS,
     WEB,
     Need,
@@ -662,19 +663,24 @@ def web_requests(w: World, a: Actor) -> dict[str, WebRequest]:
     gate = f"/pipelines/{w.gate_pipeline}/executions/{w.gate_execution}"
     log = f"{build}/log/Build/Build"
     spare = a.spare
+    signer = a if a.label != ANONYMOUS else w.actors[NO_POLICY]
     no_id = "APKANOSUCHKEY0000000"
     merge = {"strategy": "FAST_FORWARD_MERGE", "source_commit": _ZERO}
     return {
         "web-style": _get("/static/style.css"),
         "web-static": _get("/static/site.js"),
         "web-signin-page": _get("/sign-in"),
-        "web-signin": _post("/sign-in", username="nobody", password="wrong"),
+        # Real credentials (the anonymous visitor has the no-policy user's): a failed
+        # attempt would count against 127.0.0.1 in the shared server's sign-in throttle.
+        "web-signin": _post("/sign-in", username=signer.user, password=signer.password),
         "web-password-page": _get("/settings/password"),
+        # Refused for a confirmation that differs, before the current password is
+        # checked (and so without a throttled failure).
         "web-password": _post(
             "/settings/password",
-            current_password="wrong",
+            current_password=a.password,
             new_password="new-password-123",
-            confirm_password="new-password-123",
+            confirm_password="other-password-456",
         ),
         "web-repositories": _get("/"),
         "web-repository": _get(repo),
