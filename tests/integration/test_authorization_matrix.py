@@ -11,6 +11,7 @@ right. Every mismatch is listed at once, so one run shows the whole matrix's sta
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import http.client
 import io
@@ -29,6 +30,7 @@ from unittest.mock import patch
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -41,6 +43,7 @@ from gitserver.web.site import WebUI
 from tests.authz_table import (
     ANONYMOUS,
     DENIED_REPO,
+    FULL_ACCESS,
     GIT,
     MANAGED,
     NO_POLICY,
@@ -893,12 +896,25 @@ def test_every_operation_has_a_row(world: World) -> None:
 
 
 def test_every_web_route_has_a_row(world: World) -> None:
-    """A new web route without a row (in the table and in the requests) fails here."""
+    """A new web route without a row (in the table and in the requests) fails here, and
+    each row's request reaches the route it is the row of (a request that missed would
+    be a "not found" page, which reads as a denial)."""
     app = web.Application()
     WebUI(cast(Any, None)).install(app)
     names = {resource.name for resource in app.router.resources() if resource.name}
     assert set(WEB) == names
-    assert set(web_requests(world, world.actors[ANONYMOUS])) == names
+    requests = web_requests(world, world.actors[FULL_ACCESS])
+    assert set(requests) == names
+
+    async def routed() -> dict[str, str | None]:
+        found = {}
+        for name, (method, path, _) in requests.items():
+            match = await app.router.resolve(make_mocked_request(method, path))
+            resource = match.route.resource
+            found[name] = resource.name if resource is not None else None
+        return found
+
+    assert asyncio.run(routed()) == {name: name for name in requests}
 
 
 def test_every_git_service_has_a_row() -> None:
