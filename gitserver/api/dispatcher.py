@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -258,12 +259,44 @@ def _json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError("SerializationException", "The request body is not valid JSON") from None
     except RecursionError:
         # No CodeCommit or CodePipeline input is more than a few levels deep.
         raise ApiError("SerializationException", "The request body is nested too deeply") from None
+    if _ESCAPES.search(body) and not _all_text(value):
+        raise ApiError(
+            "SerializationException",
+            "The request body holds a string with NUL or an unpaired surrogate (\\u0000, "
+            "\\ud800-\\udfff): not text any name, message or path can hold",
+        )
+    return value
+
+
+# JSON escapes that decode to what no git name, SQL text column or file path can hold:
+# NUL, and surrogates (a pair is fine; a lone one cannot even be written as UTF-8).
+_ESCAPES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _all_text(value: Any) -> bool:
+    """Whether every string in a decoded body (keys too) is NUL-free UTF-8 text."""
+    pending = [value]
+    while pending:  # a loop, not recursion: json.loads took it nearly as deep as it goes
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+        elif isinstance(item, str):
+            if "\0" in item:
+                return False
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _reply(

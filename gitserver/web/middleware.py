@@ -70,6 +70,8 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             response = web.Response(status=exc.status, headers={"Location": location})
         else:
             response = error_page(request, exc.status, exc.text or "")
+            if exc.status == 413:
+                response.force_close()  # the rest of the body is not read: end the connection
     except ConnectionResetError:
         raise  # the client left mid-download: there is no one to show a page to
     except Exception as exc:
@@ -131,6 +133,10 @@ async def _load_viewer(request: web.Request) -> None:
 
 async def _check_csrf(request: web.Request) -> None:
     """Refuse a POST whose form token is not this browser's (403, nothing changed)."""
+    size, limit = request.content_length, request.client_max_size
+    if size is not None and limit and size > limit:
+        # aiohttp would read `limit` bytes before refusing: the header already says no.
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
     form = await request.post()
     sent = form.get("csrf")
     viewer: Viewer | None = request.get(VIEWER)
