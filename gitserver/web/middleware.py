@@ -70,8 +70,6 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             response = web.Response(status=exc.status, headers={"Location": location})
         else:
             response = error_page(request, exc.status, exc.text or "")
-            if exc.status == 413:
-                response.force_close()  # the rest of the body is not read: end the connection
     except ConnectionResetError:
         raise  # the client left mid-download: there is no one to show a page to
     except Exception as exc:
