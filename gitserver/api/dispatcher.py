@@ -14,6 +14,7 @@ handler, and the output shaped by the model. Every response carries `x-amzn-Requ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -80,6 +81,7 @@ class CodeCommitApi:
         prefix: str = "",
         regions: Sequence[str] = (),
         max_request: int = 16 * 1024 * 1024,
+        body_idle_timeout: float = 60.0,
         trusted_proxies: tuple[Network, ...] = (),
         on_failed_login: Callable[[FailedLogin], None] | None = None,
         fronts: Sequence[Front] = (),
@@ -95,6 +97,7 @@ class CodeCommitApi:
         self.prefix = prefix.rstrip("/")
         self.regions = frozenset(regions)
         self.max_request = max_request
+        self.body_idle_timeout = body_idle_timeout
         self.trusted_proxies = trusted_proxies
         self.on_failed_login = on_failed_login
 
@@ -130,19 +133,34 @@ class CodeCommitApi:
             if error is None:
                 log.exception("API operation failed", extra={"request_id": info.request_id})
                 error = ApiError("InternalFailure", "The server failed to process the request", 500)
-            return _reply(
+            reply = _reply(
                 info, error.status, {"__type": error.aws_type, "message": error.message}, error
             )
+            if error.status in (408, 413):
+                reply.force_close()  # the body was not read to its end: no keep-alive
+            return reply
 
     async def _body(self, request: web.Request) -> bytes:
+        """The whole body, refused past `max_request` (unread) or stalled past the idle
+        timeout (the answer then closes the connection)."""
         if request.content_length is not None and request.content_length > self.max_request:
             raise ApiError("SerializationException", "The request body is too large", 413)
         body = bytearray()
-        async for chunk in request.content.iter_chunked(65536):
+        while True:
+            try:
+                async with asyncio.timeout(self.body_idle_timeout):
+                    chunk = await request.content.readany()
+            except TimeoutError:
+                raise ApiError(
+                    "RequestTimeout",
+                    f"The request body stalled for {self.body_idle_timeout:g} s",
+                    408,
+                ) from None
+            if not chunk:
+                return bytes(body)
             body += chunk
             if len(body) > self.max_request:
                 raise ApiError("SerializationException", "The request body is too large", 413)
-        return bytes(body)
 
     def _operation(self, target: str) -> _Resolved:
         prefix, _, name = target.partition(".")

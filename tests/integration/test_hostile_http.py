@@ -18,7 +18,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -453,3 +453,51 @@ def test_huge_bodies_are_413_without_being_read(server: Server, site: SimpleName
             answer = _response(sock)
         assert answer.startswith(b"HTTP/1.1 413"), (path, answer[:300])
         assert b"Traceback" not in answer
+
+
+def _closed_within(sock: socket.socket, trickle: bytes, interval: float) -> int:
+    """Send `trickle` a byte at a time; how many bytes went out before the server closed."""
+    sock.setblocking(False)
+    for sent, byte in enumerate(trickle):
+        try:
+            sock.send(bytes([byte]))
+            if sock.recv(65536) == b"":
+                return sent
+        except BlockingIOError:
+            pass
+        except (BrokenPipeError, ConnectionResetError):
+            return sent
+        time.sleep(interval)
+    return len(trickle)
+
+
+def test_slow_clients_are_cut_off_on_every_front_end(
+    make_server: Callable[..., Server],
+) -> None:
+    """A header trickled a byte at a time is cut at the header deadline, and a body that
+    stops is answered and closed, on the API and web routes as on git's (tested there)."""
+    server = make_server(
+        "--no-ssh",
+        env={"GITSERVER_HTTP_HEADER_TIMEOUT": "1", "GITSERVER_HTTP_BODY_IDLE_TIMEOUT": "1"},
+    )
+    trickle = b"X-Slow: " + b"a" * 400 + b"\r\n\r\n"  # 400 x 50 ms: 20 s if never cut
+    for start in (
+        b"POST / HTTP/1.1\r\n",
+        b"GET /sign-in HTTP/1.1\r\n",
+        b"GET /metrics HTTP/1.1\r\n",
+    ):
+        with _connect(server) as sock:
+            sock.sendall(start + b"Host: x\r\n")
+            assert _closed_within(sock, trickle, 0.05) < len(trickle), start
+    for path, content_type in (
+        ("/", "application/x-amz-json-1.1"),
+        ("/sign-in", "application/x-www-form-urlencoded"),
+    ):
+        with _connect(server) as sock:
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: 1000\r\n\r\n{{}}".encode()
+            )
+            answer = _response(sock)  # answered at the idle timeout, not waited on forever
+        assert answer.startswith(b"HTTP/1.1 408"), (path, answer[:300])
+        assert b"connection: close" in answer.lower()
