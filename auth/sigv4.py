@@ -17,18 +17,33 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 SERVICE = "codecommit"
-_GIT_PASSWORD = re.compile(r"(\d{8}T\d{6})Z([0-9a-f]{64})")
+# ASCII only: `\d` alone also matches other scripts' digits ("٢٠٢٦..."), which no
+# signer writes.
+_GIT_PASSWORD = re.compile(r"(\d{8}T\d{6})Z([0-9a-f]{64})", re.ASCII)
 # The password is reused for a whole git command; AWS says it works for about 15 minutes.
 GIT_PASSWORD_WINDOW = timedelta(minutes=15)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+def _utf8(text: str) -> bytes:
+    """`text` as the bytes that came over the wire.
+
+    aiohttp decodes headers and paths with `surrogateescape`, so bytes that are not
+    UTF-8 arrive as lone surrogates: they are signed as the bytes they stand for (what
+    the client signed), and any other surrogate as UTF-8 would carry it. Either way the
+    signature is computed and compared, never a UnicodeEncodeError."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return hmac.new(key, _utf8(message), hashlib.sha256).digest()
 
 
 def signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> bytes:
-    k_date = _hmac(("AWS4" + secret).encode(), date)
+    k_date = _hmac(_utf8("AWS4" + secret), date)
     return _hmac(_hmac(_hmac(k_date, region), service), "aws4_request")
 
 
@@ -38,7 +53,7 @@ def string_to_sign(timestamp: str, region: str, canonical_request: str) -> str:
             "AWS4-HMAC-SHA256",
             timestamp,
             f"{timestamp[:8]}/{region}/{SERVICE}/aws4_request",
-            hashlib.sha256(canonical_request.encode()).hexdigest(),
+            hashlib.sha256(_utf8(canonical_request)).hexdigest(),
         ]
     )
 
@@ -46,9 +61,7 @@ def string_to_sign(timestamp: str, region: str, canonical_request: str) -> str:
 def git_signature(secret: str, timestamp: str, path: str, host: str, region: str) -> str:
     canonical = f"GIT\n{path}\n\nhost:{host}\n\nhost\n"
     key = signing_key(secret, timestamp[:8], region)
-    return hmac.new(
-        key, string_to_sign(timestamp, region, canonical).encode(), "sha256"
-    ).hexdigest()
+    return hmac.new(key, _utf8(string_to_sign(timestamp, region, canonical)), "sha256").hexdigest()
 
 
 def looks_like_git_password(password: str) -> bool:
@@ -92,7 +105,8 @@ _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+"
     r"Credential=(?P<key>[^/\s,]+)/(?P<date>\d{8})/(?P<region>[^/\s,]+)/(?P<service>[^/\s,]+)"
     r"/aws4_request\s*,\s*SignedHeaders=(?P<headers>[a-z0-9;_.-]+)\s*,\s*"
-    r"Signature=(?P<signature>[0-9a-f]{64})\s*"
+    r"Signature=(?P<signature>[0-9a-f]{64})\s*",
+    re.ASCII,  # `\d` and `\s` as AWS means them, not every script's digits and spaces
 )
 _SPACES = re.compile(r"\s+")
 # AWS refuses requests signed more than 15 minutes from its clock, either way.
@@ -183,8 +197,8 @@ def canonical_request(
     payload_hash: str,
 ) -> str:
     """SigV4's canonical request from what arrived on the wire (raw path, raw query)."""
-    path = quote(raw_path or "/", safe="/~")
-    pairs = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in query)
+    path = quote(_utf8(raw_path or "/"), safe="/~")
+    pairs = sorted((quote(_utf8(k), safe="-_.~"), quote(_utf8(v), safe="-_.~")) for k, v in query)
     lines = [method.upper(), path, "&".join(f"{k}={v}" for k, v in pairs)]
     for name in signed_headers:
         values = headers.get(name, ())
@@ -199,10 +213,10 @@ def request_signature(secret: str, signed: SignedRequest, amz_date: str, canonic
             "AWS4-HMAC-SHA256",
             amz_date,
             f"{signed.date}/{signed.region}/{signed.service}/aws4_request",
-            hashlib.sha256(canonical.encode()).hexdigest(),
+            hashlib.sha256(_utf8(canonical)).hexdigest(),
         ]
     )
-    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, _utf8(to_sign), hashlib.sha256).hexdigest()
 
 
 def signature_matches(expected: str, given: str) -> bool:

@@ -247,6 +247,7 @@ class Server:
                 branches=Branches(self.services.db, self.services.git, self.services.store),
                 pipelines=self.services.pipelines,
                 trusted_proxies=parse_networks(settings.trusted_proxies),
+                body_timeout=settings.http_body_idle_timeout,
             )
         )
 
@@ -301,6 +302,7 @@ class Server:
             prefix=settings.api_prefix,
             regions=settings.api_regions,
             max_request=settings.max_api_request,
+            body_idle_timeout=settings.http_body_idle_timeout,
             trusted_proxies=parse_networks(settings.trusted_proxies),
             on_failed_login=self.audit.record_failed_login,
             fronts=[codepipeline],

@@ -14,9 +14,11 @@ handler, and the output shaped by the model. Every response carries `x-amzn-Requ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -79,6 +81,7 @@ class CodeCommitApi:
         prefix: str = "",
         regions: Sequence[str] = (),
         max_request: int = 16 * 1024 * 1024,
+        body_idle_timeout: float = 60.0,
         trusted_proxies: tuple[Network, ...] = (),
         on_failed_login: Callable[[FailedLogin], None] | None = None,
         fronts: Sequence[Front] = (),
@@ -94,6 +97,7 @@ class CodeCommitApi:
         self.prefix = prefix.rstrip("/")
         self.regions = frozenset(regions)
         self.max_request = max_request
+        self.body_idle_timeout = body_idle_timeout
         self.trusted_proxies = trusted_proxies
         self.on_failed_login = on_failed_login
 
@@ -129,19 +133,34 @@ class CodeCommitApi:
             if error is None:
                 log.exception("API operation failed", extra={"request_id": info.request_id})
                 error = ApiError("InternalFailure", "The server failed to process the request", 500)
-            return _reply(
+            reply = _reply(
                 info, error.status, {"__type": error.aws_type, "message": error.message}, error
             )
+            if error.status in (408, 413):
+                reply.force_close()  # the body was not read to its end: no keep-alive
+            return reply
 
     async def _body(self, request: web.Request) -> bytes:
+        """The whole body, refused past `max_request` (unread) or stalled past the idle
+        timeout (the answer then closes the connection)."""
         if request.content_length is not None and request.content_length > self.max_request:
             raise ApiError("SerializationException", "The request body is too large", 413)
         body = bytearray()
-        async for chunk in request.content.iter_chunked(65536):
+        while True:
+            try:
+                async with asyncio.timeout(self.body_idle_timeout):
+                    chunk = await request.content.readany()
+            except TimeoutError:
+                raise ApiError(
+                    "RequestTimeout",
+                    f"The request body stalled for {self.body_idle_timeout:g} s",
+                    408,
+                ) from None
+            if not chunk:
+                return bytes(body)
             body += chunk
             if len(body) > self.max_request:
                 raise ApiError("SerializationException", "The request body is too large", 413)
-        return bytes(body)
 
     def _operation(self, target: str) -> _Resolved:
         prefix, _, name = target.partition(".")
@@ -258,12 +277,44 @@ def _json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError("SerializationException", "The request body is not valid JSON") from None
     except RecursionError:
         # No CodeCommit or CodePipeline input is more than a few levels deep.
         raise ApiError("SerializationException", "The request body is nested too deeply") from None
+    if _ESCAPES.search(body) and not _all_text(value):
+        raise ApiError(
+            "SerializationException",
+            "The request body holds a string with NUL or an unpaired surrogate (\\u0000, "
+            "\\ud800-\\udfff): not text any name, message or path can hold",
+        )
+    return value
+
+
+# JSON escapes that decode to what no git name, SQL text column or file path can hold:
+# NUL, and surrogates (a pair is fine; a lone one cannot even be written as UTF-8).
+_ESCAPES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _all_text(value: Any) -> bool:
+    """Whether every string in a decoded body (keys too) is NUL-free UTF-8 text."""
+    pending = [value]
+    while pending:  # a loop, not recursion: json.loads took it nearly as deep as it goes
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+        elif isinstance(item, str):
+            if "\0" in item:
+                return False
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _reply(

@@ -20,8 +20,9 @@ from gitserver.store.repositories import RepositoryStore, get_repository
 from gitserver.store.updates import update_ref
 
 _FULL_OID = re.compile(r"[0-9a-f]{40}")
-# git check-ref-format's forbidden characters, and CodeCommit's extra rules (reference §3).
-_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+# git check-ref-format's forbidden characters, and CodeCommit's extra rules (reference §3);
+# and surrogates: a name git and the database can hold is UTF-8 text.
+_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\\ud800-\udfff]")
 
 
 def validate_branch_name(name: str) -> str:
@@ -36,7 +37,7 @@ def validate_branch_name(name: str) -> str:
     elif _FULL_OID.fullmatch(name):
         problem = "it may not be a 40-character hexadecimal string"
     elif _FORBIDDEN.search(name):
-        problem = "it may not contain spaces, control characters or ~ ^ : ? * [ \\"
+        problem = "it may not contain spaces, control characters, surrogates or ~ ^ : ? * [ \\"
     elif name == "@" or ".." in name or "//" in name or "@{" in name:
         problem = "it may not be '@' or contain '..', '//' or '@{'"
     elif name.startswith(("/", ".", "-")) or name.endswith(("/", ".", ".lock")):

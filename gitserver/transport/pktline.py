@@ -14,6 +14,23 @@ class ProtocolError(Exception):
     """The client sent something that is not the git protocol."""
 
 
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def pkt_length(header: bytes | bytearray) -> int:
+    """The length a pkt-line header states: exactly four hex digits, as git reads it.
+
+    `int(header, 16)` alone also takes `+01a`, ` 01a`, `0x1a` and `1_0a`, which git
+    refuses: the server would then read a different command list than git.
+
+    Raises:
+        ProtocolError: anything else.
+    """
+    if len(header) != 4 or not _HEX.issuperset(header):
+        raise ProtocolError(f"bad pkt-line header {bytes(header)!r}")
+    return int(header, 16)
+
+
 def pkt(data: bytes) -> bytes:
     if len(data) + 4 > MAX_PKT:
         raise ValueError("pkt-line too long")
@@ -32,10 +49,7 @@ async def read_pkt(reader: asyncio.StreamReader | object, raw: bytearray) -> byt
     """Read one pkt-line; None for a flush. Appends the bytes read to `raw`."""
     header = await _read_exactly(reader, 4)
     raw += header
-    try:
-        length = int(header, 16)
-    except ValueError:
-        raise ProtocolError(f"bad pkt-line header {header!r}") from None
+    length = pkt_length(header)
     if length == 0:
         return None
     if length < 4 or length > MAX_PKT:
@@ -130,6 +144,21 @@ def rejection_report(request: PushRequest, reasons: dict[str, str]) -> bytes:
 
 
 def ng_line(ref: str, reason: str) -> bytes:
-    """A report-status `ng` pkt-line: git prints `! [remote rejected] ... (reason)`."""
-    reason = reason.replace("\n", " ")[:400]
-    return pkt(f"ng {ref} {reason}\n".encode("utf-8", "surrogateescape"))
+    """A report-status `ng` pkt-line: git prints `! [remote rejected] ... (reason)`.
+
+    The reason is cut to what fits beside the ref: a ref may be nearly as long as a
+    pkt-line (it came in one), and the line must stay one."""
+    head = b"ng " + _wire(ref) + b" "
+    text = _wire(reason.replace("\n", " ")[:400])
+    room = max(0, MAX_PKT - 4 - len(head) - 1)
+    if len(text) > room:  # cut, without leaving half a character
+        text = text[:room].decode("utf-8", "ignore").encode()
+    return pkt(head + text + b"\n")
+
+
+def _wire(text: str) -> bytes:
+    """`text` as the bytes it was read from (refs are surrogate-escaped when decoded)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no decoding made: not from the wire
+        return text.encode("utf-8", "replace")

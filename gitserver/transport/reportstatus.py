@@ -22,6 +22,7 @@ from gitserver.transport.pktline import (
     PushRequest,
     ng_line,
     pkt,
+    pkt_length,
     sideband,
 )
 
@@ -31,10 +32,7 @@ def _split(raw: bytes) -> list[bytes | None]:
     lines: list[bytes | None] = []
     pos = 0
     while pos < len(raw):
-        try:
-            length = int(raw[pos : pos + 4], 16)
-        except ValueError:
-            raise ProtocolError("bad pkt-line header") from None
+        length = pkt_length(raw[pos : pos + 4])
         if length == 0:
             lines.append(None)
             pos += 4
@@ -84,10 +82,7 @@ def _take(buffer: bytearray) -> bytes | None:
     """
     if len(buffer) < 4:
         return None
-    try:
-        length = int(buffer[:4], 16)
-    except ValueError:
-        raise ProtocolError("bad pkt-line header") from None
+    length = pkt_length(buffer[:4])
     size = 4 if length < 4 else length
     if len(buffer) < size:
         return None

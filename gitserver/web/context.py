@@ -86,6 +86,8 @@ class WebDeps:
     # Pipelines, executions and their logs (the pipeline pages and forms).
     pipelines: Pipelines
     trusted_proxies: tuple[Network, ...] = ()
+    # Seconds a form's whole body may take to arrive (forms are small: at most 8 MB).
+    body_timeout: float = 60.0
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
     highlights: HighlightCache = field(default_factory=HighlightCache)

@@ -8,6 +8,7 @@ matched outside git's `/v1/`: git and the CodeCommit API answer in their own for
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -70,6 +71,8 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             response = web.Response(status=exc.status, headers={"Location": location})
         else:
             response = error_page(request, exc.status, exc.text or "")
+            if exc.status in (408, 413):
+                response.force_close()  # the body was not read to its end: no keep-alive
     except ConnectionResetError:
         raise  # the client left mid-download: there is no one to show a page to
     except Exception as exc:
@@ -131,7 +134,15 @@ async def _load_viewer(request: web.Request) -> None:
 
 async def _check_csrf(request: web.Request) -> None:
     """Refuse a POST whose form token is not this browser's (403, nothing changed)."""
-    form = await request.post()
+    size, limit = request.content_length, request.client_max_size
+    if size is not None and limit and size > limit:
+        # aiohttp would read `limit` bytes before refusing: the header already says no.
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+    try:
+        async with asyncio.timeout(deps_of(request).body_timeout):
+            form = await request.post()
+    except TimeoutError:  # a client that stopped sending: answered, then closed
+        raise web.HTTPRequestTimeout(text="The form took too long to arrive.") from None
     sent = form.get("csrf")
     viewer: Viewer | None = request.get(VIEWER)
     if _route_name(request) == SIGN_IN_ROUTE:

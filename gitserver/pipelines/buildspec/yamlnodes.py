@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import yaml
 
 from gitserver.pipelines.buildspec.errors import InvalidBuildspec
+from gitserver.pipelines.yamltext import SAFE_LOADER
 
 _TRUE = {"yes", "true", "on", "y"}
 _FALSE = {"no", "false", "off", "n"}
@@ -113,13 +114,15 @@ def compose(text: str) -> Node:
         InvalidBuildspec: not YAML, or empty.
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = int(mark.line) + 1 if mark is not None else 0
         raise InvalidBuildspec(f"not valid YAML: {error.problem}", line=line) from None
     except yaml.YAMLError as error:
         raise InvalidBuildspec(f"not valid YAML: {error}") from None
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise InvalidBuildspec("the buildspec is nested too deeply") from None
     if root is None:
         raise InvalidBuildspec("the buildspec is empty")
     return Node(root, "")

@@ -20,9 +20,13 @@ from gitserver.pipelines.definitions.model import PipelineDefinition
 from gitserver.pipelines.definitions.validate import validate
 from gitserver.pipelines.definitions.wire import from_wire
 from gitserver.pipelines.definitions.wiretypes import describe
+from gitserver.pipelines.yamltext import SAFE_LOADER
 
 MAX_TEXT = 1024 * 1024
 _WRAPPER = frozenset({"pipeline", "metadata"})
+# No pipeline is more than a few levels deep; the parsers give up at Python's recursion
+# limit (about a thousand levels), which must not escape as an internal error.
+_TOO_DEEP = "the document is nested too deeply"
 
 
 def parse_pipeline(text: str, *, filename: str | None = None) -> PipelineDefinition:
@@ -69,19 +73,23 @@ def _json(text: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise _structure(f"not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise _structure(_TOO_DEEP) from None
 
 
 def _yaml(text: str) -> object:
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=SAFE_LOADER):
             if isinstance(event, yaml.AliasEvent):
                 raise _structure("YAML aliases (*name) are not accepted in pipeline files")
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise _structure(f"not valid YAML: {where}{problem}") from None
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise _structure(_TOO_DEEP) from None
 
 
 def _structure(reason: str) -> Exception:

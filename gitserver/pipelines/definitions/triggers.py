@@ -37,6 +37,8 @@ MAX_TRIGGERS = 50
 MAX_FILTERS = 3
 MAX_PATTERNS = 8
 _FLAGS = glob.GLOBSTAR | glob.BRACE | glob.DOTGLOB
+# How many patterns one criterion's braces may expand to (wcmatch's own default).
+_EXPANSIONS = 1000
 
 
 def source_actions_for_repository(
@@ -125,9 +127,10 @@ def pull_request_matches(
 def _matches(criteria: FilterCriteria | None, value: str) -> bool:
     if criteria is None:
         return True
-    if criteria.excludes and glob.globmatch(value, list(criteria.excludes), flags=_FLAGS):
+    excludes, includes = list(criteria.excludes or ()), list(criteria.includes or ())
+    if excludes and glob.globmatch(value, excludes, flags=_FLAGS, limit=_EXPANSIONS):
         return False
-    return not criteria.includes or glob.globmatch(value, list(criteria.includes), flags=_FLAGS)
+    return not includes or glob.globmatch(value, includes, flags=_FLAGS, limit=_EXPANSIONS)
 
 
 def _paths_match(criteria: FilterCriteria | None, paths: Iterable[str]) -> bool:
@@ -204,4 +207,18 @@ def _criteria_problems(path: str, **criteria: FilterCriteria | None) -> list[Pro
                 if not 1 <= len(pattern) <= 255:
                     reason = "must be 1 to 255 characters long"
                     out.append(Problem(Kind.VALUE, f"{here}.{side}[{j}]", reason))
+            if not _expandable(patterns):
+                reason = f"the braces expand to more than {_EXPANSIONS} patterns"
+                out.append(Problem(Kind.VALUE, f"{here}.{side}", reason))
     return out
+
+
+def _expandable(patterns: tuple[str, ...]) -> bool:
+    """Whether wcmatch can expand the patterns' braces within its limit: past it,
+    matching raises (`{a,b}` eleven times is 2,048 patterns), so a pipeline holding
+    them would fail every push it is asked about."""
+    try:
+        glob.compile(list(patterns), flags=_FLAGS, limit=_EXPANSIONS)
+    except Exception:  # wcmatch's PatternLimitException lives in a private module
+        return False
+    return True

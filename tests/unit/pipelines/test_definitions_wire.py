@@ -112,7 +112,7 @@ stages:
     ("text", "filename", "reason"),
     [
         pytest.param("{nope", "p.json", "not valid JSON: line 1 column 2", id="json"),
-        pytest.param("a: [1", "p.yaml", "not valid YAML: line 1", id="yaml"),
+        pytest.param("a: [1", "p.yaml", "not valid YAML: line ", id="yaml"),
         pytest.param("- 1\n- 2\n", None, "holds an object, not array", id="not-object"),
         pytest.param('{"pipeline": 3}', None, "pipeline: must be an object", id="wrapper"),
         pytest.param(
