@@ -139,6 +139,7 @@ class Branches:
             old=ZERO_OID,
             new=commit_id,
             actor=actor,
+            guard=self.store.guard,
         )
 
     async def delete(self, repository: str, branch: str, actor: str) -> str | None:
@@ -165,6 +166,7 @@ class Branches:
             old=commit,
             new=ZERO_OID,
             actor=actor,
+            guard=self.store.guard,
         )
         return commit
 

@@ -87,6 +87,8 @@ class PushSession:
     prepared: asyncio.Task[None] | None = None
     report: ReportSplicer | None = None
     settled: asyncio.Future[None] | None = None
+    # Waits on the plan's FIFOs when push protection must read the pushed objects.
+    checker: asyncio.Task[None] | None = None
 
     def applied(self) -> frozenset[str] | None:
         """The refs git reported it moved; None when it gave no complete report."""
@@ -182,6 +184,8 @@ class GitEngine:
                 await self.settle(session)
             finally:
                 del self._pushes[token]
+                if session.checker is not None:
+                    session.checker.cancel()
                 with contextlib.suppress(FileNotFoundError):
                     session.plan_path.unlink()
 
