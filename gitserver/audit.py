@@ -367,5 +367,14 @@ def record_json(row: AuditRecord) -> dict[str, Any]:
 
 
 # The detail keys `audit list --json` shows: the refs and statements of a decision; how
-# a failed login tried (`method`), why it failed and the SSH keys it offered.
-_SHOWN_DETAIL = ("references", "statements", "method", "reason", "service", "refusedKeys")
+# a failed login tried (`method`), why it failed and the SSH keys it offered; what a
+# bypass of push protection let through.
+_SHOWN_DETAIL = (
+    "references",
+    "statements",
+    "method",
+    "reason",
+    "service",
+    "refusedKeys",
+    "pushProtectionFindings",
+)

@@ -81,6 +81,7 @@ SERVE = (
     "max_api_request",
     "api_page_size",
     "max_file_size",
+    "secret_scanning",
 )
 
 

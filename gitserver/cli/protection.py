@@ -72,8 +72,8 @@ async def repo_push_rules(settings: Settings, args: argparse.Namespace, out: Out
     changes: dict[str, Any] = {}
     if args.secret_scanning is not None:
         changes["secret_scanning"] = _SCANNING[args.secret_scanning]
-    if args.max_file_size is not None:
-        changes["max_file_size"] = parse_size(args.max_file_size)
+    if args.size_limit is not None:
+        changes["max_file_size"] = parse_size(args.size_limit)
     async with open_services(settings) as s:
         if changes:
             view = await s.protection.set_push_rules(args.name, **changes)
@@ -114,4 +114,7 @@ def add_repo_commands(repo: Any, leaf: Any) -> None:
     c = leaf(repo, "push-rules", repo_push_rules, "show or change secret scanning and size limit")
     c.add_argument("name")
     c.add_argument("--secret-scanning", choices=sorted(_SCANNING), help="default: the server's")
-    c.add_argument("--max-file-size", metavar="SIZE|none", help="e.g. 5m; none: no limit")
+    # Its own dest: `max_file_size` is the server's API option (`config.py`).
+    c.add_argument(
+        "--max-file-size", dest="size_limit", metavar="SIZE|none", help="e.g. 5m; none: no limit"
+    )

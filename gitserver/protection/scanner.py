@@ -96,6 +96,8 @@ def mask(value: str) -> str:
     """The first four characters and a fixed-width mask: enough to find the line."""
     if value.startswith("-----BEGIN"):
         return value  # the PEM header is not secret; the key follows on other lines
+    if value.startswith("https://"):
+        return value[: value.index("/", 8) + 1] + "********"  # the host only
     return value[:4] + "*" * 8
 
 
@@ -106,7 +108,8 @@ def scan_line(line: str) -> list[Match]:
     for kind, pattern in _PREFIXED:
         for match in pattern.finditer(line):
             value = match.group(1)
-            if kind not in found and not is_placeholder(value):
+            # A PEM header is fixed text (its dashes would look like a placeholder).
+            if kind not in found and (kind == "private_key" or not is_placeholder(value)):
                 found[kind] = Match(kind, mask(value))
     for match in _AWS_SECRET.finditer(line):
         value = match.group(1)

@@ -1,0 +1,207 @@
+"""Push protection with real git (HTTP and SSH) and boto3: secret scanning, its audited
+bypass, protected branches, the file size limit, and the same rules on API writes."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from tests.api_support import client_for, error_code
+from tests.support import Git, Remote, Server
+
+# Made up for this test, shaped like a real key id (AWS's documented example is skipped).
+AWS_KEY = "AKIAZ7Q3VJX4N2LKP5RT"
+ARN = "arn:aws:codecommit:us-east-1:000000000000:{}"
+
+
+@pytest.fixture(scope="module")
+def cc(server: Server) -> BaseClient:
+    return client_for(server, "protect-admin", admin=True)
+
+
+def _bare(server: Server, name: str) -> Path:
+    return Path(server.cli("repo", "get", name)["path"])
+
+
+def _exists(git: Git, bare: Path, oid: str) -> bool:
+    return git("cat-file", "-e", oid, env={"GIT_DIR": str(bare)}, check=False).returncode == 0
+
+
+def _bypass_user(server: Server, tmp_path: Path, name: str) -> tuple[str, str]:
+    """A power user also allowed gitserver:BypassPushProtection on `name`; its push URL."""
+    user = f"bypass-{uuid.uuid4().hex[:6]}"
+    server.cli("user", "create", user)
+    server.cli("policy", "attach-user-policy", user, "GitServerPowerUser")
+    allow = {"Effect": "Allow", "Action": "gitserver:BypassPushProtection"}
+    document = tmp_path / "bypass.json"
+    statement = {**allow, "Resource": ARN.format(name)}
+    document.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    server.cli("policy", "put-user-policy", user, "Bypass", "--document", str(document))
+    credential = server.cli("credential", "create", user)
+    return user, server.url(name, credential["username"], credential["password"])
+
+
+def _audit(server: Server, user: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 20
+    while True:
+        records = server.cli("audit", "list", "--user", user, "--limit", "100")["events"]
+        found = [r for r in records if r["action"] == "gitserver:BypassPushProtection"]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
+def test_secret_in_an_added_line_refuses_the_whole_push(
+    remote: Remote, server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("secret")
+    url = remote.url(name)
+    work = git.init(tmp_path / "work")
+    base = git.commit(work, "README.md", "hello\n")
+    git("push", "-q", url, "main", cwd=work)
+    events = len(server.events(name))
+    secret = git.commit(work, "conf/settings.py", f"# settings\nregion = 'eu'\nkey = '{AWS_KEY}'\n")
+    git.commit(work, "other.txt", "fine\n")
+
+    refused = git(
+        "push", url, "main", "-o", "secret_push_protection.skip_all", cwd=work, check=False
+    )
+    assert refused.returncode != 0
+    assert f"aws_access_key_id in conf/settings.py line 3 (commit {secret[:12]})" in refused.stderr
+    assert "remote: gitserver: push refused by push protection" in refused.stderr
+    assert "git push -o secret_push_protection.skip_all" in refused.stderr
+    assert AWS_KEY not in refused.stderr and "AKIA********" in refused.stderr
+    # No ref moved, no object stayed, no event: the admin lacks the bypass permission,
+    # so the push option changed nothing.
+    assert git("ls-remote", url, "main", cwd=work).stdout.split()[0] == base
+    assert not _exists(git, _bare(server, name), secret)
+    assert len(server.events(name)) == events
+    assert git("fsck", "--no-dangling", env={"GIT_DIR": str(_bare(server, name))}).returncode == 0
+
+
+def test_bypass_is_audited_and_history_is_not_scanned_again(
+    server: Server, repo: Callable[..., str], git: Git, tmp_path: Path
+) -> None:
+    name = repo("bypass")
+    user, url = _bypass_user(server, tmp_path, name)
+    work = git.init(tmp_path / "work")
+    git.commit(work, "deploy/key.pem", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n")
+    refused = git("push", url, "main", cwd=work, check=False)
+    assert refused.returncode != 0
+    assert "private_key in deploy/key.pem line 1" in refused.stderr
+
+    git("push", "-q", "-o", "secret_push_protection.skip_all", url, "main", cwd=work)
+    # Already in history: a later push that adds nothing secret goes through.
+    binary = b"\x00\x01PNG" + f"token={AWS_KEY}".encode() + b"\x00" * 16
+    (work / "logo.png").write_bytes(binary)  # binary files are not scanned
+    git("add", "logo.png", cwd=work)
+    git("commit", "-q", "-m", "logo", cwd=work)
+    tip = git.commit(work, "notes.txt", "more\n")
+    git("push", "-q", url, "main", cwd=work)
+    assert git("ls-remote", url, "main", cwd=work).stdout.split()[0] == tip
+
+    records = _audit(server, user)
+    assert records and records[0]["decision"] == "allowed"
+    findings = records[0]["pushProtectionFindings"]
+    assert any(f.startswith("private_key in deploy/key.pem:1") for f in findings)
+
+
+def test_protected_branches_on_pushes_api_writes_and_merges(
+    cc: BaseClient, server: Server, git: Git, tmp_path: Path
+) -> None:
+    name = f"protect-{uuid.uuid4().hex[:8]}"
+    cc.create_repository(repositoryName=name)
+    url = server.url(name)
+    work = git.init(tmp_path / "work")
+    base = git.commit(work, "README.md", "hello\n")
+    git("push", "-q", url, "main", "main:release/1", "main:feature", cwd=work)
+    server.cli("repo", "protect", name, "release/*", "--no-force-push", "--no-deletion")
+    server.cli("repo", "protect", name, "main", "--require-pull-request")
+    rules = server.cli("repo", "protections", name)["protectedBranches"]
+    assert [r["pattern"] for r in rules] == ["main", "release/*"]
+
+    git("checkout", "-q", "-b", "rewrite", cwd=work)
+    git("commit", "-q", "--amend", "-m", "rewritten", cwd=work)
+    forced = git("push", url, "+rewrite:release/1", cwd=work, check=False)
+    assert "refs/heads/release/1: force-pushing to this branch is not allowed" in forced.stderr
+    deleted = git("push", url, ":release/1", cwd=work, check=False)
+    assert "deleting this branch is not allowed" in deleted.stderr
+    git("push", "-q", url, "+rewrite:feature", ":feature", cwd=work, check=False)
+    git("push", "-q", url, "+rewrite:feature", cwd=work)  # unprotected: allowed
+    git("push", "-q", url, ":feature", cwd=work)
+    heads = git("ls-remote", "--heads", url, cwd=work).stdout
+    assert f"{base}\trefs/heads/release/1" in heads and "refs/heads/feature" not in heads
+
+    git("checkout", "-q", "main", cwd=work)
+    ahead = git.commit(work, "change.txt", "direct\n")
+    direct = git("push", url, "main", cwd=work, check=False)
+    assert "this branch changes only by merging a pull request" in direct.stderr
+    with pytest.raises(ClientError) as put:
+        cc.put_file(
+            repositoryName=name,
+            branchName="main",
+            fileContent=b"x",
+            filePath="x.txt",
+            parentCommitId=base,
+        )
+    assert error_code(put.value) == "BranchProtectedException"
+    with pytest.raises(ClientError) as removed:
+        cc.delete_branch(repositoryName=name, branchName="release/1")
+    assert "deleting this branch is not allowed" in str(removed.value)
+
+    git("push", "-q", url, "main:topic", cwd=work)
+    target = {"repositoryName": name, "sourceReference": "topic", "destinationReference": "main"}
+    pr = cc.create_pull_request(title="change", targets=[target])["pullRequest"]
+    cc.merge_pull_request_by_fast_forward(pullRequestId=pr["pullRequestId"], repositoryName=name)
+    assert git("ls-remote", url, "main", cwd=work).stdout.split()[0] == ahead
+
+
+def test_file_size_limit_and_secrets_in_api_writes(
+    cc: BaseClient, server: Server, git: Git, tmp_path: Path
+) -> None:
+    name = f"limits-{uuid.uuid4().hex[:8]}"
+    cc.create_repository(repositoryName=name)
+    url = server.url(name)
+    rules = server.cli("repo", "push-rules", name, "--max-file-size", "1k")
+    assert rules["maxFileSize"] == 1024 and rules["secretScanningEffective"] is True
+    work = git.init(tmp_path / "work")
+    git.commit(work, "small.txt", "small\n")
+    git.commit(work, "data/big.bin", "x" * 2000)
+    refused = git("push", url, "main", cwd=work, check=False)
+    assert "data/big.bin: 2000 bytes is over this repository's limit of 1024 bytes" in (
+        refused.stderr
+    )
+    assert git("ls-remote", url, cwd=work).stdout == ""
+
+    commit = cc.put_file(
+        repositoryName=name, branchName="main", fileContent=b"ok\n", filePath="a.txt"
+    )["commitId"]
+    content = f"[default]\naws_access_key_id = {AWS_KEY}\n".encode()
+    with pytest.raises(ClientError) as put:
+        cc.put_file(
+            repositoryName=name,
+            branchName="main",
+            fileContent=content,
+            filePath="creds.ini",
+            parentCommitId=commit,
+        )
+    assert error_code(put.value) == "SecretsDetectedException"
+    assert "aws_access_key_id in creds.ini line 2" in str(put.value)
+    assert AWS_KEY not in str(put.value)
+
+    server.cli("repo", "push-rules", name, "--secret-scanning", "off")
+    cc.put_file(
+        repositoryName=name,
+        branchName="main",
+        fileContent=content,
+        filePath="creds.ini",
+        parentCommitId=commit,
+    )
