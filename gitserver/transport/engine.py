@@ -24,6 +24,7 @@ from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git, receive_fsck_config
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
+from gitserver.transport import checkpipe
 from gitserver.transport.packobjects import PackHook
 from gitserver.transport.reportstatus import ReportSplicer
 
@@ -186,6 +187,7 @@ class GitEngine:
                 del self._pushes[token]
                 if session.checker is not None:
                     session.checker.cancel()
+                    checkpipe.remove(session.plan_path)  # if it was cancelled unstarted
                 with contextlib.suppress(FileNotFoundError):
                     session.plan_path.unlink()
 
