@@ -248,6 +248,7 @@ class Server:
                 webhook_allowed=Allowed.parse(settings.webhook_allowed_hosts),
                 branches=Branches(self.services.db, self.services.git, self.services.store),
                 pipelines=self.services.pipelines,
+                protection=self.services.protection,
                 trusted_proxies=parse_networks(settings.trusted_proxies),
             )
         )

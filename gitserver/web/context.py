@@ -24,6 +24,7 @@ from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.pipelines.service import Pipelines
 from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
+from gitserver.protection import PushProtection
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.automerge import AutoMerges
 from gitserver.pulls.comments import Comments
@@ -85,6 +86,8 @@ class WebDeps:
     branches: Branches
     # Pipelines, executions and their logs (the pipeline pages and forms).
     pipelines: Pipelines
+    # Protected branches and push rules (the repository settings page).
+    protection: PushProtection
     trusted_proxies: tuple[Network, ...] = ()
     throttle: Throttle = field(default_factory=Throttle)
     # Highlighted files by content: a file viewed again, or its diff, is not lexed again.
