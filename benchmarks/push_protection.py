@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gitops import one_commit_pushes  # noqa: E402
-from benchmarks.servers import GitServer  # noqa: E402
+from benchmarks.gitops import one_commit_pushes
+from benchmarks.servers import GitServer
 
 
 def hook_requests(server: GitServer) -> int:
