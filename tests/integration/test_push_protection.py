@@ -14,7 +14,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from tests.api_support import client_for, error_code
+from tests.api_support import codecommit, error_code
 from tests.support import Git, Remote, Server, run_sql
 from tests.web_support import signed_in
 
@@ -25,7 +25,9 @@ ARN = "arn:aws:codecommit:us-east-1:000000000000:{}"
 
 @pytest.fixture(scope="module")
 def cc(server: Server) -> BaseClient:
-    return client_for(server, "protect-admin", admin=True)
+    user = f"protect-{uuid.uuid4().hex[:6]}"  # new: two CLI starts, no listing first
+    server.cli("user", "create", user, "--admin")
+    return codecommit(server, server.cli("access-key", "create", user))
 
 
 def _bare(server: Server, name: str) -> tuple[str, Path]:
