@@ -23,6 +23,7 @@ __all__ = [
     "PushRules",
     "branch_name",
     "glob_matches",
+    "ref_problems",
     "valid_pattern",
 ]
 
