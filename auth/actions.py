@@ -180,3 +180,7 @@ class Action(StrEnum):
     PUT_COMMIT_STATUS = "gitserver:PutCommitStatus"
     GET_COMMIT_STATUSES = "gitserver:GetCommitStatuses"
     UPDATE_REQUIRED_STATUS_CHECKS = "gitserver:UpdateRequiredStatusChecks"
+    # Push protection (issue 14): changing a repository's rules, and pushing secrets
+    # anyway (with the push option `secret_push_protection.skip_all`).
+    UPDATE_PUSH_PROTECTION = "gitserver:UpdatePushProtection"
+    BYPASS_PUSH_PROTECTION = "gitserver:BypassPushProtection"

@@ -208,10 +208,17 @@ class Access:
         return decision
 
     def decide(
-        self, principal: Principal, action: Action, target: Target, request: RequestInfo
+        self,
+        principal: Principal,
+        action: Action,
+        target: Target,
+        request: RequestInfo,
+        *,
+        extra: Mapping[str, object] | None = None,
     ) -> Decision:
-        """The authorizer's decision on one target, with the request's condition keys."""
-        context = self._context(principal, target, request)
+        """The authorizer's decision on one target, with the request's condition keys
+        (and `extra` ones, e.g. what an audit record of the decision should show)."""
+        context = {**self._context(principal, target, request), **(extra or {})}
         return self.authorizer.authorize(principal, action, target.arn, context)
 
     def preview(

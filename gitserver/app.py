@@ -149,7 +149,9 @@ class Server:
             on_failed_login=self.audit.record_failed_login,
             pack_hook=self.packs.hook if self.packs is not None else None,
         )
-        self.hook_handler = HookHandler(self.engine, self.access, services.db, self._changed)
+        self.hook_handler = HookHandler(
+            self.engine, self.access, services.db, self._changed, services.protection
+        )
         self.hooks = HookServer(self.engine, self.hook_handler, self.packs)
         self.authenticator = Authenticator(
             services.db, services.box, settings.account_id, (settings.region,)
@@ -246,6 +248,7 @@ class Server:
                 webhook_allowed=Allowed.parse(settings.webhook_allowed_hosts),
                 branches=Branches(self.services.db, self.services.git, self.services.store),
                 pipelines=self.services.pipelines,
+                protection=self.services.protection,
                 trusted_proxies=parse_networks(settings.trusted_proxies),
                 body_timeout=settings.http_body_idle_timeout,
             )

@@ -68,6 +68,10 @@ def audit_row(request: AuthzRequest, decision: Decision, now: datetime) -> dict[
     references = context.get("codecommit:References")
     if isinstance(references, list | tuple):
         detail["references"] = [str(ref) for ref in references]
+    findings = context.get("gitserver:PushProtectionFindings")
+    if isinstance(findings, list | tuple):
+        # A bypass of push protection: what was let through (kinds and paths, no secret).
+        detail["pushProtectionFindings"] = [str(f)[:256] for f in findings[:50]]
     if decision.matched_statements:
         detail["statements"] = list(decision.matched_statements)
     return {
@@ -363,5 +367,14 @@ def record_json(row: AuditRecord) -> dict[str, Any]:
 
 
 # The detail keys `audit list --json` shows: the refs and statements of a decision; how
-# a failed login tried (`method`), why it failed and the SSH keys it offered.
-_SHOWN_DETAIL = ("references", "statements", "method", "reason", "service", "refusedKeys")
+# a failed login tried (`method`), why it failed and the SSH keys it offered; what a
+# bypass of push protection let through.
+_SHOWN_DETAIL = (
+    "references",
+    "statements",
+    "method",
+    "reason",
+    "service",
+    "refusedKeys",
+    "pushProtectionFindings",
+)

@@ -150,6 +150,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_file_size", 6 * 1024 * 1024, _int, "max bytes of a file read or written by the API"
     ),
+    Option(
+        "secret_scanning",
+        True,
+        _bool,
+        "scan the lines pushes and API writes add for secrets (a repository may override)",
+    ),
     Option("log_level", "INFO", _str, "logging level"),
     Option("git_timeout", 3600.0, _float, "seconds a git transport process may run"),
     Option("max_upload_request", 64 * 1024 * 1024, _int, "max inflated fetch request bytes"),
@@ -234,6 +240,7 @@ class Settings:
     max_api_request: int = 16 * 1024 * 1024
     api_page_size: int = 1000
     max_file_size: int = 6 * 1024 * 1024
+    secret_scanning: bool = True
     log_level: str = "INFO"
     git_timeout: float = 3600.0
     max_upload_request: int = 64 * 1024 * 1024

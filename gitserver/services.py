@@ -17,6 +17,7 @@ from gitserver.pipelines.engine import EngineSettings
 from gitserver.pipelines.paths import Layout
 from gitserver.pipelines.service import Pipelines
 from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
+from gitserver.protection import PushProtection
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.automerge import AutoMerges
 from gitserver.pulls.carry import carry_comments
@@ -55,6 +56,7 @@ class Services:
     required_checks: RequiredChecks
     automerges: AutoMerges
     pipelines: Pipelines
+    protection: PushProtection
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -69,6 +71,8 @@ class Services:
         git = Git(data / "home", forced_config=GIT_CONFIG)
         db = Database(settings.effective_database_url)
         store = RepositoryStore(data, git, endpoints)
+        protection = PushProtection(db, git, secret_scanning=settings.secret_scanning)
+        store.guard = protection
         follower = Follower(db, git, store, carry=carry_comments)
         pulls = PullRequests(db, git, store, follower, template_rules)
         merges = PullRequestMerges(
@@ -102,6 +106,7 @@ class Services:
             automerges=AutoMerges(db, follower, merges),
             # Clone URLs name the ports bound at start: read the store's endpoints late.
             pipelines=Pipelines(db, box, engine, lambda n: store.endpoints.clone_url_http(n)),
+            protection=protection,
         )
 
     async def close(self) -> None:

@@ -139,6 +139,8 @@ MANAGED_POLICIES: Mapping[str, str] = MappingProxyType(
                 "gitserver:PutCommitStatus",
                 "gitserver:GetCommitStatuses",
                 "gitserver:UpdateRequiredStatusChecks",
+                # Not gitserver:BypassPushProtection: pushing secrets is granted one by one.
+                "gitserver:UpdatePushProtection",
                 # AWSCodePipeline_FullAccess.
                 "codepipeline:*",
             ],

@@ -14,7 +14,15 @@ from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
 from gitserver import datadir
 from gitserver import errors as category
-from gitserver.cli import commands, pipelines, policy_versions, statuses, tagging, webhooks
+from gitserver.cli import (
+    commands,
+    pipelines,
+    policy_versions,
+    protection,
+    statuses,
+    tagging,
+    webhooks,
+)
 from gitserver.cli.output import CommandError, Output
 from gitserver.cli.webhooks import DELIVERY_SETTINGS, PIPELINE_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
@@ -73,6 +81,7 @@ SERVE = (
     "max_api_request",
     "api_page_size",
     "max_file_size",
+    "secret_scanning",
 )
 
 
@@ -257,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).add_argument("name", nargs="?")
     leaf(repo, "maintain", commands.repo_maintain, "repack and index now").add_argument("name")
     statuses.add_repo_commands(repo, leaf)
+    protection.add_repo_commands(repo, leaf)
     event = groups.add_parser("event", help="the event outbox").add_subparsers(required=True)
     c = leaf(event, "list", commands.event_list, "list stored events, oldest first")
     c.add_argument("--repo", help="only events of this repository")

@@ -103,6 +103,7 @@ class BranchMerges:
                 # Every merge result descends from the destination: no merge-base to ask.
                 kind=RefKind.FAST_FORWARD if found.target_tip == found.destination else None,
                 merge=result.detail(request, found.source, found.destination),
+                guard=self.store.guard,
             )
         return result
 

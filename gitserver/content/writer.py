@@ -334,6 +334,7 @@ class Writer:
                 new=commit.id.decode(),
                 actor=actor,
                 kind=RefKind.FAST_FORWARD if tip else RefKind.CREATED,
+                guard=self.store.guard,
             )
         except RefMoved:
             raise ParentCommitIdOutdated(

@@ -628,6 +628,36 @@ class RequiredStatusCheck(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ProtectedBranch(Base):
+    """A protected-branch rule: branches whose names match `pattern` (a glob) move only
+    as its flags allow (`gitserver/protection`)."""
+
+    __tablename__ = "protected_branches"
+
+    repository_id: Mapped[str] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    pattern: Mapped[str] = mapped_column(String(256), primary_key=True)
+    no_force_push: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_deletion: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_pull_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_status_checks: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PushRules(Base):
+    """A repository's push rules; NULL is the server's default."""
+
+    __tablename__ = "push_rules"
+
+    repository_id: Mapped[str] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_scanning: Mapped[bool | None] = mapped_column(Boolean)
+    max_file_size: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AutoMerge(Base):
     """Merge when the required statuses succeed: armed by a reviewer on one source commit."""
 

@@ -107,6 +107,8 @@ class PullRequestMerges:
             actor=actor.name,
             kind=RefKind.FAST_FORWARD,  # every merge result descends from the destination
             merge=result.detail(request, decision.source, decision.destination),
+            guard=self.store.guard,
+            by_pull_request=True,
         ) as session:
             repo, pr = await locked(session, parse_id(pull_request_id))
             _close_as_merged(pr, actor, result.commit_id, request.option)

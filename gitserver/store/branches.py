@@ -140,6 +140,7 @@ class Branches:
             old=ZERO_OID,
             new=commit_id,
             actor=actor,
+            guard=self.store.guard,
         )
 
     async def delete(self, repository: str, branch: str, actor: str) -> str | None:
@@ -166,6 +167,7 @@ class Branches:
             old=commit,
             new=ZERO_OID,
             actor=actor,
+            guard=self.store.guard,
         )
         return commit
 

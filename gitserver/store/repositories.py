@@ -30,6 +30,7 @@ from gitserver.store.errors import (
     TooManyTagsException,
 )
 from gitserver.store.naming import validate_repository_name
+from gitserver.store.updates import RefGuard
 from gitserver.tags import TagRule, TagRuleError, merge_tags, remove_tags, stored_tags
 from triggers.events import Event, EventType, record_event
 
@@ -65,6 +66,9 @@ class RepositoryStore:
         self.trash = data_dir / "trash"
         self.git = git
         self.endpoints = endpoints
+        # Push protection (`Services.build` sets it): every ref the server moves in one
+        # of these repositories passes it (`store.updates.prepare_ref_update`).
+        self.guard: RefGuard | None = None
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, repository_id: str) -> Path:

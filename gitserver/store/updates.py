@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,23 @@ UPDATE_CONFIG = {
     # as RefMoved, rather than as "unable to lock", which would say nothing of the ref.
     "core.filesRefLockTimeout": "1000",
 }
+
+
+class RefGuard(Protocol):
+    """Rules beyond IAM every server-side ref move obeys (`gitserver.protection`)."""
+
+    async def check_ref_update(
+        self,
+        repository_id: str,
+        path: Path,
+        ref: str,
+        old: str,
+        new: str,
+        kind: RefKind,
+        *,
+        by_merge: bool,
+    ) -> None:
+        """Raise a domain error when the update may not happen."""
 
 
 @dataclass(slots=True)
@@ -140,6 +158,8 @@ async def prepare_ref_update(
     transport: str = "api",
     kind: RefKind | None = None,
     merge: MergeDetail | None = None,
+    guard: RefGuard | None = None,
+    by_pull_request: bool = False,
 ) -> PreparedRefUpdate:
     """Check and classify the update of `ref` from `old` to `new` (ZERO_OID: create /
     delete) and durably write its `prepared` row.
@@ -147,17 +167,24 @@ async def prepare_ref_update(
     Opens its own transaction: call it before the caller's unit of work (on SQLite a
     second writer in one task would wait for itself). `kind` may be given when the
     caller knows it (a commit built on `old`): no merge-base. `merge` is what a merge API
-    call adds to the ref's event.
+    call adds to the ref's event. `guard` (the repository's push protection) decides
+    first; `by_pull_request` says the move is a pull request's merge, the one way a
+    branch that requires pull requests may move.
 
     Raises:
         InvalidBranchName: `ref` is a name git clients could not use unambiguously
             (callers check first and say so in their own terms; this is the backstop
             for every ref the server moves).
+        DomainError: what `guard` raises (a protected branch, a secret, a size).
     """
     problem = ref_update_problem(ref, new)
     if problem:
         raise InvalidBranchName(f"The reference name is not valid: {problem}")
     kind = kind or await classify(git, path, old, new)
+    if guard is not None:
+        await guard.check_ref_update(
+            repository_id, path, ref, old, new, kind, by_merge=by_pull_request
+        )
     push = PushContext(repository_id, str(uuid.uuid4()), actor, transport)
     update = (old, new, ref)
     await record_prepared(db, push, [update], {update: kind}, merge.fields() if merge else None)
@@ -178,6 +205,8 @@ async def ref_update(
     transport: str = "api",
     kind: RefKind | None = None,
     merge: MergeDetail | None = None,
+    guard: RefGuard | None = None,
+    by_pull_request: bool = False,
 ) -> AsyncIterator[AsyncSession]:
     """Prepare and apply the update, then yield the unit of work it is settled in.
 
@@ -203,6 +232,8 @@ async def ref_update(
         transport=transport,
         kind=kind,
         merge=merge,
+        guard=guard,
+        by_pull_request=by_pull_request,
     )
     await prepared.apply()
     async with db.session() as session:
@@ -223,6 +254,7 @@ async def update_ref(
     transport: str = "api",
     kind: RefKind | None = None,
     merge: MergeDetail | None = None,
+    guard: RefGuard | None = None,
 ) -> str | None:
     """Move `ref` from `old` to `new` (ZERO_OID: create / delete) and record it.
 
@@ -244,6 +276,7 @@ async def update_ref(
         transport=transport,
         kind=kind,
         merge=merge,
+        guard=guard,
     )
     await prepared.apply()
     async with db.session() as session:

@@ -24,6 +24,7 @@ from gitserver.audit import FailedLogin
 from gitserver.gitcmd import Git, receive_fsck_config
 from gitserver.store.pushes import PushContext, Update
 from gitserver.store.refs import RefKind
+from gitserver.transport import checkpipe
 from gitserver.transport.packobjects import PackHook
 from gitserver.transport.reportstatus import ReportSplicer
 
@@ -87,6 +88,8 @@ class PushSession:
     prepared: asyncio.Task[None] | None = None
     report: ReportSplicer | None = None
     settled: asyncio.Future[None] | None = None
+    # Waits on the plan's FIFOs when push protection must read the pushed objects.
+    checker: asyncio.Task[None] | None = None
 
     def applied(self) -> frozenset[str] | None:
         """The refs git reported it moved; None when it gave no complete report."""
@@ -182,6 +185,9 @@ class GitEngine:
                 await self.settle(session)
             finally:
                 del self._pushes[token]
+                if session.checker is not None:
+                    session.checker.cancel()
+                    checkpipe.remove(session.plan_path)  # if it was cancelled unstarted
                 with contextlib.suppress(FileNotFoundError):
                     session.plan_path.unlink()
 

@@ -12,6 +12,13 @@ not durable yet, a push the front end passed to git whole) it hands its stdin to
 server over a unix socket with the push's token, and the server authorizes each update
 again and records what the plan did not.
 
+Push protection (`gitserver.protection`) needs the pushed objects for most of its
+checks (secrets, sizes, a force push on a protected branch): when the repository's
+rules apply to a push, `prepare` makes the plan's FIFO pair before the plan appears, and
+the script, once git's updates equal the plan, hands the quarantine's environment and
+the push options to the server through it and prints the verdict (`checkpipe`). The
+hook client's path runs the same check (`_protect`), so every push gets it.
+
 No post-receive: git's report-status, read on its way to the client, says which updates
 git applied, and `settle` commits them to the ledger with their events once git has
 exited, before the client hears the push is over (see gitserver.store.pushes).
@@ -30,11 +37,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from auth.authorizer import Action
 from gitserver.access import Access
 from gitserver.db import Database
+from gitserver.protection import PushProtection, PushRules
 from gitserver.store import pushes
 from gitserver.store.naming import ref_update_problem
 from gitserver.store.refs import classify, parse_update_lines, set_head
+from gitserver.transport import checkpipe
 from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.packobjects import MAGIC, PackObjects
 
@@ -47,6 +57,8 @@ CLIENT = Path(__file__).with_name("hookclient.py")
 # appears once the rows are durable, usually long before git gets here; the wait (at
 # most ~0.5 s, 10 ms a step) is for a database slower than git, and is cheaper than the
 # Python client, which would have to wait for the same rows.
+# The FIFO exchange (checkpipe) runs only when the plan's `.q` exists; each side waits
+# at most its `timeout`, so a server that died refuses the push rather than hanging it.
 _PRE_RECEIVE = """#!/bin/sh
 client() {{ exec '{python}' -I -S '{client}' pre-receive "$@"; }}
 plan="$GITSERVER_PUSH_PLAN"
@@ -54,9 +66,29 @@ plan="$GITSERVER_PUSH_PLAN"
 updates=$(cat)
 n=0
 while [ ! -f "$plan" ] && [ $n -lt 50 ]; do sleep 0.01; n=$((n + 1)); done
-[ -f "$plan" ] && [ "$updates" = "$(cat "$plan")" ] && exit 0
-printf '%s\\n' "$updates" | client "$@"
+[ -f "$plan" ] && [ "$updates" = "$(cat "$plan")" ] || {{
+  printf '%s\\n' "$updates" | client "$@"; exit; }}
+[ -p "$plan.q" ] || exit 0
+{{
+  printf 'GIT_QUARANTINE_PATH=%s\\n' "$GIT_QUARANTINE_PATH"
+  printf 'GIT_OBJECT_DIRECTORY=%s\\n' "$GIT_OBJECT_DIRECTORY"
+  printf 'GIT_ALTERNATE_OBJECT_DIRECTORIES=%s\\n' "$GIT_ALTERNATE_OBJECT_DIRECTORIES"
+  i=0
+  while [ $i -lt "${{GIT_PUSH_OPTION_COUNT:-0}}" ]; do
+    eval "option=\\$GIT_PUSH_OPTION_$i"
+    printf 'GIT_PUSH_OPTION=%s\\n' "$option"
+    i=$((i + 1))
+  done
+  echo .
+}} | timeout 10 sh -c 'cat >"$0"' "$plan.q" &&
+verdict=$(timeout {verdict_timeout} cat "$plan.a") && [ -n "$verdict" ] || {{
+  echo "gitserver: the server did not check this push; try again" >&2; exit 1; }}
+message=${{verdict#?}}
+[ -z "$message" ] || printf '%s\\n' "${{message#?}}" >&2
+case $verdict in 0*) exit 0 ;; esac
+exit 1
 """
+VERDICT_TIMEOUT = 900
 
 
 def install_hooks(hooks_dir: Path) -> None:
@@ -66,7 +98,9 @@ def install_hooks(hooks_dir: Path) -> None:
         if stale.name not in HOOKS and not stale.name.startswith("."):
             stale.unlink()  # a hook an older version installed must not run any more
     for hook in HOOKS:
-        script = _PRE_RECEIVE.format(python=sys.executable, client=CLIENT)
+        script = _PRE_RECEIVE.format(
+            python=sys.executable, client=CLIENT, verdict_timeout=VERDICT_TIMEOUT
+        )
         target = hooks_dir / hook
         if target.exists() and target.read_text() == script:
             continue
@@ -89,18 +123,79 @@ class HookHandler:
     """What the server does for a push: record it, answer its hook, settle it."""
 
     def __init__(
-        self, engine: GitEngine, access: Access, db: Database, on_committed: OnCommitted
+        self,
+        engine: GitEngine,
+        access: Access,
+        db: Database,
+        on_committed: OnCommitted,
+        protection: PushProtection | None = None,
     ) -> None:
         self._engine = engine
         self._access = access
         self._db = db
         self._on_committed = on_committed
+        self._protection = protection
         # pre-receive calls that reached the server: the plan file settles the rest.
         self.hook_requests = 0
 
     async def prepare(self, push: PushSession) -> None:
         """Durably note the planned updates before git can move a ref."""
         await pushes.record_prepared(self._db, push.context, push.planned, push.kinds)
+        if self._protection is None:
+            return
+        rules = await self._protection.rules(push.context.repository_id)
+        if rules.needs_checks([ref for _, _, ref in push.planned]):
+            checkpipe.make(push.plan_path)
+            push.checker = asyncio.get_running_loop().create_task(self._serve_checks(push, rules))
+
+    async def _serve_checks(self, push: PushSession, rules: PushRules) -> None:
+        """Answer the script's FIFO request: the planned updates' protection verdict."""
+        try:
+            request = await checkpipe.read_request(push.plan_path)
+            env = {key: values[0] for key, values in request.items() if values}
+            options = request.get("GIT_PUSH_OPTION", [])
+            refusal = await self._protect(push, list(push.planned), env, options, rules)
+            await checkpipe.write_reply(push.plan_path, refusal is None, refusal or [])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("push checks failed", extra={"push_id": push.context.push_id})
+            with contextlib.suppress(Exception):
+                lines = ["internal error while checking this push"]
+                await checkpipe.write_reply(push.plan_path, False, lines)
+        finally:
+            checkpipe.remove(push.plan_path)
+
+    async def _protect(
+        self,
+        push: PushSession,
+        updates: list[pushes.Update],
+        env: dict[str, str],
+        options: list[str],
+        rules: PushRules | None = None,
+    ) -> list[str] | None:
+        """Push protection's verdict on `updates`: the refusal's lines, None to go on."""
+        if self._protection is None:
+            return None
+
+        def may_bypass(findings: list[str]) -> bool:
+            extra = {"gitserver:PushProtectionFindings": findings}
+            action = Action.BYPASS_PUSH_PROTECTION
+            return self._access.decide(
+                push.principal, action, push.target, push.request, extra=extra
+            ).allowed
+
+        verdict = await self._protection.check_push(
+            push.context.repository_id,
+            push.path,
+            updates,
+            self._engine.object_env(env),
+            push.kinds,
+            options,
+            may_bypass,
+            rules,
+        )
+        return verdict.lines() if verdict.refused else None
 
     async def handle(
         self, push: PushSession, hook: str, args: list[str], stdin: str, env: dict[str, str]
@@ -123,6 +218,11 @@ class HookHandler:
         if denied:
             lines = [f"gitserver: {ref}: {reason}" for ref, reason in denied.items()]
             return HookReply(1, "\n".join(lines))
+        count = int(env.get("GIT_PUSH_OPTION_COUNT", "0") or 0)
+        options = [env.get(f"GIT_PUSH_OPTION_{index}", "") for index in range(count)]
+        refusal = await self._protect(push, updates, env, options)
+        if refusal is not None:
+            return HookReply(1, "\n".join(f"gitserver: {line}" for line in refusal))
         if push.prepared is not None:
             await push.prepared  # its failure fails the push: no ref moves unrecorded
         planned = set(push.planned)

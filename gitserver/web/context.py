@@ -24,6 +24,7 @@ from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.pipelines.service import Pipelines
 from gitserver.pipelines.statuses import CommitStatuses, RequiredChecks
+from gitserver.protection import PushProtection
 from gitserver.pulls.approvals import Approvals
 from gitserver.pulls.automerge import AutoMerges
 from gitserver.pulls.comments import Comments
@@ -85,6 +86,8 @@ class WebDeps:
     branches: Branches
     # Pipelines, executions and their logs (the pipeline pages and forms).
     pipelines: Pipelines
+    # Protected branches and push rules (the repository settings page).
+    protection: PushProtection
     trusted_proxies: tuple[Network, ...] = ()
     # Seconds a form's whole body may take to arrive (forms are small: at most 8 MB).
     body_timeout: float = 60.0

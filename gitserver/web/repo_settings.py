@@ -30,18 +30,29 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _render(
-    request: web.Request, repo: Repository, error: str = "", context: str = ""
+    request: web.Request,
+    repo: Repository,
+    error: str = "",
+    context: str = "",
+    *,
+    push_error: str = "",
 ) -> web.Response:
     deps = deps_of(request)
-    refs, required, pipelines = await asyncio.gather(
+    refs, required, pipelines, protected, push_rules = await asyncio.gather(
         deps.browse.refs(repo),
         deps.reviews.required_checks.contexts(repo.name),
         deps.pipelines.reading(repo.name),
+        deps.protection.protections(repo.name),
+        deps.protection.push_rules(repo.name),
     )
     return render(
         request,
         "repo_settings.html",
-        status=400 if error else 200,
+        status=400 if error or push_error else 200,
+        can_protect=allowed(request, Action.UPDATE_PUSH_PROTECTION, repo),
+        protected=protected,
+        push_rules=push_rules,
+        push_error=push_error,
         repo=repo,
         links=links(request, repo),
         branches=[name for name, _ in refs.branches],

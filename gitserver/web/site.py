@@ -26,6 +26,7 @@ from gitserver.web import (
     pull_forms,
     pull_new,
     pulls,
+    repo_protection,
     repo_settings,
     repos,
     selfservice,
@@ -104,6 +105,21 @@ def routes() -> list[web.RouteDef]:
             _REPO + "/settings/required-checks/remove",
             repo_settings.unrequire_status,
             name="web-repo-unrequire-status",
+        ),
+        web.post(
+            _REPO + "/settings/protected-branches",
+            repo_protection.protect,
+            name="web-repo-protect",
+        ),
+        web.post(
+            _REPO + "/settings/protected-branches/remove",
+            repo_protection.unprotect,
+            name="web-repo-unprotect",
+        ),
+        web.post(
+            _REPO + "/settings/push-rules",
+            repo_protection.set_push_rules,
+            name="web-repo-push-rules",
         ),
     ]
 

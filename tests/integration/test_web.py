@@ -353,6 +353,9 @@ _REPO_FORMS = {
     "web-notification-delete": "/settings/notifications/X/delete",
     "web-approval-template-associate": "/settings/approval-templates",
     "web-approval-template-disassociate": "/settings/approval-templates/disassociate",
+    "web-repo-protect": "/settings/protected-branches",
+    "web-repo-unprotect": "/settings/protected-branches/remove",
+    "web-repo-push-rules": "/settings/push-rules",
 }
 _FORMS = {
     "web-signin": "/sign-in",

@@ -19,6 +19,7 @@ from gitserver.pipelines import errors as pipeline_errors
 from gitserver.pipelines.buildspec import errors as buildspec_errors
 from gitserver.pipelines.definitions import errors as definition_errors
 from gitserver.pipelines.statuses import errors as status_errors
+from gitserver.protection import errors as protection_errors
 from gitserver.pulls import errors as pull_errors
 from gitserver.store import errors as store_errors
 from gitserver.transport.http import HTTP_STATUS, _refusal
@@ -40,6 +41,7 @@ PACKAGE_BASES = {
     buildspec_errors.BuildspecError,
     status_errors.CommitStatusError,
     pipeline_errors.PipelineError,
+    protection_errors.ProtectionError,
 }
 """Never raised themselves, so in no category; their subclasses each pick one."""
 
