@@ -112,6 +112,11 @@ async def load(connection: AsyncConnection, directory: Path, names: list[str]) -
     unknown = sorted(set(names) - set(metadata.tables))
     if unknown:
         raise BackupError(f"the backup has tables this schema lacks: {', '.join(unknown)}")
+    # Migrations seed some tables (the auth epoch, dispatch cursors): the backup's rows
+    # replace those.
+    for table in reversed(metadata.sorted_tables):
+        if table.name in names:
+            await connection.execute(table.delete())
     counts: dict[str, int] = {}
     for table in metadata.sorted_tables:
         if table.name in names:

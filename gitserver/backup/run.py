@@ -46,6 +46,7 @@ async def backup(settings: Settings, dest: Path) -> dict[str, Any]:
     """
     url = settings.effective_database_url
     datadir.require_existing(settings.data, url)
+    dest = dest.absolute()  # git runs elsewhere
     await asyncio.to_thread(_make_dest, dest)
     data = settings.data.resolve()
     db = Database(url)
@@ -146,8 +147,12 @@ async def restore(settings: Settings, src: Path) -> dict[str, Any]:
     db = Database(settings.effective_database_url)
     try:
         await _refuse_non_empty(db)
-        await asyncio.to_thread(_copy_back, src, data)
-        counts = await _load_database(db, src / DATABASE, revision)
+        try:
+            await asyncio.to_thread(_copy_back, src, data)
+            counts = await _load_database(db, src / DATABASE, revision)
+        except Exception as exc:
+            log.exception("restore failed")
+            raise BackupError(_failed(db, data, exc)) from None
     finally:
         await db.close()
     return {
@@ -158,6 +163,14 @@ async def restore(settings: Settings, src: Path) -> dict[str, Any]:
         "repositoryCount": found.get("repositoryCount", 0),
         "rows": counts,
     }
+
+
+def _failed(db: Database, data: Path, exc: Exception) -> str:
+    """What a failed restore left: the operator empties it before trying again."""
+    where = f"the data directory {data}"
+    if not db.is_sqlite:
+        where += " and the database " + db.engine.url.render_as_string(hide_password=True)
+    return f"restore failed ({type(exc).__name__}: {exc}); empty {where} before trying again"
 
 
 async def _refuse_non_empty(db: Database) -> None:
