@@ -143,10 +143,10 @@ async def restore(settings: Settings, src: Path) -> dict[str, Any]:
             f"the data directory {data} is not empty; restore goes into an empty one "
             "(use --data to name a new directory)"
         )
-    datadir.make_private(data)
     db = Database(settings.effective_database_url)
     try:
         await _refuse_non_empty(db)
+        datadir.make_private(data)
         try:
             await asyncio.to_thread(_copy_back, src, data)
             counts = await _load_database(db, src / DATABASE, revision)

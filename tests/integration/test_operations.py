@@ -74,37 +74,45 @@ def test_readiness_names_the_database_without_its_password(tmp_path: Path) -> No
     assert "s3cret" not in json.dumps(state.as_json())
 
 
-def test_json_logs_carry_the_request_id_and_no_secret(
+def test_json_logs_then_sigterm_during_a_push(
     make_server: Callable[..., Server], git: Git, tmp_path: Path
 ) -> None:
-    srv = make_server("--log-format", "json", "--trusted-proxies", "127.0.0.1", "--no-ssh")
-    srv.cli("repo", "create", "logged")
-    work = git.init(tmp_path / "work")
-    git.commit(work, "a.txt", "1\n")
-    git("push", "-q", srv.url("logged"), "main", cwd=work)
+    """One server run as an operator would: JSON logs that carry the request id the
+    client saw and no secret; then SIGTERM while a push uploads: the push completes,
+    its event is recorded, new connections are refused, and the process exits 0."""
+    srv = make_server(
+        "--log-format", "json", "--trusted-proxies", "127.0.0.1", "--shutdown-timeout", "30"
+    )
+    name = "operated"
     key = srv.cli("access-key", "create", "admin")
-    codecommit(srv, key).get_repository(repositoryName="logged")
-    browser = signed_in(srv, "admin", srv.admin_password)
-    browser.get("/repositories/logged")
+    codecommit(srv, key).create_repository(repositoryName=name)
+    work = git.init(tmp_path / "work")
+    base = git.commit(work, "a.txt", "1\n")
+    git("push", "-q", srv.url(name), "main", cwd=work)
+    _check_json_logs(srv, name, key)
+    _push_through_sigterm(srv, git, work, name, base)
 
+
+def _check_json_logs(srv: Server, name: str, key: dict[str, str]) -> None:
+    browser = signed_in(srv, "admin", srv.admin_password)
+    browser.get(f"/repositories/{name}")
     # A trusted proxy (loopback here) names the request; a wrong password is logged.
     wrong = "not-the-password-" + uuid.uuid4().hex
     status, headers, _ = http_request(
         srv,
         "GET",
-        "/v1/repos/logged/info/refs?service=git-upload-pack",
+        f"/v1/repos/{name}/info/refs?service=git-upload-pack",
         headers={"X-Request-Id": "proxy-trace-42"},
         password=wrong,
     )
     assert status == 401 and headers["X-Request-Id"] == "proxy-trace-42"
 
     assert srv.log_path is not None
-    lines = [line for line in srv.log_path.read_text().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    text = srv.log_path.read_text()
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     refused = [r for r in records if r["message"] == "authentication failed"]
     assert [r["request_id"] for r in refused] == ["proxy-trace-42"], refused
-    text = srv.log_path.read_text()
     secrets = [
         srv.admin_password,
         wrong,
@@ -134,15 +142,7 @@ def _refused(port: int) -> bool:
         return True
 
 
-def test_sigterm_lets_a_push_in_flight_finish_and_refuses_new_connections(
-    make_server: Callable[..., Server], git: Git, tmp_path: Path
-) -> None:
-    srv = make_server("--shutdown-timeout", "30")
-    name = "draining"
-    srv.cli("repo", "create", name)
-    work = git.init(tmp_path / "work")
-    base = git.commit(work, "a.txt", "1\n")
-    git("push", "-q", srv.url(name), "main", cwd=work)
+def _push_through_sigterm(srv: Server, git: Git, work: Path, name: str, base: str) -> None:
     new = git.commit(work, "big.bin", uuid.uuid4().hex * 20000)
     pack = _pack(git, work, new, base)
     command = f"{base} {new} refs/heads/main\0report-status agent=test\n".encode()
@@ -177,4 +177,3 @@ def test_sigterm_lets_a_push_in_flight_finish_and_refuses_new_connections(
     assert srv.process.wait(timeout=30) == 0
     updated = [e for e in srv.events(name) if e["type"] == "referenceUpdated"]
     assert [e["detail"]["commitId"] for e in updated] == [new]
-
