@@ -46,8 +46,7 @@ async def backup(settings: Settings, dest: Path) -> dict[str, Any]:
     """
     url = settings.effective_database_url
     datadir.require_existing(settings.data, url)
-    dest = dest.absolute()  # git runs elsewhere
-    await asyncio.to_thread(_make_dest, dest)
+    dest = await asyncio.to_thread(_make_dest, dest)
     data = settings.data.resolve()
     db = Database(url)
     try:
@@ -104,13 +103,16 @@ def _table(model: type[Base]) -> Table:
     return table
 
 
-def _make_dest(dest: Path) -> None:
+def _make_dest(dest: Path) -> Path:
+    """`dest`, absolute (git runs elsewhere), made 0700 with its parts."""
+    dest = dest.absolute()
     if not _empty_or_absent(dest):
         raise BackupError(f"{dest} is not empty; a backup goes into a new or empty directory")
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     dest.chmod(0o700)
     for part in (DATABASE, REPOS):
         (dest / part).mkdir(mode=0o700)
+    return dest
 
 
 def _copy_data_files(data: Path, target: Path) -> None:
