@@ -3,6 +3,7 @@ and database, and a server on the restored data that agrees with the backup's le
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -138,3 +139,59 @@ def _refusals(src: Server, restored: Server, dest: Path, backend: str) -> None:
     refused = restored.cli("restore", str(damaged), check=False)
     assert refused.returncode == 1 and "users.jsonl fails its checksum" in refused.stderr
     assert not restored.data.exists() or not os.listdir(restored.data)
+
+
+def test_a_backup_of_an_older_schema_is_upgraded_after_its_rows_are_loaded(
+    tmp_path: Path,
+) -> None:
+    """A backup written at revision 0010 (before `auth_epoch`): restore builds that
+    schema, loads the rows, then upgrades to this version's head."""
+    from sqlalchemy import text
+
+    from gitserver.backup import manifest
+    from gitserver.backup.run import backup, restore
+    from gitserver.config import load_settings
+    from gitserver.db import Database
+    from gitserver.db.revision import HEAD_REVISION
+
+    old, new, dest = tmp_path / "old", tmp_path / "new", tmp_path / "backup"
+
+    async def make_source() -> None:
+        db = Database(load_settings({"data": str(old)}, env={}).effective_database_url)
+        try:
+            await db.upgrade()
+            async with db.session() as session:
+                await session.execute(
+                    text("INSERT INTO groups (id, name, created_at) VALUES ('g1', 'ops', :t)"),
+                    {"t": "2026-01-01 00:00:00.000000"},
+                )
+        finally:
+            await db.close()
+
+    async def restored_rows() -> tuple[str, list[Any], list[Any]]:
+        db = Database(load_settings({"data": str(new)}, env={}).effective_database_url)
+        try:
+            async with db.reader() as session:
+                version = (
+                    await session.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar_one()
+                groups = list(await session.execute(text("SELECT id, name FROM groups")))
+                epoch = list(await session.execute(text("SELECT id FROM auth_epoch")))
+        finally:
+            await db.close()
+        return str(version), groups, epoch
+
+    asyncio.run(make_source())
+    asyncio.run(backup(load_settings({"data": str(old)}, env={}), dest))
+    (dest / "database" / "auth_epoch.jsonl").unlink()  # 0011's table
+    written = json.loads((dest / manifest.MANIFEST).read_text())
+    (dest / manifest.MANIFEST).unlink()
+    facts = {k: v for k, v in written.items() if k not in ("files", "format")}
+    manifest.write(dest, {**facts, "schemaRevision": "0010"})
+
+    done = asyncio.run(restore(load_settings({"data": str(new)}, env={}), dest))
+    assert (done["backupSchemaRevision"], done["schemaRevision"]) == ("0010", HEAD_REVISION)
+    version, groups, epoch = asyncio.run(restored_rows())
+    assert version == HEAD_REVISION
+    assert [tuple(row) for row in groups] == [("g1", "ops")]
+    assert len(epoch) == 1  # made by the upgrade that ran after the load
