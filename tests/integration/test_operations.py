@@ -177,3 +177,33 @@ def _push_through_sigterm(srv: Server, git: Git, work: Path, name: str, base: st
     assert srv.process.wait(timeout=30) == 0
     updated = [e for e in srv.events(name) if e["type"] == "referenceUpdated"]
     assert [e["detail"]["commitId"] for e in updated] == [new]
+
+
+def test_a_json_line_has_the_bound_request_id_the_extras_and_the_exception() -> None:
+    import logging
+    import sys
+
+    from gitserver.logs import JsonFormatter, RequestIdFilter, bind_request_id, reset_request_id
+
+    token = bind_request_id("req-7")
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            record = logging.getLogger("gitserver.test").makeRecord(
+                "gitserver.test",
+                logging.ERROR,
+                __file__,
+                1,
+                "failed %s",
+                ("here",),
+                sys.exc_info(),
+                extra={"push_id": "p-1"},
+            )
+        RequestIdFilter().filter(record)
+    finally:
+        reset_request_id(token)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["time"].endswith("Z") and line["level"] == "ERROR"
+    assert (line["message"], line["request_id"], line["push_id"]) == ("failed here", "req-7", "p-1")
+    assert "ValueError: boom" in line["exc"]
