@@ -20,7 +20,6 @@ No aiohttp or asyncssh here: each front end maps `AccessDenied` to its own answe
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from auth.principal import Principal
 from gitserver import errors
 from gitserver.clientip import Network, client_ip
 from gitserver.db import Database, Repository
+from gitserver.logs import current_request_id, new_request_id
 from gitserver.store.repositories import Endpoints, resource_tags
 
 __all__ = [
@@ -54,7 +54,7 @@ class RequestInfo:
     transport: str  # http, https, ssh, api
     user_agent: str = ""
     # Ties the audit records of one request together (a push makes several decisions).
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=lambda: current_request_id() or new_request_id())
     # `aws:RequestedRegion`: the API's is the signing scope's; empty means the server's.
     region: str = ""
 

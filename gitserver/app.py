@@ -10,7 +10,7 @@ import logging
 import os
 import shutil
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ from gitserver.pipelines.runner import Runner
 from gitserver.pipelines.scheduler import Scheduler
 from gitserver.pulls.automerge import AutoMergeLoop, merge_authority
 from gitserver.pulls.follow import FollowLoop
+from gitserver.readiness import Readiness
+from gitserver.readiness import check as check_readiness
 from gitserver.services import Services
 from gitserver.store.branches import Branches
 from gitserver.store.maintenance import MaintenanceScheduler
@@ -52,7 +54,13 @@ from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
 from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys
 from gitserver.transport.http import GitHttp, GitHttpLimits
-from gitserver.transport.httpsite import REFUSAL, GuardedSite, guard_middleware
+from gitserver.transport.httpsite import (
+    REFUSAL,
+    GuardedSite,
+    guard_middleware,
+    request_id_middleware,
+    send_request_id,
+)
 from gitserver.transport.limits import (
     AcceptErrors,
     ConnectionLimiter,
@@ -164,6 +172,10 @@ class Server:
         self._unfollow: Callable[[], None] | None = None
         self._unmerge: Callable[[], None] | None = None
         self._runner: web.AppRunner | None = None
+        self._site: GuardedSite | None = None
+        # Set by SIGTERM: /readyz answers 503 while what runs is let finish.
+        self.draining = False
+        self._in_flight: dict[int, str] = {}  # the HTTP requests under way, for shutdown
         self._tasks: list[asyncio.Task[None]] = []
         self.http_port = 0
         self.ssh: GitSsh | None = None
@@ -222,12 +234,24 @@ class Server:
             ),
             parse_networks(settings.trusted_proxies),
         )
+        trusted = in_networks(parse_networks(settings.trusted_proxies))
         app = web.Application(
-            client_max_size=8 * 1024 * 1024, middlewares=[guard_middleware(self.connections)]
+            client_max_size=8 * 1024 * 1024,
+            middlewares=[
+                request_id_middleware(trusted, self._in_flight),
+                guard_middleware(self.connections),
+            ],
         )
+        app.on_response_prepare.append(send_request_id)
         app.add_routes(git_http.routes())
         app.add_routes(self.api().routes())
-        app.add_routes([web.get("/healthz", self._health), web.get("/metrics", self._metrics)])
+        app.add_routes(
+            [
+                web.get("/healthz", self._health),
+                web.get("/readyz", self._ready),
+                web.get("/metrics", self._metrics),
+            ]
+        )
         self.web_ui().install(app)  # last: `GET /` and the rest, beside `POST /` (the API)
         return app
 
@@ -335,6 +359,13 @@ class Server:
         await self.services.db.ping()
         return web.json_response({"status": "ok"})
 
+    async def _ready(self, request: web.Request) -> web.Response:
+        if self.draining:
+            state = Readiness("server", "shutting down")
+        else:
+            state = await check_readiness(self.services.db, self.services.store.root)
+        return web.json_response(state.as_json(), status=200 if state.ready else 503)
+
     async def start(self) -> None:
         """Start every front end; on failure stop what did start (the hook socket too).
 
@@ -358,7 +389,9 @@ class Server:
         self.audit.start()
         AcceptErrors().install(asyncio.get_running_loop())
         options: dict[str, Any] = {"access_log": None, "keepalive_timeout": _KEEPALIVE}
-        self._runner = web.AppRunner(self.app(), **options)
+        self._runner = web.AppRunner(
+            self.app(), shutdown_timeout=settings.shutdown_timeout, **options
+        )
         await self._runner.setup()
         host, port = settings.http_address
         site = GuardedSite(
@@ -372,6 +405,7 @@ class Server:
         )
         with _binding(host, port):
             await site.start()
+        self._site = site
         self.http_port = site.port
         if not settings.no_ssh:
             await self._start_ssh()
@@ -495,6 +529,54 @@ class Server:
                 self._settle_later(await self.reconciler.run())
             except Exception:
                 log.exception("periodic reconcile failed")
+
+    async def shutdown(self) -> None:
+        """SIGTERM: take no new work; let running pushes, API calls and deliveries
+        finish within `shutdown_timeout`; cut what is left; then `stop`.
+
+        Pushes are settled as they end (their handlers wait for it); a push cut at the
+        deadline is settled from what git did, and the reconciler reads the rest at the
+        next start.
+        """
+        timeout = self.services.settings.shutdown_timeout
+        self.draining = True
+        if self.ssh is not None:
+            self.ssh.stop_listening()
+        if self._site is not None:
+            await self._site.stop()  # the listening socket: new connections are refused
+        log.info("shutting down: letting running requests finish (up to %gs)", timeout)
+        watchdog = asyncio.get_running_loop().call_later(timeout, self._report_cut)
+        try:
+            await asyncio.gather(*self._drains(timeout), return_exceptions=True)
+        finally:
+            watchdog.cancel()
+        await self.stop()
+
+    def _drains(self, timeout: float) -> list[Coroutine[Any, Any, None]]:
+        drains: list[Coroutine[Any, Any, None]] = []
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            drains.append(runner.cleanup())  # waits up to the runner's shutdown_timeout
+        if self.ssh is not None:
+            ssh, self.ssh = self.ssh, None
+            drains.append(ssh.close(timeout))
+        if self.dispatcher is not None:
+            dispatcher, self.dispatcher = self.dispatcher, None
+            drains.append(dispatcher.drain(timeout))
+        if self.pipeline_runner is not None:
+            pipeline_runner, self.pipeline_runner = self.pipeline_runner, None
+            drains.append(pipeline_runner.drain(timeout))
+        return drains
+
+    def _report_cut(self) -> None:
+        """The deadline passed: say what is being cut (aiohttp cancels the requests,
+        which kills their git; the SSH front end does the same for its sessions)."""
+        log.warning(
+            "shutdown deadline passed: cutting %d HTTP request(s) %s and pushes %s",
+            len(self._in_flight),
+            sorted(self._in_flight.values()),
+            self.engine.live_pushes(),
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -157,6 +157,13 @@ OPTIONS: tuple[Option, ...] = (
         "scan the lines pushes and API writes add for secrets (a repository may override)",
     ),
     Option("log_level", "INFO", _str, "logging level"),
+    Option("log_format", "text", _str, "text, or json: one JSON object per log line"),
+    Option(
+        "shutdown_timeout",
+        30.0,
+        _float,
+        "seconds SIGTERM waits for running pushes, API calls and deliveries to finish",
+    ),
     Option("git_timeout", 3600.0, _float, "seconds a git transport process may run"),
     Option("max_upload_request", 64 * 1024 * 1024, _int, "max inflated fetch request bytes"),
     Option(
@@ -242,6 +249,8 @@ class Settings:
     max_file_size: int = 6 * 1024 * 1024
     secret_scanning: bool = True
     log_level: str = "INFO"
+    log_format: str = "text"
+    shutdown_timeout: float = 30.0
     git_timeout: float = 3600.0
     max_upload_request: int = 64 * 1024 * 1024
     pack_cache_max_bytes: int = 1024 * 1024 * 1024
@@ -427,6 +436,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("webhook_retry_schedule: positive numbers of seconds") from None
     if settings.smtp_security not in ("none", "starttls", "tls"):
         raise ConfigError("smtp_security must be none, starttls or tls")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError("log_format must be text or json")
+    if settings.shutdown_timeout < 0:
+        raise ConfigError("shutdown_timeout must not be negative")
     if settings.build_executor not in ("bwrap", "shell"):
         raise ConfigError("build_executor must be bwrap or shell")
     if settings.pipeline_runners < 0:

@@ -146,6 +146,28 @@ class Dispatcher:
         await self._listen()
         self._tasks = [asyncio.create_task(self._loop()), asyncio.create_task(self._settler())]
 
+    async def drain(self, timeout: float) -> None:
+        """Shutdown: claim nothing more, let the sends under way finish (within
+        `timeout`) and settle them, then `close` (which releases what was not sent)."""
+        loop, settler = self._tasks or (None, None)
+        if loop is not None:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+        if self._runs:
+            await asyncio.wait(set(self._runs), timeout=timeout)
+        if settler is not None:
+            settler.cancel()
+            await asyncio.gather(settler, return_exceptions=True)
+        self._tasks = []
+        batch, self._finished = self._finished, []
+        if batch:
+            try:
+                await self._settle(batch)
+                self._claimed.difference_update(prepared.delivery.id for prepared, _ in batch)
+            except Exception:
+                log.exception("settling deliveries at shutdown failed")
+        await self.close()
+
     async def close(self) -> None:
         for task in [*self._tasks, *self._runs]:
             task.cancel()

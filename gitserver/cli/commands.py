@@ -96,8 +96,10 @@ async def _serve_until_stopped(settings: Settings, server: Server, out: Output) 
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
-    finally:
+    except BaseException:
         await server.stop()
+        raise
+    await server.shutdown()
 
 
 async def db_upgrade(settings: Settings, args: argparse.Namespace, out: Output) -> Result:

@@ -6,15 +6,15 @@ import argparse
 import asyncio
 import json
 import logging
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from auth.owned import ACCESS_KEYS, GIT_CREDENTIALS, SSH_KEYS
 from auth.policy import PolicyKind
-from gitserver import datadir
+from gitserver import datadir, logs
 from gitserver import errors as category
 from gitserver.cli import (
+    backups,
     commands,
     pipelines,
     policy_versions,
@@ -40,6 +40,7 @@ COMMON = (
     "region",
     "account_id",
     "log_level",
+    "log_format",
 )
 SERVE = (
     "no_ssh",
@@ -71,6 +72,7 @@ SERVE = (
     "pack_cache_max_age",
     "max_push_commands",
     "reconcile_interval",
+    "shutdown_timeout",
     "prepared_grace",
     "maintenance_delay",
     "maintenance",
@@ -275,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.add_commands(groups, leaf)
     statuses.add_commands(groups, leaf)
     pipelines.add_commands(groups, leaf)
+    backups.add_commands(groups, leaf)
     audit = groups.add_parser("audit", help="the audit log").add_subparsers(required=True)
     c = leaf(audit, "list", commands.audit_list, "list audit records, newest first")
     c.add_argument("--since", help="only records at or after this ISO 8601 time (UTC if no zone)")
@@ -305,11 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(flags)
     except ConfigError as exc:
         return output.fail(f"configuration: {exc}")
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(settings.log_level, settings.log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:

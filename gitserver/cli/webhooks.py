@@ -184,9 +184,14 @@ async def worker(settings: Settings, args: argparse.Namespace, out: Output) -> N
         out.say(f"gitserver: worker {doing}")
         try:
             await stop.wait()
-        finally:
+        except BaseException:
             for part in reversed(parts):
                 await part.close()
+            raise
+        # SIGTERM: the deliveries and jobs under way finish within shutdown_timeout.
+        for part in reversed(parts):
+            drain = getattr(part, "drain", None)
+            await (drain(settings.shutdown_timeout) if drain is not None else part.close())
 
 
 async def rule_create(settings: Settings, args: argparse.Namespace, out: Output) -> Result:
@@ -275,7 +280,7 @@ def add_commands(groups: Any, leaf: Any) -> None:
     leaf(rule, "list", rule_list, "list notification rules")
     leaf(rule, "delete", rule_delete, "delete a notification rule").add_argument("id")
     w = leaf(groups, "worker", worker, "deliver events, or run pipeline jobs (scale-out)")
-    add_arguments(w, (*DELIVERY_SETTINGS, *PIPELINE_SETTINGS))
+    add_arguments(w, (*DELIVERY_SETTINGS, *PIPELINE_SETTINGS, "shutdown_timeout"))
     w.add_argument("--runner", action="store_true", help="only run pipeline jobs")
     w.add_argument("--jobs", type=int, default=0, help="pipeline jobs at once (--runner)")
 

@@ -65,6 +65,16 @@ class Runner:
             asyncio.create_task(self._heartbeat_loop()),
         ]
 
+    async def drain(self, timeout: float) -> None:
+        """Shutdown: claim no more jobs, give the running ones `timeout` s, then `close`."""
+        if self._tasks:
+            self._tasks[0].cancel()  # the claim loop; heartbeats keep the leases meanwhile
+            await asyncio.gather(self._tasks[0], return_exceptions=True)
+        running = [task for task, _ in self._running.values()]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        await self.close()
+
     async def close(self) -> None:
         """Stop: running jobs are stopped and reported failed (the runner went away)."""
         for task in self._tasks:

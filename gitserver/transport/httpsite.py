@@ -21,9 +21,19 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from gitserver.logs import bind_request_id, new_request_id, reset_request_id, sane_request_id
 from gitserver.transport.limits import ConnectionLimiter
 
-__all__ = ["REFUSAL", "GuardedSite", "guard_middleware"]
+__all__ = [
+    "REFUSAL",
+    "REQUEST_ID_HEADER",
+    "GuardedSite",
+    "guard_middleware",
+    "request_id_middleware",
+    "send_request_id",
+]
+
+REQUEST_ID_HEADER = "X-Request-Id"
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +93,42 @@ def guard_middleware(limiter: ConnectionLimiter) -> Any:
                 current.end()
 
     return guard
+
+
+def request_id_middleware(trusted: Callable[[str], bool], in_flight: dict[int, str]) -> Any:
+    """Give each request an id, bound for its log records and returned to the client;
+    `in_flight` holds the requests under way (what a shutdown past its deadline cuts).
+
+    A proxy in front may have named the request already: its `X-Request-Id` is kept
+    when the proxy is trusted (`trusted_proxies`) and the id is sane; a client's own
+    header is not believed, or it could make its lines look like another request's.
+    """
+
+    @web.middleware
+    async def bind(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        incoming = None
+        if trusted(request.remote or ""):
+            incoming = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request_id = incoming or new_request_id()
+        request["request_id"] = request_id
+        token = bind_request_id(request_id)
+        in_flight[id(request)] = f"{request.method} {request.path} (request {request_id})"
+        try:
+            return await handler(request)
+        finally:
+            in_flight.pop(id(request), None)
+            reset_request_id(token)
+
+    return bind
+
+
+async def send_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: every response (streamed git ones too) names its request."""
+    request_id = request.get("request_id")
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
 
 
 class GuardedSite(web.BaseSite):

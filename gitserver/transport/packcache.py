@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import errno
 import logging
 import os
 import shutil
@@ -125,6 +126,15 @@ class Pack:
                 await entry.grown.wait()
 
 
+# Below this much free space on its file system the cache steps aside (see `_start`).
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+def _free_bytes(path: Path) -> int:
+    found = os.statvfs(path)
+    return found.f_bavail * found.f_frsize
+
+
 class PackCache:
     """Entries by key, LRU-ordered, with at most `max_bytes` on disk for `max_age` s each."""
 
@@ -224,6 +234,10 @@ class PackCache:
     def _start(self, key: str, fill: Fill) -> Pack:
         path = self.root / f"{key}.{uuid.uuid4().hex[:8]}.tmp"
         try:
+            # A full disk takes an empty file but fails its first write, and a failed
+            # write fails every fetch reading it: with little room left, stream directly.
+            if _free_bytes(self.root) < MIN_FREE_BYTES:
+                raise OSError(errno.ENOSPC, "too little free space for the pack cache")
             out = path.open("xb", buffering=0)
         except OSError as exc:
             log.warning("cannot make a pack cache file: %s", exc)

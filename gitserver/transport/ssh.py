@@ -28,6 +28,7 @@ from auth.sshkeys import check_login_key
 from gitserver.access import Access, RequestInfo, request_info
 from gitserver.db import Database, Repository
 from gitserver.errors import DomainError
+from gitserver.logs import bind_request_id, new_request_id
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import RepositoryStore
 from gitserver.transport.engine import (
@@ -233,6 +234,7 @@ class GitSsh:
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self._sessions: set[asyncio.Task[None]] = set()
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self.draining = False
 
     async def start(self, host: str, port: int) -> int:
         """Listen on `host:port`; returns the port (the real one when `port` is 0)."""
@@ -260,27 +262,46 @@ class GitSsh:
         )
         return int(self._acceptor.get_port())
 
-    async def close(self) -> None:
-        """Stop listening, close connections, give running git a moment to settle."""
+    def stop_listening(self) -> None:
+        """Refuse new connections and new sessions; running sessions go on (shutdown)."""
+        self.draining = True
         if self._acceptor is not None:
             self._acceptor.close()
-            await self._acceptor.wait_closed()
         for conn in list(self.connections):
-            conn.close()
+            if cast(_Connection, conn.get_owner()).sessions == 0:
+                conn.close()
+
+    def running(self) -> int:
+        """Git sessions under way."""
+        return len(self._sessions)
+
+    async def close(self, grace: float = _STOP_GRACE) -> None:
+        """Stop listening, let running sessions finish for `grace` s, close the rest."""
+        self.stop_listening()
         if self._sessions:
-            _, late = await asyncio.wait(set(self._sessions), timeout=_STOP_GRACE)
+            _, late = await asyncio.wait(set(self._sessions), timeout=grace)
+            if late:
+                log.warning("shutdown: stopping %d ssh git session(s) still running", len(late))
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        for conn in list(self.connections):
+            conn.close()
+        if self._acceptor is not None:
+            await self._acceptor.wait_closed()
 
     async def _session(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         client = cast(_Connection, process.get_extra_info("connection").get_owner())
         task = asyncio.current_task()
         assert task is not None and client.login is not None
+        # Each channel is one request: its log lines and audit records share this id.
+        bind_request_id(new_request_id())
         self._sessions.add(task)
         client.session_started()
         status = 1
         try:
+            if self.draining:
+                raise Refused("gitserver: the server is shutting down; try again shortly")
             status = await self._run(process, client, client.login)
         except (Refused, DomainError) as exc:
             refused = exc if isinstance(exc, Refused) else Refused.of(exc)

@@ -59,6 +59,7 @@ NOT_DOMAIN = {
     "gitserver.config.ConfigError",
     "gitserver.datadir.DataDirError",
     "gitserver.app.ListenError",
+    "gitserver.backup.errors.BackupError",
     "gitserver.gitcmd.GitError",
     "gitserver.gitcmd.UnsafeArgument",
     "gitserver.pipelines.buildspec.errors.SandboxUnavailable",
