@@ -387,6 +387,13 @@ def web_requests(w: World, a: Actor) -> dict[str, WebRequest]:
         "web-repo-unrequire-status": _post(
             f"{repo}/settings/required-checks/remove", context="ci/x"
         ),
+        "web-repo-protect": _post(
+            f"{repo}/settings/protected-branches", pattern="authz/*", no_deletion="on"
+        ),
+        "web-repo-unprotect": _post(
+            f"{repo}/settings/protected-branches/remove", pattern="authz/*"
+        ),
+        "web-repo-push-rules": _post(f"{repo}/settings/push-rules", secret_scanning="default"),
         "web-webhook-add": _post(hooks, url=UNREACHABLE, events="push"),
         "web-webhook-edit": _post(f"{hooks}/{w.webhook}/edit", url=UNREACHABLE, events="push"),
         "web-webhook-test": _post(f"{hooks}/{w.webhook}/test"),

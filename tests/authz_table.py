@@ -145,6 +145,8 @@ AWS_CODEPIPELINE_FULL_ACCESS = _document(["codepipeline:*"])
 # - `gitserver:` commit-status actions have no AWS counterpart; the managed policies grant
 #   them (docs/architecture.md "Commit statuses": "full: all; power user: put and get;
 #   read-only: get"; auth/actions.py module docstring).
+# - `gitserver:UpdatePushProtection` (push protection's rules) is granted by full access
+#   only (docs/architecture.md "Push protection").
 # - AWS has no CodePipeline power-user policy; ours grants power users `codepipeline:*`
 #   but DeletePipeline (docs/pipelines.md "The codepipeline API").
 _FULL_EXTRA = _document(
@@ -152,6 +154,7 @@ _FULL_EXTRA = _document(
         "gitserver:PutCommitStatus",
         "gitserver:GetCommitStatuses",
         "gitserver:UpdateRequiredStatusChecks",
+        "gitserver:UpdatePushProtection",
     ]
 )
 _POWER_EXTRA = _document(
@@ -352,6 +355,9 @@ WEB: dict[str, Need] = {
     "web-repo-default-branch": _cc("UpdateDefaultBranch"),
     "web-repo-require-status": need("gitserver:UpdateRequiredStatusChecks"),
     "web-repo-unrequire-status": need("gitserver:UpdateRequiredStatusChecks"),
+    "web-repo-protect": need("gitserver:UpdatePushProtection"),
+    "web-repo-unprotect": need("gitserver:UpdatePushProtection"),
+    "web-repo-push-rules": need("gitserver:UpdatePushProtection"),
     "web-webhooks": _GET_TRIGGERS,
     "web-webhook": _GET_TRIGGERS,
     "web-webhook-add": _PUT_TRIGGERS,

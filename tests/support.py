@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.cli_zygote import run_cli
+
 VENV_BIN = Path(sys.executable).parent
 GITSERVER = str(VENV_BIN / "gitserver")
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -100,7 +102,6 @@ class Server:
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> Any:
         """Run `gitserver ... --json` against this server's data and database."""
         argv = [
-            GITSERVER,
             *args,
             "--data",
             str(self.data),
@@ -112,9 +113,7 @@ class Server:
             argv += ["--base-url", self.base_url]
         if self.ssh_port:
             argv += ["--ssh-base-url", f"ssh://127.0.0.1:{self.ssh_port}"]
-        result = subprocess.run(
-            argv, input=input, capture_output=True, text=True, env=self.cli_env(), timeout=120
-        )
+        result = run_cli(GITSERVER, argv, self.cli_env(), input)
         if check and result.returncode != 0:
             raise AssertionError(f"gitserver {' '.join(args)} failed: {result.stderr}")
         if not check:

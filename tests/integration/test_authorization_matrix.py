@@ -12,19 +12,14 @@ right. Every mismatch is listed at once, so one run shows the whole matrix's sta
 from __future__ import annotations
 
 import asyncio
-import functools
 import http.client
-import io
 import json
-import sys
 import time
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, cast
-from unittest.mock import patch
 
 import pytest
 from aiohttp import web
@@ -35,7 +30,6 @@ from botocore.credentials import Credentials
 
 from gitserver.api.ops import operation_table
 from gitserver.api.pipeline_ops import pipeline_operation_table
-from gitserver.cli import main as cli_main
 from gitserver.transport.engine import SERVICES
 from gitserver.web.site import WebUI
 from tests.authz_requests import (
@@ -79,38 +73,11 @@ BUILD = (
 )
 
 
-# -- the CLI, in this process: the real code on the server's database, without a Python
-# start per call (about 50 calls set the matrix up).
-
-
-# Building the CLI's parser is most of a call's time; one parser serves every call.
-_PARSER = functools.cache(cli_main.build_parser)
+# -- the CLI: the session server's, through the suite's CLI zygote (tests/cli_zygote.py)
 
 
 def cli(server: Server, *args: str, stdin: str | None = None) -> Any:
-    argv = [
-        *args,
-        "--data",
-        str(server.data),
-        "--database-url",
-        server.database_url,
-        "--json",
-        "--base-url",
-        server.base_url,
-        "--ssh-base-url",
-        f"ssh://127.0.0.1:{server.ssh_port}",
-    ]
-    out = io.StringIO()
-    saved = sys.stdin
-    sys.stdin = io.StringIO(stdin or "")
-    try:
-        with redirect_stdout(out), patch.object(cli_main, "build_parser", _PARSER):
-            code = cli_main.main(argv)
-    finally:
-        sys.stdin = saved
-    assert code == 0, (args, out.getvalue())
-    text = out.getvalue()
-    return json.loads(text) if text.strip() else None
+    return server.cli(*args, input=stdin)
 
 
 # -- raw requests -------------------------------------------------------------------------
