@@ -52,7 +52,7 @@ from gitserver.transport.engine import GitEngine, PushSession
 from gitserver.transport.hooks import HookHandler, HookServer, install_hooks
 from gitserver.transport.hostkeys import HostKey, host_keys_dir, load_host_keys
 from gitserver.transport.http import GitHttp, GitHttpLimits
-from gitserver.transport.httpsite import REFUSAL, GuardedSite, guard_middleware
+from gitserver.transport.httpsite import REFUSAL, GuardedSite, database_outage, guard_middleware
 from gitserver.transport.limits import (
     AcceptErrors,
     ConnectionLimiter,
@@ -221,7 +221,8 @@ class Server:
             parse_networks(settings.trusted_proxies),
         )
         app = web.Application(
-            client_max_size=8 * 1024 * 1024, middlewares=[guard_middleware(self.connections)]
+            client_max_size=8 * 1024 * 1024,
+            middlewares=[guard_middleware(self.connections), database_outage],
         )
         app.add_routes(git_http.routes())
         app.add_routes(self.api().routes())

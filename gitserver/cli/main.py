@@ -19,6 +19,7 @@ from gitserver.cli.output import CommandError, Output
 from gitserver.cli.webhooks import DELIVERY_SETTINGS, PIPELINE_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.datadir import DataDirError
+from gitserver.db.outage import OutageLogFilter
 from gitserver.gitcmd import GitError
 from gitserver.store.errors import RepositoryNotFound
 
@@ -300,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OutageLogFilter())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:

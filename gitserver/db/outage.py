@@ -8,12 +8,14 @@ connections, so the first request after the database is back gets a fresh one.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import exc as sa
 
 MESSAGE = "the database is unavailable; try again shortly"
 
 # Raised by asyncpg (or the socket under it) before SQLAlchemy wraps it, e.g. on connect.
-_RAW = (ConnectionError, TimeoutError, OSError)
+_RAW = (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 # PostgreSQL's SQLSTATE classes for "not now": 08 connection exception, 57P admin
 # shutdown / crash shutdown / cannot connect now.
 _SQLSTATE_PREFIXES = ("08", "57P")
@@ -43,3 +45,21 @@ def is_unavailable(error: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+class OutageLogFilter(logging.Filter):
+    """One line instead of a traceback for a failure the database outage explains.
+
+    Request handlers and background loops log what they could not do with
+    `log.exception`; while the database is down that is every request and every loop
+    pass, and the traceback says nothing the line does not.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and is_unavailable(error):
+            record.msg = f"{record.msg} ({MESSAGE}: {type(error).__name__}: {error})"
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

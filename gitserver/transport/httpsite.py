@@ -21,9 +21,10 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from gitserver.db.outage import MESSAGE, is_unavailable
 from gitserver.transport.limits import ConnectionLimiter
 
-__all__ = ["REFUSAL", "GuardedSite", "guard_middleware"]
+__all__ = ["REFUSAL", "GuardedSite", "database_outage", "guard_middleware"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,26 @@ def guard_middleware(limiter: ConnectionLimiter) -> Any:
                 current.end()
 
     return guard
+
+
+@web.middleware
+async def database_outage(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A 503 for whatever the database being down stopped (git's routes, `/healthz`).
+
+    The API and the web UI answer it in their own formats first; git prints a text/plain
+    body to its user ("remote: gitserver: ..."), and clients retry a 503 later.
+    """
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("request failed: %s", MESSAGE, extra={"path": request.path})
+        return web.Response(
+            status=503, text=f"gitserver: {MESSAGE}\n", headers={"Retry-After": "5"}
+        )
 
 
 class GuardedSite(web.BaseSite):
