@@ -31,6 +31,7 @@ import time
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,8 +335,9 @@ def make_setup(servers: list[Serve], scratch: Path) -> Setup:
 def run_load(setup: Setup, scratch: Path, clients: int, duration: float, seed: int) -> Stats:
     stats = Stats()
     team = [Client(i, setup, scratch, stats, seed) for i in range(clients)]
-    for client in team:
-        client.prepare()
+    # Clones and sign-ins, a few at a time: sequential, 50 of them take minutes.
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(Client.prepare, team))
     samplers = [RssSampler(s.process.pid, interval=0.1) for s in setup.servers]
     for sampler in samplers:
         sampler.start()
