@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
           f" {tally.extra_events}")  # fmt: skip
     print(f"  deliveries:       {tally.undelivered} events undelivered,"
           f" {tally.duplicate_deliveries} duplicate deliveries (same delivery id)")  # fmt: skip
+    print(f"  quarantines left: {tally.quarantines_left} (SQLite: must be 0)")
     for violation in tally.violations[:20]:
         print(f"  !! {violation}")
     print(f"  seed {args.seed}: {'FAILED' if tally.violations else 'ok'}")
