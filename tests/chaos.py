@@ -33,8 +33,7 @@ from tests.support import Git, Server, SshIdentity, cli_env_call, run_sql, wait_
 
 PUSHES = ("http-push", "http-multi", "http-force", "ssh-push", "ssh-multi", "ssh-force")
 API = ("put-file", "put-file-stale", "pr-merge")
-# Pushes are what the loop is about: two in three operations.
-OPS = (*PUSHES, *PUSHES, *API)
+OPS = (*PUSHES, *API)
 ZERO_OID = "0" * 40
 CHILD = "child-of-before"  # PutFile's commit: unknown until the answer, a child of main
 # What the server is started with: deliveries retried within seconds, to a receiver on
@@ -131,6 +130,7 @@ class CrashLoop:
             git.commit(work, "README.md", "second\n")
             git("push", "-q", server.url(name), "main", cwd=work)
         self.max_delay = 1.0
+        self._deck: list[str] = []
 
     def close(self) -> None:
         self.receiver.stop()
@@ -138,7 +138,7 @@ class CrashLoop:
     # --- one round ------------------------------------------------------------------
 
     def round(self) -> list[Attempt]:
-        attempts = [self._prepare(self.rng.choice(OPS), name) for name in self.repos]
+        attempts = [self._prepare(self._next_op(), name) for name in self.repos]
         threads = [threading.Thread(target=a.run, daemon=True) for a in attempts]
         started = time.monotonic()
         for thread in threads:
@@ -158,6 +158,14 @@ class CrashLoop:
             self._judge(attempt)
         self.server.start()
         return attempts
+
+    def _next_op(self) -> str:
+        """From a shuffled deck of every kind once, then pushes again: the first nine
+        operations cover every kind, pushes stay two in three overall."""
+        if not self._deck:
+            kinds = list(OPS)
+            self._deck = self.rng.sample(kinds, len(kinds)) + self.rng.sample(PUSHES, len(PUSHES))
+        return self._deck.pop(0)
 
     def _kill(self, whole_tree: bool) -> list[psutil.Process]:
         """SIGKILL the server (and, if `whole_tree`, every process it started): returns

@@ -15,7 +15,7 @@ from tests.support import Git, Server
 
 # Seeded: a failure names the seed, and GITSERVER_CRASH_SEED replays it.
 SEED = int(os.environ.get("GITSERVER_CRASH_SEED", "1414"))
-ROUNDS = 4  # two repositories: 8 operations cut by 4 kills
+ROUNDS = 5  # two repositories: 10 operations (every kind at least once) cut by 5 kills
 
 
 def test_kills_during_pushes_lose_no_acknowledged_change_and_no_event(
