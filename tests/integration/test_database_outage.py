@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from tests.api_support import codecommit
 from tests.pgcluster import PrivatePostgres, postgres_bin
 from tests.receivers import Receiver
-from tests.support import Git, Server, wait_until
+from tests.support import Git, Server, run_sql, wait_until
 from tests.web_support import Browser
 
 OUTAGE = 10.0  # seconds the database is down
@@ -135,6 +135,10 @@ def test_requests_fail_cleanly_while_the_database_is_down_and_recover_after(
             "127.0.0.1",
             "--webhook-retry-schedule",
             "0.3,0.6,1,2,4,8",
+            # A claim whose commit the outage cut is the server's no more: due again
+            # when its lease runs out (docs/reliability.md).
+            "--webhook-lease",
+            "5",
         ],
     )
     server.start()
@@ -180,7 +184,13 @@ def test_requests_fail_cleanly_while_the_database_is_down_and_recover_after(
         assert events[-1]["detail"]["commitId"] == head
         # ... and reaches the webhook receiver.
         ids = {e["id"] for e in events}
-        assert wait_until(lambda: ids <= {r.json.get("id") for r in receiver.requests}, timeout=60)
+        arrived = wait_until(
+            lambda: ids <= {r.json.get("id") for r in receiver.requests}, timeout=60
+        )
+        assert arrived, (
+            ids - {r.json.get("id") for r in receiver.requests},
+            run_sql(server, "SELECT state, attempts, lease_until, last_error FROM deliveries"),
+        )
         assert "Traceback" not in (server.log_path.read_text() if server.log_path else "")
     finally:
         server.stop()
