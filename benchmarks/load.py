@@ -79,7 +79,13 @@ class Serve:
         self.port = 0
         self.password = ""
         out = log.open("wb")
-        args = ["--http", "127.0.0.1:0", "--no-ssh", "--http-max-git-processes-per-user", "128"]
+        # Every client is on 127.0.0.1: the per-address caps (64 connections, 32 git
+        # processes per user) are for clients on many addresses, and would refuse these.
+        args = [
+            "--http", "127.0.0.1:0", "--no-ssh",
+            "--http-max-git-processes-per-user", "256",
+            "--http-max-connections-per-ip", "1024",
+        ]  # fmt: skip
         self.process = subprocess.Popen(
             [GITSERVER, "serve", "--data", str(data), "--database-url", url, *args],
             stdin=subprocess.DEVNULL,
