@@ -15,9 +15,9 @@ from tests.support import Git, Server
 
 # Seeded: a failure names the seed, and GITSERVER_CRASH_SEED replays it.
 SEED = int(os.environ.get("GITSERVER_CRASH_SEED", "1414"))
-# Three repositories, one operation each per round: 9 operations (every kind once) cut by
-# 3 kills. A restart costs seconds on a loaded machine; operations per kill are cheaper.
-ROUNDS, REPOSITORIES = 3, 3
+# Three repositories, one operation each per round: 24 operations (every kind at least
+# once) cut by 8 kills. Restarts are the cost; operations per kill are cheaper.
+ROUNDS, REPOSITORIES = 8, 3
 
 
 def test_kills_during_pushes_lose_no_acknowledged_change_and_no_event(
