@@ -98,7 +98,10 @@ async def database_outage(
     try:
         return await handler(request)
     except Exception as exc:
-        if not is_unavailable(exc):
+        # A client that went away (reset, broken pipe) is not the database; and once a
+        # streamed answer has started there is no status left to change.
+        client_gone = isinstance(exc, (ConnectionResetError, BrokenPipeError))
+        if client_gone or not is_unavailable(exc) or request.writer.output_size > 0:
             raise
         log.warning("request failed: %s", MESSAGE, extra={"path": request.path})
         return web.Response(

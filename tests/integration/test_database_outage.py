@@ -87,7 +87,7 @@ class Client:
             and "remote: gitserver:" in done.stderr
         ):
             return "503"
-        if "500" in done.stderr or "Traceback" in done.stderr:
+        if "returned error: 500" in done.stderr or "Traceback" in done.stderr:
             self.seen.bad.append(f"push: {done.stderr}")
         return "error: " + done.stderr.strip().splitlines()[-1][:100]
 
@@ -97,7 +97,7 @@ class Client:
             return "ok"
         if "error: 503" in done.stderr:
             return "503"
-        if "500" in done.stderr or "Traceback" in done.stderr:
+        if "returned error: 500" in done.stderr or "Traceback" in done.stderr:
             self.seen.bad.append(f"fetch: {done.stderr}")
         return "error"
 
