@@ -57,6 +57,7 @@ from gitserver.transport.http import GitHttp, GitHttpLimits
 from gitserver.transport.httpsite import (
     REFUSAL,
     GuardedSite,
+    database_outage,
     guard_middleware,
     request_id_middleware,
     send_request_id,
@@ -240,6 +241,7 @@ class Server:
             middlewares=[
                 request_id_middleware(trusted, self._in_flight),
                 guard_middleware(self.connections),
+                database_outage,
             ],
         )
         app.on_response_prepare.append(send_request_id)

@@ -135,6 +135,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "webhook_retry_window", 86400.0, _float, "seconds a delivery is retried before it fails"
     ),
+    Option(
+        "webhook_lease",
+        120.0,
+        _float,
+        "seconds a claimed delivery waits before another worker may send it again (after a crash)",
+    ),
     Option("trigger_targets", (), _list, "ARN=URL pairs: where SNS/Lambda trigger targets are"),
     Option("smtp_host", "", _str, "SMTP server for email notifications"),
     Option("smtp_port", 25, _int, "SMTP port"),
@@ -234,6 +240,7 @@ class Settings:
     webhook_allowed_hosts: tuple[str, ...] = ()
     webhook_retry_schedule: tuple[str, ...] = ()
     webhook_retry_window: float = 86400.0
+    webhook_lease: float = 120.0
     trigger_targets: tuple[str, ...] = ()
     smtp_host: str = ""
     smtp_port: int = 25
@@ -417,6 +424,7 @@ def _validate(settings: Settings) -> None:
         "ssh_login_timeout",
         "http_header_timeout",
         "http_body_idle_timeout",
+        "webhook_lease",
     ):
         if getattr(settings, key) <= 0:
             raise ConfigError(f"{key} must be positive")

@@ -84,6 +84,7 @@ def build_dispatcher(services: Services, metrics: DeliveryMetrics) -> Dispatcher
             account_id=endpoints.account_id,
             retry_schedule=retry_schedule(settings.webhook_retry_schedule),
             retry_window=settings.webhook_retry_window,
+            lease=settings.webhook_lease,
         ),
         repository_info=lambda repo: repository_info(services.store, repo),
         commits=CommitLog(services.git, services.store),

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from auth.secretbox import SecretBox
 from gitserver.db import Database, Delivery, EventRow, Repository, Subscription, utcnow
+from gitserver.db.outage import is_unavailable
 from triggers.events import Event
 from triggers.formats import CONVERTERS, Converter, PayloadContext, RepositoryInfo
 from triggers.formats.context import CommitsFn
@@ -301,10 +302,16 @@ class Dispatcher:
                 await self._settle(batch)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                # Left in flight: due again when their leases run out (sent again, at
-                # least once), or released if this worker stops first.
+            except Exception as exc:
                 log.exception("settling deliveries failed")
+                if is_unavailable(exc):
+                    # The database is down: what was sent is settled once it is back,
+                    # not sent again when the leases run out (minutes later).
+                    self._finished[:0] = batch
+                    await asyncio.sleep(self.settings.poll)
+                    self._to_settle.set()
+                # Otherwise left in flight: due again when their leases run out (sent
+                # again, at least once), or released if this worker stops first.
                 continue
             self._claimed.difference_update(prepared.delivery.id for prepared, _ in batch)
             self._wake.set()  # their keys are free to claim again

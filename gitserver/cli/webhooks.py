@@ -24,6 +24,7 @@ DELIVERY_SETTINGS = (
     "webhook_allowed_hosts",
     "webhook_retry_schedule",
     "webhook_retry_window",
+    "webhook_lease",
     "smtp_host",
     "smtp_port",
     "smtp_security",

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from gitserver.db.outage import MESSAGE, is_unavailable
 from gitserver.logs import bind_request_id, new_request_id, reset_request_id, sane_request_id
 from gitserver.transport.limits import ConnectionLimiter
 
@@ -28,6 +29,7 @@ __all__ = [
     "REFUSAL",
     "REQUEST_ID_HEADER",
     "GuardedSite",
+    "database_outage",
     "guard_middleware",
     "request_id_middleware",
     "send_request_id",
@@ -129,6 +131,29 @@ async def send_request_id(request: web.BaseRequest, response: web.StreamResponse
     request_id = request.get("request_id")
     if request_id:
         response.headers[REQUEST_ID_HEADER] = request_id
+
+
+@web.middleware
+async def database_outage(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A 503 for whatever the database being down stopped (git's routes, `/healthz`).
+
+    The API and the web UI answer it in their own formats first; git prints a text/plain
+    body to its user ("remote: gitserver: ..."), and clients retry a 503 later.
+    """
+    try:
+        return await handler(request)
+    except Exception as exc:
+        # A client that went away (reset, broken pipe) is not the database; and once a
+        # streamed answer has started there is no status left to change.
+        client_gone = isinstance(exc, (ConnectionResetError, BrokenPipeError))
+        if client_gone or not is_unavailable(exc) or request.writer.output_size > 0:
+            raise
+        log.warning("request failed: %s", MESSAGE, extra={"path": request.path})
+        return web.Response(
+            status=503, text=f"gitserver: {MESSAGE}\n", headers={"Retry-After": "5"}
+        )
 
 
 class GuardedSite(web.BaseSite):

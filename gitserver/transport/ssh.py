@@ -27,6 +27,7 @@ from auth.principal import Principal
 from auth.sshkeys import check_login_key
 from gitserver.access import Access, RequestInfo, request_info
 from gitserver.db import Database, Repository
+from gitserver.db.outage import MESSAGE, is_unavailable
 from gitserver.errors import DomainError
 from gitserver.logs import bind_request_id, new_request_id
 from gitserver.store.errors import RepositoryNotFound
@@ -310,9 +311,12 @@ class GitSsh:
         except SessionTimeout as exc:
             log.info("ssh session timed out", extra={"reason": str(exc), "peer": client.peer})
             await _say(process, f"gitserver: session closed: {exc}")
-        except Exception:
+        except Exception as exc:
             log.exception("ssh session failed", extra={"peer": client.peer})
-            await _say(process, "gitserver: internal error; the server log has the cause")
+            reason = (
+                MESSAGE if is_unavailable(exc) else "internal error; the server log has the cause"
+            )
+            await _say(process, f"gitserver: {reason}")
         finally:
             client.session_ended()
             self._sessions.discard(task)

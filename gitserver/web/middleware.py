@@ -17,6 +17,7 @@ from aiohttp.web_urldispatcher import SystemRoute
 
 from auth.sessions import touch_session
 from gitserver import errors
+from gitserver.db.outage import MESSAGE, is_unavailable
 from gitserver.gitcmd import GitError, UnsafeArgument
 from gitserver.web.adminauth import admin_sections
 from gitserver.web.context import Viewer, deps_of, info_of
@@ -88,9 +89,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 
 def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    retry_later = status == 503 and bool(message)  # "try again shortly" is worth saying
     if status == 404:
         message = NOT_FOUND
-    elif status >= 500 or not message or message.startswith(f"{status}:"):
+    elif not retry_later and (status >= 500 or not message or message.startswith(f"{status}:")):
         message = "Something went wrong on the server." if status >= 500 else "Request refused."
     return render(request, "error.html", status=status, status_code=status, message=message)
 
@@ -110,6 +112,9 @@ def _domain_error_page(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, GitError):
         log.warning("git failed behind a web page", extra={"path": request.path})
         return error_page(request, 404, "")
+    if is_unavailable(exc):
+        log.warning("web page failed: %s", MESSAGE, extra={"path": request.path})
+        return error_page(request, 503, f"The {MESSAGE}.")
     # The log gets the cause; the page a generic sentence, never a traceback.
     log.exception("web page failed", extra={"path": request.path})
     return error_page(request, 500, "")
