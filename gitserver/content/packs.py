@@ -28,13 +28,15 @@ from dulwich.pack import write_pack_objects
 
 from gitserver.content.errors import ObjectsRefused
 from gitserver.gitcmd import Git, GitError, strict_option
+from gitserver.store.quarantine import SERVER_PREFIX
 
 __all__ = ["QUARANTINE_PREFIX", "install_objects", "refused_checks"]
 
 log = logging.getLogger(__name__)
 
-# git's own quarantine is `objects/tmp_objdir-incoming-*`; ours is told apart by name.
-QUARANTINE_PREFIX = "tmp_objdir-gitserver-"
+# git's own quarantine is `objects/tmp_objdir-incoming-*`; ours is told apart by name
+# (the start-up sweep removes both when a killed server left them).
+QUARANTINE_PREFIX = SERVER_PREFIX
 # fsck's report format (fsck.c `fsck_vreport`): "object <oid>: <msg-id>: <text>".
 _FSCK_LINE = re.compile(rb"^(?:error|warning): object [0-9a-f]+: ([A-Za-z]+): ", re.MULTILINE)
 

@@ -4,6 +4,8 @@ git receives a push into `objects/tmp_objdir-incoming-*` and only migrates the o
 into the repository once pre-receive accepts them; it removes the directory itself when
 a push fails or its client vanishes. Only a SIGKILL of git (an OOM kill, a kill of the
 whole service) leaves one behind, possibly hundreds of megabytes, that nothing reads.
+The server's own writes (`content/packs.install_objects`) quarantine their objects the
+same way in `objects/tmp_objdir-gitserver-*`, which a killed server leaves behind too.
 
 Which ones are stale: when this server owns the data directory (SQLite: one server per
 data directory, held by a lock), every quarantine found at start belongs to a dead
@@ -24,6 +26,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PREFIX = "tmp_objdir-incoming-"
+SERVER_PREFIX = "tmp_objdir-gitserver-"
 
 
 def _newest_change(directory: Path) -> float:
@@ -44,7 +47,7 @@ def _quarantines(repository: Path) -> Iterator[Path]:
     except FileNotFoundError:
         return
     for entry in entries:
-        if entry.name.startswith(PREFIX) and entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith((PREFIX, SERVER_PREFIX)) and entry.is_dir(follow_symlinks=False):
             yield Path(entry.path)
 
 
