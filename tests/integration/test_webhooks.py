@@ -326,8 +326,9 @@ def test_nothing_lost_while_the_receiver_is_down_across_a_restart(
 def test_a_delivery_in_flight_at_a_stop_is_sent_at_once_after_the_restart(
     make_server: Callable[..., Server], git: Git, tmp_path: Path
 ) -> None:
-    """A graceful stop gives back the claims it will not settle: after the restart they
-    go out at once, not when their lease (two minutes) runs out."""
+    """A graceful stop gives back the claims it will not settle (a send still hanging at
+    the shutdown deadline is cut): after the restart they go out at once, not when their
+    lease (two minutes) runs out."""
     import socket
     import threading
 
@@ -351,7 +352,9 @@ def test_a_delivery_in_flight_at_a_stop_is_sent_at_once_after_the_restart(
                 held.append(hanging.accept()[0])
 
     threading.Thread(target=serve, daemon=True).start()
-    private = make_server("--no-ssh", "--webhook-allowed-hosts", "127.0.0.1")
+    private = make_server(
+        "--no-ssh", "--webhook-allowed-hosts", "127.0.0.1", "--shutdown-timeout", "2"
+    )
     name = f"stop-{int(time.time() * 1000)}"
     private.cli("repo", "create", name)
     url = f"http://127.0.0.1:{port}/hook"
