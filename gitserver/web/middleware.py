@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute
@@ -61,6 +61,7 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if not is_web(request):
         return await handler(request)
     try:
+        _refuse_unwritable(request.query.values())
         if _route_name(request) not in _STATIC_ROUTES:
             await _load_viewer(request)
         if request.method == "POST" and not isinstance(request.match_info.route, SystemRoute):
@@ -120,6 +121,20 @@ def _domain_error_page(request: web.Request, exc: Exception) -> web.Response:
     return error_page(request, 500, "")
 
 
+def _refuse_unwritable(values: Iterable[object]) -> None:
+    """400 for a query or form value no name, path or text column can hold: NUL, or a
+    lone surrogate (PostgreSQL refuses the first, UTF-8 cannot carry the second)."""
+    for value in values:
+        if not isinstance(value, str):
+            continue  # an uploaded file: its bytes are content, not text
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise web.HTTPBadRequest(text="The request holds text that is not UTF-8.") from None
+        if "\0" in value:
+            raise web.HTTPBadRequest(text="The request holds a NUL character.")
+
+
 async def _load_viewer(request: web.Request) -> None:
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token:
@@ -148,6 +163,7 @@ async def _check_csrf(request: web.Request) -> None:
             form = await request.post()
     except TimeoutError:  # a client that stopped sending: answered, then closed
         raise web.HTTPRequestTimeout(text="The form took too long to arrive.") from None
+    _refuse_unwritable(form.values())
     sent = form.get("csrf")
     viewer: Viewer | None = request.get(VIEWER)
     if _route_name(request) == SIGN_IN_ROUTE:
