@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,6 +369,29 @@ def kill_server(server: Server) -> None:
     assert server.process is not None
     server.process.kill()
     server.process.wait()
+
+
+def raw_receive_pack(server: Server, repo: str, body: Iterable[bytes]) -> tuple[int, bytes]:
+    """POST `body` (a receive-pack request, chunked as it is produced: a test can act
+    between two chunks) to `repo` as admin; the status and the whole report."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request(
+            "POST",
+            f"/v1/repos/{repo}/git-receive-pack",
+            body=body,
+            headers={
+                "Authorization": basic_auth("admin", server.admin_password),
+                "Content-Type": "application/x-git-receive-pack-request",
+            },
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
 
 
 def basic_auth(user: str, password: str) -> str:

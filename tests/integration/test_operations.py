@@ -4,7 +4,6 @@ the client saw (and no secret), and a SIGTERM that lets a push in flight finish.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import signal
 import socket
@@ -18,7 +17,7 @@ from gitserver.db import Database
 from gitserver.readiness import check
 from gitserver.transport.pktline import pkt
 from tests.api_support import codecommit
-from tests.support import Git, Server, basic_auth, http_request, wait_until
+from tests.support import Git, Server, basic_auth, http_request, raw_receive_pack, wait_until
 from tests.web_support import signed_in
 
 ZERO = "0" * 40
@@ -155,24 +154,8 @@ def _push_through_sigterm(srv: Server, git: Git, work: Path, name: str, base: st
         assert wait_until(lambda: _refused(srv.port) and _refused(srv.ssh_port), timeout=20)
         yield pack[4096:]
 
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    try:
-        conn.request(
-            "POST",
-            f"/v1/repos/{name}/git-receive-pack",
-            body=body(),
-            headers={
-                "Authorization": basic_auth("admin", srv.admin_password),
-                "Content-Type": "application/x-git-receive-pack-request",
-            },
-            encode_chunked=True,
-        )
-        response = conn.getresponse()
-        report = response.read()
-    finally:
-        conn.close()
-
-    assert response.status == 200
+    status, report = raw_receive_pack(srv, name, body())
+    assert status == 200
     assert b"ok refs/heads/main" in report, report
     assert srv.process.wait(timeout=30) == 0
     updated = [e for e in srv.events(name) if e["type"] == "referenceUpdated"]

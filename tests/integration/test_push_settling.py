@@ -6,7 +6,6 @@ reconciler's grace."""
 
 from __future__ import annotations
 
-import http.client
 import re
 import subprocess
 import time
@@ -16,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from gitserver.transport.pktline import pkt
-from tests.support import Git, Remote, Server, SshIdentity, basic_auth, protected_main_user
+from tests.support import (
+    Git,
+    Remote,
+    Server,
+    SshIdentity,
+    protected_main_user,
+    raw_receive_pack,
+)
 
 ZERO = "0" * 40
 
@@ -138,24 +144,8 @@ def test_an_upload_slower_than_the_grace_is_not_reconciled_away(
         reconciled.append(srv.cli("repo", "reconcile", name))
         yield pack[12:]
 
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-    try:
-        conn.request(
-            "POST",
-            f"/v1/repos/{name}/git-receive-pack",
-            body=body(),
-            headers={
-                "Authorization": basic_auth("admin", srv.admin_password),
-                "Content-Type": "application/x-git-receive-pack-request",
-            },
-            encode_chunked=True,
-        )
-        response = conn.getresponse()
-        report = response.read()
-    finally:
-        conn.close()
-
-    assert response.status == 200
+    status, report = raw_receive_pack(srv, name, body())
+    assert status == 200
     assert b"ok refs/heads/main" in report, report
     assert reconciled and reconciled[0]["resolvedAborted"] == 0, reconciled
     assert _ref_events(srv, name)[1:] == [
