@@ -27,6 +27,8 @@ policy service calls it (`auth/policies.validate_document` raises `InvalidInput`
 
 from __future__ import annotations
 
+from gitserver.db.outage import MESSAGE, is_unavailable
+
 
 class DomainError(Exception):
     """Base class: a refusal the caller can act on, with a message safe to show them.
@@ -95,3 +97,13 @@ def category_of(error: DomainError | type[DomainError]) -> type[DomainError]:
         if base in CATEGORIES:
             return base
     return InvalidInput
+
+
+# Not a domain error but a state of the storage: the database cannot be reached now.
+# Front ends answer it with their own 503 (the rule of what counts is db/outage.py's).
+UNAVAILABLE_MESSAGE = MESSAGE
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` (or its cause) is a lost or refused database connection."""
+    return is_unavailable(error)

@@ -17,6 +17,8 @@ import sys
 import uuid
 from typing import Any
 
+from gitserver.db.outage import OutageLogFilter
+
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -103,6 +105,7 @@ def configure(level: str, log_format: str) -> None:
         raise ValueError(f"log_format must be text or json, got {log_format!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(OutageLogFilter())  # an outage is one warning, not a traceback
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )

@@ -48,7 +48,7 @@ from gitserver.api.registry import ApiServices, Call, Operation, Params
 from gitserver.audit import FailedLogin
 from gitserver.clientip import Network
 from gitserver.db import Repository
-from gitserver.db.outage import MESSAGE, is_unavailable
+from gitserver.errors import UNAVAILABLE_MESSAGE, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +131,14 @@ class CodeCommitApi:
             return _reply(info, 200, model.shape_output(op.model, result))
         except Exception as exc:
             error = to_api_error(exc)
-            if error is None and is_unavailable(exc):
+            if error is None and unavailable(exc):
                 log.warning(
-                    "API operation failed: %s", MESSAGE, extra={"request_id": info.request_id}
+                    "API operation failed: %s",
+                    UNAVAILABLE_MESSAGE,
+                    extra={"request_id": info.request_id},
                 )
                 # AWS's name for "retry later": SDKs retry a 503 by themselves.
-                error = ApiError("ServiceUnavailableException", f"The {MESSAGE}", 503)
+                error = ApiError("ServiceUnavailableException", f"The {UNAVAILABLE_MESSAGE}", 503)
             if error is None:
                 log.exception("API operation failed", extra={"request_id": info.request_id})
                 error = ApiError("InternalFailure", "The server failed to process the request", 500)

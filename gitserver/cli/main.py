@@ -27,7 +27,6 @@ from gitserver.cli.output import CommandError, Output
 from gitserver.cli.webhooks import DELIVERY_SETTINGS, PIPELINE_SETTINGS
 from gitserver.config import ConfigError, add_arguments, load_settings
 from gitserver.datadir import DataDirError
-from gitserver.db.outage import OutageLogFilter
 from gitserver.gitcmd import GitError
 from gitserver.store.errors import RepositoryNotFound
 
@@ -310,8 +309,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return output.fail(f"configuration: {exc}")
     logs.configure(settings.log_level, settings.log_format)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(OutageLogFilter())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a few lines per connection
     try:

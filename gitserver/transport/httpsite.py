@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from gitserver.db.outage import MESSAGE, is_unavailable
+from gitserver.errors import UNAVAILABLE_MESSAGE, unavailable
 from gitserver.logs import bind_request_id, new_request_id, reset_request_id, sane_request_id
 from gitserver.transport.limits import ConnectionLimiter
 
@@ -148,11 +148,11 @@ async def database_outage(
         # A client that went away (reset, broken pipe) is not the database; and once a
         # streamed answer has started there is no status left to change.
         client_gone = isinstance(exc, (ConnectionResetError, BrokenPipeError))
-        if client_gone or not is_unavailable(exc) or request.writer.output_size > 0:
+        if client_gone or not unavailable(exc) or request.writer.output_size > 0:
             raise
-        log.warning("request failed: %s", MESSAGE, extra={"path": request.path})
+        log.warning("request failed: %s", UNAVAILABLE_MESSAGE, extra={"path": request.path})
         return web.Response(
-            status=503, text=f"gitserver: {MESSAGE}\n", headers={"Retry-After": "5"}
+            status=503, text=f"gitserver: {UNAVAILABLE_MESSAGE}\n", headers={"Retry-After": "5"}
         )
 
 

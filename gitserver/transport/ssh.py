@@ -27,8 +27,7 @@ from auth.principal import Principal
 from auth.sshkeys import check_login_key
 from gitserver.access import Access, RequestInfo, request_info
 from gitserver.db import Database, Repository
-from gitserver.db.outage import MESSAGE, is_unavailable
-from gitserver.errors import DomainError
+from gitserver.errors import UNAVAILABLE_MESSAGE, DomainError, unavailable
 from gitserver.logs import bind_request_id, new_request_id
 from gitserver.store.errors import RepositoryNotFound
 from gitserver.store.repositories import RepositoryStore
@@ -314,7 +313,9 @@ class GitSsh:
         except Exception as exc:
             log.exception("ssh session failed", extra={"peer": client.peer})
             reason = (
-                MESSAGE if is_unavailable(exc) else "internal error; the server log has the cause"
+                UNAVAILABLE_MESSAGE
+                if unavailable(exc)
+                else "internal error; the server log has the cause"
             )
             await _say(process, f"gitserver: {reason}")
         finally:

@@ -17,7 +17,7 @@ from aiohttp.web_urldispatcher import SystemRoute
 
 from auth.sessions import touch_session
 from gitserver import errors
-from gitserver.db.outage import MESSAGE, is_unavailable
+from gitserver.errors import UNAVAILABLE_MESSAGE, unavailable
 from gitserver.gitcmd import GitError, UnsafeArgument
 from gitserver.web.adminauth import admin_sections
 from gitserver.web.context import Viewer, deps_of, info_of
@@ -113,9 +113,9 @@ def _domain_error_page(request: web.Request, exc: Exception) -> web.Response:
     if isinstance(exc, GitError):
         log.warning("git failed behind a web page", extra={"path": request.path})
         return error_page(request, 404, "")
-    if is_unavailable(exc):
-        log.warning("web page failed: %s", MESSAGE, extra={"path": request.path})
-        return error_page(request, 503, f"The {MESSAGE}.")
+    if unavailable(exc):
+        log.warning("web page failed: %s", UNAVAILABLE_MESSAGE, extra={"path": request.path})
+        return error_page(request, 503, f"The {UNAVAILABLE_MESSAGE}.")
     # The log gets the cause; the page a generic sentence, never a traceback.
     log.exception("web page failed", extra={"path": request.path})
     return error_page(request, 500, "")
