@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "Match", "entropy", "is_placeholder", "mask", "scan_line"]
+__all__ = ["KINDS", "Match", "entropy", "is_placeholder", "mask", "may_hold_secret", "scan_line"]
 
 # The longest line scanned: minified files put megabytes on one line; a credential sits
 # near the start of its line in every format that matters (assignments, PEM, URLs).
@@ -62,6 +62,33 @@ _PLACEHOLDER = re.compile(
     r"(?i)example|changeme|change_me|placeholder|dummy|sample|redacted|secret_here|"
     r"your[_-]|_here\b|\bfoo|\bbar\b|\btest|fake|\$\{|\$\(|\{\{|%\(|%s|<[^>]*>|(.)\1{3,}"
 )
+
+# Text that every kind's pattern needs (lower case): a file diff with none of them holds
+# no secret, and is not read line by line. Keep in step with the patterns above.
+TRIGGERS = (
+    b"akia",  # aws_access_key_id (and ASIA, below)
+    b"asia",
+    b"private",  # PEM headers, private_key = ...
+    b"ghp_",  # GitHub tokens
+    b"gho_",
+    b"ghu_",
+    b"ghs_",
+    b"ghr_",
+    b"github_pat_",
+    b"glpat-",
+    b"xox",  # Slack tokens
+    b"hooks.slack.com",
+    b"aws",  # an AWS secret access key needs `aws` or `secret` nearby
+    b"secret",
+    b"passw",  # password, passwd
+    b"token",
+    b"api",  # api_key, apikey
+    b"access",  # access_key
+)
+
+# Over lower-cased text, a case-sensitive alternation of literals runs 6x faster than
+# `re.IGNORECASE` or one `in` test a trigger.
+_TRIGGER = re.compile(b"|".join(re.escape(trigger) for trigger in TRIGGERS))
 
 KINDS = (
     *(kind for kind, _ in _PREFIXED),
@@ -130,3 +157,8 @@ def _generic_secret(value: str) -> bool:
 def _covered(value: str, found: dict[str, Match]) -> bool:
     # A token of a known kind assigned to `token = "..."` is reported once, by its kind.
     return any(value.startswith(m.masked[:4]) for m in found.values())
+
+
+def may_hold_secret(text: bytes) -> bool:
+    """False only if no line of `text` can hold a secret `scan_line` reports."""
+    return _TRIGGER.search(text.lower()) is not None

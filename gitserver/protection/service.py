@@ -18,6 +18,7 @@ What is checked, per repository:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -130,22 +131,29 @@ class PushProtection:
         `kinds` is filled with the kinds it had to compute (a force push needs one).
         """
         verdict = Verdict()
-        for update in updates:
-            verdict.problems += await self._ref_problems(
-                rules, repository_id, path, update, env, kinds, by_merge
-            )
         tips = [new for _, new, _ in updates if new != ZERO_OID]
-        if rules.max_file_size is not None:
-            for large in await inspect.find_large_files(
-                self.git, path, tips, env, rules.max_file_size
-            ):
-                verdict.problems.append(
-                    f"{large.path}: {large.size} bytes is over this repository's limit "
-                    f"of {rules.max_file_size} bytes"
-                )
+        # The scan is the long part: the other checks run while git produces the diff.
+        scanning = None
         if rules.secret_scanning and not by_merge:
-            scan = await inspect.find_secrets(self.git, path, tips, env)
-            verdict.findings = scan.findings
+            scanning = asyncio.ensure_future(inspect.find_secrets(self.git, path, tips, env))
+        try:
+            for update in updates:
+                verdict.problems += await self._ref_problems(
+                    rules, repository_id, path, update, env, kinds, by_merge
+                )
+            if rules.max_file_size is not None:
+                for large in await inspect.find_large_files(
+                    self.git, path, tips, env, rules.max_file_size
+                ):
+                    verdict.problems.append(
+                        f"{large.path}: {large.size} bytes is over this repository's limit "
+                        f"of {rules.max_file_size} bytes"
+                    )
+            if scanning is not None:
+                verdict.findings = (await scanning).findings
+        finally:
+            if scanning is not None:
+                scanning.cancel()
         return verdict
 
     async def _ref_problems(

@@ -154,7 +154,16 @@ class HookHandler:
             request = await checkpipe.read_request(push.plan_path)
             env = {key: values[0] for key, values in request.items() if values}
             options = request.get("GIT_PUSH_OPTION", [])
-            refusal = await self._protect(push, list(push.planned), env, options, rules)
+            # The kinds settle needs, found while the objects are read for the checks:
+            # after git exits they would be one more process on the push's path.
+            kinds = asyncio.ensure_future(self._classify(push, self._engine.object_env(env)))
+            try:
+                if any(r.no_force_push for _, _, ref in push.planned for r in rules.matching(ref)):
+                    await kinds  # the force-push rule reads them
+                refusal = await self._protect(push, list(push.planned), env, options, rules)
+                await kinds
+            finally:
+                kinds.cancel()
             await checkpipe.write_reply(push.plan_path, refusal is None, refusal or [])
         except asyncio.CancelledError:
             raise
@@ -165,6 +174,14 @@ class HookHandler:
                 await checkpipe.write_reply(push.plan_path, False, lines)
         finally:
             checkpipe.remove(push.plan_path)
+
+    async def _classify(self, push: PushSession, object_env: dict[str, str]) -> None:
+        """Fill in the kinds of the planned updates that need the objects to tell."""
+        for update in push.planned:
+            if update not in push.kinds:
+                old, new, _ = update
+                kind = await classify(self._engine.git, push.path, old, new, object_env)
+                push.kinds[update] = kind
 
     async def _protect(
         self,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitserver.protection.inspect import Scan, _DiffParser
-from gitserver.protection.scanner import KINDS, entropy, mask, scan_line
+from gitserver.protection.inspect import Scan, _DiffParser, _feed_block
+from gitserver.protection.scanner import KINDS, entropy, mask, may_hold_secret, scan_line
 
 # Made-up values with the shape of real credentials (none of them was ever issued).
 TRUE_POSITIVES = [
@@ -139,4 +139,65 @@ def test_diff_parser_reports_added_lines_with_their_numbers() -> None:
         ("aws_access_key_id", "conf.py", 5, "a"),
         ("github_token", "conf.py", 10, "a"),
         ("gitlab_token", "merged.txt", 2, "b"),
+    ]
+
+
+@pytest.mark.parametrize(("line", "kind"), TRUE_POSITIVES)
+def test_the_prefilter_passes_every_kind(line: str, kind: str) -> None:
+    # A line the prefilter drops is never scanned: it must pass every true positive,
+    # in any case the patterns accept.
+    assert may_hold_secret(line.encode())
+    assert may_hold_secret(line.upper().encode()) or not scan_line(line.upper())
+
+
+def _diff_with_secrets() -> list[bytes]:
+    """Three commits over several files; secrets in added, removed and merged lines."""
+    lines: list[bytes] = []
+    for commit, name in ((b"a", b"one.py"), (b"b", b"two.py"), (b"c", b"three.py")):
+        lines += [b"\x00" + commit * 40, b""]
+        for number in range(3):
+            path = b"%d-%s" % (number, name)
+            lines += [
+                b"diff --git a/" + path + b" b/" + path,
+                b"--- a/" + path,
+                b"+++ b/" + path,
+                b"@@ -1,2 +1,3 @@",
+                b"-api_key = 'AKIAZ7Q3VJX4N2LKP5RU'",
+                b"+plain text without anything",
+                b"+key = 'AKIAZ7Q3VJX4N2LKP5RT'" if number == 1 else b"+x = 1",
+                b"+more plain text",
+            ]
+        lines += [b"diff --git a/empty b/empty", b"new file mode 100644"]
+    return lines
+
+
+@pytest.mark.parametrize("cut", [1, 7, 30, 64, 200, 10_000])
+def test_blocks_find_what_lines_find(cut: int) -> None:
+    # The block reader (skipping file diffs without a trigger) reports exactly what the
+    # line-by-line parser does, wherever the stream is cut into blocks.
+    lines = _diff_with_secrets()
+    expected = Scan()
+    parser = _DiffParser(expected)
+    for line in lines:
+        parser.feed(line)
+    data = b"\n".join(lines)
+    scan = Scan()
+    parser = _DiffParser(scan)
+    pending = b""
+    for start in range(0, len(data), cut):
+        pending += data[start : start + cut]
+        at, whole = pending.rfind(b"\ndiff "), True
+        if at < 0 and len(pending) > 100:
+            at, whole = pending.rfind(b"\n"), False  # as _blocks does past its bound
+        if at >= 0:
+            _feed_block(parser, pending[:at], whole)
+            pending = pending[at + 1 :]
+    _feed_block(parser, pending, True)
+    assert [(f.kind, f.path, f.line, f.commit) for f in scan.findings] == [
+        (f.kind, f.path, f.line, f.commit) for f in expected.findings
+    ]
+    assert [(f.path, f.commit[0]) for f in scan.findings] == [
+        ("1-one.py", "a"),
+        ("1-two.py", "b"),
+        ("1-three.py", "c"),
     ]
