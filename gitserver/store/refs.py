@@ -117,12 +117,15 @@ async def classify(
 
 async def lock_repository(session: AsyncSession, repository_id: str) -> Repository | None:
     """Serialize ref-ledger writers of one repository, across processes and backends."""
-    await session.execute(
+    # One statement: the row comes back with the lock (both backends have RETURNING).
+    locked = await session.scalars(
         update(Repository)
         .where(Repository.id == repository_id)
         .values(ref_version=Repository.ref_version + 1)
+        .returning(Repository),
+        execution_options={"populate_existing": True},
     )
-    return await session.get(Repository, repository_id, populate_existing=True)
+    return locked.one_or_none()
 
 
 def choose_default_branch(changes: Sequence[RefChange]) -> str | None:
@@ -188,11 +191,14 @@ async def apply_ref_changes(
                 delete(Ref).where(Ref.repository_id == repo.id, Ref.name == change.ref)
             )
         else:
-            row = await session.get(Ref, (repo.id, change.ref))
-            if row is None:
+            # An update first: a push mostly moves refs that exist (one statement).
+            moved = await session.execute(
+                update(Ref)
+                .where(Ref.repository_id == repo.id, Ref.name == change.ref)
+                .values(target=change.new)
+            )
+            if not _rowcount(moved):
                 session.add(Ref(repository_id=repo.id, name=change.ref, target=change.new))
-            else:
-                row.target = change.new
         record_event(session, _event_for(repo, change, actor, push_id, transport))
     await _mark_pull_requests_stale(session, repo.id, [c.ref for c in changes], actor)
     now = utcnow()
@@ -202,6 +208,10 @@ async def apply_ref_changes(
         repo.default_branch = choose_default_branch(changes)
         return repo.default_branch
     return None
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _mark_pull_requests_stale(

@@ -1,17 +1,20 @@
-"""The FIFO pair through which pre-receive (plain sh) asks the server to check a push's
+"""The FIFO pair through which pre-receive (a bash script) asks the server to check a push's
 objects while git holds them in quarantine, without starting a Python process.
 
 The server makes `PLAN.q` and `PLAN.a` next to the plan file before the plan appears.
-pre-receive writes its object environment and push options into `.q` (lines `KEY=VALUE`,
-then a line `.`), then reads the verdict from `.a`: a first character `0` (go on) or
-`1` (refuse), then the lines to show the pusher. Both steps of the script are bounded by
-coreutils `timeout`, so a server that died fails the push instead of leaving git waiting.
+pre-receive opens both read-write (an open that never blocks, whether or not the server
+is there), writes its object environment and push options into `.q` (lines `KEY=VALUE`,
+then a line `.`), then reads NUL-terminated records from `.a`: empty ones are the
+server's sign of life (one as soon as it has the request, then one every `HEARTBEAT`
+seconds while it checks), the first non-empty one is the verdict: a first character `0`
+(go on) or `1` (refuse), then the lines to show the pusher. The script gives up after
+`SILENCE_TIMEOUT` seconds without a record, so a server that died, before or during the
+check, fails the push within seconds instead of leaving git waiting.
 
-The server keeps `.q` open read-write from the start: the script's open never blocks
-while the server lives, and the server's read never sees an end of file it must tell
-apart from a writer yet to come (the `.` line ends the request). `.a` is opened for
-writing only once the script has opened it for reading (`ENXIO` until then), so the
-verdict is never written into a FIFO nobody reads (the kernel would drop it).
+The server keeps `.q` open read-write from the start, so its read never sees an end of
+file it must tell apart from a writer yet to come (the `.` line ends the request). `.a`
+is opened for writing only once the script has opened it (`ENXIO` until then), so
+nothing is written into a FIFO nobody reads (the kernel would drop it).
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ import asyncio
 import contextlib
 import errno
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 MAX_REQUEST = 1024 * 1024
 MAX_REPLY = 32 * 1024  # well under a pipe's buffer: one non-blocking write suffices
 REPLY_PATIENCE = 30.0
+HEARTBEAT = 5.0
+SILENCE_TIMEOUT = 15
 _END = b"\n.\n"
 
 
@@ -72,8 +78,31 @@ async def read_request(plan: Path) -> dict[str, list[str]]:
 
 async def write_reply(plan: Path, ok: bool, lines: list[str]) -> None:
     """Hand the verdict to the script once it reads (given up after REPLY_PATIENCE)."""
-    text = "\n".join(["0" if ok else "1", *(f"gitserver: {line}" for line in lines)]) + "\n"
-    data = text.encode("utf-8", "surrogateescape")[:MAX_REPLY]
+    text = "\n".join(["0" if ok else "1", *(f"gitserver: {line}" for line in lines)])
+    data = text.encode("utf-8", "surrogateescape").replace(b"\0", b"")[: MAX_REPLY - 1]
+    await _send(plan, data + b"\0")
+
+
+@contextlib.asynccontextmanager
+async def alive(plan: Path, every: float = HEARTBEAT) -> AsyncIterator[None]:
+    """While the block runs, tell the waiting script the server is at work: at once,
+    then every `every` seconds (an empty record)."""
+
+    async def beat() -> None:
+        while True:
+            await _send(plan, b"\0")
+            await asyncio.sleep(every)
+
+    task = asyncio.ensure_future(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            await task
+
+
+async def _send(plan: Path, data: bytes) -> None:
     path = paths(plan)[1]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + REPLY_PATIENCE

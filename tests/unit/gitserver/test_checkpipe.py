@@ -70,3 +70,49 @@ def test_the_server_gets_the_quarantine_and_options_and_its_verdict_decides(
     _, code, stderr = asyncio.run(exchange(False, ["push refused", "config.py line 3"]))
     assert code == 1
     assert stderr == "gitserver: push refused\ngitserver: config.py line 3\n"
+
+
+def _fifo_setup(tmp_path: Path) -> tuple[Path, Path]:
+    hooks = tmp_path / "hooks"
+    install_hooks(hooks, silence=1)
+    plan = tmp_path / "plan"
+    plan.write_text(UPDATE)
+    checkpipe.make(plan)
+    return hooks, plan
+
+
+def test_a_server_that_never_reads_fails_the_push_quickly(tmp_path: Path) -> None:
+    hooks, plan = _fifo_setup(tmp_path)
+    code, stderr = asyncio.run(_run_hook(hooks, plan, {}))
+    assert code == 1
+    assert "the server did not check this push" in stderr
+
+
+def test_a_server_that_dies_mid_check_fails_the_push_quickly(tmp_path: Path) -> None:
+    # It read the request and answered once, then nothing: no 900 s wait.
+    hooks, plan = _fifo_setup(tmp_path)
+
+    async def exchange() -> tuple[int, str]:
+        hook = asyncio.ensure_future(_run_hook(hooks, plan, {}))
+        await checkpipe.read_request(plan)
+        async with checkpipe.alive(plan):
+            pass
+        return await asyncio.wait_for(hook, 10)
+
+    code, stderr = asyncio.run(exchange())
+    assert code == 1
+    assert "the server did not check this push" in stderr
+
+
+def test_a_long_check_is_waited_for_while_the_server_says_it_works(tmp_path: Path) -> None:
+    hooks, plan = _fifo_setup(tmp_path)
+
+    async def exchange() -> tuple[int, str]:
+        hook = asyncio.ensure_future(_run_hook(hooks, plan, {}))
+        await checkpipe.read_request(plan)
+        async with checkpipe.alive(plan, every=0.2):
+            await asyncio.sleep(2.5)  # longer than the script's 1 s of patience
+        await checkpipe.write_reply(plan, False, ["refused after a long scan"])
+        return await hook
+
+    assert asyncio.run(exchange()) == (1, "gitserver: refused after a long scan\n")
