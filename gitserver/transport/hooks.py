@@ -149,10 +149,14 @@ class HookHandler:
 
     async def prepare(self, push: PushSession) -> None:
         """Durably note the planned updates before git can move a ref."""
-        await pushes.record_prepared(self._db, push.context, push.planned, push.kinds)
+        recording = pushes.record_prepared(self._db, push.context, push.planned, push.kinds)
         if self._protection is None:
+            await recording
             return
-        rules = await self._protection.rules(push.context.repository_id)
+        # The rules are read beside the write: the plan waits for both.
+        _, rules = await asyncio.gather(
+            recording, self._protection.rules(push.context.repository_id)
+        )
         if rules.needs_checks([ref for _, _, ref in push.planned]):
             checkpipe.make(push.plan_path)
             push.checker = asyncio.get_running_loop().create_task(self._serve_checks(push, rules))
