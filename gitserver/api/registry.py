@@ -116,6 +116,11 @@ class Operation:
             return await self.resolve(services, params)
         return self.targets(services.endpoints, params)
 
+    def targets_given(self, services: ApiServices, params: Params) -> Sequence[Target] | None:
+        """The targets when the input names them; None when a lookup must find them first
+        (`resolve`), which the dispatcher then awaits."""
+        return None if self.resolve is not None else self.targets(services.endpoints, params)
+
     @property
     def action(self) -> Action:
         return Action(f"{self.service}:{self.name}")
