@@ -15,6 +15,7 @@ from auth.actions import Action
 from auth.principal import Principal
 from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
+from gitserver.content.readers import Readers
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
@@ -50,10 +51,14 @@ class ApiServices:
     pulls: PullRequests | None = None
     merges: PullRequestMerges | None = None
 
+    # Open repositories shared by content reads (the server's; None: opened per read).
+    readers: Readers | None = None
+
     @property
     def contents(self) -> Contents:
-        """Content reads (a cheap value: no state beyond the store and the size limit)."""
-        return Contents(self.store, self.max_file_size)
+        """Content reads (a cheap value: no state beyond the store, the size limit and
+        the shared readers)."""
+        return Contents(self.store, self.max_file_size, self.readers)
 
     approvals: Approvals | None = None
     templates: Templates | None = None
