@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.errors import AuthenticationFailed
@@ -76,11 +76,34 @@ class SshLogin:
     key_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """An access key's row with its owner's and the auth epoch, as one statement read
+    them (`Authenticator.read_access_key`); the owner's columns make it an `Owner`."""
+
+    status: str
+    secret_ciphertext: bytes
+    id: str
+    name: str
+    is_admin: bool
+    tags: dict[str, object] | None
+    epoch: int
+
+
 # Built once: every signed API request runs it, and building the statement cost as much
-# as compiling it (SQLAlchemy caches the compiled form, not the construction).
+# as compiling it (SQLAlchemy caches the compiled form, not the construction). Columns,
+# not entities: no ORM object is built for a row that lives for one request.
 _ACCESS_KEY = (
-    select(AccessKey, User, auth_epoch())
-    .join(User, User.id == AccessKey.user_id)
+    select(
+        AccessKey.status,
+        AccessKey.secret_ciphertext,
+        User.id,
+        User.name,
+        User.is_admin,
+        User.tags,
+        auth_epoch(),
+    )
+    .join_from(AccessKey, User, User.id == AccessKey.user_id)
     .where(AccessKey.id == bindparam("key_id"))
 )
 
@@ -130,26 +153,43 @@ class Authenticator:
             principal = await self._principal(session, user, None, "ssh-key")
         return SshLogin(principal, key.id)
 
-    async def access_key(
-        self, access_key_id: str, session: AsyncSession | None = None
-    ) -> tuple[str, Principal]:
-        """The secret of an active access key and its owner, for verifying a signed request.
-        `session`: a read transaction the caller holds (the API's one per request).
+    async def access_key(self, access_key_id: str) -> tuple[str, Principal]:
+        """The secret of an active access key and its owner, for verifying a signature.
 
         Raises:
             AuthenticationFailed: unknown or inactive key.
         """
-        if session is None:
-            async with self._db.reader() as own:
-                return await self.access_key(access_key_id, own)
-        row = (await session.execute(_ACCESS_KEY, {"key_id": access_key_id})).first()
-        if row is None or row[0].status != "Active":
+        record = await self._db.read(lambda c: self.read_access_key(c, access_key_id))
+        return await self.key_principal(access_key_id, record)
+
+    @staticmethod
+    def read_access_key(connection: Connection, access_key_id: str) -> KeyRecord | None:
+        """The key's row, its owner and the auth epoch in one statement, in the caller's
+        read transaction (`Database.read`: the API reads its target repositories in the
+        same one); None for an unknown key."""
+        row = connection.execute(_ACCESS_KEY, {"key_id": access_key_id}).first()
+        return None if row is None else KeyRecord(*row)
+
+    async def key_principal(
+        self, access_key_id: str, record: KeyRecord | None
+    ) -> tuple[str, Principal]:
+        """The secret and principal of the key `read_access_key` found: the principal's
+        groups and policies from the cache when they were read at the record's epoch,
+        else read now.
+
+        Raises:
+            AuthenticationFailed: unknown or inactive key.
+        """
+        if record is None or record.status != "Active":
             raise AuthenticationFailed(
                 "invalid or inactive access key", code="InvalidClientTokenId"
             )
-        key, user, epoch = row
-        secret = self._box.decrypt(key.secret_ciphertext, key.id)
-        return secret, await self._principal(session, user, epoch, "sigv4")
+        secret = self._box.decrypt(record.secret_ciphertext, access_key_id)
+        cached = self.principals.lookup(record.id, record.epoch)
+        if cached is None:
+            async with self._db.reader() as session:
+                cached = await self.principals.read(session, record, record.epoch)
+        return secret, self.principals.principal(record, cached, self._account_id, "sigv4")
 
     async def refresh(self, principal: Principal) -> Principal:
         """`principal` as it is now: its policies, groups and tags read again.

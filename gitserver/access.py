@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from auth.authorizer import Action, Authorizer, Decision
 from auth.principal import Principal
@@ -41,6 +42,7 @@ __all__ = [
     "RequestInfo",
     "Target",
     "authz_context",
+    "repository_names",
     "request_info",
 ]
 
@@ -92,8 +94,10 @@ class Target:
     tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
-# Built once (every authorized request runs it); `names` expands to the IN list.
+# Built once (every authorized request runs it); `names` expands to the IN list. Most
+# requests name one repository: `=` spares rendering the IN list at every execution.
 _ROWS = select(Repository).where(Repository.name.in_(bindparam("names", expanding=True)))
+_ROW = select(Repository).where(Repository.name == bindparam("name"))
 
 
 class AccessDenied(errors.AccessDenied):
@@ -184,15 +188,31 @@ class Access:
         Raises:
             AccessDenied: the first action and target the principal may not act on.
         """
-        actions = (action,) if isinstance(action, Action) else tuple(action)
         wanted = list(targets)
-        names = {t.repository for t in wanted if t.repository}
+        names = repository_names(wanted)
         found = dict(rows) if rows and names <= rows.keys() else await self._rows(names, session)
-        for each in actions:
-            for target in wanted:
-                row = found.get(target.repository or "")
-                self.check(principal, each, replace(target, tags=resource_tags(row)), request)
+        self.check_all(principal, action, wanted, found, request)
         return found
+
+    def check_all(
+        self,
+        principal: Principal,
+        action: Action | Sequence[Action],
+        targets: Sequence[Target],
+        rows: Mapping[str, Repository],
+        request: RequestInfo,
+    ) -> None:
+        """`authorize` with the targets' rows already read (`read_rows`): every action on
+        every target, in order, with the tags of its row (none for an unknown name).
+
+        Raises:
+            AccessDenied: the first action and target the principal may not act on.
+        """
+        actions = (action,) if isinstance(action, Action) else tuple(action)
+        for each in actions:
+            for target in targets:
+                row = rows.get(target.repository or "")
+                self.check(principal, each, replace(target, tags=resource_tags(row)), request)
 
     def check(
         self, principal: Principal, action: Action, target: Target, request: RequestInfo
@@ -252,6 +272,19 @@ class Access:
                 reasons[ref] = decision.message(principal)
         return reasons
 
+    @staticmethod
+    def read_rows(connection: Connection, names: set[str]) -> dict[str, Repository]:
+        """The rows of the repositories `names`, by name, in the caller's read transaction
+        (`Database.read`); unknown names are absent. Detached: usable after it ends."""
+        if not names:
+            return {}
+        with Session(connection, expire_on_commit=False) as session:
+            if len(names) == 1:
+                found = session.scalars(_ROW, {"name": next(iter(names))}).all()
+            else:
+                found = session.scalars(_ROWS, {"names": list(names)}).all()
+            return {row.name: row for row in found}
+
     async def _rows(
         self, names: set[str], session: AsyncSession | None = None
     ) -> dict[str, Repository]:
@@ -260,5 +293,13 @@ class Access:
         if session is None:
             async with self.db.reader() as own:
                 return await self._rows(names, own)
-        found = await session.scalars(_ROWS, {"names": list(names)})
+        if len(names) == 1:
+            found = await session.scalars(_ROW, {"name": next(iter(names))})
+        else:
+            found = await session.scalars(_ROWS, {"names": list(names)})
         return {row.name: row for row in found}
+
+
+def repository_names(targets: Iterable[Target]) -> set[str]:
+    """The repositories whose rows a decision on `targets` reads."""
+    return {t.repository for t in targets if t.repository}

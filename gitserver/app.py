@@ -30,6 +30,7 @@ from gitserver.config import parse_hostport, replace
 from gitserver.content.branchmerges import BranchMerges
 from gitserver.content.browse import Browse
 from gitserver.content.conflicts import MergeConflicts
+from gitserver.content.readers import Readers
 from gitserver.content.service import Contents
 from gitserver.content.writer import Limits
 from gitserver.delivery import (
@@ -165,6 +166,8 @@ class Server:
         self.authenticator = Authenticator(
             services.db, services.box, settings.account_id, (settings.region,)
         )
+        # Open repositories the API's and the web UI's content reads share.
+        self.readers = Readers()
         self.delivery_metrics = DeliveryMetrics()
         self.dispatcher: Dispatcher | None = None
         self.pipeline_scheduler: Scheduler | None = None
@@ -265,7 +268,7 @@ class Server:
                 access=self.access,
                 authenticator=self.authenticator,
                 # Files shown in a page are read whole: the page's limit, not the API's.
-                contents=Contents(self.services.store, MAX_SHOWN_FILE),
+                contents=Contents(self.services.store, MAX_SHOWN_FILE, self.readers),
                 browse=Browse(self.services.git, self.services.store),
                 on_failed_login=self.audit.record_failed_login,
                 reviews=self._reviews(),
@@ -316,6 +319,7 @@ class Server:
             comments=self.services.comments,
             reactions=self.services.reactions,
             pipelines=self.services.pipelines,
+            readers=self.readers,
         )
         codepipeline = Front(
             pipeline_ops.TARGET_PREFIX,
@@ -599,6 +603,7 @@ class Server:
             await self._runner.cleanup()
         await self.engine.drain()
         self.authenticator.close()
+        self.readers.close()
         await self.maintenance.close()
         if self.packs is not None:
             await self.packs.cache.close()

@@ -26,9 +26,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.authenticate import Authenticator
+from auth.authenticate import Authenticator, KeyRecord
 from auth.errors import AuthenticationFailed
 from auth.principal import Principal
 from auth.sigv4 import (
@@ -41,7 +40,7 @@ from auth.sigv4 import (
     request_signature,
     signature_matches,
 )
-from gitserver.access import Access, RequestInfo, request_info
+from gitserver.access import Access, RequestInfo, repository_names, request_info
 from gitserver.api import model
 from gitserver.api.errors import ApiError, to_api_error
 from gitserver.api.registry import ApiServices, Call, Operation, Params
@@ -118,14 +117,9 @@ class CodeCommitApi:
         try:
             body = await self._body(request)
             op = self._operation(request.headers.get("X-Amz-Target", ""))
-            # Who asks and the rows their decision reads: one read transaction.
-            async with self.services.db.reader() as session:
-                principal, region = await self._authenticate(
-                    request, body, info, op.signing_name, session
-                )
-                info = replace(info, region=region)
-                params = model.parse_input(op.model, _json(body))
-                rows = await self._authorize(principal, op.operation, params, info, session)
+            signed = self._signed(request, info, op.signing_name)
+            info = replace(info, region=signed.region)
+            principal, params, rows = await self._admit(request, body, info, signed, op)
             call = Call(principal, info, self.services, rows)
             result = await op.operation.handler(call, params)
             return _reply(info, 200, model.shape_output(op.model, result))
@@ -184,14 +178,52 @@ class CodeCommitApi:
             )
         return _Resolved(operation, op_model, front.signing_name)
 
-    async def _authenticate(
+    async def _admit(
         self,
         request: web.Request,
         body: bytes,
         info: RequestInfo,
-        service: str,
-        session: AsyncSession,
-    ) -> tuple[Principal, str]:
+        signed: SignedRequest,
+        op: _Resolved,
+    ) -> tuple[Principal, Params, Mapping[str, Repository]]:
+        """Authenticate, check the input, authorize: the caller, the input, and the rows of
+        the repositories decided on.
+
+        The key, its owner, the auth epoch and the target rows are read in one read
+        transaction, as one unit (`Database.read`); so the input is parsed before, and an
+        error in it is told only to a caller whose signature checks out, as before.
+        """
+        try:
+            params = model.parse_input(op.model, _json(body))
+            targets = op.operation.targets_given(self.services, params)
+            invalid: Exception | None = None
+        except Exception as exc:
+            params, targets, invalid = {}, None, exc
+        names = repository_names(targets or ())
+        record, rows = await self.services.db.read(
+            lambda c: (
+                self.authenticator.read_access_key(c, signed.access_key_id),
+                self.access.read_rows(c, names),
+            )
+        )
+        principal = await self._authenticate(request, body, info, signed, record)
+        if invalid is not None:
+            raise invalid
+        action = op.operation.action
+        if targets is None:  # a lookup finds them (a pull request's repository)
+            targets = await op.operation.targets_for(self.services, params)
+            rows = await self.access.authorize(principal, action, targets, info)
+        else:
+            self.access.check_all(principal, action, targets, rows, info)
+        return principal, params, rows
+
+    def _signed(self, request: web.Request, info: RequestInfo, service: str) -> SignedRequest:
+        """The request's SigV4 claim, checked for what needs no secret: its form, scope
+        and time.
+
+        Raises:
+            ApiError: AWS's code for what is wrong.
+        """
         claimed = ""
         try:
             signed = parse_authorization(request.headers.get("Authorization"))
@@ -207,9 +239,27 @@ class CodeCommitApi:
                     f"Credential should be scoped to a valid region, not '{signed.region}'.",
                 )
             check_freshness(signed, request.headers.get("X-Amz-Date"), datetime.now(UTC))
+        except SignatureError as exc:
+            raise self._refused(exc, claimed, info) from None
+        return signed
+
+    async def _authenticate(
+        self,
+        request: web.Request,
+        body: bytes,
+        info: RequestInfo,
+        signed: SignedRequest,
+        record: KeyRecord | None,
+    ) -> Principal:
+        """The key's owner, once the signature is checked with its secret.
+
+        Raises:
+            ApiError: an unknown or inactive key, or a signature that does not match.
+        """
+        try:
             try:
-                secret, principal = await self.authenticator.access_key(
-                    signed.access_key_id, session
+                secret, principal = await self.authenticator.key_principal(
+                    signed.access_key_id, record
                 )
             except AuthenticationFailed:
                 raise SignatureError(
@@ -218,34 +268,26 @@ class CodeCommitApi:
                 ) from None
             _verify(request, body, signed, secret)
         except SignatureError as exc:
-            if exc.code != "MissingAuthenticationToken" and self.on_failed_login is not None:
-                self.on_failed_login(
-                    FailedLogin(
-                        claimed_user=claimed,
-                        method="sigv4",
-                        reason=str(exc),
-                        error_code=exc.code,
-                        source_ip=info.source_ip,
-                        user_agent=info.user_agent,
-                        transport=info.transport,
-                        request_id=info.request_id,
-                    )
-                )
-            status = 403 if exc.code in _FORBIDDEN else 400
-            raise ApiError(exc.code, str(exc), status) from None
-        return principal, signed.region
+            raise self._refused(exc, signed.access_key_id, info) from None
+        return principal
 
-    async def _authorize(
-        self,
-        principal: Principal,
-        op: Operation,
-        params: Params,
-        info: RequestInfo,
-        session: AsyncSession,
-    ) -> dict[str, Repository]:
-        """The operation on each of its targets; the repository rows read for it."""
-        targets = await op.targets_for(self.services, params)
-        return await self.access.authorize(principal, op.action, targets, info, session=session)
+    def _refused(self, exc: SignatureError, claimed: str, info: RequestInfo) -> ApiError:
+        """The client's error for a failed authentication, recorded as a failed login."""
+        if exc.code != "MissingAuthenticationToken" and self.on_failed_login is not None:
+            self.on_failed_login(
+                FailedLogin(
+                    claimed_user=claimed,
+                    method="sigv4",
+                    reason=str(exc),
+                    error_code=exc.code,
+                    source_ip=info.source_ip,
+                    user_agent=info.user_agent,
+                    transport=info.transport,
+                    request_id=info.request_id,
+                )
+            )
+        status = 403 if exc.code in _FORBIDDEN else 400
+        return ApiError(exc.code, str(exc), status)
 
 
 def _verify(request: web.Request, body: bytes, signed: SignedRequest, secret: str) -> None:

@@ -15,6 +15,7 @@ from auth.actions import Action
 from auth.principal import Principal
 from gitserver.access import RequestInfo, Target
 from gitserver.api.errors import ApiError
+from gitserver.content.readers import Readers
 from gitserver.content.service import Contents
 from gitserver.db import Database, Repository
 from gitserver.gitcmd import Git
@@ -50,10 +51,14 @@ class ApiServices:
     pulls: PullRequests | None = None
     merges: PullRequestMerges | None = None
 
+    # Open repositories shared by content reads (the server's; None: opened per read).
+    readers: Readers | None = None
+
     @property
     def contents(self) -> Contents:
-        """Content reads (a cheap value: no state beyond the store and the size limit)."""
-        return Contents(self.store, self.max_file_size)
+        """Content reads (a cheap value: no state beyond the store, the size limit and
+        the shared readers)."""
+        return Contents(self.store, self.max_file_size, self.readers)
 
     approvals: Approvals | None = None
     templates: Templates | None = None
@@ -115,6 +120,11 @@ class Operation:
         if self.resolve is not None:
             return await self.resolve(services, params)
         return self.targets(services.endpoints, params)
+
+    def targets_given(self, services: ApiServices, params: Params) -> Sequence[Target] | None:
+        """The targets when the input names them; None when a lookup must find them first
+        (`resolve`), which the dispatcher then awaits."""
+        return None if self.resolve is not None else self.targets(services.endpoints, params)
 
     @property
     def action(self) -> Action:

@@ -17,6 +17,7 @@ from typing import TypeVar
 from gitserver.content.errors import CommitIdsLimitExceeded
 from gitserver.content.history import differences, file_differences, file_history
 from gitserver.content.reader import FULL_OID, Reader
+from gitserver.content.readers import Readers
 from gitserver.content.views import CommitInfo, Difference, FileContent, FileVersion, Folder
 from gitserver.db import Repository
 from gitserver.store.errors import CommitNotFound, InvalidCommitId
@@ -34,13 +35,23 @@ class CommitLookupError:
 
 
 class Contents:
-    def __init__(self, store: RepositoryStore, max_file_size: int) -> None:
+    def __init__(
+        self, store: RepositoryStore, max_file_size: int, readers: Readers | None = None
+    ) -> None:
         self.store = store
         self.max_file_size = max_file_size
+        # Open repositories kept between reads; None: each read opens its own.
+        self.readers = readers
 
     async def _read(self, repo: Repository, work: Callable[[Reader], T]) -> T:
+        path = self.store.path(repo.id)
+        readers = self.readers
+
         def run() -> T:
-            with Reader(self.store.path(repo.id)) as reader:
+            if readers is not None:
+                with readers.lend(path) as reader:
+                    return work(reader)
+            with Reader(path) as reader:
                 return work(reader)
 
         return await asyncio.to_thread(run)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,12 +21,20 @@ from sqlalchemy.ext.asyncio import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+# Threads (and pooled connections) of `Database.read` on SQLite: each holds one read at a
+# time, and a read is a few statements with no waiting between them.
+_READ_THREADS = 4
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
+    _configure_sqlite(engine.sync_engine, immediate=immediate)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so BEGIN is ours to choose.
         dbapi_connection.isolation_level = None
@@ -36,13 +45,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that later
         # writes fails with SQLITE_BUSY instead of waiting when another writer got there.
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 class Database:
@@ -52,12 +59,22 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._sync_read_engine: Engine | None = None
         if self.is_sqlite:
             database = parsed.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
+            if database and database != ":memory:":
+                # The same file through the plain sqlite3 driver, for `read`.
+                self._sync_read_engine = create_engine(
+                    parsed.set(drivername="sqlite+pysqlite"),
+                    connect_args={"timeout": 30, "check_same_thread": False},
+                    pool_size=_READ_THREADS,
+                    max_overflow=0,
+                )
+                _configure_sqlite(self._sync_read_engine, immediate=False)
         else:
             self.engine = create_async_engine(
                 url, pool_size=10, max_overflow=20, pool_pre_ping=True
@@ -68,6 +85,7 @@ class Database:
         # 100 ms) and made 4 concurrent API writers wait up to a second. Other processes
         # (the CLI, workers) still meet the busy handler.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._read_threads: ThreadPoolExecutor | None = None
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -86,6 +104,29 @@ class Database:
         """A read-only transaction (never takes SQLite's write lock)."""
         async with self._reader() as session, session.begin():
             yield session
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """`work(connection)` in one read transaction, as one unit: a few Core (or sync
+        ORM) statements that a hot path runs on every request.
+
+        Through aiosqlite each statement costs four hops between the loop and the
+        connection's thread (cursor, execute, fetch, close; BEGIN three more), and a hop
+        costs more CPU than a small query. Here a SQLite read is one hop, to a thread
+        that runs the whole transaction on its own sqlite3 connection; on PostgreSQL the
+        same `work` runs through `run_sync` (asyncpg's round trips, no thread).
+        """
+        engine = self._sync_read_engine
+        if engine is None:
+            async with self.read_engine.connect() as connection, connection.begin():
+                return await connection.run_sync(work)
+        if self._read_threads is None:
+            self._read_threads = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="db-read")
+
+        def run() -> T:
+            with engine.connect() as connection, connection.begin():
+                return work(connection)
+
+        return await asyncio.get_running_loop().run_in_executor(self._read_threads, run)
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (a cheap check first: the CLI runs this often)."""
@@ -112,6 +153,11 @@ class Database:
             await session.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._read_threads is not None:
+            self._read_threads.shutdown(wait=False)
+            self._read_threads = None
+        if self._sync_read_engine is not None:
+            self._sync_read_engine.dispose()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
