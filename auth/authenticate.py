@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.errors import AuthenticationFailed
@@ -108,6 +108,31 @@ _ACCESS_KEY = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class LoginRecord:
+    """A user name's password login, or a Git credential's, with its owner's columns and
+    the auth epoch, as one statement read them (`Authenticator.read_basic`)."""
+
+    password_hash: str | None
+    status: str
+    id: str
+    name: str
+    is_admin: bool
+    tags: dict[str, object] | None
+    epoch: int
+
+
+_OWNER = (User.id, User.name, User.is_admin, User.tags, auth_epoch())
+_PASSWORD_LOGIN = select(User.password_hash, literal("Active"), *_OWNER).where(
+    User.name == bindparam("name")
+)
+_CREDENTIAL_LOGIN = (
+    select(GitCredential.password_hash, GitCredential.status, *_OWNER)
+    .join_from(GitCredential, User, User.id == GitCredential.user_id)
+    .where(GitCredential.service_user_name == bindparam("name"))
+)
+
+
 class Authenticator:
     """Checks credentials against the store; one instance per server process."""
 
@@ -133,11 +158,64 @@ class Authenticator:
         Raises:
             AuthenticationFailed: unknown, inactive or wrong credentials.
         """
-        if username[:4] in {"AKIA", "ASIA"} and looks_like_git_password(password):
-            return await self._sigv4_git(username, password, tuple(paths), tuple(hosts))
-        if "-at-" in username:
-            return await self._git_credential(username, password)
-        return await self._password(username, password)
+        record = await self._db.read(lambda c: self.read_basic(c, username, password))
+        return await self.basic_principal(username, password, record, paths=paths, hosts=hosts)
+
+    @staticmethod
+    def read_basic(
+        connection: Connection, username: str, password: str
+    ) -> KeyRecord | LoginRecord | None:
+        """What Basic credentials name (an access key, a Git credential or a user), in
+        one statement in the caller's read transaction (`Database.read`: a git request
+        reads its repository in the same one); None when nothing has that name."""
+        if _is_sigv4_git(username, password):
+            return Authenticator.read_access_key(connection, username.partition("%")[0])
+        statement = _CREDENTIAL_LOGIN if "-at-" in username else _PASSWORD_LOGIN
+        row = connection.execute(statement, {"name": username}).first()
+        return None if row is None else LoginRecord(*row)
+
+    async def basic_principal(
+        self,
+        username: str,
+        password: str,
+        record: KeyRecord | LoginRecord | None,
+        *,
+        paths: Iterable[str],
+        hosts: Iterable[str],
+    ) -> Principal:
+        """The principal of the Basic credentials `read_basic` found `record` for.
+
+        Raises:
+            AuthenticationFailed: unknown, inactive or wrong credentials.
+        """
+        if _is_sigv4_git(username, password):
+            key_id, _, token = username.partition("%")
+            if token:
+                # Temporary (STS) credentials need a token service this server does not run.
+                raise AuthenticationFailed("temporary credentials are not supported")
+            key = record if isinstance(record, KeyRecord) else None
+            secret, principal = await self.key_principal(key_id, key)
+            if not verify_git_password(
+                secret, password, paths=tuple(paths), hosts=tuple(hosts), regions=self._regions
+            ):
+                raise AuthenticationFailed(
+                    "the SigV4 Git password does not match", code="SignatureDoesNotMatch"
+                )
+            return principal
+        login = record if isinstance(record, LoginRecord) else None
+        credential = "-at-" in username
+        subject = f"{'cred' if credential else 'user'}:{username}"
+        if not await self._checked(subject, password, login.password_hash if login else None):
+            raise AuthenticationFailed("invalid user name or password")
+        assert login is not None
+        if login.status != "Active":
+            raise AuthenticationFailed("this Git credential is inactive")
+        cached = self.principals.lookup(login.id, login.epoch)
+        if cached is None:
+            async with self._db.reader() as session:
+                cached = await self.principals.read(session, login, login.epoch)
+        by = "git-credential" if credential else "password"
+        return self.principals.principal(login, cached, self._account_id, by)
 
     async def ssh_key(self, ssh_user: str, fingerprint_sha256: str) -> SshLogin:
         """Authenticate an SSH public key offered for `ssh_user`.
@@ -256,36 +334,6 @@ class Authenticator:
             assert user is not None
             return await self._principal(session, user, epoch, "password")
 
-    async def _git_credential(self, username: str, password: str) -> Principal:
-        async with self._db.reader() as session:
-            row = (
-                await session.execute(
-                    select(GitCredential, User, auth_epoch())
-                    .join(User, User.id == GitCredential.user_id)
-                    .where(GitCredential.service_user_name == username)
-                )
-            ).first()
-            credential, user, epoch = (row[0], row[1], row[2]) if row else (None, None, None)
-            stored = credential.password_hash if credential else None
-            if not await self._checked(f"cred:{username}", password, stored):
-                raise AuthenticationFailed("invalid user name or password")
-            assert credential is not None and user is not None
-            if credential.status != "Active":
-                raise AuthenticationFailed("this Git credential is inactive")
-            return await self._principal(session, user, epoch, "git-credential")
 
-    async def _sigv4_git(
-        self, username: str, password: str, paths: tuple[str, ...], hosts: tuple[str, ...]
-    ) -> Principal:
-        key_id, _, token = username.partition("%")
-        if token:
-            # Temporary (STS) credentials need a token service this server does not run.
-            raise AuthenticationFailed("temporary credentials are not supported")
-        secret, principal = await self.access_key(key_id)
-        if not verify_git_password(
-            secret, password, paths=paths, hosts=hosts, regions=self._regions
-        ):
-            raise AuthenticationFailed(
-                "the SigV4 Git password does not match", code="SignatureDoesNotMatch"
-            )
-        return principal
+def _is_sigv4_git(username: str, password: str) -> bool:
+    return username[:4] in {"AKIA", "ASIA"} and looks_like_git_password(password)

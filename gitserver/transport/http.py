@@ -320,20 +320,24 @@ class GitHttp:
             forwarded_for=request.headers.get("X-Forwarded-For"),
             trusted_proxies=self.trusted_proxies,
         )
-        principal = await self._authenticate(request, info, service, name)
+        principal, rows = await self._authenticate(request, info, service, name)
         try:
-            repo = await self.access.admit(principal, service_action(service), name, info)
+            target = self.access.repository(name)
+            self.access.check_all(principal, service_action(service), [target], rows, info)
         except category.AccessDenied as exc:
             raise _refusal(exc) from None
+        repo = rows.get(name)
         if repo is None:
             raise _refusal(RepositoryNotFound(f"repository {name} does not exist"))
         return principal, repo, info
 
     async def _authenticate(
         self, request: web.Request, info: RequestInfo, service: str, name: str
-    ) -> Principal:
-        """The Basic credentials' principal. A request without any is git's usual first
-        try and only gets the challenge; credentials that fail are audited."""
+    ) -> tuple[Principal, dict[str, Repository]]:
+        """The Basic credentials' principal, and the repository's row (absent if unknown)
+        read in the same read transaction: one database unit per git request. A request
+        without credentials is git's usual first try and only gets the challenge;
+        credentials that fail are audited."""
         header = request.headers.get("Authorization", "")
         if not header:
             raise _refusal(
@@ -346,9 +350,20 @@ class GitHttp:
         try:
             if credentials is None:
                 raise AuthenticationFailed("malformed or unsupported Authorization header")
-            return await self.authenticator.basic(
-                username, password, paths=_signed_paths(request.path), hosts=_hosts(request)
+            record, rows = await self.access.db.read(
+                lambda c: (
+                    self.authenticator.read_basic(c, username, password),
+                    self.access.read_rows(c, {name}),
+                )
             )
+            principal = await self.authenticator.basic_principal(
+                username,
+                password,
+                record,
+                paths=_signed_paths(request.path),
+                hosts=_hosts(request),
+            )
+            return principal, rows
         except AuthenticationFailed as exc:
             log.info("authentication failed", extra={"user": username, "reason": str(exc)})
             self.engine.failed_login(

@@ -146,8 +146,13 @@ async def database_outage(
         return await handler(request)
     except Exception as exc:
         # A client that went away (reset, broken pipe) is not the database; and once a
-        # streamed answer has started there is no status left to change.
-        client_gone = isinstance(exc, (ConnectionResetError, BrokenPipeError))
+        # streamed answer has started there is no status left to change. A reset can
+        # also be the database's own connection (PostgreSQL shutting down): then the
+        # client's is still open, and gets its 503.
+        transport = request.transport
+        client_gone = isinstance(exc, (ConnectionResetError, BrokenPipeError)) and (
+            transport is None or transport.is_closing()
+        )
         if client_gone or not unavailable(exc) or request.writer.output_size > 0:
             raise
         log.warning("request failed: %s", UNAVAILABLE_MESSAGE, extra={"path": request.path})
