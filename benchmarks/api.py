@@ -6,7 +6,13 @@ Measures, on one `gitserver serve` (SQLite, no SSH):
   same client doing the same signing work for all three, and their ratios to the anchor;
 - `PutFile` latency (p50, p99) with 4 concurrent writers, each to its own branch.
 
+With `--against TREE` (another source tree, e.g. `git worktree add /tmp/base BASE`), a
+before/after on the same machine: a server from that tree and one from this, their rates
+taken in turn (the order swapped each round) for `--rounds` rounds, medians printed;
+other work on the machine then weighs on both alike.
+
     scripts/bench  (BENCH=api)      or      .venv/bin/python benchmarks/api.py [--seconds S]
+    .venv/bin/python benchmarks/api.py --against /tmp/base --rounds 3
 """
 
 from __future__ import annotations
@@ -163,21 +169,52 @@ def seed(server: GitServer, scratch: Path) -> str:
     return repo
 
 
+def calls(client: Client, http: aiohttp.ClientSession, repo: str) -> dict[str, Any]:
+    """The measured requests, by name: the anchor first."""
+    get_repo = {"repositoryName": repo}
+    get_file = {"repositoryName": repo, "filePath": "README.md"}
+    return {
+        "healthz": lambda: client.health(http),
+        "GetRepository": lambda: client.call(http, "GetRepository", get_repo),
+        "GetFile": lambda: client.call(http, "GetFile", get_file),
+    }
+
+
+async def compare(
+    servers: dict[str, tuple[GitServer, str]], seconds: float, rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """Each server's rates and CPU per request, the servers taken in turn for each request."""
+    found: dict[str, dict[str, list[float]]] = {label: {} for label in servers}
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY * len(servers))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        ones = {}
+        for label, (server, repo) in servers.items():
+            client = Client(
+                f"http://127.0.0.1:{server.port}", server.cli("access-key", "create", "admin")
+            )
+            ones[label] = calls(client, http, repo)
+            await ones[label]["GetFile"]()  # warm caches and connections
+        for round_ in range(rounds):
+            for name in ("healthz", "GetRepository", "GetFile"):
+                order = list(servers) if round_ % 2 == 0 else list(servers)[::-1]
+                for label in order:
+                    cpu: dict[str, float] = {}
+                    rate_ = await rate(seconds, ones[label][name], servers[label][0].pid, cpu)
+                    found[label].setdefault(name, []).append(rate_)
+                    found[label].setdefault(f"{name} cpu ms", []).append(cpu["last"])
+    return found
+
+
 async def measure(server: GitServer, repo: str, seconds: float) -> dict[str, float]:
     client = Client(f"http://127.0.0.1:{server.port}", server.cli("access-key", "create", "admin"))
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as http:
-        get_repo = {"repositoryName": repo}
-        get_file = {"repositoryName": repo, "filePath": "README.md"}
-        await client.call(http, "GetRepository", get_repo)  # warm caches and connections
+        ones = calls(client, http, repo)
+        await ones["GetRepository"]()  # warm caches and connections
         pid = server.process.pid if server.process else 0
         cpu: dict[str, float] = {}
         results: dict[str, float] = {}
-        for name, one in (
-            ("healthz", lambda: client.health(http)),
-            ("GetRepository", lambda: client.call(http, "GetRepository", get_repo)),
-            ("GetFile", lambda: client.call(http, "GetFile", get_file)),
-        ):
+        for name, one in ones.items():
             results[name] = await rate(seconds, one, pid, cpu)
             results[f"{name} cpu ms"] = cpu.get("last", 0.0)
         latencies = sorted(await put_latencies(client, http, repo))
@@ -190,8 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--quick", action="store_true", help="1 second per rate")
+    parser.add_argument("--against", type=Path, help="a source tree to compare with")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --against")
     args, _ = parser.parse_known_args(argv)
     seconds = 1.0 if args.quick else args.seconds
+    if args.against:
+        return before_after(args.against.resolve(), seconds, args.rounds)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         scratch = Path(tmp)
         server = GitServer(scratch)
@@ -215,6 +256,33 @@ def main(argv: list[str] | None = None) -> int:
         f"  PutFile, {WRITERS} writers x {WRITES_PER_WRITER}: "
         f"p50 {results['PutFile p50 ms']:.1f} ms, p99 {results['PutFile p99 ms']:.1f} ms"
     )
+    return 0
+
+
+def before_after(tree: Path, seconds: float, rounds: int) -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        servers: dict[str, tuple[GitServer, str]] = {}
+        try:
+            for label, source in (("before", tree), ("after", None)):
+                scratch = Path(tmp) / label
+                scratch.mkdir()
+                server = GitServer(scratch, source)
+                server.start()
+                servers[label] = (server, seed(server, scratch))
+            found = asyncio.run(compare(servers, seconds, rounds))
+        finally:
+            for server, _ in servers.values():
+                server.stop()
+    print(f"\nCodeCommit API, {CONCURRENCY} concurrent signed clients, {seconds:.0f} s each,")
+    print(f"  before: {tree}, after: this tree; medians of {rounds} alternating rounds")
+    for label in ("before", "after"):
+        median = {name: statistics.median(values) for name, values in found[label].items()}
+        anchor = median["healthz"]
+        for name in ("healthz", "GetRepository", "GetFile"):
+            print(
+                f"  {label:<7} {name:<14} {median[name]:6.0f} req/s  {median[name] / anchor:5.2f}x"
+                f" anchor   server CPU {median[f'{name} cpu ms']:5.2f} ms/request"
+            )
     return 0
 
 

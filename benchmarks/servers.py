@@ -129,12 +129,14 @@ $HTTP["url"] =~ "^/git" {{
 class GitServer:
     """`gitserver serve` on a fresh data directory, driven through its CLI."""
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, source: Path | None = None) -> None:
         self.data = scratch / "gitserver-data"
         self.log = scratch / "gitserver.log"
         self.port = 0
         self.password = ""
         self.process: subprocess.Popen[bytes] | None = None
+        # Another source tree (a before/after run): its packages come first on the path.
+        self.env = {**os.environ, "PYTHONPATH": str(source)} if source else None
 
     def start(self, timeout: float = 60) -> None:
         out = self.log.open("wb")
@@ -147,6 +149,7 @@ class GitServer:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=self.env,
         )
         deadline = time.monotonic() + timeout
         while not self.port:
@@ -173,6 +176,7 @@ class GitServer:
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=self.env,
         )
         return dict(json.loads(out.stdout))
 

@@ -10,7 +10,7 @@ import json
 import re
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ READ = {"Effect": "Allow", "Action": "codecommit:GetRepository", "Resource": "*"
 DENY = {"Effect": "Deny", "Action": "codecommit:GetRepository", "Resource": "*"}
 
 
-def _document(tmp_path: Path, statement: dict[str, object]) -> str:
+def _document(tmp_path: Path, statement: Mapping[str, object]) -> str:
     path = tmp_path / f"policy-{uuid.uuid4().hex[:6]}.json"
     path.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
     return str(path)
