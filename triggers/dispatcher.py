@@ -151,10 +151,12 @@ class Dispatcher:
         self._runs: set[asyncio.Task[None]] = set()  # one per key being sent
         self._finished: list[Result] = []  # sent, waiting for the settler
         self._to_settle = asyncio.Event()
+        self._settling: asyncio.Future[None] | None = None  # the settler's write
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._claimed: set[str] = set()  # claimed and not yet settled, by delivery id
+        self._draining = False  # runs send nothing more: the rest are given back
         self._gauged = 0.0
 
     def wake(self) -> None:
@@ -170,6 +172,7 @@ class Dispatcher:
         """Shutdown: claim nothing more, let the sends under way finish (within
         `timeout`) and settle them, then `close` (which releases what was not sent)."""
         loop, settler = self._tasks or (None, None)
+        self._draining = True
         if loop is not None:
             loop.cancel()
             await asyncio.gather(loop, return_exceptions=True)
@@ -178,6 +181,8 @@ class Dispatcher:
         if settler is not None:
             settler.cancel()
             await asyncio.gather(settler, return_exceptions=True)
+        if self._settling is not None:
+            await asyncio.gather(self._settling, return_exceptions=True)
         self._tasks = []
         batch, self._finished = self._finished, []
         if batch:
@@ -299,13 +304,14 @@ class Dispatcher:
         A send that could outlast the claim's lease is not started (the rest are given
         back, due at once): past the lease another worker may claim the key again and
         send the same deliveries side by side. Within half a short lease it starts all
-        the same, or a lease shorter than a timeout would send nothing at all.
+        the same, or a lease shorter than a timeout would send nothing at all. A drain
+        gives the rest back too: a stop waits for the sends under way, not for whole runs.
         """
         results: list[Result] = []
         stopped = False
         try:
             for delivery in run:
-                if stopped:
+                if stopped or self._draining:
                     sub = round_.subscriptions[delivery.subscription_id]
                     results.append((Prepared(delivery, sub, sub.url, None), NOT_SENT))
                     continue
@@ -340,8 +346,11 @@ class Dispatcher:
             await self._to_settle.wait()
             self._to_settle.clear()
             batch, self._finished = self._finished, []
+            self._settling = asyncio.ensure_future(self._settle(batch))
             try:
-                await self._settle(batch)
+                # A stop cancels the settler, not the write under way (its attempts
+                # would go unlogged): `drain` waits for it.
+                await asyncio.shield(self._settling)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

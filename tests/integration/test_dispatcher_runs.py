@@ -155,6 +155,10 @@ def test_a_send_that_would_outlast_the_lease_is_not_started(
         monkeypatch.setattr(dispatch, "utcnow", clock)
         dispatcher = _dispatcher(db, box, sender, lease=60.0)
         assert await dispatcher.run_once() == 3
+        for _ in range(500):  # the run ends on its own (a drain would give the rest back)
+            if not dispatcher._runs:
+                break
+            await asyncio.sleep(0.02)
         await dispatcher.drain(10)
         assert [json.loads(body)["n"] for body in sender.bodies] == [0]
         assert await _states(db, ids) == [("succeeded", 1), ("pending", 0), ("pending", 0)]
@@ -199,5 +203,37 @@ def test_a_long_run_is_settled_as_it_goes(
             await dispatcher.drain(10)
         assert await _states(db, ids) == [("succeeded", 1)] * 5
         assert [json.loads(body)["n"] for body in sender.bodies] == [0, 1, 2, 3, 4]
+
+    _run(database_factory, tmp_path, test)
+
+
+def test_a_stop_waits_for_the_sends_under_way_and_gives_the_rest_back(
+    database_factory: Callable[[Path], str], tmp_path: Path
+) -> None:
+    """A drain lets the send under way finish and be settled; the rest of the run is not
+    sent by this worker but given back, pending and due, for the next one to send."""
+
+    async def test(db: Database, box: SecretBox) -> None:
+        ids = await _queue(db, 4)
+        sender = FakeSender()
+        sender.gate = asyncio.Event()
+        sender.hold_after = 1  # the 2nd send waits
+        dispatcher = _dispatcher(db, box, sender)
+        await dispatcher.start()
+        try:
+            for _ in range(500):
+                if len(sender.bodies) == 2:
+                    break
+                await asyncio.sleep(0.02)
+            stopping = asyncio.create_task(dispatcher.drain(10))
+            await asyncio.sleep(0.05)
+            sender.gate.set()
+            await stopping
+        finally:
+            sender.gate.set()
+            await dispatcher.close()
+        assert [json.loads(body)["n"] for body in sender.bodies] == [0, 1]
+        assert await _states(db, ids) == [("succeeded", 1)] * 2 + [("pending", 0)] * 2
+        assert await _attempts(db) == 2
 
     _run(database_factory, tmp_path, test)
