@@ -8,12 +8,10 @@ the scheduler (triggering and housekeeping).
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from gitserver.db import Repository
 from gitserver.gitcmd import GitError, user_value
-from gitserver.pipelines.actions import RunnerServices
-from gitserver.pipelines.buildspec import BuildLimits
-from gitserver.pipelines.runner import Runner, RunnerSettings
 from gitserver.pipelines.scheduler import Scheduler
 from gitserver.services import Services
 from gitserver.store.commits import CommitLog
@@ -25,6 +23,9 @@ from triggers.notifications import EmailSender, SmtpSettings
 from triggers.outcome import Outcome
 from triggers.sender import Sender
 from triggers.ssrf import Allowed
+
+if TYPE_CHECKING:
+    from gitserver.pipelines.runner import Runner
 
 
 def repository_info(store: RepositoryStore, repo: Repository) -> RepositoryInfo:
@@ -116,6 +117,12 @@ def _email_sender(services: Services) -> Send:
 
 def build_pipeline_runner(services: Services, concurrency: int) -> Runner:
     """A runner of `concurrency` jobs at once, with the services' settings."""
+    # Build actions and the sandbox: only runners need them, and a delivery worker
+    # starts (and sends its first delivery) sooner without.
+    from gitserver.pipelines.actions import RunnerServices
+    from gitserver.pipelines.buildspec import BuildLimits
+    from gitserver.pipelines.runner import Runner, RunnerSettings
+
     settings = services.settings
     engine = services.pipelines.engine
     return Runner(

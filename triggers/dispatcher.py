@@ -41,6 +41,7 @@ from triggers.queue import (
     EVENT_COLUMNS,
     FAN_OUT_BATCH,
     OPEN,
+    QUEUED_CHANNEL,
     Claimed,
     Settled,
     claim,
@@ -72,10 +73,14 @@ class DispatchSettings:
     retry_window: float = 86400.0
     # Keys (subscription, repository) one claim takes, and keys a worker has in flight at
     # once; each key takes up to `run` deliveries per claim. A claim smaller than what a
-    # worker can hold leaves other workers their share of a burst.
+    # worker can hold leaves other workers their share of a burst. A key's run is sent
+    # one delivery after the other, so between two claims of a key (the settle, the
+    # wake-up, the claim) it sends nothing: long runs keep those gaps rare, and what a
+    # run has sent is settled every `settle_every` deliveries, not at its end.
     batch: int = 8
     keys: int = 64
-    run: int = 100
+    run: int = 500
+    settle_every: int = 100
     per_target: int = 8
     poll: float = 1.0
     lease: float = 120.0
@@ -105,6 +110,20 @@ Result = tuple[Prepared, Outcome | str | None]
 Rendered = tuple[bytes, str, str] | None
 
 
+@dataclass(slots=True)
+class Round:
+    """What one claim's deliveries are rendered from, read once for the whole claim; a
+    run renders each delivery just before sending it (the first send does not wait for
+    the whole claim to be rendered), sharing the bodies through `rendered`."""
+
+    subscriptions: dict[str, Subscription]
+    events: dict[int, Event]
+    repositories: dict[str, Repository]
+    contexts: dict[tuple[str, str], PayloadContext] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    rendered: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -132,10 +151,12 @@ class Dispatcher:
         self._runs: set[asyncio.Task[None]] = set()  # one per key being sent
         self._finished: list[Result] = []  # sent, waiting for the settler
         self._to_settle = asyncio.Event()
+        self._settling: asyncio.Future[None] | None = None  # the settler's write
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._claimed: set[str] = set()  # claimed and not yet settled, by delivery id
+        self._draining = False  # runs send nothing more: the rest are given back
         self._gauged = 0.0
 
     def wake(self) -> None:
@@ -151,6 +172,7 @@ class Dispatcher:
         """Shutdown: claim nothing more, let the sends under way finish (within
         `timeout`) and settle them, then `close` (which releases what was not sent)."""
         loop, settler = self._tasks or (None, None)
+        self._draining = True
         if loop is not None:
             loop.cancel()
             await asyncio.gather(loop, return_exceptions=True)
@@ -159,6 +181,8 @@ class Dispatcher:
         if settler is not None:
             settler.cancel()
             await asyncio.gather(settler, return_exceptions=True)
+        if self._settling is not None:
+            await asyncio.gather(self._settling, return_exceptions=True)
         self._tasks = []
         batch, self._finished = self._finished, []
         if batch:
@@ -186,7 +210,8 @@ class Dispatcher:
         await self.sender.close()
 
     async def _listen(self) -> None:
-        """PostgreSQL: LISTEN for the events table's NOTIFY (any process's commits)."""
+        """PostgreSQL: LISTEN for the events table's NOTIFY (any process's commits) and
+        for deliveries another worker queued."""
         if self.db.is_sqlite:
             return
         import asyncpg
@@ -196,6 +221,7 @@ class Dispatcher:
         try:
             self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
             await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake())
+            await self._listener.add_listener(QUEUED_CHANNEL, lambda *_: self._wake.set())
         except Exception:
             log.warning("LISTEN failed; falling back to polling", exc_info=True)
 
@@ -253,15 +279,15 @@ class Dispatcher:
             return fanned
         self._claimed.update(c.id for c in claimed)
         try:
-            prepared = await self._prepare(claimed)
+            round_ = await self._load(claimed)
         except Exception:
             await self._release([c.id for c in claimed])
             raise
-        runs: dict[tuple[str, str], list[Prepared]] = {}
-        for item in prepared:
-            runs.setdefault(item.delivery.key, []).append(item)
+        runs: dict[tuple[str, str], list[Claimed]] = {}
+        for delivery in claimed:
+            runs.setdefault(delivery.key, []).append(delivery)
         for run in runs.values():
-            task = asyncio.create_task(self._send_run(run))
+            task = asyncio.create_task(self._send_run(run, round_))
             self._runs.add(task)
             task.add_done_callback(self._runs.discard)
         return fanned + len(claimed)
@@ -272,24 +298,46 @@ class Dispatcher:
                 await release(session, ids)
         self._claimed.difference_update(ids)
 
-    async def _send_run(self, run: list[Prepared]) -> None:
-        """One key's deliveries in order; after a failure the rest wait their turn again."""
+    async def _send_run(self, run: list[Claimed], round_: Round) -> None:
+        """One key's deliveries in order; after a failure the rest wait their turn again.
+
+        A send that could outlast the claim's lease is not started (the rest are given
+        back, due at once): past the lease another worker may claim the key again and
+        send the same deliveries side by side. Within half a short lease it starts all
+        the same, or a lease shorter than a timeout would send nothing at all. A drain
+        gives the rest back too: a stop waits for the sends under way, not for whole runs.
+        """
         results: list[Result] = []
         stopped = False
         try:
-            for item in run:
+            for delivery in run:
+                if stopped or self._draining:
+                    sub = round_.subscriptions[delivery.subscription_id]
+                    results.append((Prepared(delivery, sub, sub.url, None), NOT_SENT))
+                    continue
+                item = await self._prepare(delivery, round_)
+                if item.body is not None:
+                    left = (delivery.lease_until - utcnow()).total_seconds()
+                    stopped = left <= min(item.subscription.timeout, self.settings.lease / 2)
                 if stopped:
                     results.append((item, NOT_SENT))
                     continue
                 outcome = await self._send(item)
                 results.append((item, outcome))
                 stopped = outcome is not None and not outcome.ok
+                if len(results) >= self.settings.settle_every:
+                    self._finish(results)
+                    results = []
         except Exception:
             # What is left of the run stays leased, in order: due again with its lease.
             log.exception("sending deliveries failed")
         finally:
-            self._finished.extend(results)
-            self._to_settle.set()
+            self._finish(results)
+
+    def _finish(self, results: list[Result]) -> None:
+        """Hand sent deliveries to the settler: a long run is settled as it goes."""
+        self._finished.extend(results)
+        self._to_settle.set()
 
     async def _settler(self) -> None:
         """Settles what has been sent, in one transaction per batch: the runs that finish
@@ -298,8 +346,11 @@ class Dispatcher:
             await self._to_settle.wait()
             self._to_settle.clear()
             batch, self._finished = self._finished, []
+            self._settling = asyncio.ensure_future(self._settle(batch))
             try:
-                await self._settle(batch)
+                # A stop cancels the settler, not the write under way (its attempts
+                # would go unlogged): `drain` waits for it.
+                await asyncio.shield(self._settling)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -322,7 +373,8 @@ class Dispatcher:
                 except Exception:
                     log.warning("could not read the queue's gauges", exc_info=True)
 
-    async def _prepare(self, claimed: list[Claimed]) -> list[Prepared]:
+    async def _load(self, claimed: list[Claimed]) -> Round:
+        """The subscriptions, events and repositories of a claim, in one read."""
         async with self.db.reader() as session:
             subs = {
                 s.id: s
@@ -345,29 +397,27 @@ class Dispatcher:
                     select(Repository).where(Repository.id.in_({d.repository_id for d in claimed}))
                 )
             }
-        contexts: dict[tuple[str, str], PayloadContext] = {}
-        secrets: dict[str, str] = {}
-        rendered: dict[tuple[Any, ...], Rendered] = {}
-        result = []
-        for delivery in claimed:
-            sub = subs[delivery.subscription_id]
-            context = contexts.get(delivery.key)
-            if context is None:
-                repo = repos.get(delivery.repository_id)
-                context = contexts[delivery.key] = PayloadContext(
-                    base_url=self.settings.base_url,
-                    region=self.settings.region,
-                    account_id=self.settings.account_id,
-                    repository=self.repository_info(repo) if repo else None,
-                    commits=self.commits,
-                    subscription={"name": sub.name, **sub.config},
-                )
-            if sub.id not in secrets:
-                secrets[sub.id] = secret_of(self.box, sub)
-            event = events.get(delivery.event_seq or -1)
-            payload = await self._render(delivery, sub, event, context, rendered)
-            result.append(self._sign(delivery, sub, payload, secrets[sub.id]))
-        return result
+        return Round(subs, events, repos)
+
+    async def _prepare(self, delivery: Claimed, round_: Round) -> Prepared:
+        """One delivery's body and headers, signed, ready to send."""
+        sub = round_.subscriptions[delivery.subscription_id]
+        context = round_.contexts.get(delivery.key)
+        if context is None:
+            repo = round_.repositories.get(delivery.repository_id)
+            context = round_.contexts[delivery.key] = PayloadContext(
+                base_url=self.settings.base_url,
+                region=self.settings.region,
+                account_id=self.settings.account_id,
+                repository=self.repository_info(repo) if repo else None,
+                commits=self.commits,
+                subscription={"name": sub.name, **sub.config},
+            )
+        if sub.id not in round_.secrets:
+            round_.secrets[sub.id] = secret_of(self.box, sub)
+        event = round_.events.get(delivery.event_seq or -1)
+        payload = await self._render(delivery, sub, event, context, round_.rendered)
+        return self._sign(delivery, sub, payload, round_.secrets[sub.id])
 
     async def _render(
         self,

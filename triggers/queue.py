@@ -44,6 +44,10 @@ from triggers.events import Event
 from triggers.subscriptions import wants
 
 FAN_OUT_BATCH = 500
+# NOTIFY'd (PostgreSQL) when a fan-out queued deliveries: every worker's dispatcher
+# wakes to claim its share, not only the one that fanned out (the others would wait for
+# their next poll). Apart from the events' channel, which wakes pipeline triggering too.
+QUEUED_CHANNEL = "gitserver_deliveries"
 # A sequence number may be taken by a transaction that commits later than a higher one
 # (PostgreSQL): fan-out waits this long for a gap to fill before it passes over it.
 GAP_GRACE = timedelta(seconds=10)
@@ -84,6 +88,8 @@ async def fan_out(session: AsyncSession, is_postgres: bool) -> int:
     ]
     if new:
         await session.execute(insert(_DELIVERIES), new)
+        if is_postgres:
+            await session.execute(select(func.pg_notify(QUEUED_CHANNEL, "")))
     cursor.last_seq = rows[-1].seq
     return len(rows)
 

@@ -59,6 +59,9 @@ class Sender:
     def __init__(self, allowed: Allowed) -> None:
         self.allowed = allowed
         self._session: aiohttp.ClientSession | None = None
+        # URLs that passed `_check`: it depends on nothing but the URL and `allowed`,
+        # and a busy hook would parse the same URL again for every delivery.
+        self._checked: set[str] = set()
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -77,10 +80,15 @@ class Sender:
     def _check(self, url: str) -> None:
         """The URL rule again (a target stored before it held, or edited in the
         database), and IP literals, which aiohttp connects to without the resolver."""
+        if url in self._checked:
+            return
         target = check_url(url)
         address = literal(target.host)
         if address is not None:
             check_address(target.host, address, self.allowed)
+        if len(self._checked) >= 10_000:
+            self._checked.clear()
+        self._checked.add(url)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
         started = time.monotonic()
