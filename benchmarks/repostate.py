@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import gitops
-from servers import GitServer, maintenance_held, maintenance_running
+from servers import GitServer, cpu_seconds, maintenance_held, maintenance_running
 
 MAINTENANCE_DELAY = 0.5
 # Per round: pushes with maintenance held off, and at most while one maintenance runs.
@@ -57,6 +57,9 @@ class RepoState:
         self.paths: dict[str, Path] = {}
         self.pusher: gitops.OneCommitPusher | None = None
         self.pushes = PushTimes()
+        # Server CPU seconds per clone (the process and the git it reaped), by repository:
+        # steadier than wall times when other work shares the machine.
+        self.clone_cpu: dict[str, list[float]] = {}
 
     def start(self) -> None:
         self.server.start()
@@ -90,7 +93,10 @@ class RepoState:
     def clone(self, name: str) -> float:
         dest = self.scratch / "state-clone.git"
         try:
+            cpu = cpu_seconds(self.server.pid)
             seconds = gitops.clone(self.server.url(name), dest)
+            time.sleep(0.1)  # the server reaps upload-pack a moment after the last byte
+            self.clone_cpu.setdefault(name, []).append(cpu_seconds(self.server.pid) - cpu)
             self.expected.check(dest, f"clone of {name} (no pack cache)")
         finally:
             gitops.remove(dest)

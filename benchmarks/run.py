@@ -477,6 +477,9 @@ def summarize(bench: Bench) -> dict[str, object]:
         },
         "fleet_client_cpu_seconds": {k: statistics.median(ts) for k, ts in bench.fleet_cpu.items()},
         "state_packs": bench.state_packs,
+        "state_clone_server_cpu_seconds": {
+            name: statistics.median(ts) for name, ts in bench.state.clone_cpu.items()
+        },
         "pushes_during_maintenance_still_running_at_end": bench.state.pushes.busy_until_end,
     }
 
@@ -546,6 +549,13 @@ def table(summary: dict[str, object]) -> str:
                 f"server CPU, {LABELS[kind]}: http-backend {by['http-backend']:.2f} s,"
                 f" ours {by['ours']:.2f} s ({by['ours'] / max(by['http-backend'], 1e-9):.2f}x)"
             )
+    state: dict[str, float] = summary.get("state_clone_server_cpu_seconds", {})  # type: ignore[assignment]
+    if "pushed" in state and "gced" in state:
+        lines.append(
+            f"server CPU per clone (no pack cache): gc-ed {state['gced']:.3f} s,"
+            f" mirror-pushed {state['pushed']:.3f} s"
+            f" ({state['pushed'] / max(state['gced'], 1e-9):.2f}x)"
+        )
     client: dict[str, float] = summary.get("fleet_client_cpu_seconds", {})  # type: ignore[assignment]
     if client:
         own = ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in client.items())
