@@ -124,24 +124,41 @@ def push_mirror(source: Path, url: str) -> float:
     return timed("push", "--mirror", "--quiet", url, cwd=source)
 
 
+class OneCommitPusher:
+    """Pushes one-commit changes to branch `ref` of `url`, from a fresh work repository."""
+
+    def __init__(self, url: str, work: Path, *via: str, ref: str = "main") -> None:
+        self.url, self.work, self.via, self.ref = url, work, via, ref
+        self.step = 0
+        git("init", "-q", "-b", "main", str(work))
+
+    def push(self) -> tuple[float, float]:
+        """Commit (untimed) and push; the push's perf_counter start and end."""
+        author = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
+        (self.work / "counter.txt").write_text(f"{self.step}\n")
+        git("add", "counter.txt", cwd=self.work)
+        git(*author, "commit", "-q", "-m", f"step {self.step}", cwd=self.work)
+        self.step += 1
+        started = time.perf_counter()
+        git(*self.via, "push", "-q", self.url, f"main:refs/heads/{self.ref}", cwd=self.work)
+        return started, time.perf_counter()
+
+    def check(self) -> None:
+        head = git("rev-parse", "HEAD", cwd=self.work).strip()
+        ref = f"refs/heads/{self.ref}"
+        remote = git(*self.via, "ls-remote", self.url, ref, cwd=self.work).split("\t")[0]
+        if remote != head:
+            raise Mismatch(f"one-commit pushes to {self.url}: {ref} is {remote}, expected {head}")
+
+
 def one_commit_pushes(url: str, work: Path, count: int, *via: str) -> list[float]:
     """Push `count` one-commit changes to `url` one after another (the fixed cost every
     developer and CI job pays per push): each commit made untimed, each push timed and
     checked against the work tree's head. `url` must be an empty repository."""
-    git("init", "-q", "-b", "main", str(work))
-    author = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
-    seconds = []
-    for step in range(count + 1):
-        (work / "counter.txt").write_text(f"{step}\n")
-        git("add", "counter.txt", cwd=work)
-        git(*author, "commit", "-q", "-m", f"step {step}", cwd=work)
-        elapsed = timed(*via, "push", "-q", url, "main", cwd=work)
-        if step:  # the first push creates the branch: not the steady state
-            seconds.append(elapsed)
-    head = git("rev-parse", "HEAD", cwd=work).strip()
-    remote = git(*via, "ls-remote", url, "refs/heads/main", cwd=work).split("\t")[0]
-    if remote != head:
-        raise Mismatch(f"one-commit pushes to {url}: main is {remote}, expected {head}")
+    pusher = OneCommitPusher(url, work, *via)
+    pusher.push()  # the first push creates the branch: not the steady state
+    seconds = [end - start for start, end in (pusher.push() for _ in range(count))]
+    pusher.check()
     return seconds
 
 
@@ -179,6 +196,21 @@ def fetch_all(repo: Path, url: str) -> float:
 def local_copy(source: Path, dest: Path) -> None:
     """A hard-linked mirror copy: cheap, and later writes never touch `source`."""
     git("clone", "--quiet", "--mirror", str(source), str(dest))
+
+
+def without_bitmap(repo: Path) -> None:
+    """Repack `repo` into one pack with no bitmap, multi-pack index or commit-graph: a
+    repository whose full clone makes pack-objects walk every object."""
+    git("-c", "repack.writeBitmaps=false", "repack", "-a", "-d", "-q", cwd=repo)
+    for stale in (
+        *(repo / "objects" / "pack").glob("multi-pack-index*"),
+        *(repo / "objects" / "pack").glob("*.bitmap"),
+        *(repo / "objects" / "info").glob("commit-graph*"),
+    ):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
 
 
 def remove(*paths: Path) -> None:

@@ -4,9 +4,14 @@ One run measures, median of --runs: a full bare clone, a mirror push of the whol
 into an empty repository, 15 one-commit pushes one after another (their median: the fixed
 cost of a push), 8 concurrent full clones, and a small fetch (50 commits behind);
 then the clone storm a CI push causes: a new commit pushed, and 1, 8 and 32 clones of it
-started at once (gitserver answers identical requests from one pack-objects run); and
-samples the gitserver process's anonymous RSS. Every result is checked against the
-original's refs and commit count before its time counts.
+started at once (gitserver answers identical requests from one pack-objects run), by
+real `git clone`s and by "off-machine" fleet clients (`fleet.py`: git's requests, the pack
+drained and checked, no index-pack), on the repository and on a copy without a bitmap;
+then the repository state after mirror pushes against `git gc` and one-commit pushes
+during background maintenance (`repostate.py`, on a second server without pack cache);
+and samples the gitserver process's anonymous RSS. Every result is checked against the
+original's refs and commit count (or, for fleet clients, the pack's object count and
+trailer) before its time counts.
 
     scripts/bench [--quick] [--runs N]
 """
@@ -25,13 +30,15 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import FrameType
 
+import fleet
 import gitops
 from make_repo import FULL, QUICK, RepoInfo, describe, ensure_repo
-from servers import GitServer, HttpBackend, RssSampler, cpu_seconds
+from repostate import RepoState
+from servers import GitServer, HttpBackend, RssSampler, cpu_seconds, maintenance_held
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 BEHIND = 50
@@ -40,6 +47,8 @@ ONE_COMMIT_PUSHES = 15
 # Clone storms after a push: (clones at once, clone options). CI jobs mostly clone one
 # branch with --depth 1; that storm is shown beside, without a target of its own.
 STORMS = ((1, ()), (8, ()), (32, ()), (32, ("--depth", "1")))
+# Storms of fleet clients (fleet.py): (clients, on the copy without a bitmap).
+FLEETS = ((8, False), (32, False), (8, True), (32, True))
 # A storm's ratio: 8 clones at least 2x faster than http-backend, 32 at least 4x, and a
 # single clone of a new commit (a cache miss) no slower than a clone.
 TARGETS = {
@@ -49,11 +58,23 @@ TARGETS = {
     "storm-1": 1.05,
     "storm-8": 0.5,
     "storm-32": 0.25,
+    "fleet-8": 0.5,
+    "fleet-32": 0.25,
+    "fleet-8-nobitmap": 0.5,
+    "fleet-32-nobitmap": 0.25,
+    "state-clone": 1.05,
 }
+STATE_CLONES = 5
+# Rows whose anchor is not http-backend: kind -> (anchor, measured), both on gitserver.
+ANCHORS = {"state-clone": ("gc", "pushed"), "push1-maint": ("idle", "maintaining")}
 
 
 def storm_kind(clones: int, options: tuple[str, ...]) -> str:
     return f"storm-{clones}" + ("-shallow" if options else "")
+
+
+def fleet_kind(clients: int, plain: bool) -> str:
+    return f"fleet-{clients}" + ("-nobitmap" if plain else "")
 
 
 LABELS = {
@@ -66,6 +87,12 @@ LABELS = {
         storm_kind(n, o): f"new push, {n} {'depth-1 ' if o else ''}clone{'s' * (n > 1)}"
         for n, o in STORMS
     },
+    **{
+        fleet_kind(n, plain): f"new push, {n} fleet clones" + (", no bitmap" if plain else "")
+        for n, plain in FLEETS
+    },
+    "state-clone": "clone: mirror-pushed vs gc",
+    "push1-maint": "push during maintenance",
 }
 CONTENDERS = ("http-backend", "file", "ours")
 
@@ -87,6 +114,12 @@ class Bench:
         self.storm_runs: list[str] = []
         # Server CPU seconds (the process and the git it ran) per storm, by contender.
         self.storm_cpu: dict[str, dict[str, list[float]]] = {}
+        # Fleet clients' own CPU seconds per storm, and the requests they replay.
+        self.fleet_cpu: dict[str, list[float]] = {}
+        self.scripts: dict[tuple[str, bool], fleet.Script] = {}
+        self.held = ExitStack()  # the maintenance lock of ours' copy without a bitmap
+        self.state = RepoState(scratch, self.original, self.expected)
+        self.state_packs: list[str] = []
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -101,6 +134,8 @@ class Bench:
     def stop(self) -> None:
         if self.rss is not None:
             self.rss.stop()
+        self.held.close()
+        self.state.stop()
         self.ours.stop()
         self.hb.stop()
 
@@ -139,7 +174,7 @@ class Bench:
 
     def record(self, kind: str, contender: str, seconds: float, run: int) -> None:
         self.times[kind].setdefault(contender, []).append(seconds)
-        print(f"  run {run + 1}: {LABELS[kind]:<22} {contender:<13} {seconds:8.2f} s", flush=True)
+        print(f"  run {run + 1}: {LABELS[kind]:<36} {contender:<13} {seconds:8.2f} s", flush=True)
 
     def each(
         self, run: int, contenders: tuple[str, ...], kind: str, measure: Callable[[str], float]
@@ -231,15 +266,48 @@ class Bench:
 
     def prepare_storms(self) -> None:
         """http-backend gets a copy of the original to push to; ours pushes to `original`
-        (the storms run last, so no other measurement sees the new commits)."""
+        (the storms run last, so no other measurement sees the new commits). Both get a
+        copy without a bitmap (`plain`); gitserver's is held from maintenance, which
+        would write one. The fleet's requests are captured from a real clone of each."""
         gitops.local_copy(self.original, self.storm_source)
-        copy = self.hb.root / "storm.git"
-        gitops.local_copy(self.original, copy)
-        gitops.git("config", "http.receivepack", "true", cwd=copy)
+        for name in ("storm", "plain"):
+            copy = self.hb.root / f"{name}.git"
+            gitops.local_copy(self.original, copy)
+            gitops.git("config", "http.receivepack", "true", cwd=copy)
+        gitops.without_bitmap(self.hb.root / "plain.git")
+        plain = self.ours.create("plain")
+        gitops.push_mirror(self.original, self.ours.url("plain"))
+        self._wait_maintained("plain", plain, time.time())
+        self.held.enter_context(maintenance_held(plain))
+        gitops.without_bitmap(plain)
+        self.expected.check(plain, "gitserver's copy without a bitmap")
+        objects = fleet.object_count(self.original)
+        for contender in ("http-backend", "ours"):
+            for no_bitmap in (False, True):
+                name = "plain" if no_bitmap else "storm"
+                url = self.storm_url(contender, name)
+                dest = self.scratch / "capture.git"
+                try:
+                    script, received = fleet.capture(url, dest)
+                    self.expected.check(dest, f"the fleet's captured clone from {contender}")
+                finally:
+                    gitops.remove(dest)
+                if received != objects:
+                    raise gitops.Mismatch(
+                        f"a clone from {contender} received {received} objects;"
+                        f" rev-list counts {objects}"
+                    )
+                self.scripts[contender, no_bitmap] = script
 
-    def push_new_commit(self, label: str) -> gitops.Expected:
+    def storm_url(self, contender: str, name: str) -> str:
+        """`storm` is gitserver's `original`: filled by a push, maintained."""
+        if contender == "http-backend":
+            return self.hb.url(f"{name}.git")
+        return self.ours.url("original" if name == "storm" else name)
+
+    def push_new_commit(self, label: str, name: str = "storm") -> gitops.Expected:
         """A new commit on main (the tree of the last, as a CI merge commit may be),
-        pushed to both servers; what every clone of the storm must then hold."""
+        pushed to both servers' `name`; what every clone of the storm must then hold."""
         source = self.storm_source
         tree = gitops.git("rev-parse", "refs/heads/main^{tree}", cwd=source).strip()
         ident = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
@@ -247,10 +315,12 @@ class Bench:
             *ident, "commit-tree", tree, "-p", "refs/heads/main", "-m", label, cwd=source
         ).strip()
         gitops.git("update-ref", "refs/heads/main", commit, cwd=source)
-        for url in (self.hb.url("storm.git"), self.ours.url("original")):
+        for contender in ("http-backend", "ours"):
+            url = self.storm_url(contender, name)
             gitops.git("push", "--quiet", url, "refs/heads/main", cwd=source)
-        # Like the push measurement: no background repack may overlap the timing.
-        self._wait_maintained("original", self.ours_original, time.time())
+        if name == "storm":  # `plain` is held: its maintenance is skipped
+            # Like the push measurement: no background repack may overlap the timing.
+            self._wait_maintained("original", self.ours_original, time.time())
         return gitops.Expected.of(source)
 
     def storm(self, run: int, clones: int, options: tuple[str, ...]) -> None:
@@ -282,6 +352,58 @@ class Bench:
 
         self.each(run, ("http-backend", "ours"), kind, measure)
 
+    def fleet_storm(self, run: int, clients: int, plain: bool) -> None:
+        kind = fleet_kind(clients, plain)
+        expected = self.push_new_commit(f"fleet {run} {kind}", "plain" if plain else "storm")
+        objects = fleet.object_count(self.storm_source)
+        head = expected.refs["refs/heads/main"]
+
+        def measure(contender: str) -> float:
+            pid = self.hb.pid if contender == "http-backend" else self.ours.pid
+            before = self.pack_metrics() if contender == "ours" else {}
+            cpu = cpu_seconds(pid)
+            what = f"{LABELS[kind]} from {contender}"
+            result = fleet.storm(self.scripts[contender, plain], clients, objects, head, what)
+            time.sleep(0.2)  # lighttpd reaps its CGIs a moment after the last byte
+            cpu = cpu_seconds(pid) - cpu
+            self.storm_cpu.setdefault(kind, {}).setdefault(contender, []).append(cpu)
+            self.fleet_cpu.setdefault(kind, []).append(result.client_cpu)
+            if contender == "ours":
+                runs = self.pack_metrics().get("miss", 0) - before.get("miss", 0)
+                self.storm_runs.append(f"{LABELS[kind]}: {runs:.0f}")
+            return result.seconds
+
+        self.each(run, ("http-backend", "ours"), kind, measure)
+
+    # --- repository state after pushes (repostate.py) --------------------------------------
+
+    def repository_state(self) -> None:
+        self.state.start()
+        try:
+            print("repository state: filling a server without pack cache", flush=True)
+            self.state_packs = self.state.prepare()
+            print("\n".join(self.state_packs), flush=True)
+            # At least 5 each: a clone of the quick repository is ~0.4 s, and one slow
+            # run on the shared machine would decide a median of 3.
+            for run in range(max(self.runs, STATE_CLONES)):
+                self.each(
+                    run,
+                    ("gc", "pushed"),
+                    "state-clone",
+                    lambda c: self.state.clone("gced" if c == "gc" else "pushed"),
+                )
+            self.state.push_rounds()
+        finally:
+            self.state.stop()
+        pushes = self.state.pushes
+        self.times["push1-maint"] = {"idle": pushes.idle, "maintaining": pushes.busy}
+        flags = "".join("M" if held else "." for held in pushes.busy_until_end)
+        print(
+            f"  {len(pushes.busy)} pushes started during maintenance (M: still running at"
+            f" their end) {flags}; {len(pushes.idle)} with it held off",
+            flush=True,
+        )
+
     def pack_metrics(self) -> dict[str, float]:
         """gitserver's pack cache requests by result (hit, join, miss)."""
         url = f"http://127.0.0.1:{self.ours.port}/metrics"
@@ -311,6 +433,9 @@ class Bench:
             print(f"storm run {run + 1} of {self.runs}", flush=True)
             for clones, options in STORMS:
                 self.storm(run, clones, options)
+            for clients, plain in FLEETS:
+                self.fleet_storm(run, clients, plain)
+        self.repository_state()
 
 
 # --- report ------------------------------------------------------------------------------
@@ -322,13 +447,22 @@ def summarize(bench: Bench) -> dict[str, object]:
         medians = {c: statistics.median(ts) for c, ts in by.items()}
         base = medians.get("http-backend")
         row: dict[str, object] = {"label": LABELS[kind], "times": by, "median": medians}
-        if base:
+        key = "ours/http-backend"
+        if kind in ANCHORS:
+            anchor, measured = ANCHORS[kind]
+            key = f"{measured}/{anchor}"
+            row["anchor"] = anchor
+            row["max"] = {c: max(ts) for c, ts in by.items() if ts}
+            if medians.get(anchor) and measured in medians:
+                row[key] = medians[measured] / medians[anchor]
+                row[f"{key} (max)"] = row["max"][measured] / row["max"][anchor]  # type: ignore[index]
+        elif base:
             for contender in ("ours", "file"):
                 if contender in medians:
                     row[f"{contender}/http-backend"] = medians[contender] / base
         if kind in TARGETS:
             row["target"] = TARGETS[kind]
-            ratio = row.get("ours/http-backend")
+            ratio = row.get(key)
             row["meets_target"] = isinstance(ratio, float) and ratio <= TARGETS[kind]
         rows[kind] = row
     rss = dict(bench.rss.peaks) if bench.rss else {}
@@ -341,15 +475,25 @@ def summarize(bench: Bench) -> dict[str, object]:
             kind: {c: statistics.median(ts) for c, ts in by.items()}
             for kind, by in bench.storm_cpu.items()
         },
+        "fleet_client_cpu_seconds": {k: statistics.median(ts) for k, ts in bench.fleet_cpu.items()},
+        "state_packs": bench.state_packs,
+        "state_clone_server_cpu_seconds": {
+            name: statistics.median(ts) for name, ts in bench.state.clone_cpu.items()
+        },
+        "pushes_during_maintenance_still_running_at_end": bench.state.pushes.busy_until_end,
     }
 
 
 def table(summary: dict[str, object]) -> str:
     rows: dict[str, dict[str, object]] = summary["measurements"]  # type: ignore[assignment]
-    head = f"{'measurement':<24}{'http-backend':>13}{'file://':>10}{'ours':>10}"
+    head = f"{'measurement':<36}{'http-backend':>13}{'file://':>10}{'ours':>10}"
     head += f"{'ours/hb':>9}{'file/hb':>9}  target"
     lines = [head, "-" * len(head)]
-    for row in rows.values():
+    anchored = []
+    for kind, row in rows.items():
+        if kind in ANCHORS:
+            anchored.append((kind, row))
+            continue
         med: dict[str, float] = row["median"]  # type: ignore[assignment]
 
         def cell(c: str, m: dict[str, float] = med) -> str:
@@ -362,9 +506,30 @@ def table(summary: dict[str, object]) -> str:
         if "target" in row:
             target = f"<= {row['target']:.2f}x " + ("ok" if row["meets_target"] else "MISSED")
         lines.append(
-            f"{row['label']:<24}{cell('http-backend'):>13}{cell('file'):>10}{cell('ours'):>10}"
+            f"{row['label']:<36}{cell('http-backend'):>13}{cell('file'):>10}{cell('ours'):>10}"
             f"{ratio('ours/http-backend'):>9}{ratio('file/http-backend'):>9}  {target}"
         )
+    if anchored:
+        lines.append("on gitserver, against another anchor (medians; push: p50 and max):")
+    for kind, row in anchored:
+        anchor, measured = ANCHORS[kind]
+        key = f"{measured}/{anchor}"
+        med = row["median"]  # type: ignore[assignment]
+        if key not in row:
+            lines.append(f"  {row['label']}: not measured")
+            continue
+        text = (
+            f"  {row['label']:<28} {anchor} {med[anchor]:.3f} s, {measured} {med[measured]:.3f} s:"
+            f" {row[key]:.2f}x"
+        )
+        if kind == "push1-maint":
+            top: dict[str, float] = row["max"]  # type: ignore[assignment]
+            text += f"; max {top[anchor]:.3f} s, {top[measured]:.3f} s: {row[key + ' (max)']:.2f}x"
+            times: dict[str, list[float]] = row["times"]  # type: ignore[assignment]
+            text += f" ({len(times[measured])} and {len(times[anchor])} pushes)"
+        if "target" in row:
+            text += f"  <= {row['target']:.2f}x " + ("ok" if row["meets_target"] else "MISSED")
+        lines.append(text)
     rss: dict[str, int] = summary["rss_anon_peak_kb"]  # type: ignore[assignment]
     peaks = ", ".join(f"{phase} {kb / 1024:.1f} MiB" for phase, kb in sorted(rss.items()))
     lines.append(f"gitserver peak RssAnon (sampled every 20 ms): {peaks or 'n/a'}")
@@ -384,6 +549,17 @@ def table(summary: dict[str, object]) -> str:
                 f"server CPU, {LABELS[kind]}: http-backend {by['http-backend']:.2f} s,"
                 f" ours {by['ours']:.2f} s ({by['ours'] / max(by['http-backend'], 1e-9):.2f}x)"
             )
+    state: dict[str, float] = summary.get("state_clone_server_cpu_seconds", {})  # type: ignore[assignment]
+    if "pushed" in state and "gced" in state:
+        lines.append(
+            f"server CPU per clone (no pack cache): gc-ed {state['gced']:.3f} s,"
+            f" mirror-pushed {state['pushed']:.3f} s"
+            f" ({state['pushed'] / max(state['gced'], 1e-9):.2f}x)"
+        )
+    client: dict[str, float] = summary.get("fleet_client_cpu_seconds", {})  # type: ignore[assignment]
+    if client:
+        own = ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in client.items())
+        lines.append(f"fleet clients' own CPU per storm (one process, all clients): {own}")
     return "\n".join(lines)
 
 

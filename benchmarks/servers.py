@@ -6,6 +6,7 @@ their files in a scratch directory, and are stopped (group and all) by `stop()`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 GITSERVER = ROOT / ".venv" / "bin" / "gitserver"
+MAINTENANCE_LOCK = "gitserver-maintenance.lock"  # gitserver/store/maintenance.py
 
 
 def free_port() -> int:
@@ -127,11 +129,20 @@ $HTTP["url"] =~ "^/git" {{
 
 
 class GitServer:
-    """`gitserver serve` on a fresh data directory, driven through its CLI."""
+    """`gitserver serve` on a fresh data directory, driven through its CLI; `source` is
+    another source tree to run (a before/after run), `args` are more `serve` options,
+    `name` names its data directory and log in `scratch`."""
 
-    def __init__(self, scratch: Path, source: Path | None = None) -> None:
-        self.data = scratch / "gitserver-data"
-        self.log = scratch / "gitserver.log"
+    def __init__(
+        self,
+        scratch: Path,
+        source: Path | None = None,
+        name: str = "gitserver",
+        args: Sequence[str] = (),
+    ) -> None:
+        self.data = scratch / f"{name}-data"
+        self.log = scratch / f"{name}.log"
+        self.args = tuple(args)
         self.port = 0
         self.password = ""
         self.process: subprocess.Popen[bytes] | None = None
@@ -143,6 +154,7 @@ class GitServer:
         # The clone storm runs 32 clones as one user at once, each with one git process
         # at a time; the default per-user cap (32) would turn a straggler into a 429.
         args = ["--http", "127.0.0.1:0", "--no-ssh", "--http-max-git-processes-per-user", "64"]
+        args += self.args
         self.process = subprocess.Popen(
             [GITSERVER, "serve", "--data", self.data, *args],
             stdin=subprocess.DEVNULL,
@@ -232,11 +244,22 @@ class GitServer:
 def maintenance_running(repo: Path) -> bool:
     """Whether gitserver's maintenance holds the repository's flock (per /proc/locks)."""
     try:
-        st = (repo / "gitserver-maintenance.lock").stat()
+        st = (repo / MAINTENANCE_LOCK).stat()
     except FileNotFoundError:
         return False
     key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
     return any(key in line.split() for line in Path("/proc/locks").read_text().splitlines())
+
+
+@contextmanager
+def maintenance_held(repo: Path) -> Iterator[None]:
+    """Hold the repository's maintenance lock: gitserver's maintenance skips it meanwhile."""
+    fd = os.open(repo / MAINTENANCE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for a running maintenance to end
+        yield
+    finally:
+        os.close(fd)
 
 
 def _epoch(value: object) -> float | None:
