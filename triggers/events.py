@@ -6,6 +6,7 @@ change, so an event exists if and only if the change does. Delivery reads the ou
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,20 +93,36 @@ class Event:
 _COMMITTED = "gitserver_events_written"
 # In-process wake-up for dispatchers on SQLite (PostgreSQL has LISTEN/NOTIFY): called
 # after a transaction that wrote events commits. Other processes are found by polling.
-_on_commit: list[Callable[[], None]] = []
+# Each callback with the event loop it was subscribed from: a commit made on another
+# thread (`Database.write` on SQLite) hands the call to that loop.
+_on_commit: list[tuple[asyncio.AbstractEventLoop | None, Callable[[], None]]] = []
 
 
 def on_events_committed(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call `callback` after every commit that stored an event; returns the unsubscriber."""
-    _on_commit.append(callback)
-    return lambda: _on_commit.remove(callback)
+    """Call `callback` after every commit that stored an event, on the event loop it was
+    subscribed from (if any); returns the unsubscriber."""
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    entry = (loop, callback)
+    _on_commit.append(entry)
+    return lambda: _on_commit.remove(entry)
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    if session.info.pop(_COMMITTED, False):
-        for callback in list(_on_commit):
+    if not session.info.pop(_COMMITTED, False):
+        return
+    try:
+        current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
+    for loop, callback in list(_on_commit):
+        if loop is None or loop is current:
             callback()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
 
 
 @sa_event.listens_for(Session, "after_rollback")
@@ -113,7 +130,7 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_COMMITTED, None)
 
 
-def record_event(session: AsyncSession, event: Event) -> None:
+def record_event(session: AsyncSession | Session, event: Event) -> None:
     """Add `event` to the outbox in the caller's transaction."""
     session.info[_COMMITTED] = True
     session.add(

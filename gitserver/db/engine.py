@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +61,8 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self._sync_read_engine: Engine | None = None
+        self._sync_write_engine: Engine | None = None
+        self._write_thread: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             database = parsed.database or ""
             if database and database != ":memory:":
@@ -75,6 +78,14 @@ class Database:
                     max_overflow=0,
                 )
                 _configure_sqlite(self._sync_read_engine, immediate=False)
+                # And for `write`: one connection, used under the process's write lock.
+                self._sync_write_engine = create_engine(
+                    parsed.set(drivername="sqlite+pysqlite"),
+                    connect_args={"timeout": 30, "check_same_thread": False},
+                    pool_size=1,
+                    max_overflow=0,
+                )
+                _configure_sqlite(self._sync_write_engine, immediate=True)
         else:
             self.engine = create_async_engine(
                 url, pool_size=10, max_overflow=20, pool_pre_ping=True
@@ -128,6 +139,32 @@ class Database:
 
         return await asyncio.get_running_loop().run_in_executor(self._read_threads, run)
 
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` in one write transaction, as one unit, committed when it
+        returns (rolled back if it raises): `read`'s counterpart for a hot path's writes
+        (a push's settle), with a sync ORM session.
+
+        On SQLite the whole transaction is one hop to a thread of its own, under the
+        process's write lock: 8 statements cost ~0.8 ms there against ~10 ms through
+        aiosqlite at load 13, where every statement is four hops. Session events
+        (`after_commit`) then run on that thread. On PostgreSQL `work` runs through
+        `run_sync` in an ordinary `session()`.
+        """
+        engine = self._sync_write_engine
+        if engine is None:
+            async with self.session() as session:
+                return await session.run_sync(work)
+        assert self._write_lock is not None
+        if self._write_thread is None:
+            self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+
+        def run() -> T:
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                return work(session)
+
+        async with self._write_lock:
+            return await asyncio.get_running_loop().run_in_executor(self._write_thread, run)
+
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (a cheap check first: the CLI runs this often)."""
         from gitserver.db.revision import HEAD_REVISION
@@ -156,8 +193,12 @@ class Database:
         if self._read_threads is not None:
             self._read_threads.shutdown(wait=False)
             self._read_threads = None
-        if self._sync_read_engine is not None:
-            self._sync_read_engine.dispose()
+        if self._write_thread is not None:
+            self._write_thread.shutdown(wait=True)
+            self._write_thread = None
+        for sync_engine in (self._sync_read_engine, self._sync_write_engine):
+            if sync_engine is not None:
+                sync_engine.dispose()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gitserver.db import Database, RefUpdate, Repository, utcnow
 from gitserver.gitcmd import Git
@@ -32,10 +33,11 @@ from gitserver.store.naming import ZERO_OID
 from gitserver.store.refs import (
     RefChange,
     RefKind,
-    apply_ref_changes,
+    apply_ref_changes_in,
     classify,
     known_kind,
     lock_repository,
+    lock_repository_in,
     read_refs,
     reflog_has,
 )
@@ -82,8 +84,8 @@ async def record_prepared(
             )
 
 
-async def _pending(session: AsyncSession, push_id: str) -> list[RefUpdate]:
-    rows = await session.scalars(
+def _pending(session: Session, push_id: str) -> list[RefUpdate]:
+    rows = session.scalars(
         select(RefUpdate)
         .where(RefUpdate.push_id == push_id, RefUpdate.state == "prepared")
         .order_by(RefUpdate.id)
@@ -124,6 +126,13 @@ async def settle(
 
     The caller holds the repository lock. Returns the branch that became the default.
     """
+    return await session.run_sync(settle_in, repo, rows, applied)
+
+
+def settle_in(
+    session: Session, repo: Repository, rows: Sequence[RefUpdate], applied: set[int]
+) -> str | None:
+    """`settle` in a sync session (`Database.write`)."""
     now = utcnow()
     by_push: dict[tuple[str, str, str], list[RefChange]] = {}
     for row in rows:
@@ -136,7 +145,7 @@ async def settle(
             row.state = "aborted"
     default = None
     for (push_id, actor, transport), changes in by_push.items():
-        chosen = await apply_ref_changes(
+        chosen = apply_ref_changes_in(
             session, repo, changes, actor=actor, push_id=push_id, transport=transport
         )
         default = default or chosen
@@ -174,7 +183,7 @@ async def settle_reported(
     repo = await lock_repository(session, push.repository_id)
     if repo is None:
         return False, None
-    rows = await _pending(session, push.push_id)
+    rows = await session.run_sync(_pending, push.push_id)
     reported = set(updates)
     applied = {r.id for r in rows if (r.old, r.new, r.ref) in reported}
     default = await settle(session, repo, rows, applied)
@@ -195,11 +204,19 @@ async def settle_push(
     `kinds` may already hold what the caller classified. Returns whether anything was
     applied and the branch that became the default.
     """
+    if reported is not None:
+        # The common push: git's report decides and every kind is known (classified in
+        # pre-receive, or by the caller), so no git runs inside the transaction, and it
+        # is one database unit (`Database.write`).
+        try:
+            return await db.write(lambda s: _settle_reported_in(s, push, reported, kinds or {}))
+        except _NeedsGit:
+            pass  # an applied row of unknown kind: the transaction below classifies it
     async with db.session() as session:
         repo = await lock_repository(session, push.repository_id)
         if repo is None:
             return False, None
-        rows = await _pending(session, push.push_id)
+        rows = await session.run_sync(_pending, push.push_id)
         if not rows:
             return False, None
         if reported is None:
@@ -210,3 +227,35 @@ async def settle_push(
         await classify_applied(git, path, rows, applied, kinds)
         default = await settle(session, repo, rows, applied)
         return bool(applied), default
+
+
+class _NeedsGit(Exception):
+    """The one-unit settle met a row whose kind only git can tell: rolled back."""
+
+
+def _settle_reported_in(
+    session: Session,
+    push: PushContext,
+    reported: Collection[str],
+    kinds: Mapping[Update, RefKind],
+) -> tuple[bool, str | None]:
+    """`settle_push` with git's report, in a sync session.
+
+    Raises:
+        _NeedsGit: an applied row has no kind and `kinds` does not hold it.
+    """
+    repo = lock_repository_in(session, push.repository_id)
+    if repo is None:
+        return False, None
+    rows = _pending(session, push.push_id)
+    if not rows:
+        return False, None
+    applied = {r.id for r in rows if r.ref in reported}
+    for row in rows:
+        if row.id in applied and not row.kind:
+            known = kinds.get((row.old, row.new, row.ref))
+            if known is None:
+                raise _NeedsGit(row.ref)
+            row.kind = str(known)
+    default = settle_in(session, repo, rows, applied)
+    return bool(applied), default

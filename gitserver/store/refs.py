@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gitserver.db import PullRequest, Ref, Repository, utcnow
 from gitserver.gitcmd import Git, GitError
@@ -117,8 +118,13 @@ async def classify(
 
 async def lock_repository(session: AsyncSession, repository_id: str) -> Repository | None:
     """Serialize ref-ledger writers of one repository, across processes and backends."""
+    return await session.run_sync(lock_repository_in, repository_id)
+
+
+def lock_repository_in(session: Session, repository_id: str) -> Repository | None:
+    """`lock_repository` in a sync session (`Database.write`)."""
     # One statement: the row comes back with the lock (both backends have RETURNING).
-    locked = await session.scalars(
+    locked = session.scalars(
         update(Repository)
         .where(Repository.id == repository_id)
         .values(ref_version=Repository.ref_version + 1)
@@ -183,12 +189,31 @@ async def apply_ref_changes(
 
     Returns the branch that became the default, if this change gave the repo its first.
     """
+
+    def apply(sync: Session) -> str | None:
+        return apply_ref_changes_in(
+            sync, repo, changes, actor=actor, push_id=push_id, transport=transport
+        )
+
+    return await session.run_sync(apply)
+
+
+def apply_ref_changes_in(
+    session: Session,
+    repo: Repository,
+    changes: Sequence[RefChange],
+    *,
+    actor: str,
+    push_id: str,
+    transport: str,
+) -> str | None:
+    """`apply_ref_changes` in a sync session (`Database.write`)."""
     if not changes:
         return None
-    await _move_refs(session, repo.id, changes)
+    _move_refs(session, repo.id, changes)
     for change in changes:
         record_event(session, _event_for(repo, change, actor, push_id, transport))
-    await _mark_pull_requests_stale(session, repo.id, [c.ref for c in changes], actor)
+    _mark_pull_requests_stale(session, repo.id, [c.ref for c in changes], actor)
     now = utcnow()
     repo.updated_at = now
     repo.pushed_at = now
@@ -198,15 +223,13 @@ async def apply_ref_changes(
     return None
 
 
-async def _move_refs(
-    session: AsyncSession, repository_id: str, changes: Sequence[RefChange]
-) -> None:
+def _move_refs(session: Session, repository_id: str, changes: Sequence[RefChange]) -> None:
     """The ledger's rows for `changes` (one change a ref), in a number of statements that
     does not grow with the changes: a mirror push's hundreds of refs cost two."""
     kept = [c for c in changes if c.kind is not RefKind.DELETED]
     if len(changes) == 1 and kept:
         # A push mostly moves one ref that exists: one UPDATE, an INSERT only if new.
-        moved = await session.execute(
+        moved = session.execute(
             update(Ref)
             .where(Ref.repository_id == repository_id, Ref.name == kept[0].ref)
             .values(target=kept[0].new)
@@ -214,22 +237,22 @@ async def _move_refs(
         if not int(getattr(moved, "rowcount", 0) or 0):
             session.add(Ref(repository_id=repository_id, name=kept[0].ref, target=kept[0].new))
         return
-    await session.execute(
+    session.execute(
         delete(Ref).where(
             Ref.repository_id == repository_id, Ref.name.in_([c.ref for c in changes])
         )
     )
     if kept:
         rows = [{"repository_id": repository_id, "name": c.ref, "target": c.new} for c in kept]
-        await session.execute(insert(Ref), rows)
+        session.execute(insert(Ref), rows)
 
 
-async def _mark_pull_requests_stale(
-    session: AsyncSession, repository_id: str, moved: list[str], actor: str
+def _mark_pull_requests_stale(
+    session: Session, repository_id: str, moved: list[str], actor: str
 ) -> None:
     """Open pull requests on a moved ref are brought up to date by `pulls/follow.py`:
     here one UPDATE in the ledger's transaction, so no move is ever missed."""
-    await session.execute(
+    session.execute(
         update(PullRequest)
         .where(
             PullRequest.repository_id == repository_id,

@@ -73,6 +73,8 @@ NOT_DOMAIN = {
     "gitserver.transport.packcache.PackFailed",
     "gitserver.transport.packcache.CacheUnavailable",
     "gitserver.transport.packobjects.RequestError",
+    # The push settle's one-unit path handing over to the one that may run git.
+    "gitserver.store.pushes._NeedsGit",
     # Pure rule modules, turned into domain errors where a service calls them.
     "gitserver.tags.TagRuleError",
     "auth.policy.errors.PolicyError",
