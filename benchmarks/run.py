@@ -19,6 +19,7 @@ trailer) before its time counts.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -80,7 +81,9 @@ def fleet_kind(clients: int, plain: bool) -> str:
 LABELS = {
     "clone": "full clone (bare)",
     "push": "push --mirror, empty",
+    "push-noscan": "push --mirror, scanning off",
     "push1": "one-commit push (p50)",
+    "push1-noscan": "one-commit push, scanning off",
     "concurrent": f"{CONCURRENCY} concurrent clones",
     "fetch": f"fetch, {BEHIND} behind",
     **{
@@ -218,12 +221,14 @@ class Bench:
             gitops.remove(dest)
         return seconds
 
-    def push(self, contender: str) -> float:
+    def push(self, contender: str, scanning: bool = True) -> float:
         self.pushes += 1
         name = f"push-{self.pushes}"
         if contender == "ours":
             path = self.ours.create(name)
             url = self.ours.url(name)
+            if not scanning:
+                self.ours.cli("repo", "push-rules", name, "--secret-scanning", "off")
         else:
             root = self.hb.root if contender == "http-backend" else self.scratch
             path = root / f"{name}.git"
@@ -241,13 +246,15 @@ class Bench:
             gitops.remove(path)
         return seconds
 
-    def push1(self, contender: str) -> float:
+    def push1(self, contender: str, scanning: bool = True) -> float:
         """The median of ONE_COMMIT_PUSHES one-commit pushes into a fresh repository."""
         self.pushes += 1
         name = f"push1-{self.pushes}"
         if contender == "ours":
             self.ours.create(name)
             url = self.ours.url(name)
+            if not scanning:
+                self.ours.cli("repo", "push-rules", name, "--secret-scanning", "off")
             path = None
         else:
             root = self.hb.root if contender == "http-backend" else self.scratch
@@ -428,6 +435,11 @@ class Bench:
             self.each(run, ("http-backend", "ours"), "fetch", self.fetch)
             self.each(run, CONTENDERS, "push", self.push)
             self.each(run, CONTENDERS, "push1", self.push1)
+            # The same without secret scanning (on by default), which http-backend does
+            # not do: the transport's own cost beside the product's.
+            both = ("http-backend", "ours")
+            self.each(run, both, "push-noscan", functools.partial(self.push, scanning=False))
+            self.each(run, both, "push1-noscan", functools.partial(self.push1, scanning=False))
         self.prepare_storms()
         for run in range(self.runs):
             print(f"storm run {run + 1} of {self.runs}", flush=True)
