@@ -2,16 +2,20 @@
 
 The server of this module finds `git` through a wrapper that logs every upload-pack
 run that answers a POST (not the ref advertisements): the ground truth for "one run".
-In `slow` mode each run is held back, so that concurrent clones arrive while it runs.
+In `slow` mode each run is held back, so that concurrent clones arrive while it runs;
+in `linger` mode git writes its whole answer and then outlives the server's timeout.
 """
 
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import gzip
+import http.client
 import os
 import shutil
 import subprocess
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,12 +26,17 @@ import pytest
 
 from tests.support import Git, Server, http_request
 
+GIT_TIMEOUT = 15.0  # the lingering server's git_timeout
+
 WRAPPER = """#!/bin/sh
 case " $* " in
 *" --advertise-refs "*) ;;
 *" upload-pack "*)
     echo run >> '{control}/runs'
-    [ "$(cat '{control}/mode' 2>/dev/null)" = slow ] && sleep 2 ;;
+    case "$(cat '{control}/mode' 2>/dev/null)" in
+    slow) sleep 2 ;;  # identical requests arrive while the run is held
+    linger) '{real}' "$@"; sleep 30; exit 0 ;;  # the whole answer, then past the timeout
+    esac ;;
 esac
 exec '{real}' "$@"
 """
@@ -63,14 +72,10 @@ class Responses:
         return name
 
 
-@pytest.fixture(scope="module")
-def responses(
-    tmp_path_factory: pytest.TempPathFactory, database_factory: Callable[[Path], str]
-) -> Iterator[Responses]:
-    root = tmp_path_factory.mktemp("responses")
+def start_server(root: Path, database_factory: Callable[[Path], str], *extra: str) -> Responses:
     control, bindir, data = root / "control", root / "bin", root / "data"
     for directory in (control, bindir, data):
-        directory.mkdir()
+        directory.mkdir(parents=True)
     real = shutil.which("git")
     assert real is not None
     wrapper = bindir / "git"
@@ -79,12 +84,20 @@ def responses(
     server = Server(
         data=data,
         database_url=database_factory(data),
-        extra_args=["--no-maintenance", "--no-ssh"],
+        extra_args=["--no-maintenance", "--no-ssh", *extra],
         env={"PATH": f"{bindir}:{os.environ['PATH']}"},
     )
     server.start()
-    yield Responses(server, control)
-    server.stop()
+    return Responses(server, control)
+
+
+@pytest.fixture(scope="module")
+def responses(
+    tmp_path_factory: pytest.TempPathFactory, database_factory: Callable[[Path], str]
+) -> Iterator[Responses]:
+    started = start_server(tmp_path_factory.mktemp("responses"), database_factory)
+    yield started
+    started.server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -355,3 +368,42 @@ def test_an_unauthorized_request_never_reaches_the_cache(
     assert after["hit"] == hits
     assert delta(before, after, "miss") + delta(before, after, "join") == 0
     assert responses.runs() == runs
+
+
+def test_a_run_cut_by_the_timeout_is_never_passed_off_as_whole(
+    tmp_path: Path, database_factory: Callable[[Path], str], git: Git
+) -> None:
+    lingering = start_server(
+        tmp_path / "server", database_factory, "--git-timeout", str(GIT_TIMEOUT)
+    )
+    try:
+        name = lingering.repo()
+        head = seed(git, tmp_path / "work", lingering.server.url(name))
+        lingering.mode("linger")
+        request = f"0032want {head}\n".encode() + b"0000" + b"0009done\n"
+
+        def fetch() -> None:
+            http_request(
+                lingering.server,
+                "POST",
+                f"/v1/repos/{name}/git-upload-pack",
+                request,
+                {"Content-Type": UPLOAD_TYPE},
+            )
+
+        # Every byte git wrote arrives, but not the end of the chunked body: the first
+        # request's own timeout ends it; the second, which joined later, is cut when
+        # the run is (its own timeout is further off). Neither may look whole.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            first = pool.submit(fetch)
+            time.sleep(GIT_TIMEOUT / 3)
+            second = pool.submit(fetch)
+            for future in (first, second):
+                with pytest.raises(http.client.IncompleteRead):
+                    future.result(timeout=120)
+        assert lingering.runs() == 1
+        after = lingering.metrics()
+        assert after["failed_runs_total"] == 1
+        assert after["entries"] == 0
+    finally:
+        lingering.server.stop()
