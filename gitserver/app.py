@@ -71,6 +71,7 @@ from gitserver.transport.limits import (
 )
 from gitserver.transport.packcache import PackCache, metrics_text
 from gitserver.transport.packobjects import PackHook, PackObjects
+from gitserver.transport.responses import UploadResponses
 from gitserver.transport.ssh import GitSsh, SshLimits
 from gitserver.web import WebDeps, WebUI
 from gitserver.web.context import MAX_SHOWN_FILE, Reviews
@@ -97,9 +98,9 @@ def _hook_socket(data: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"gitserver-hooks-{os.getpid()}.sock"
 
 
-def _pack_cache_dir(data: Path) -> Path:
+def _pack_cache_dir(data: Path, kind: str = "pack-cache") -> Path:
     # Per process: servers sharing a data directory each keep (and empty) their own.
-    return data / "pack-cache" / str(os.getpid())
+    return data / kind / str(os.getpid())
 
 
 class ListenError(Exception):
@@ -159,6 +160,16 @@ class Server:
             on_failed_login=self.audit.record_failed_login,
             pack_hook=self.packs.hook if self.packs is not None else None,
         )
+        self.responses: UploadResponses | None = None
+        if settings.pack_cache and settings.response_cache:
+            # Its own cache (and counters) with the pack cache's limits: a storm's
+            # response and the pack inside it are both on disk, for as long.
+            responses = PackCache(
+                _pack_cache_dir(data, "response-cache"),
+                max_bytes=settings.pack_cache_max_bytes,
+                max_age=settings.pack_cache_max_age,
+            )
+            self.responses = UploadResponses(self.engine, responses, settings.git_timeout)
         self.hook_handler = HookHandler(
             self.engine, self.access, services.db, self._changed, services.protection
         )
@@ -237,6 +248,7 @@ class Server:
                 max_processes_per_user=settings.http_max_git_processes_per_user,
             ),
             parse_networks(settings.trusted_proxies),
+            self.responses,
         )
         trusted = in_networks(parse_networks(settings.trusted_proxies))
         app = web.Application(
@@ -358,6 +370,11 @@ class Server:
                 f"gitserver_push_hook_requests_total {self.hook_handler.hook_requests}\n"
             ).encode()
             + (metrics_text(self.packs.cache).encode() if self.packs is not None else b"")
+            + (
+                metrics_text(self.responses.cache, "response", "upload-pack").encode()
+                if self.responses is not None
+                else b""
+            )
         )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -387,9 +404,9 @@ class Server:
     async def _start(self) -> None:
         settings = self.services.settings
         install_hooks(self.engine.hooks_dir)
-        if self.packs is not None:
-            await asyncio.to_thread(self.packs.cache.reset)
-            self._tasks.append(asyncio.create_task(self._sweep_packs(self.packs.cache)))
+        for cache in self._caches():
+            await asyncio.to_thread(cache.reset)
+            self._tasks.append(asyncio.create_task(self._sweep_packs(cache)))
         await self.hooks.start()
         await self._clean_crash_leftovers()
         self.audit.start()
@@ -521,6 +538,10 @@ class Server:
 
         self._tasks.append(asyncio.create_task(again()))
 
+    def _caches(self) -> list[PackCache]:
+        packs = [self.packs.cache] if self.packs is not None else []
+        return packs + ([self.responses.cache] if self.responses is not None else [])
+
     async def _sweep_packs(self, cache: PackCache) -> None:
         """Remove expired packs while no fetch comes to do it."""
         while True:
@@ -605,9 +626,9 @@ class Server:
         self.authenticator.close()
         self.readers.close()
         await self.maintenance.close()
-        if self.packs is not None:
-            await self.packs.cache.close()
-            await asyncio.to_thread(shutil.rmtree, self.packs.cache.root, True)
+        for cache in self._caches():
+            await cache.close()
+            await asyncio.to_thread(shutil.rmtree, cache.root, True)
         await self.hooks.close()
         await self.audit.close()  # last: every front end that decides has stopped
         with contextlib.suppress(Exception):

@@ -179,6 +179,12 @@ OPTIONS: tuple[Option, ...] = (
         "bytes of packs kept to answer identical fetches (clone storms); 0: no cache",
     ),
     Option("pack_cache_max_age", 300.0, _float, "seconds a cached pack is served; 0: no cache"),
+    Option(
+        "response_cache",
+        True,
+        _bool,
+        "answer identical HTTP clones from one upload-pack run (within the pack cache's limits)",
+    ),
     Option("max_push_commands", 4 * 1024 * 1024, _int, "max bytes of a push's command list"),
     Option(
         "reconcile_interval", 300.0, _float, "seconds between reconciler runs (0: only at start)"
@@ -262,6 +268,7 @@ class Settings:
     max_upload_request: int = 64 * 1024 * 1024
     pack_cache_max_bytes: int = 1024 * 1024 * 1024
     pack_cache_max_age: float = 300.0
+    response_cache: bool = True
     max_push_commands: int = 4 * 1024 * 1024
     reconcile_interval: float = 300.0
     prepared_grace: float = 30.0

@@ -70,6 +70,7 @@ SERVE = (
     "max_upload_request",
     "pack_cache_max_bytes",
     "pack_cache_max_age",
+    "response_cache",
     "max_push_commands",
     "reconcile_interval",
     "shutdown_timeout",

@@ -273,8 +273,11 @@ class GitEngine:
         advertise: bool = False,
         protocol: str = "",
         push: PushSession | None = None,
+        limit: int = 2**16,
     ) -> asyncio.subprocess.Process:
-        """Start `git <service>` on `path`; stdin and stdout are the caller's to stream."""
+        """Start `git <service>` on `path`; stdin and stdout are the caller's to stream.
+
+        `limit` is how much of git's output may wait unread before git is held back."""
         args = [service.removeprefix("git-")]
         if stateless:
             args.append("--stateless-rpc")
@@ -294,7 +297,7 @@ class GitEngine:
             env["GIT_COMMITTER_NAME"] = push.principal.name
             env["GIT_COMMITTER_EMAIL"] = f"{push.principal.name}@{push.request.transport}"
         return await self.git.spawn(
-            *args, str(path), config=self._service_config(service), extra_env=env
+            *args, str(path), config=self._service_config(service), extra_env=env, limit=limit
         )
 
     def object_env(self, hook_env: Mapping[str, str]) -> dict[str, str]:

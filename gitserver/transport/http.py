@@ -38,6 +38,7 @@ from gitserver.transport.engine import (
     valid_git_protocol,
 )
 from gitserver.transport.limits import Busy, Slots
+from gitserver.transport.packcache import CacheUnavailable, PackFailed
 from gitserver.transport.pktline import (
     FLUSH,
     ProtocolError,
@@ -47,6 +48,12 @@ from gitserver.transport.pktline import (
     rejection_report,
 )
 from gitserver.transport.reportstatus import ReportSplicer, plan_push
+from gitserver.transport.responses import (
+    MAX_CACHED_REQUEST,
+    GitExited,
+    UploadResponses,
+    cache_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +134,10 @@ class GitHttp:
         store: RepositoryStore,
         limits: GitHttpLimits,
         trusted_proxies: tuple[Network, ...] = (),
+        responses: UploadResponses | None = None,
     ) -> None:
         self.engine = engine
+        self.responses = responses
         self.access = access
         self.authenticator = authenticator
         self.store = store
@@ -171,14 +180,85 @@ class GitHttp:
         principal, repo, _ = await self._admit(request, UPLOAD_PACK)
         protocol = self._protocol(request)
         with self._process_slot(principal):
+            body, stalled = b"", False
+            if self.responses is not None:
+                body, whole, stalled = await self._peek(request)
+                cached = await self._cached(request, repo, protocol, body) if whole else None
+                if cached is not None:
+                    return cached
             process = await self.engine.spawn(
                 UPLOAD_PACK, self.store.path(repo.id), stateless=True, protocol=protocol
             )
             response = self._result_response(UPLOAD_PACK)
-            feed = self._feed(request, process, b"", self.limits.max_upload_request)
+            feed = self._feed(
+                request, process, body, self.limits.max_upload_request, stalled=stalled
+            )
             return await self._stream(
                 process, request, response, feed=feed, kill_on_disconnect=True
             )
+
+    async def _peek(self, request: web.Request) -> tuple[bytes, bool, bool]:
+        """The body's first bytes (its end, if it has one within `MAX_CACHED_REQUEST`):
+        (bytes, whether that is the whole body, whether it stalled).
+
+        A body that breaks off or cannot be decoded is left to `_feed`, whose next read
+        raises the same error, so git and the client see what they saw before.
+        """
+        data = bytearray()
+        try:
+            while len(data) <= MAX_CACHED_REQUEST:
+                chunk = await _read(request.content, self.limits.body_idle_timeout)
+                if not chunk:
+                    return bytes(data), True, False
+                data += chunk
+        except TimeoutError:
+            return bytes(data), False, True
+        except Exception:
+            return bytes(data), False, False
+        return bytes(data), False, False
+
+    async def _cached(
+        self, request: web.Request, repo: Repository, protocol: str, body: bytes
+    ) -> web.StreamResponse | None:
+        """The answer from the response cache; None if the request is not one it keeps,
+        or it has no room: then git runs as for any other request."""
+        encoding = request.headers.get("Content-Encoding", "")
+        key = cache_key(repo.id, repo.ref_version, protocol, encoding, body)
+        if self.responses is None or key is None:
+            return None
+        response = self._result_response(UPLOAD_PACK)
+        try:
+            async with (
+                asyncio.timeout(self.limits.timeout),
+                self.responses.open(key, self.store.path(repo.id), protocol, body) as pieces,
+            ):
+                async for piece in pieces:
+                    # Headers wait for the first byte, as in `_stream`: a request git
+                    # refuses without a word is answered 400, not an empty 200.
+                    if not response.prepared:
+                        await response.prepare(request)
+                    await response.write(piece)
+        except CacheUnavailable:
+            return None
+        except PackFailed as exc:
+            if not response.prepared:
+                raise _text(
+                    web.HTTPBadRequest, "gitserver: git could not process this request"
+                ) from None
+            if not isinstance(exc, GitExited):
+                # Cut (a timeout, a shutdown): the connection ends without the final
+                # chunk (aiohttp's own write_eof then fails), so the client sees a cut
+                # answer, never a whole-looking one.
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+        except (ConnectionError, RuntimeError):
+            return response  # the client went away; the run goes on for other readers
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            if not response.prepared:
+                await response.prepare(request)
+            await response.write_eof()
+        return response
 
     async def receive_pack(self, request: web.Request) -> web.StreamResponse:
         self._require_type(request, RECEIVE_PACK)
@@ -279,9 +359,16 @@ class GitHttp:
         limit: int,
         *,
         drain: bool = False,
+        stalled: bool = False,
     ) -> asyncio.Task[_Body]:
         return _feed(
-            request.content, process, prefix, limit, self.limits.body_idle_timeout, drain=drain
+            request.content,
+            process,
+            prefix,
+            limit,
+            self.limits.body_idle_timeout,
+            drain=drain,
+            stalled=stalled,
         )
 
     def _result_response(self, service: str) -> web.StreamResponse:
@@ -540,30 +627,42 @@ def _feed(
     idle: float,
     *,
     drain: bool = False,
+    stalled: bool = False,
 ) -> asyncio.Task[_Body]:
     """Copy `prefix` and then the request body into git's stdin.
 
-    A body that breaks off, grows past `limit` (0: none) or stops moving for `idle`
-    seconds ends with EOF on git's stdin: git gives up on the half-read input and cleans
-    up after itself (its quarantine directory), which a kill would leave behind. With
-    `drain`, the body is read to its end even after git stopped reading it.
+    A body that breaks off, grows past `limit` (0: none, the prefix counts) or stops
+    moving for `idle` seconds ends with EOF on git's stdin: git gives up on the half-read
+    input and cleans up after itself (its quarantine directory), which a kill would leave
+    behind. With `drain`, the body is read to its end even after git stopped reading it.
+    `stalled`: the body already stopped moving while `prefix` was read.
     """
+
+    async def stall() -> _Body:
+        log.warning("request body stalled", extra={"idle_timeout": idle})
+        assert process.stdin is not None
+        process.stdin.close()
+        await _stop(process)
+        return _Body.STALLED
 
     async def copy() -> _Body:
         stdin = process.stdin
         assert stdin is not None
-        total = 0
+        total = len(prefix)
         try:
+            if limit and total > limit:
+                log.warning("request body over the limit", extra={"limit": limit})
+                stdin.close()
+                return _Body.CUT
             if prefix:
                 await _write(stdin, prefix)
+            if stalled:
+                return await stall()
             while True:
                 try:
                     chunk = await _read(content, idle)
                 except TimeoutError:
-                    log.warning("request body stalled", extra={"idle_timeout": idle})
-                    stdin.close()
-                    await _stop(process)
-                    return _Body.STALLED
+                    return await stall()
                 except (web.RequestPayloadError, HttpProcessingError):
                     stdin.close()
                     return _Body.UNDECODABLE

@@ -89,6 +89,8 @@ class _Entry:
     state: _State = _State.WRITING
     kept: bool = True
     readers: int = 0
+    # What readers raise on failure: the run's own kind of PackFailed, if it raised one.
+    failure: type[PackFailed] = PackFailed
     task: asyncio.Task[None] | None = None
     grown: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -110,7 +112,8 @@ class Pack:
         """(offset, count) of each stretch of the file that is ready, until the pack ends.
 
         Raises:
-            PackFailed: the run failed; what was read so far is not a pack.
+            PackFailed: the run failed; what was read so far is not a pack. The run's
+                own subclass of PackFailed, if it raised one.
         """
         entry, offset = self._entry, 0
         while True:
@@ -121,7 +124,7 @@ class Pack:
             elif entry.state is _State.DONE:
                 return
             elif entry.state is _State.FAILED:
-                raise PackFailed(entry.key)
+                raise entry.failure(entry.key)
             else:
                 await entry.grown.wait()
 
@@ -269,6 +272,8 @@ class PackCache:
             raise
         except Exception as exc:
             log.warning("pack-objects run failed: %s", exc, extra={"key": entry.key})
+            if isinstance(exc, PackFailed):
+                entry.failure = type(exc)
             self._fail(entry)
             return
         finally:
@@ -327,29 +332,30 @@ def _running(pid: int) -> bool:
     return True
 
 
-def metrics_text(cache: PackCache) -> str:
-    """The cache's counters in Prometheus' text format."""
+def metrics_text(cache: PackCache, name: str = "pack", run: str = "pack-objects") -> str:
+    """The cache's counters in Prometheus' text format, as `gitserver_{name}_cache_*`;
+    `run` names what a miss starts."""
     stats = cache.stats
+    metric = f"gitserver_{name}_cache"
     lines = [
-        "# HELP gitserver_pack_cache_requests_total pack-objects requests, by how they were"
-        " answered (miss: a pack-objects run started for it).",
-        "# TYPE gitserver_pack_cache_requests_total counter",
+        f"# HELP {metric}_requests_total {run} requests, by how they were"
+        f" answered (miss: a {run} run started for it).",
+        f"# TYPE {metric}_requests_total counter",
         *(
-            f'gitserver_pack_cache_requests_total{{result="{source}"}} {count}'
+            f'{metric}_requests_total{{result="{source}"}} {count}'
             for source, count in stats.requests.items()
         ),
-        "# HELP gitserver_pack_cache_failed_runs_total pack-objects runs that failed or were"
-        " abandoned.",
-        "# TYPE gitserver_pack_cache_failed_runs_total counter",
-        f"gitserver_pack_cache_failed_runs_total {stats.runs_failed}",
-        "# HELP gitserver_pack_cache_evictions_total Cached packs removed for age or space.",
-        "# TYPE gitserver_pack_cache_evictions_total counter",
-        f"gitserver_pack_cache_evictions_total {stats.evictions}",
-        "# HELP gitserver_pack_cache_bytes Bytes of packs in the cache, written or being written.",
-        "# TYPE gitserver_pack_cache_bytes gauge",
-        f"gitserver_pack_cache_bytes {cache.bytes}",
-        "# HELP gitserver_pack_cache_entries Packs in the cache.",
-        "# TYPE gitserver_pack_cache_entries gauge",
-        f"gitserver_pack_cache_entries {len(cache)}",
+        f"# HELP {metric}_failed_runs_total {run} runs that failed or were abandoned.",
+        f"# TYPE {metric}_failed_runs_total counter",
+        f"{metric}_failed_runs_total {stats.runs_failed}",
+        f"# HELP {metric}_evictions_total Cached {name}s removed for age or space.",
+        f"# TYPE {metric}_evictions_total counter",
+        f"{metric}_evictions_total {stats.evictions}",
+        f"# HELP {metric}_bytes Bytes of {name}s in the cache, written or being written.",
+        f"# TYPE {metric}_bytes gauge",
+        f"{metric}_bytes {cache.bytes}",
+        f"# HELP {metric}_entries {name.capitalize()}s in the cache.",
+        f"# TYPE {metric}_entries gauge",
+        f"{metric}_entries {len(cache)}",
     ]
     return "\n".join(lines) + "\n"

@@ -79,8 +79,15 @@ def cached(
     server = Server(
         data=data,
         database_url=database_factory(data),
-        # No maintenance: its repacks would start pack-objects runs of their own.
-        extra_args=["--no-maintenance", "--pack-cache-max-bytes", str(CAP)],
+        # No maintenance: its repacks would start pack-objects runs of their own. No
+        # response cache: it would answer repeated clones before upload-pack (and so
+        # the pack cache) sees them (test_response_cache.py has its tests).
+        extra_args=[
+            "--no-maintenance",
+            "--no-response-cache",
+            "--pack-cache-max-bytes",
+            str(CAP),
+        ],
         env={"PATH": f"{bindir}:{os.environ['PATH']}"},
     )
     server.start()

@@ -107,6 +107,34 @@ def test_a_failed_run_fails_every_reader_and_leaves_nothing(tmp_path: Path) -> N
     run(main)
 
 
+class GitSaidNo(PackFailed):
+    """A run's own kind of failure."""
+
+
+def test_readers_get_the_runs_own_kind_of_failure_after_all_it_wrote(tmp_path: Path) -> None:
+    async def main() -> None:
+        cache = PackCache(tmp_path, max_bytes=1 << 20, max_age=60)
+
+        async def refusal() -> AsyncGenerator[bytes, None]:
+            yield b"ERR not our ref"
+            raise GitSaidNo("git exited 128")
+
+        async with cache.open("k", refusal) as pack:
+            data = b""
+            try:
+                async for offset, count in pack.spans():
+                    pack.file.seek(offset)
+                    data += pack.file.read(count)
+            except GitSaidNo:
+                pass
+            else:
+                raise AssertionError("the failure was not raised")
+        assert data == b"ERR not our ref"
+        assert len(cache) == 0 and cache.stats.runs_failed == 1
+
+    run(main)
+
+
 def test_a_run_whose_readers_all_left_is_stopped_and_not_kept(tmp_path: Path) -> None:
     async def main() -> None:
         cache = PackCache(tmp_path, max_bytes=1 << 20, max_age=60)
