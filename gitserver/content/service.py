@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from dulwich.pack import PackFileDisappeared
+
 from gitserver.content.errors import CommitIdsLimitExceeded
 from gitserver.content.history import differences, file_differences, file_history
 from gitserver.content.reader import FULL_OID, Reader
@@ -49,8 +51,14 @@ class Contents:
 
         def run() -> T:
             if readers is not None:
-                with readers.lend(path) as reader:
-                    return work(reader)
+                try:
+                    with readers.lend(path) as reader:
+                        return work(reader)
+                except (PackFileDisappeared, FileNotFoundError):
+                    # A kept reader's list of packs may name one maintenance has since
+                    # deleted, its index never loaded (dulwich rescans on a missed
+                    # object, not on that): the work runs again on a reader opened now.
+                    pass
             with Reader(path) as reader:
                 return work(reader)
 

@@ -102,3 +102,37 @@ def test_old_readers_are_closed_and_errors_decide_what_is_kept(git: Git, tmp_pat
     with readers.lend(bare) as reader:
         assert reader is not kept, "any other error closes it"
     readers.close()
+
+
+def test_a_read_whose_kept_reader_lost_a_pack_runs_again_on_a_new_one(
+    git: Git, tmp_path: Path
+) -> None:
+    # Maintenance can delete a pack a kept reader listed but never opened the index of:
+    # dulwich then raises PackFileDisappeared (a 500 in the web UI's blob page, seen in
+    # the authorization matrix). The read is run again on a reader opened now.
+    import asyncio
+
+    from dulwich.pack import PackFileDisappeared
+
+    from gitserver.content.service import Contents
+    from gitserver.db import Repository
+
+    _, bare = _bare(git, tmp_path)
+    readers = Readers()
+    store = type("Store", (), {"path": staticmethod(lambda _id: bare)})()
+    contents = Contents(store, LIMIT, readers)  # type: ignore[arg-type]
+    with readers.lend(bare) as reader:
+        kept = reader
+    used: list[Reader] = []
+
+    def work(reader: Reader) -> bytes:
+        used.append(reader)
+        if reader is kept:
+            raise PackFileDisappeared(None)
+        return reader.get_file(reader.resolve(None, "main"), "README.md", LIMIT).content
+
+    assert asyncio.run(contents._read(Repository(id="r"), work)) == b"one\n"
+    assert used[0] is kept and used[1] is not kept
+    with readers.lend(bare) as reader:
+        assert reader is not kept, "the reader that failed is not kept"
+    readers.close()

@@ -75,6 +75,8 @@ NOT_DOMAIN = {
     "gitserver.transport.packobjects.RequestError",
     # The push settle's one-unit path handing over to the one that may run git.
     "gitserver.store.pushes._NeedsGit",
+    # The response cache's run that git refused (its answer is passed on, not kept).
+    "gitserver.transport.responses.GitExited",
     # Pure rule modules, turned into domain errors where a service calls them.
     "gitserver.tags.TagRuleError",
     "auth.policy.errors.PolicyError",
