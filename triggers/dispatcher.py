@@ -156,6 +156,7 @@ class Dispatcher:
         self._listener: Any = None
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._claimed: set[str] = set()  # claimed and not yet settled, by delivery id
+        self._claiming: asyncio.Future[list[Claimed]] | None = None  # the last claim
         self._draining = False  # runs send nothing more: the rest are given back
         self._gauged = 0.0
 
@@ -176,6 +177,8 @@ class Dispatcher:
         if loop is not None:
             loop.cancel()
             await asyncio.gather(loop, return_exceptions=True)
+        if self._claiming is not None:
+            await asyncio.gather(self._claiming, return_exceptions=True)
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=timeout)
         if settler is not None:
@@ -197,6 +200,8 @@ class Dispatcher:
         for task in [*self._tasks, *self._runs]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._runs, return_exceptions=True)
+        if self._claiming is not None:
+            await asyncio.gather(self._claiming, return_exceptions=True)
         if self._claimed:
             try:
                 async with self.db.session() as session:
@@ -267,17 +272,12 @@ class Dispatcher:
         free = self.settings.keys - len(self._runs)
         if free <= 0:
             return fanned
-        async with self.db.session() as session:
-            claimed = await claim(
-                session,
-                limit=min(free, self.settings.batch),
-                lease=timedelta(seconds=self.settings.lease),
-                is_postgres=pg,
-                run=self.settings.run,
-            )
+        # Shielded: a stop that cancels this loop mid-commit would otherwise leave claims
+        # made but never noted, held until their lease ran out; `drain` waits for it.
+        self._claiming = asyncio.ensure_future(self._claim(min(free, self.settings.batch), pg))
+        claimed = await asyncio.shield(self._claiming)
         if not claimed:
             return fanned
-        self._claimed.update(c.id for c in claimed)
         try:
             round_ = await self._load(claimed)
         except Exception:
@@ -291,6 +291,19 @@ class Dispatcher:
             self._runs.add(task)
             task.add_done_callback(self._runs.discard)
         return fanned + len(claimed)
+
+    async def _claim(self, limit: int, pg: bool) -> list[Claimed]:
+        """Claim up to `limit` deliveries and note them (released at stop if unsent)."""
+        async with self.db.session() as session:
+            claimed = await claim(
+                session,
+                limit=limit,
+                lease=timedelta(seconds=self.settings.lease),
+                is_postgres=pg,
+                run=self.settings.run,
+            )
+        self._claimed.update(c.id for c in claimed)
+        return claimed
 
     async def _release(self, ids: list[str]) -> None:
         with contextlib.suppress(Exception):
