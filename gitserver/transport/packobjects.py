@@ -222,36 +222,56 @@ class PackObjects:
 
     async def _run(self, request: PackRequest) -> AsyncGenerator[bytes, None]:
         """One pack-objects run: its stdout, or PackFailed when it does not exit 0."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
         args = [arg for arg in request.args if arg not in _NOT_IN_KEY]
         # A pipe and a read buffer of a MiB: git writes ahead while this loop is busy
         # with other requests, and each wake-up moves more (64 KiB pieces cost 4x here).
         process = await self._git.spawn(*args, repo=request.repository, limit=_CHUNK)
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
         _widen(process.stdout)
-        feed = asyncio.ensure_future(_feed(process, request.stdin))
-        stderr = asyncio.ensure_future(_tail(process.stderr))
+        run = stream_output(process, request.stdin, self._timeout, "pack-objects")
         try:
-            while True:
-                async with asyncio.timeout_at(deadline):
-                    chunk = await process.stdout.read(_CHUNK)
-                if not chunk:
-                    break
+            async for chunk in run:
                 yield chunk
-            async with asyncio.timeout_at(deadline):
-                returncode = await process.wait()
-            if returncode != 0:
-                raise PackFailed(f"pack-objects exited {returncode}: {await stderr}")
-        except TimeoutError:
-            raise PackFailed(f"pack-objects ran longer than {self._timeout:g} s") from None
         finally:
-            if process.returncode is None:
-                kill(process)
-                await process.wait()
-            feed.cancel()
-            stderr.cancel()
-            await asyncio.gather(feed, stderr, return_exceptions=True)
+            await run.aclose()  # the process is stopped now, not when run is collected
+
+
+async def stream_output(
+    process: asyncio.subprocess.Process,
+    stdin: bytes,
+    timeout: float,
+    name: str,
+    failed: type[PackFailed] = PackFailed,
+) -> AsyncGenerator[bytes, None]:
+    """`process`'s stdout, fed `stdin`, until it exits, within `timeout` seconds in all.
+
+    Raises:
+        PackFailed: the time ran out; `failed` (a PackFailed) when it exits non-zero.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    assert process.stdout is not None and process.stderr is not None
+    feed = asyncio.ensure_future(_feed(process, stdin))
+    stderr = asyncio.ensure_future(_tail(process.stderr))
+    try:
+        while True:
+            async with asyncio.timeout_at(deadline):
+                chunk = await process.stdout.read(_CHUNK)
+            if not chunk:
+                break
+            yield chunk
+        async with asyncio.timeout_at(deadline):
+            returncode = await process.wait()
+        if returncode != 0:
+            raise failed(f"{name} exited {returncode}: {await stderr}")
+    except TimeoutError:
+        raise PackFailed(f"{name} ran longer than {timeout:g} s") from None
+    finally:
+        if process.returncode is None:
+            kill(process)
+            await process.wait()
+        feed.cancel()
+        stderr.cancel()
+        await asyncio.gather(feed, stderr, return_exceptions=True)
 
 
 def _widen(stream: asyncio.StreamReader) -> None:

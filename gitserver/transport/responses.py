@@ -33,7 +33,6 @@ Progress lines inside a cached answer repeat the counts of the run that made it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
@@ -41,9 +40,9 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
-from gitserver.gitcmd import kill
 from gitserver.transport.engine import UPLOAD_PACK, GitEngine
 from gitserver.transport.packcache import Pack, PackCache, PackFailed
+from gitserver.transport.packobjects import stream_output
 from gitserver.transport.pktline import MAX_PKT, ProtocolError, pkt_length
 
 log = logging.getLogger(__name__)
@@ -141,34 +140,15 @@ class UploadResponses:
 
     async def _run(self, path: Path, protocol: str, body: bytes) -> AsyncGenerator[bytes, None]:
         """One upload-pack run on `body`: its stdout; PackFailed unless it exits 0."""
-        deadline = asyncio.get_running_loop().time() + self._timeout
         process = await self.engine.spawn(
             UPLOAD_PACK, path, stateless=True, protocol=protocol, limit=_CHUNK
         )
-        assert process.stdin is not None and process.stdout is not None
-        assert process.stderr is not None
-        feed = asyncio.ensure_future(_feed(process.stdin, body))
-        stderr = asyncio.ensure_future(_tail(process.stderr))
+        run = stream_output(process, body, self._timeout, "upload-pack", GitExited)
         try:
-            while True:
-                async with asyncio.timeout_at(deadline):
-                    chunk = await process.stdout.read(_CHUNK)
-                if not chunk:
-                    break
+            async for chunk in run:
                 yield chunk
-            async with asyncio.timeout_at(deadline):
-                returncode = await process.wait()
-            if returncode != 0:
-                raise GitExited(f"upload-pack exited {returncode}: {await stderr}")
-        except TimeoutError:
-            raise PackFailed(f"upload-pack ran longer than {self._timeout:g} s") from None
         finally:
-            if process.returncode is None:
-                kill(process)
-                await process.wait()
-            feed.cancel()
-            stderr.cancel()
-            await asyncio.gather(feed, stderr, return_exceptions=True)
+            await run.aclose()  # the process is stopped now, not when run is collected
 
 
 async def _pieces(entry: Pack) -> AsyncGenerator[bytes, None]:
@@ -183,17 +163,3 @@ async def _pieces(entry: Pack) -> AsyncGenerator[bytes, None]:
                 raise PackFailed("the response file is shorter than written")
             yield data
             offset += len(data)
-
-
-async def _feed(stdin: asyncio.StreamWriter, body: bytes) -> None:
-    with contextlib.suppress(ConnectionError):
-        stdin.write(body)
-        await stdin.drain()
-        stdin.close()
-
-
-async def _tail(stream: asyncio.StreamReader, keep: int = 2000) -> str:
-    tail = b""
-    while chunk := await stream.read(65536):
-        tail = (tail + chunk)[-keep:]
-    return tail.decode("utf-8", "replace").strip()
