@@ -29,7 +29,6 @@ def test_chromium_reaches_healthz(anonymous_page: Page, browser: Browser) -> Non
 def test_worker_owns_its_chromium_profile(browser: Browser) -> None:
     """xdist workers each launch Chromium with a profile no other process tree uses."""
     me = psutil.Process(os.getpid())
-    mine = {p.pid for p in me.children(recursive=True)}
     profiles = set()
     for child in me.children(recursive=True):
         try:
@@ -38,11 +37,20 @@ def test_worker_owns_its_chromium_profile(browser: Browser) -> None:
             continue
     assert len(profiles) == 1, f"this worker's Chromium runs with profiles {profiles}"
     for other in psutil.process_iter(["pid", "cmdline"]):
-        if other.info["pid"] in mine or not other.info["cmdline"]:
+        if not other.info["cmdline"] or not profiles & set(other.info["cmdline"]):
             continue
-        assert not profiles & set(other.info["cmdline"]), (
+        # Chromium starts helpers (a GPU process) whenever it likes, so ancestry is read
+        # now, per process, rather than from a list of children taken before the walk.
+        assert _descends_from(other, me.pid), (
             f"process {other.info['pid']} outside this worker uses this worker's profile"
         )
+
+
+def _descends_from(process: psutil.Process, ancestor: int) -> bool:
+    try:
+        return any(parent.pid == ancestor for parent in process.parents())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return True  # gone already: it cannot be sharing the profile any more
 
 
 def test_dialog_listener_sees_script_from_markup(browser: Browser) -> None:
