@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -128,6 +129,37 @@ def _after_commit(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_COMMITTED, None)
+
+
+# Built once: building and caching a statement costs more than running it here.
+_INSERT_EVENTS = insert(cast(Table, EventRow.__table__))
+
+
+def record_events(session: Session, events: Sequence[Event]) -> None:
+    """`record_event` for a hot path: one INSERT of every row, now (no ORM entities).
+
+    Pending entities are flushed first, so the outbox's order is still the order the
+    events were recorded in."""
+    if not events:
+        return
+    if session.new:
+        session.flush()
+    session.info[_COMMITTED] = True
+    session.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "id": event.id,
+                "time": event.time,
+                "type": str(event.type),
+                "repository_id": event.repository_id,
+                "repository_name": event.repository,
+                "actor": event.actor,
+                "detail": event.detail,
+            }
+            for event in events
+        ],
+    )
 
 
 def record_event(session: AsyncSession | Session, event: Event) -> None:

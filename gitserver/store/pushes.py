@@ -22,8 +22,9 @@ import asyncio
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -37,9 +38,11 @@ from gitserver.store.refs import (
     classify,
     known_kind,
     lock_repository,
-    lock_repository_in,
+    lock_repository_row,
     read_refs,
     reflog_has,
+    touch_repository,
+    write_ref_changes,
 )
 
 
@@ -64,24 +67,28 @@ async def record_prepared(
     """Durably note the updates git is about to attempt (`merge`: the merge API's fields
     for the event of each, see `refs.MergeDetail`). An update missing from `kinds` that
     is neither a creation nor a deletion is classified when it is settled."""
-    async with db.session() as session:
-        await lock_repository(session, push.repository_id)
-        for update in updates:
-            old, new, ref = update
-            session.add(
-                RefUpdate(
-                    repository_id=push.repository_id,
-                    push_id=push.push_id,
-                    ref=ref,
-                    old=old,
-                    new=new,
-                    kind=str(kinds.get(update) or known_kind(old, new) or ""),
-                    state="prepared",
-                    actor=push.actor,
-                    transport=push.transport,
-                    merge=dict(merge) if merge else None,
-                )
-            )
+    rows = [
+        {
+            "repository_id": push.repository_id,
+            "push_id": push.push_id,
+            "ref": ref,
+            "old": old,
+            "new": new,
+            "kind": str(kinds.get((old, new, ref)) or known_kind(old, new) or ""),
+            "state": "prepared",
+            "actor": push.actor,
+            "transport": push.transport,
+            "merge": dict(merge) if merge else None,
+        }
+        for old, new, ref in updates
+    ]
+
+    def write(session: Session) -> None:
+        lock_repository_row(session, push.repository_id)
+        if rows:
+            session.execute(_PREPARE, rows)
+
+    await db.write(write)
 
 
 def _pending(session: Session, push_id: str) -> list[RefUpdate]:
@@ -239,23 +246,61 @@ def _settle_reported_in(
     reported: Collection[str],
     kinds: Mapping[Update, RefKind],
 ) -> tuple[bool, str | None]:
-    """`settle_push` with git's report, in a sync session.
+    """`settle_push` with git's report, in a sync session, as statements built once (it
+    runs on every push; the ORM's unit of work cost more than the SQL).
 
     Raises:
         _NeedsGit: an applied row has no kind and `kinds` does not hold it.
     """
-    repo = lock_repository_in(session, push.repository_id)
+    repo = lock_repository_row(session, push.repository_id)
     if repo is None:
         return False, None
-    rows = _pending(session, push.push_id)
+    rows = session.execute(_PENDING, {"b_push": push.push_id}).all()
     if not rows:
         return False, None
-    applied = {r.id for r in rows if r.ref in reported}
+    now = utcnow()
+    closing: list[dict[str, object]] = []
+    changes: list[RefChange] = []
     for row in rows:
-        if row.id in applied and not row.kind:
-            known = kinds.get((row.old, row.new, row.ref))
-            if known is None:
+        kind = row.kind
+        if row.ref in reported:
+            kind = kind or str(kinds.get((row.old, row.new, row.ref)) or "")
+            if not kind:
                 raise _NeedsGit(row.ref)
-            row.kind = str(known)
-    default = settle_in(session, repo, rows, applied)
-    return bool(applied), default
+            changes.append(RefChange(row.ref, row.old, row.new, RefKind(kind), row.merge))
+        state = "committed" if row.ref in reported else "aborted"
+        closing.append({"b_id": row.id, "b_state": state, "b_kind": kind, "b_now": now})
+    session.execute(_CLOSE, closing)
+    if not changes:
+        return False, None
+    write_ref_changes(
+        session,
+        repo.id,
+        repo.name,
+        changes,
+        actor=push.actor,
+        push_id=push.push_id,
+        transport=push.transport,
+    )
+    return True, touch_repository(session, repo.id, repo.default_branch, changes)
+
+
+_updates = cast(Table, RefUpdate.__table__)
+_PENDING = (
+    select(
+        _updates.c.id,
+        _updates.c.ref,
+        _updates.c.old,
+        _updates.c.new,
+        _updates.c.kind,
+        _updates.c.merge,
+    )
+    .where(_updates.c.push_id == bindparam("b_push"), _updates.c.state == "prepared")
+    .order_by(_updates.c.id)
+)
+_PREPARE = insert(_updates)
+_CLOSE = (
+    update(_updates)
+    .where(_updates.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), kind=bindparam("b_kind"), resolved_at=bindparam("b_now"))
+)

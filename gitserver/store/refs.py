@@ -7,15 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gitserver.db import PullRequest, Ref, Repository, utcnow
 from gitserver.gitcmd import Git, GitError
 from gitserver.store.naming import ZERO_OID, reference_type, short_name
-from triggers.events import Event, EventType, record_event
+from triggers.events import Event, EventType, record_events
 
 log = logging.getLogger(__name__)
 
@@ -149,11 +151,16 @@ def choose_default_branch(changes: Sequence[RefChange]) -> str | None:
 
 
 def _event_for(
-    repo: Repository, change: RefChange, actor: str, push_id: str, transport: str
+    repository_id: str,
+    repository_name: str,
+    change: RefChange,
+    actor: str,
+    push_id: str,
+    transport: str,
 ) -> Event:
     detail: dict[str, object] = {
-        "repositoryId": repo.id,
-        "repositoryName": repo.name,
+        "repositoryId": repository_id,
+        "repositoryName": repository_name,
         "referenceType": reference_type(change.ref),
         "referenceName": short_name(change.ref),
         "referenceFullName": change.ref,
@@ -173,7 +180,7 @@ def _event_for(
         detail["forced"] = change.kind is RefKind.FORCED
     if change.merge:
         detail.update(change.merge)
-    return Event(kind, repo.name, actor, detail, repository_id=repo.id)
+    return Event(kind, repository_name, actor, detail, repository_id=repository_id)
 
 
 async def apply_ref_changes(
@@ -210,10 +217,11 @@ def apply_ref_changes_in(
     """`apply_ref_changes` in a sync session (`Database.write`)."""
     if not changes:
         return None
-    _move_refs(session, repo.id, changes)
-    for change in changes:
-        record_event(session, _event_for(repo, change, actor, push_id, transport))
-    _mark_pull_requests_stale(session, repo.id, [c.ref for c in changes], actor)
+    session.flush()  # the statements below run now: what was recorded before goes first
+    write_ref_changes(
+        session, repo.id, repo.name, changes, actor=actor, push_id=push_id, transport=transport
+    )
+    _sync_stale_entities(session, repo.id, [c.ref for c in changes], actor)
     now = utcnow()
     repo.updated_at = now
     repo.pushed_at = now
@@ -223,44 +231,127 @@ def apply_ref_changes_in(
     return None
 
 
+def write_ref_changes(
+    session: Session,
+    repository_id: str,
+    repository_name: str,
+    changes: Sequence[RefChange],
+    *,
+    actor: str,
+    push_id: str,
+    transport: str,
+) -> None:
+    """The ledger's rows, one event each and the stale marks of `changes`, as statements
+    built once (no ORM entity: a push's settle runs this on every push). The caller
+    holds the repository lock and updates the repository's row."""
+    _move_refs(session, repository_id, changes)
+    record_events(
+        session,
+        [_event_for(repository_id, repository_name, c, actor, push_id, transport) for c in changes],
+    )
+    # Open pull requests on a moved ref are brought up to date by `pulls/follow.py`:
+    # here one UPDATE in the ledger's transaction, so no move is ever missed.
+    moved = [c.ref for c in changes]
+    session.execute(_MARK_STALE, {"b_repo": repository_id, "b_moved": moved, "b_actor": actor})
+
+
+def touch_repository(
+    session: Session, repository_id: str, default_branch: str | None, changes: Sequence[RefChange]
+) -> str | None:
+    """`apply_ref_changes_in`'s update of the repository's row as one statement: pushed
+    now, and its first branch the default. Returns the branch that became the default."""
+    now = utcnow()
+    chosen = None if default_branch is not None else choose_default_branch(changes)
+    if chosen is None:
+        session.execute(_TOUCH, {"b_id": repository_id, "b_now": now})
+    else:
+        session.execute(_TOUCH_DEFAULT, {"b_id": repository_id, "b_now": now, "b_default": chosen})
+    return chosen
+
+
+def lock_repository_row(
+    session: Session, repository_id: str
+) -> Row[tuple[str, str, str | None]] | None:
+    """`lock_repository_in` as one statement built once: the repository's id, name and
+    default branch, with the lock (no ORM entity)."""
+    return session.execute(_LOCK, {"b_id": repository_id}).one_or_none()
+
+
 def _move_refs(session: Session, repository_id: str, changes: Sequence[RefChange]) -> None:
     """The ledger's rows for `changes` (one change a ref), in a number of statements that
     does not grow with the changes: a mirror push's hundreds of refs cost two."""
     kept = [c for c in changes if c.kind is not RefKind.DELETED]
     if len(changes) == 1 and kept:
         # A push mostly moves one ref that exists: one UPDATE, an INSERT only if new.
-        moved = session.execute(
-            update(Ref)
-            .where(Ref.repository_id == repository_id, Ref.name == kept[0].ref)
-            .values(target=kept[0].new)
-        )
+        row = {"b_repo": repository_id, "b_name": kept[0].ref, "b_target": kept[0].new}
+        moved = session.execute(_MOVE_REF, row)
         if not int(getattr(moved, "rowcount", 0) or 0):
-            session.add(Ref(repository_id=repository_id, name=kept[0].ref, target=kept[0].new))
+            session.execute(_ADD_REFS, [_ref_row(repository_id, kept[0])])
         return
-    session.execute(
-        delete(Ref).where(
-            Ref.repository_id == repository_id, Ref.name.in_([c.ref for c in changes])
-        )
-    )
+    session.execute(_DROP_REFS, {"b_repo": repository_id, "b_names": [c.ref for c in changes]})
     if kept:
-        rows = [{"repository_id": repository_id, "name": c.ref, "target": c.new} for c in kept]
-        session.execute(insert(Ref), rows)
+        session.execute(_ADD_REFS, [_ref_row(repository_id, c) for c in kept])
 
 
-def _mark_pull_requests_stale(
+def _ref_row(repository_id: str, change: RefChange) -> dict[str, str]:
+    return {"repository_id": repository_id, "name": change.ref, "target": change.new}
+
+
+def _sync_stale_entities(
     session: Session, repository_id: str, moved: list[str], actor: str
 ) -> None:
-    """Open pull requests on a moved ref are brought up to date by `pulls/follow.py`:
-    here one UPDATE in the ledger's transaction, so no move is ever missed."""
-    session.execute(
-        update(PullRequest)
-        .where(
-            PullRequest.repository_id == repository_id,
-            PullRequest.status == "OPEN",
-            or_(PullRequest.source_ref.in_(moved), PullRequest.destination_ref.in_(moved)),
-        )
-        .values(stale=True, stale_actor=actor)
+    """What `_MARK_STALE` wrote, on the pull requests this session holds as entities (a
+    merge's own), as the ORM's `synchronize_session` would have done."""
+    for held in list(session.identity_map.values()):
+        if (
+            isinstance(held, PullRequest)
+            and held.repository_id == repository_id
+            and held.status == "OPEN"
+            and (held.source_ref in moved or held.destination_ref in moved)
+        ):
+            set_committed_value(held, "stale", True)
+            set_committed_value(held, "stale_actor", actor)
+
+
+# The ledger's hot statements, built once: building one (and its cache key) costs
+# several times what running it does (~150 us against ~30 us for the stale mark).
+_repos = cast(Table, Repository.__table__)
+_refs = cast(Table, Ref.__table__)
+_pulls = cast(Table, PullRequest.__table__)
+_LOCK = (
+    update(_repos)
+    .where(_repos.c.id == bindparam("b_id"))
+    .values(ref_version=_repos.c.ref_version + 1)
+    .returning(_repos.c.id, _repos.c.name, _repos.c.default_branch)
+)
+_TOUCH = (
+    update(_repos)
+    .where(_repos.c.id == bindparam("b_id"))
+    .values(updated_at=bindparam("b_now"), pushed_at=bindparam("b_now"))
+)
+_TOUCH_DEFAULT = _TOUCH.values(default_branch=bindparam("b_default"))
+_MOVE_REF = (
+    update(_refs)
+    .where(_refs.c.repository_id == bindparam("b_repo"), _refs.c.name == bindparam("b_name"))
+    .values(target=bindparam("b_target"))
+)
+_DROP_REFS = delete(_refs).where(
+    _refs.c.repository_id == bindparam("b_repo"),
+    _refs.c.name.in_(bindparam("b_names", expanding=True)),
+)
+_ADD_REFS = insert(_refs)
+_MARK_STALE = (
+    update(_pulls)
+    .where(
+        _pulls.c.repository_id == bindparam("b_repo"),
+        _pulls.c.status == "OPEN",
+        or_(
+            _pulls.c.source_ref.in_(bindparam("b_moved", expanding=True)),
+            _pulls.c.destination_ref.in_(bindparam("b_moved", expanding=True)),
+        ),
     )
+    .values(stale=True, stale_actor=bindparam("b_actor"))
+)
 
 
 async def known_refs(session: AsyncSession, repository_id: str) -> dict[str, str]:
