@@ -105,14 +105,13 @@ class PushProtection:
 
     async def rules(self, repository_id: str) -> PushRules:
         """Everything a push to the repository is checked against (one read)."""
-        async with self.db.reader() as session:
-            branches = await store.branch_rules_in(session, repository_id)
-            row = await store.push_rules_in(session, repository_id)
-        scanning = row.secret_scanning if row is not None else None
+        branches, scanning, max_size = await self.db.read(
+            lambda c: store.read_rules(c, repository_id)
+        )
         return PushRules(
             tuple(branches),
             self.secret_scanning_default if scanning is None else scanning,
-            row.max_file_size if row is not None else None,
+            max_size,
         )
 
     async def check(
