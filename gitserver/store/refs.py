@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -109,6 +111,9 @@ async def classify(
     """Created, deleted, fast-forward or forced; `object_env` reaches quarantined objects."""
     if (kind := known_kind(old, new)) is not None:
         return kind
+    if old in loose_parents(_object_dirs(path, object_env), new):
+        # A commit on top of the old tip (most pushes): no process to tell it.
+        return RefKind.FAST_FORWARD
     try:
         result = await git.run(
             "merge-base", "--is-ancestor", old, new, repo=path, extra_env=object_env, check=False
@@ -116,6 +121,43 @@ async def classify(
     except GitError:
         return RefKind.FORCED
     return RefKind.FAST_FORWARD if result.returncode == 0 else RefKind.FORCED
+
+
+def loose_parents(object_dirs: Sequence[Path], oid: str) -> list[str]:
+    """The parents of commit `oid` if it is a loose object in one of `object_dirs` (a
+    small push's objects are, in the quarantine); [] when it is not there or not a commit."""
+    for directory in object_dirs:
+        try:
+            data = (directory / oid[:2] / oid[2:]).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        try:
+            # The header comes first: its `parent` lines fit in the first few KiB.
+            head = zlib.decompressobj().decompress(data, _PARENTS_READ)
+        except zlib.error:
+            return []
+        kind, _, body = head.partition(b"\0")
+        lines = body.split(b"\n")
+        if not kind.startswith(b"commit ") or not lines[0].startswith(b"tree "):
+            return []
+        # Only the header's parents: the lines right after `tree` (a message line may
+        # start with "parent" too). The last line may be cut by the bounded read.
+        parents = itertools.takewhile(lambda line: line.startswith(b"parent "), lines[1:-1])
+        return [line[7:].decode("ascii", "replace") for line in parents]
+    return []
+
+
+_PARENTS_READ = 16 * 1024
+
+
+def _object_dirs(path: Path, object_env: Mapping[str, str] | None) -> list[Path]:
+    """Where `classify`'s git would look for loose objects first: the quarantine's
+    directory (only if it is inside the repository), then the repository's own."""
+    dirs = []
+    quarantine = (object_env or {}).get("GIT_OBJECT_DIRECTORY")
+    if quarantine and Path(quarantine).resolve().is_relative_to(path.resolve()):
+        dirs.append(Path(quarantine))
+    return [*dirs, path / "objects"]
 
 
 async def lock_repository(session: AsyncSession, repository_id: str) -> Repository | None:
