@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import cast
 
+from dulwich.errors import ApplyDeltaError, ObjectFormatException
+from dulwich.object_store import DiskObjectStore
+from dulwich.objects import Commit, ObjectID
 from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -111,7 +112,7 @@ async def classify(
     """Created, deleted, fast-forward or forced; `object_env` reaches quarantined objects."""
     if (kind := known_kind(old, new)) is not None:
         return kind
-    if old in loose_parents(_object_dirs(path, object_env), new):
+    if old in quarantined_parents(path, object_env, new):
         # A commit on top of the old tip (most pushes): no process to tell it.
         return RefKind.FAST_FORWARD
     try:
@@ -123,41 +124,24 @@ async def classify(
     return RefKind.FAST_FORWARD if result.returncode == 0 else RefKind.FORCED
 
 
-def loose_parents(object_dirs: Sequence[Path], oid: str) -> list[str]:
-    """The parents of commit `oid` if it is a loose object in one of `object_dirs` (a
-    small push's objects are, in the quarantine); [] when it is not there or not a commit."""
-    for directory in object_dirs:
-        try:
-            data = (directory / oid[:2] / oid[2:]).read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        try:
-            # The header comes first: its `parent` lines fit in the first few KiB.
-            head = zlib.decompressobj().decompress(data, _PARENTS_READ)
-        except zlib.error:
-            return []
-        kind, _, body = head.partition(b"\0")
-        lines = body.split(b"\n")
-        if not kind.startswith(b"commit ") or not lines[0].startswith(b"tree "):
-            return []
-        # Only the header's parents: the lines right after `tree` (a message line may
-        # start with "parent" too). The last line may be cut by the bounded read.
-        parents = itertools.takewhile(lambda line: line.startswith(b"parent "), lines[1:-1])
-        return [line[7:].decode("ascii", "replace") for line in parents]
-    return []
-
-
-_PARENTS_READ = 16 * 1024
-
-
-def _object_dirs(path: Path, object_env: Mapping[str, str] | None) -> list[Path]:
-    """Where `classify`'s git would look for loose objects first: the quarantine's
-    directory (only if it is inside the repository), then the repository's own."""
-    dirs = []
+def quarantined_parents(path: Path, object_env: Mapping[str, str] | None, oid: str) -> list[str]:
+    """The parents of commit `oid` if the push's quarantine (`object_env`) holds it,
+    as it holds every pushed commit; [] when it does not, or cannot be read."""
     quarantine = (object_env or {}).get("GIT_OBJECT_DIRECTORY")
-    if quarantine and Path(quarantine).resolve().is_relative_to(path.resolve()):
-        dirs.append(Path(quarantine))
-    return [*dirs, path / "objects"]
+    if not quarantine or not Path(quarantine).resolve().is_relative_to(path.resolve()):
+        return []
+    # The quarantine holds the push's objects only (one pack, thin bases included): a
+    # small store, opened in ~0.1 ms, against ~2-3 ms for a `merge-base` process.
+    store = DiskObjectStore(quarantine)
+    try:
+        commit = store[ObjectID(oid.encode("ascii"))]
+    except (KeyError, ValueError, OSError, ObjectFormatException, ApplyDeltaError):
+        return []
+    finally:
+        store.close()
+    if not isinstance(commit, Commit):
+        return []
+    return [parent.decode("ascii") for parent in commit.parents]
 
 
 async def lock_repository(session: AsyncSession, repository_id: str) -> Repository | None:
