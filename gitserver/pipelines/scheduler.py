@@ -16,7 +16,13 @@ from gitserver.db import Database
 from gitserver.pipelines.engine import EngineSettings, advance
 from gitserver.pipelines.errors import PipelineNotFound
 from gitserver.pipelines.jobs import active_pipelines, sweep
-from gitserver.pipelines.triggering import ChangedPaths, CloneUrl, consume
+from gitserver.pipelines.triggering import (
+    BATCH,
+    ChangedPaths,
+    CloneUrl,
+    consume,
+    pass_without_pipelines,
+)
 from gitserver.pipelines.wakeup import subscribe
 
 log = logging.getLogger(__name__)
@@ -64,7 +70,9 @@ class Scheduler:
         last_sweep = 0.0
         while True:
             try:
-                while await self.trigger_once():
+                # A short batch read every event there was (or stopped at a gap that
+                # its commit will wake us for): one transaction a push, not two.
+                while await self.trigger_once() >= BATCH:
                     pass
                 if time.monotonic() - last_sweep >= self.interval:
                     last_sweep = time.monotonic()
@@ -80,6 +88,9 @@ class Scheduler:
 
     async def trigger_once(self) -> int:
         """One batch of new events; returns how many were read."""
+        passed = await self.db.write(pass_without_pipelines)
+        if passed is not None:
+            return passed
         async with self.db.session() as session:
             return await consume(session, self.engine, self.changed_paths, self.clone_url)
 

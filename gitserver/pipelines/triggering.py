@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gitserver.db import DispatchCursor, EventRow, PipelineRow, utcnow
 from gitserver.pipelines import definitions
@@ -102,13 +103,52 @@ class _Pipelines:
 
 
 def _contiguous(rows: list[EventRow], last: int) -> list[EventRow]:
-    now, expected, result = utcnow(), last + 1, []
-    for row in rows:
-        if row.seq != expected and now - row.time < GAP_GRACE:
-            break
-        result.append(row)
-        expected = row.seq + 1
-    return result
+    return rows[: _contiguous_count([(row.seq, row.time) for row in rows], last)]
+
+
+def _contiguous_count(events: list[tuple[int, datetime]], last: int) -> int:
+    """How many of `events` (seq, time) may be read now: up to a gap younger than
+    GAP_GRACE (a lower number whose transaction has not committed yet)."""
+    now, expected = utcnow(), last + 1
+    for count, (seq, time) in enumerate(events):
+        if seq != expected and now - time < GAP_GRACE:
+            return count
+        expected = seq + 1
+    return len(events)
+
+
+def pass_without_pipelines(session: Session) -> int | None:
+    """`consume` on a server with no pipeline (most of them, and every event wakes
+    this): the cursor passes the new events in one write unit of statements built
+    once. None when there is a pipeline or no cursor yet: then `consume` runs."""
+    if session.execute(_ANY_PIPELINE).first() is not None:
+        return None
+    postgres = session.get_bind().dialect.name == "postgresql"
+    last = session.execute(_CURSOR_LOCKED if postgres else _CURSOR).scalar_one_or_none()
+    if last is None:
+        return None
+    events = [(seq, time) for seq, time in session.execute(_NEW_EVENTS, {"b_after": last})]
+    count = _contiguous_count(events, last)
+    if count:
+        session.execute(_MOVE_CURSOR, {"b_seq": events[count - 1][0]})
+    return count
+
+
+_ANY_PIPELINE = select(PipelineRow.name).limit(1)
+_CURSOR = select(DispatchCursor.last_seq).where(DispatchCursor.id == CURSOR_ID)
+_CURSOR_LOCKED = _CURSOR.with_for_update()
+_NEW_EVENTS = (
+    select(EventRow.seq, EventRow.time)
+    .where(EventRow.seq > bindparam("b_after"))
+    .order_by(EventRow.seq)
+    .limit(BATCH)
+)
+_MOVE_CURSOR = (
+    update(DispatchCursor)
+    .where(DispatchCursor.id == CURSOR_ID)
+    .values(last_seq=bindparam("b_seq"))
+    .execution_options(synchronize_session=False)
+)
 
 
 async def _on_event(

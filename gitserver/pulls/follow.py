@@ -60,6 +60,13 @@ async def is_ancestor(git: Git, path: Path, ancestor: str, descendant: str) -> b
     return result.returncode == 0
 
 
+_STALE_REPOSITORIES = (
+    select(PullRequest.repository_id)
+    .where(PullRequest.stale.is_(True), PullRequest.status == OPEN)
+    .distinct()
+)
+
+
 class Follower:
     """Brings stale pull requests up to date (see the module docstring)."""
 
@@ -77,13 +84,10 @@ class Follower:
 
     async def follow_all(self) -> int:
         """Every repository with a stale open pull request; returns how many were updated."""
-        async with self.db.reader() as session:
-            rows = await session.execute(
-                select(PullRequest.repository_id)
-                .where(PullRequest.stale.is_(True), PullRequest.status == OPEN)
-                .distinct()
-            )
-            repositories = [r for (r,) in rows]
+        # Every event wakes this (most find nothing stale): one read unit, built once.
+        repositories = await self.db.read(
+            lambda connection: list(connection.execute(_STALE_REPOSITORIES).scalars())
+        )
         return sum([await self.follow(repository_id) for repository_id in repositories])
 
     async def follow(self, repository_id: str) -> int:
