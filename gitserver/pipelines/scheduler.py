@@ -20,8 +20,8 @@ from gitserver.pipelines.triggering import (
     BATCH,
     ChangedPaths,
     CloneUrl,
+    any_pipeline,
     consume,
-    pass_without_pipelines,
 )
 from gitserver.pipelines.wakeup import subscribe
 
@@ -88,9 +88,8 @@ class Scheduler:
 
     async def trigger_once(self) -> int:
         """One batch of new events; returns how many were read."""
-        passed = await self.db.write(pass_without_pipelines)
-        if passed is not None:
-            return passed
+        if not await self.db.read(any_pipeline):
+            return 0
         async with self.db.session() as session:
             return await consume(session, self.engine, self.changed_paths, self.clone_url)
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gitserver.db import PipelineRow, Repository, utcnow
+from gitserver.db import DispatchCursor, EventRow, PipelineRow, Repository, utcnow
 from gitserver.pipelines import definitions
 from gitserver.pipelines.definitions import PipelineDefinition
 from gitserver.pipelines.errors import PipelineNameInUse, PipelineNotFound
@@ -55,6 +55,10 @@ class StoredPipeline:
         return definitions.to_wire(definitions.with_defaults(self.definition))
 
 
+TRIGGER_CURSOR = 2
+"""The trigger consumer's row of `dispatch_cursor` (row 1 is event delivery's)."""
+
+
 def read_definition(wire: dict[str, Any], version: int) -> PipelineDefinition:
     """A stored wire shape back as a definition, with its version."""
     return replace(definitions.from_wire(wire), version=version)
@@ -88,6 +92,8 @@ async def create_pipeline(session: AsyncSession, definition: PipelineDefinition)
     repositories = await _check_sources(session, definition)
     if await session.get(PipelineRow, definition.name) is not None:
         raise PipelineNameInUse(f"A pipeline with the name {definition.name} already exists")
+    if await session.scalar(select(PipelineRow.name).limit(1)) is None:
+        await _read_from_newest(session)
     stored = replace(definition, version=1)
     now = utcnow()
     session.add(
@@ -101,6 +107,15 @@ async def create_pipeline(session: AsyncSession, definition: PipelineDefinition)
         )
     )
     return StoredPipeline(stored, now, now)
+
+
+async def _read_from_newest(session: AsyncSession) -> None:
+    """The first pipeline: the trigger consumer, idle while there was none
+    (`triggering.any_pipeline`), goes on from the newest event, in this transaction."""
+    newest = select(func.coalesce(func.max(EventRow.seq), 0)).scalar_subquery()
+    await session.execute(
+        update(DispatchCursor).where(DispatchCursor.id == TRIGGER_CURSOR).values(last_seq=newest)
+    )
 
 
 async def update_pipeline(session: AsyncSession, definition: PipelineDefinition) -> StoredPipeline:

@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from gitserver.db import DispatchCursor, EventRow, PipelineRow, utcnow
 from gitserver.pipelines import definitions
 from gitserver.pipelines.definitions import PipelineDefinition, PullRequestEvent
 from gitserver.pipelines.engine import EngineSettings
 from gitserver.pipelines.executions import SourceRevision, Trigger, start
-from gitserver.pipelines.store import is_postgres, read_definition
+from gitserver.pipelines.store import TRIGGER_CURSOR, is_postgres, read_definition
 from triggers.events import EventType
 
 log = logging.getLogger(__name__)
 
-CURSOR_ID = 2
+CURSOR_ID = TRIGGER_CURSOR
 BATCH = 200
 # A sequence number may be committed after a higher one (PostgreSQL): wait this long
 # for a gap to fill before passing over it (as event delivery does).
@@ -103,52 +102,24 @@ class _Pipelines:
 
 
 def _contiguous(rows: list[EventRow], last: int) -> list[EventRow]:
-    return rows[: _contiguous_count([(row.seq, row.time) for row in rows], last)]
+    now, expected, result = utcnow(), last + 1, []
+    for row in rows:
+        if row.seq != expected and now - row.time < GAP_GRACE:
+            break
+        result.append(row)
+        expected = row.seq + 1
+    return result
 
 
-def _contiguous_count(events: list[tuple[int, datetime]], last: int) -> int:
-    """How many of `events` (seq, time) may be read now: up to a gap younger than
-    GAP_GRACE (a lower number whose transaction has not committed yet)."""
-    now, expected = utcnow(), last + 1
-    for count, (seq, time) in enumerate(events):
-        if seq != expected and now - time < GAP_GRACE:
-            return count
-        expected = seq + 1
-    return len(events)
-
-
-def pass_without_pipelines(session: Session) -> int | None:
-    """`consume` on a server with no pipeline (most of them, and every event wakes
-    this): the cursor passes the new events in one write unit of statements built
-    once. None when there is a pipeline or no cursor yet: then `consume` runs."""
-    if session.execute(_ANY_PIPELINE).first() is not None:
-        return None
-    postgres = session.get_bind().dialect.name == "postgresql"
-    last = session.execute(_CURSOR_LOCKED if postgres else _CURSOR).scalar_one_or_none()
-    if last is None:
-        return None
-    events = [(seq, time) for seq, time in session.execute(_NEW_EVENTS, {"b_after": last})]
-    count = _contiguous_count(events, last)
-    if count:
-        session.execute(_MOVE_CURSOR, {"b_seq": events[count - 1][0]})
-    return count
+def any_pipeline(connection: Connection) -> bool:
+    """Whether there is a pipeline to start (`Database.read`). Without one the consumer
+    reads nothing: every event wakes it, and most servers have none. The first
+    pipeline's creation moves the cursor to the newest event
+    (`store.create_pipeline`), so what came before it starts nothing either way."""
+    return connection.execute(_ANY_PIPELINE).first() is not None
 
 
 _ANY_PIPELINE = select(PipelineRow.name).limit(1)
-_CURSOR = select(DispatchCursor.last_seq).where(DispatchCursor.id == CURSOR_ID)
-_CURSOR_LOCKED = _CURSOR.with_for_update()
-_NEW_EVENTS = (
-    select(EventRow.seq, EventRow.time)
-    .where(EventRow.seq > bindparam("b_after"))
-    .order_by(EventRow.seq)
-    .limit(BATCH)
-)
-_MOVE_CURSOR = (
-    update(DispatchCursor)
-    .where(DispatchCursor.id == CURSOR_ID)
-    .values(last_seq=bindparam("b_seq"))
-    .execution_options(synchronize_session=False)
-)
 
 
 async def _on_event(

@@ -1,19 +1,22 @@
-"""The trigger consumer's cursor on a server with no pipeline: every event wakes the
-consumer, and it passes the new events in one write unit, but never over a young gap
-(a lower number still being committed) and never when a pipeline exists."""
+"""The trigger consumer on a server with no pipeline: every event wakes it, and it reads
+nothing (no transaction a push). The first pipeline's creation moves the consumer's
+cursor to the newest event, so a push from before a pipeline existed never starts it;
+a later pipeline leaves the cursor where the consumer has it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from gitserver.db import Database, DispatchCursor, EventRow, PipelineRow, utcnow
-from gitserver.pipelines.triggering import CURSOR_ID, GAP_GRACE, pass_without_pipelines
+from gitserver.db import Database, DispatchCursor, EventRow, Repository, utcnow
+from gitserver.pipelines import definitions
+from gitserver.pipelines.store import create_pipeline
+from gitserver.pipelines.triggering import CURSOR_ID, any_pipeline
+from tests.unit.pipelines.definition_examples import base
 
 pytestmark = pytest.mark.database
 
@@ -24,23 +27,29 @@ async def _cursor(db: Database) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def _event(db: Database, seq: int | None = None, age: timedelta = timedelta()) -> None:
+async def _events(db: Database, count: int) -> None:
     async with db.session() as session:
-        session.add(
-            EventRow(
-                seq=seq,
-                id=f"event-{seq}-{utcnow().timestamp()}",
-                time=utcnow() - age,
-                type="referenceUpdated",
-                repository_id="r",
-                repository_name="r",
-                actor="alice",
-                detail={},
+        for n in range(count):
+            session.add(
+                EventRow(
+                    id=f"event-{n}-{utcnow().timestamp()}",
+                    type="referenceUpdated",
+                    repository_id="r",
+                    repository_name="demo",
+                    actor="alice",
+                    detail={},
+                )
             )
-        )
 
 
-def test_the_cursor_passes_events_only_when_no_pipeline_exists(
+async def _create(db: Database, name: str) -> None:
+    wire = base()
+    wire["name"] = name
+    async with db.session() as session:
+        await create_pipeline(session, definitions.from_wire(wire))
+
+
+def test_the_first_pipeline_reads_from_the_newest_event(
     tmp_path: Path, database_factory: Callable[[Path], str]
 ) -> None:
     url = database_factory(tmp_path)
@@ -49,30 +58,19 @@ def test_the_cursor_passes_events_only_when_no_pipeline_exists(
         db = Database(url)
         try:
             await db.upgrade()  # makes the cursor, at the newest event
-            assert await _cursor(db) == 0
-            for _ in range(3):
-                await _event(db)
-            assert await db.write(pass_without_pipelines) == 3
-            assert await _cursor(db) == 3
-            assert await db.write(pass_without_pipelines) == 0
-
-            # Number 4 is not committed yet and 5 is young: wait for 4.
-            await _event(db, seq=5)
-            assert await db.write(pass_without_pipelines) == 0
-            assert await _cursor(db) == 3
-            await _event(db, seq=4)
-            assert await db.write(pass_without_pipelines) == 2
-            assert await _cursor(db) == 5
-            # Past the grace a gap is taken for a rolled-back transaction.
-            await _event(db, seq=7, age=GAP_GRACE * 2)
-            assert await db.write(pass_without_pipelines) == 1
-            assert await _cursor(db) == 7
-
             async with db.session() as session:
-                session.add(PipelineRow(name="p", definition={}, repositories=["r"]))
-            await _event(db, seq=8)
-            assert await db.write(pass_without_pipelines) is None, "consume decides"
-            assert await _cursor(db) == 7
+                session.add(Repository(id="r", name="demo"))
+            await _events(db, 3)
+            assert not await db.read(any_pipeline)
+            assert await _cursor(db) == 0, "nothing to start: the events are not read"
+
+            await _create(db, "first")
+            assert await db.read(any_pipeline)
+            assert await _cursor(db) == 3, "the pushes before the pipeline start nothing"
+
+            await _events(db, 2)
+            await _create(db, "second")
+            assert await _cursor(db) == 3, "the consumer reads events 4 and 5 for both"
         finally:
             await db.close()
 
