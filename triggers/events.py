@@ -138,12 +138,10 @@ _INSERT_EVENTS = insert(cast(Table, EventRow.__table__))
 def record_events(session: Session, events: Sequence[Event]) -> None:
     """`record_event` for a hot path: one INSERT of every row, now (no ORM entities).
 
-    Pending entities are flushed first, so the outbox's order is still the order the
-    events were recorded in."""
+    The session flushes what is pending before it runs the INSERT (autoflush), so the
+    outbox keeps the order the events were recorded in."""
     if not events:
         return
-    if session.new:
-        session.flush()
     session.info[_COMMITTED] = True
     session.execute(
         _INSERT_EVENTS,

@@ -243,7 +243,6 @@ def apply_ref_changes_in(
     """`apply_ref_changes` in a sync session (`Database.write`)."""
     if not changes:
         return None
-    session.flush()  # the statements below run now: what was recorded before goes first
     write_ref_changes(
         session, repo.id, repo.name, changes, actor=actor, push_id=push_id, transport=transport
     )
