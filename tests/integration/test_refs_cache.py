@@ -16,6 +16,7 @@ import pytest
 from botocore.client import BaseClient
 
 from tests.api_support import client_for
+from tests.integration.test_clients import _self_signed
 from tests.integration.test_response_cache import (
     UPLOAD_TYPE,
     Responses,
@@ -140,19 +141,24 @@ def test_the_v2_advertisement_outlives_a_push_but_ls_refs_does_not(
     assert responses.runs() - runs == 1
 
 
+def push_large(git: Git, work: Path, url: str, env: dict[str, str] | None = None) -> str:
+    """A commit with 3 MiB of random bytes: its pack, and so every answer that carries
+    it, is well past the sendfile threshold."""
+    git.init(work)
+    (work / "blob.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    git("add", "blob.bin", cwd=work)
+    git("commit", "-q", "-m", "blob", cwd=work)
+    git("push", "-q", url, "main", cwd=work, env=env)
+    return git.rev_parse(work, "HEAD")
+
+
 def test_a_large_finished_answer_is_sent_whole_with_its_length(
     responses: Responses, git: Git, tmp_path: Path
 ) -> None:
     name = f"refs-{uuid.uuid4().hex[:8]}"
     url = responses.server.url(name)
     create(responses, name)
-    work = git.init(tmp_path / "work")
-    # Incompressible: the pack, and so the answer, is well past the sendfile threshold.
-    (work / "blob.bin").write_bytes(os.urandom(3 * 1024 * 1024))
-    git("add", "blob.bin", cwd=work)
-    git("commit", "-q", "-m", "blob", cwd=work)
-    head = git.rev_parse(work, "HEAD")
-    push(git, work, url, "main")
+    head = push_large(git, tmp_path / "work", url)
 
     request = f"0032want {head}\n".encode() + b"0000" + b"0009done\n"
     answers = [
@@ -179,3 +185,26 @@ def test_a_large_finished_answer_is_sent_whole_with_its_length(
         dest = tmp_path / f"clone{k}.git"
         clone_ok(git, url, dest, protocol=protocol)
         assert_whole(git, dest, head)
+
+
+def test_over_tls_a_finished_answer_arrives_whole(
+    git: Git, tmp_path: Path, database_factory: Callable[[Path], str]
+) -> None:
+    # TLS has no sendfile: the loop reads the file and writes it through the transport.
+    cert, key = _self_signed(tmp_path)
+    tls = start_server(
+        tmp_path / "server", database_factory, "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    try:
+        name = tls.repo()
+        url = tls.server.url(name)
+        env = {"GIT_SSL_CAINFO": str(cert)}
+        head = push_large(git, tmp_path / "work", url, env)
+        for k, protocol in enumerate(("2", "2", "0", "0")):
+            dest = tmp_path / f"clone{k}.git"
+            argv = ("-c", f"protocol.version={protocol}", "clone", "--bare", "-q", url)
+            git(*argv, str(dest), env=env)
+            assert_whole(git, dest, head)
+        assert tls.runs() == 2 + 1  # v2: one ls-refs, one fetch; v0: one fetch; then hits
+    finally:
+        tls.server.stop()
