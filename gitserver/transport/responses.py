@@ -29,10 +29,11 @@ Git-Protocol header, the Content-Encoding and the (inflated) body. That is enoug
   after that, so an entry holds refs at least as new as its version says. A push
   settles before its response ends, so a request that starts after a push returned
   has a new key.
-- HEAD moves only after a `ref_version` bump (a repository's first branch, a default
-  branch change: `store.branches.set_default` bumps the version, then points HEAD), so
-  HEAD never returns to an earlier value under one version. A run that saw a newer HEAD
-  than its key's can be found only by requests admitted before the change was done.
+- HEAD moves only together with a `ref_version` bump (taken first, under the
+  repository lock: a repository's first branch, `store.branches.set_default`), so HEAD
+  never returns to an earlier value under one version, and a request admitted after
+  the change is done reads the new version. A run that saw a newer HEAD than its key
+  says can be found only by requests concurrent with the change.
 - The protocol v2 capability advertisement lists no refs: its key has neither
   `ref_version` nor HEAD, only what it depends on: git (one binary per process), the
   engine's forced upload-pack configuration (fixed per process), the repository's own
