@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import hashlib
 import logging
 import os
@@ -278,7 +279,7 @@ class UploadResponses:
         """
         advertise = key.kind is Kind.ADVERTISEMENT
         cache = self.cache if key.kind is Kind.FETCH else self.refs
-        fill = lambda: self._run(path, protocol, body, advertise)  # noqa: E731
+        fill = functools.partial(self._run, path, protocol, body, advertise)
         async with cache.open(key.digest, fill) as entry:
             yield Answer(entry)
 
