@@ -101,12 +101,21 @@ CONTENDERS = ("http-backend", "file", "ours")
 
 
 class Bench:
-    def __init__(self, repo: RepoInfo, scratch: Path, runs: int) -> None:
+    def __init__(
+        self,
+        repo: RepoInfo,
+        scratch: Path,
+        runs: int,
+        *,
+        storms_only: bool = False,
+        source: Path | None = None,
+    ) -> None:
         self.original = repo.path
         self.scratch = scratch
         self.runs = runs
+        self.storms_only = storms_only
         self.hb = HttpBackend(scratch)
-        self.ours = GitServer(scratch)
+        self.ours = GitServer(scratch, source)
         self.rss: RssSampler | None = None
         self.times: dict[str, dict[str, list[float]]] = {name: {} for name in LABELS}
         self.maintenance: list[dict[str, float | bool | str]] = []
@@ -428,7 +437,7 @@ class Bench:
         refs = gitops.make_behind(self.original, self.scratch / "behind.git", BEHIND)
         print(f"made a repository {BEHIND} commits behind ({refs} refs to update)", flush=True)
         gitops.warm(self.original)
-        for run in range(self.runs):
+        for run in range(0 if self.storms_only else self.runs):
             print(f"run {run + 1} of {self.runs}", flush=True)
             self.each(run, CONTENDERS, "clone", self.clone)
             self.each(run, ("http-backend", "ours"), "concurrent", self.concurrent)
@@ -447,7 +456,8 @@ class Bench:
                 self.storm(run, clones, options)
             for clients, plain in FLEETS:
                 self.fleet_storm(run, clients, plain)
-        self.repository_state()
+        if not self.storms_only:
+            self.repository_state()
 
 
 # --- report ------------------------------------------------------------------------------
@@ -597,6 +607,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small repository: a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument(
+        "--storms-only", action="store_true", help="only the clone storms (before/after runs)"
+    )
+    parser.add_argument(
+        "--ours-source", type=Path, help="another source tree to run as gitserver (a before run)"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)  # even when started with SIGINT ignored
@@ -605,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     repo = ensure_repo(params)
     print(describe(repo), flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="gitbench-"))
-    bench = Bench(repo, scratch, args.runs)
+    bench = Bench(repo, scratch, args.runs, storms_only=args.storms_only, source=args.ours_source)
     load_before = os.getloadavg()
     started = time.monotonic()
     try:

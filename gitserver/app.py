@@ -98,6 +98,10 @@ def _hook_socket(data: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"gitserver-hooks-{os.getpid()}.sock"
 
 
+# The refs cache's share of disk: ref listings of even 100,000 refs are a few MiB.
+_REFS_CACHE_MAX_BYTES = 64 * 1024 * 1024
+
+
 def _pack_cache_dir(data: Path, kind: str = "pack-cache") -> Path:
     # Per process: servers sharing a data directory each keep (and empty) their own.
     return data / kind / str(os.getpid())
@@ -169,7 +173,16 @@ class Server:
                 max_bytes=settings.pack_cache_max_bytes,
                 max_age=settings.pack_cache_max_age,
             )
-            self.responses = UploadResponses(self.engine, responses, settings.git_timeout)
+            # Ref listings and advertisements: kilobytes each, but every clone asks two,
+            # so they get their own entries and counters rather than compete with packs.
+            refs = PackCache(
+                _pack_cache_dir(data, "refs-cache"),
+                max_bytes=min(settings.pack_cache_max_bytes, _REFS_CACHE_MAX_BYTES),
+                max_age=settings.pack_cache_max_age,
+            )
+            self.responses = UploadResponses(
+                self.engine, responses, settings.git_timeout, refs=refs
+            )
         self.hook_handler = HookHandler(
             self.engine, self.access, services.db, self._changed, services.protection
         )
@@ -371,7 +384,10 @@ class Server:
             ).encode()
             + (metrics_text(self.packs.cache).encode() if self.packs is not None else b"")
             + (
-                metrics_text(self.responses.cache, "response", "upload-pack").encode()
+                (
+                    metrics_text(self.responses.cache, "response", "upload-pack")
+                    + metrics_text(self.responses.refs, "refs", "upload-pack")
+                ).encode()
                 if self.responses is not None
                 else b""
             )
@@ -540,7 +556,9 @@ class Server:
 
     def _caches(self) -> list[PackCache]:
         packs = [self.packs.cache] if self.packs is not None else []
-        return packs + ([self.responses.cache] if self.responses is not None else [])
+        if self.responses is not None:
+            packs += [self.responses.cache, self.responses.refs]
+        return packs
 
     async def _sweep_packs(self, cache: PackCache) -> None:
         """Remove expired packs while no fetch comes to do it."""

@@ -183,7 +183,8 @@ OPTIONS: tuple[Option, ...] = (
         "response_cache",
         True,
         _bool,
-        "answer identical HTTP clones from one upload-pack run (within the pack cache's limits)",
+        "answer identical HTTP clones, ref advertisements and ls-refs from one upload-pack"
+        " run each (within the pack cache's limits)",
     ),
     Option("max_push_commands", 4 * 1024 * 1024, _int, "max bytes of a push's command list"),
     Option(

@@ -15,6 +15,7 @@ import enum
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from typing import BinaryIO
 
 from aiohttp import StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -51,8 +52,12 @@ from gitserver.transport.reportstatus import ReportSplicer, plan_push
 from gitserver.transport.responses import (
     MAX_CACHED_REQUEST,
     GitExited,
+    Key,
+    Kind,
     UploadResponses,
+    advertisement_key,
     cache_key,
+    repo_files,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,9 @@ _MAX_CLAIMED_USER = 128
 # After a stalled body's stdin is closed, git gets this long to clean up and exit.
 _STALL_GRACE = 10.0
 _SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
+# A finished cached answer at least this large goes to the socket by sendfile(2); below
+# it one read and one write cost as little.
+_SENDFILE_MIN = 64 * 1024
 NO_CACHE = {
     "Cache-Control": "no-cache, max-age=0, must-revalidate",
     "Expires": "Fri, 01 Jan 1980 00:00:00 GMT",
@@ -161,7 +169,17 @@ class GitHttp:
             raise _text(web.HTTPForbidden, "gitserver: only the smart HTTP protocol is supported")
         principal, repo, _ = await self._admit(request, service)
         protocol = self._protocol(request)
+        # Before protocol v2 the advertisement opens with the service line; v2's does not.
+        preamble = (
+            b"" if "version=2" in protocol else pkt(f"# service={service}\n".encode()) + FLUSH
+        )
         with self._process_slot(principal):
+            if service == UPLOAD_PACK and self.responses is not None:
+                path = self.store.path(repo.id)
+                key = advertisement_key(repo.id, repo.ref_version, protocol, repo_files(path))
+                cached = await self._cached(request, repo, key, protocol, b"", preamble)
+                if cached is not None:
+                    return cached
             process = await self.engine.spawn(
                 service, self.store.path(repo.id), stateless=True, advertise=True, protocol=protocol
             )
@@ -169,8 +187,8 @@ class GitHttp:
                 headers={"Content-Type": f"application/x-{service}-advertisement", **NO_CACHE}
             )
             await response.prepare(request)
-            if "version=2" not in protocol:
-                await response.write(pkt(f"# service={service}\n".encode()) + FLUSH)
+            if preamble:
+                await response.write(preamble)
             return await self._stream(
                 process, request, response, feed=None, kill_on_disconnect=True
             )
@@ -183,9 +201,13 @@ class GitHttp:
             body, stalled = b"", False
             if self.responses is not None:
                 body, whole, stalled = await self._peek(request)
-                cached = await self._cached(request, repo, protocol, body) if whole else None
-                if cached is not None:
-                    return cached
+                if whole:
+                    files = repo_files(self.store.path(repo.id))
+                    encoding = request.headers.get("Content-Encoding", "")
+                    key = cache_key(repo.id, repo.ref_version, protocol, encoding, body, files)
+                    cached = await self._cached(request, repo, key, protocol, body)
+                    if cached is not None:
+                        return cached
             process = await self.engine.spawn(
                 UPLOAD_PACK, self.store.path(repo.id), stateless=True, protocol=protocol
             )
@@ -218,26 +240,38 @@ class GitHttp:
         return bytes(data), False, False
 
     async def _cached(
-        self, request: web.Request, repo: Repository, protocol: str, body: bytes
+        self,
+        request: web.Request,
+        repo: Repository,
+        key: Key | None,
+        protocol: str,
+        body: bytes,
+        preamble: bytes = b"",
     ) -> web.StreamResponse | None:
-        """The answer from the response cache; None if the request is not one it keeps,
-        or it has no room: then git runs as for any other request."""
-        encoding = request.headers.get("Content-Encoding", "")
-        key = cache_key(repo.id, repo.ref_version, protocol, encoding, body)
+        """The answer from the response cache, after `preamble`; None if the request is not
+        one it keeps, or it has no room: then git runs as for any other request."""
         if self.responses is None or key is None:
             return None
-        response = self._result_response(UPLOAD_PACK)
+        what = "advertisement" if key.kind is Kind.ADVERTISEMENT else "result"
+        response = self._result_response(UPLOAD_PACK, what)
+        path = self.store.path(repo.id)
         try:
             async with (
                 asyncio.timeout(self.limits.timeout),
-                self.responses.open(key, self.store.path(repo.id), protocol, body) as pieces,
+                self.responses.open(key, path, protocol, body) as answer,
             ):
-                async for piece in pieces:
-                    # Headers wait for the first byte, as in `_stream`: a request git
-                    # refuses without a word is answered 400, not an empty 200.
-                    if not response.prepared:
-                        await response.prepare(request)
-                    await response.write(piece)
+                if answer.size is not None and answer.size >= _SENDFILE_MIN:
+                    await _send_file(request, response, preamble, answer.file, answer.size)
+                    return response
+                async with contextlib.aclosing(answer.pieces()) as pieces:
+                    async for piece in pieces:
+                        # Headers wait for the first byte, as in `_stream`: a request git
+                        # refuses without a word is answered 400, not an empty 200.
+                        if not response.prepared:
+                            await response.prepare(request)
+                            if preamble:
+                                await response.write(preamble)
+                        await response.write(piece)
         except CacheUnavailable:
             return None
         except PackFailed as exc:
@@ -257,6 +291,8 @@ class GitHttp:
         with contextlib.suppress(ConnectionError, RuntimeError):
             if not response.prepared:
                 await response.prepare(request)
+                if preamble:
+                    await response.write(preamble)
             await response.write_eof()
         return response
 
@@ -371,9 +407,9 @@ class GitHttp:
             stalled=stalled,
         )
 
-    def _result_response(self, service: str) -> web.StreamResponse:
+    def _result_response(self, service: str, what: str = "result") -> web.StreamResponse:
         return web.StreamResponse(
-            headers={"Content-Type": f"application/x-{service}-result", **NO_CACHE}
+            headers={"Content-Type": f"application/x-{service}-{what}", **NO_CACHE}
         )
 
     def _require_type(self, request: web.Request, service: str) -> None:
@@ -566,6 +602,26 @@ class _BadBody(Exception):
     def undecodable(cls) -> _BadBody:
         # Invalid gzip or chunking; aiohttp's own message quotes the bytes, so not that.
         return cls(400, "gitserver: the request body could not be decoded")
+
+
+async def _send_file(
+    request: web.Request, response: web.StreamResponse, preamble: bytes, file: BinaryIO, size: int
+) -> None:
+    """`preamble` and then `size` bytes of `file` (finished: it will not grow) as the whole
+    response, with a Content-Length; the kernel copies the file into the socket.
+
+    The response is never compressed or chunked here, so the file's bytes are the body's.
+    On TLS the loop falls back to reading the file and writing it through the transport.
+    """
+    response.content_length = len(preamble) + size
+    await response.prepare(request)
+    if preamble:
+        await response.write(preamble)
+    transport = request.transport
+    if transport is None:
+        raise ConnectionResetError("the client went away")
+    await asyncio.get_running_loop().sendfile(transport, file, 0, size)
+    await response.write_eof()
 
 
 async def _final_answer(request: web.Request, status: int, message: str) -> web.StreamResponse:

@@ -108,6 +108,10 @@ class Pack:
         self.file = file
         self.source = source
 
+    def finished_size(self) -> int | None:
+        """The file's size if its run has finished (it will not grow); None while written."""
+        return self._entry.size if self._entry.state is _State.DONE else None
+
     async def spans(self) -> AsyncIterator[tuple[int, int]]:
         """(offset, count) of each stretch of the file that is ready, until the pack ends.
 

@@ -55,11 +55,12 @@ class Responses:
         runs = self.control / "runs"
         return len(runs.read_text().splitlines()) if runs.exists() else 0
 
-    def metrics(self) -> dict[str, float]:
-        """The response cache's counters: miss, join, hit, failed_runs_total, ..."""
+    def metrics(self, cache: str = "response") -> dict[str, float]:
+        """A cache's counters (the response cache's, or the refs cache's): miss, join,
+        hit, failed_runs_total, ..."""
         with urllib.request.urlopen(f"{self.server.base_url}/metrics", timeout=30) as answer:
             text = answer.read().decode()
-        prefix = "gitserver_response_cache_"
+        prefix = f"gitserver_{cache}_cache_"
         pairs = (line.rsplit(" ", 1) for line in text.splitlines() if line.startswith(prefix))
         return {
             name[len(prefix) :].replace('requests_total{result="', "").rstrip('"}'): float(v)
@@ -178,25 +179,31 @@ def test_concurrent_clones_of_a_new_commit_share_one_upload_pack_run(
     assert delta(after, responses.metrics(), "hit") == 1
 
 
-def test_protocol_v2_caches_the_fetch_but_never_ls_refs(
+def test_protocol_v2_caches_the_fetch_ls_refs_and_advertisement(
     responses: Responses, git: Git, tmp_path: Path
 ) -> None:
     url = responses.server.url(responses.repo())
     head = seed(git, tmp_path / "work", url)
     runs, before = responses.runs(), responses.metrics()
+    refs_before = responses.metrics("refs")
     for k in range(3):
         clone_ok(git, url, tmp_path / f"v2-{k}.git", protocol="2")
         assert_whole(git, tmp_path / f"v2-{k}.git", head)
-    # Each clone's ls-refs ran git (HEAD can change without a ref moving); one fetch did.
-    assert responses.runs() - runs == 3 + 1
+    # One ls-refs run and one fetch run for the three clones.
+    assert responses.runs() - runs == 1 + 1
     after = responses.metrics()
     assert (delta(before, after, "miss"), delta(before, after, "hit")) == (1, 2)
+    refs = responses.metrics("refs")
+    # Each clone: the advertisement and ls-refs; the first of each kind a miss.
+    assert (delta(refs_before, refs, "miss"), delta(refs_before, refs, "hit")) == (2, 4)
 
-    # The same clone in protocol v0 is another request: its own run, then cached.
+    # The same clone in protocol v0 is other requests: their own runs, then cached.
     clone_ok(git, url, tmp_path / "v0-a.git", protocol="0")
     clone_ok(git, url, tmp_path / "v0-b.git", protocol="0")
     assert_whole(git, tmp_path / "v0-b.git", head)
-    assert responses.runs() - runs == 4 + 1
+    assert responses.runs() - runs == 2 + 1
+    v0 = responses.metrics("refs")
+    assert (delta(refs, v0, "miss"), delta(refs, v0, "hit")) == (1, 1)
 
 
 def test_a_push_then_a_clone_gets_the_new_commit(
@@ -268,7 +275,7 @@ def test_a_fetch_with_haves_is_never_served_from_the_cache(
     after = responses.metrics()
     for source in ("miss", "join", "hit"):
         assert delta(before, after, source) == 0
-    assert responses.runs() - runs == 2 * 2  # ls-refs and the fetch, each time
+    assert responses.runs() - runs == 1 + 2  # ls-refs once (then cached), each fetch
 
 
 def test_a_request_git_fails_is_answered_by_git_and_never_cached(
