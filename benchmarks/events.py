@@ -13,7 +13,7 @@
    (8 repositories x N/8 events): the workers' start-up weighs less in its rate.
 
     scripts/bench (BENCH=events)    or    .venv/bin/python benchmarks/events.py [--quick]
-    [--throughput-only] [--sustained 20000]
+    [--throughput-only | --latency-only [--pushes N]] [--sustained 20000]
 """
 
 from __future__ import annotations
@@ -315,8 +315,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also 2 PostgreSQL workers on a queue of about N deliveries",
     )
+    parser.add_argument(
+        "--latency-only", action="store_true", help="only the push -> first delivery run"
+    )
+    parser.add_argument("--pushes", type=int, default=0, help="pushes in the latency run")
     args, _ = parser.parse_known_args(argv)
     pushes, repos, tags = (40, 4, 250) if args.quick else (200, 8, 500)
+    pushes = args.pushes or pushes
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         scratch = Path(tmp)
         if not args.throughput_only:
@@ -329,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  p50 {lat['p50_ms']:.1f} ms (target < 50)"
                 f"   p99 {lat['p99_ms']:.1f} ms (target < 250)"
             )
+        if args.latency_only:
+            return 0
         print(
             f"\nDispatcher throughput, {repos} repositories x {tags + 1} events,"
             " receiver answers at once"

@@ -8,6 +8,11 @@ on PostgreSQL, so two workers never claim the same delivery. A claim is a lease:
 worker that dies mid-send leaves an `in_flight` run that is due again, whole and in
 order, when it expires. The hot path (claim, settle) is Core statements whose number
 does not grow with the batch.
+
+Each step is a sync function of a `Session` (`fan_out_in`, `claim_in`, `settle_in`), so
+the dispatcher runs it as one `Database.write` unit (one hop to SQLite's writer thread
+instead of four per statement through aiosqlite); `fan_out`, `claim` and `settle` run the
+same in an `AsyncSession`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gitserver.db import (
     Delivery,
@@ -59,25 +65,26 @@ _ATTEMPTS = cast(Table, DeliveryAttempt.__table__)
 
 async def fan_out(session: AsyncSession, is_postgres: bool) -> int:
     """Turn new outbox events into deliveries; returns how many events were consumed."""
+    return await session.run_sync(fan_out_in, is_postgres)
+
+
+def fan_out_in(session: Session, is_postgres: bool) -> int:
+    """`fan_out` in a sync session (`Database.write`)."""
     query = select(DispatchCursor).where(DispatchCursor.id == 1)
-    cursor = await session.scalar(query.with_for_update() if is_postgres else query)
+    cursor = session.scalar(query.with_for_update() if is_postgres else query)
     if cursor is None:
         cursor = DispatchCursor(id=1, last_seq=0)
         session.add(cursor)
-    rows = (
-        await session.execute(
-            select(*EVENT_COLUMNS)
-            .where(EventRow.seq > cursor.last_seq)
-            .order_by(EventRow.seq)
-            .limit(FAN_OUT_BATCH)
-        )
+    rows = session.execute(
+        select(*EVENT_COLUMNS)
+        .where(EventRow.seq > cursor.last_seq)
+        .order_by(EventRow.seq)
+        .limit(FAN_OUT_BATCH)
     ).all()
     rows = _contiguous(rows, cursor.last_seq, utcnow())
     if not rows:
         return 0
-    subscriptions = list(
-        await session.scalars(select(Subscription).where(Subscription.active.is_(True)))
-    )
+    subscriptions = list(session.scalars(select(Subscription).where(Subscription.active.is_(True))))
     now = utcnow()
     new = [
         _delivery_row(subscription.id, event, row.seq, now)
@@ -87,9 +94,9 @@ async def fan_out(session: AsyncSession, is_postgres: bool) -> int:
         if wants(subscription, event)
     ]
     if new:
-        await session.execute(insert(_DELIVERIES), new)
+        session.execute(insert(_DELIVERIES), new)
         if is_postgres:
-            await session.execute(select(func.pg_notify(QUEUED_CHANNEL, "")))
+            session.execute(select(func.pg_notify(QUEUED_CHANNEL, "")))
     cursor.last_seq = rows[-1].seq
     return len(rows)
 
@@ -212,6 +219,15 @@ _CLAIMED = (
 async def claim(
     session: AsyncSession, *, limit: int, lease: timedelta, is_postgres: bool, run: int = 100
 ) -> list[Claimed]:
+    """`claim_in` in an `AsyncSession`."""
+    return await session.run_sync(
+        lambda s: claim_in(s, limit=limit, lease=lease, is_postgres=is_postgres, run=run)
+    )
+
+
+def claim_in(
+    session: Session, *, limit: int, lease: timedelta, is_postgres: bool, run: int = 100
+) -> list[Claimed]:
     """Take due deliveries for this worker: up to `limit` keys (subscription, repository)
     whose first open delivery is due, each with the due deliveries that directly follow it
     (up to `run`: a burst of pushes to one hook goes in one claim, still in order).
@@ -236,7 +252,7 @@ async def claim(
     )
     if is_postgres:
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    heads = (await session.execute(query)).all()
+    heads = session.execute(query).all()
     if not heads:
         return []
     # The heads are ours (locked, or SQLite's one writer), and no one else can take what
@@ -255,7 +271,7 @@ async def claim(
         for head in heads
     ]
     runs = union_all(*(select(*sub.c) for sub in per_key)) if len(per_key) > 1 else None
-    rows = (await session.execute(runs if runs is not None else select(*per_key[0].c))).all()
+    rows = session.execute(runs if runs is not None else select(*per_key[0].c)).all()
     until = now + lease
     claimed: list[Claimed] = []
     cut: set[tuple[str, str]] = set()
@@ -285,7 +301,7 @@ async def claim(
                 last_error=row.last_error,
             )
         )
-    await session.execute(
+    session.execute(
         update(_DELIVERIES)
         .where(_DELIVERIES.c.seq.in_([c.seq for c in claimed]))
         .values(state="in_flight", lease_until=until)
@@ -328,6 +344,17 @@ async def settle(
     *,
     is_postgres: bool,
 ) -> None:
+    """`settle_in` in an `AsyncSession`."""
+    await session.run_sync(lambda s: settle_in(s, settled, attempts, is_postgres=is_postgres))
+
+
+def settle_in(
+    session: Session,
+    settled: Sequence[Settled],
+    attempts: Sequence[dict[str, Any]],
+    *,
+    is_postgres: bool,
+) -> None:
     """Write a batch's outcomes: one `UPDATE` run for every delivery (executemany) and one
     `INSERT` for every attempt.
 
@@ -336,7 +363,7 @@ async def settle(
     is recorded all the same (it was made).
     """
     if settled:
-        await session.execute(
+        session.execute(
             update(_DELIVERIES)
             .where(
                 _DELIVERIES.c.seq == bindparam("k_seq"),
@@ -375,10 +402,10 @@ async def settle(
     )
     if is_postgres:
         present = present.with_for_update(key_share=True)
-    kept = set((await session.execute(present)).scalars())
+    kept = set(session.execute(present).scalars())
     rows = [a for a in attempts if a["delivery_id"] in kept]
     if rows:
-        await session.execute(insert(_ATTEMPTS), rows)
+        session.execute(insert(_ATTEMPTS), rows)
 
 
 async def release(session: AsyncSession, delivery_ids: Sequence[str]) -> int:

@@ -53,6 +53,19 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+async def _uninterrupted(unit: asyncio.Future[T]) -> T:
+    """`unit`'s result; a cancel that comes meanwhile is raised once `unit` has ended."""
+    try:
+        return await asyncio.shield(unit)
+    except asyncio.CancelledError:
+        while not unit.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({unit})
+        if not unit.cancelled():
+            unit.exception()  # retrieved: the cancel is what the caller hears
+        raise
+
+
 class Database:
     """Owns the engines. `session()` is for units of work that write, `reader()` for reads."""
 
@@ -149,11 +162,15 @@ class Database:
         aiosqlite at load 13, where every statement is four hops. Session events
         (`after_commit`) then run on that thread. On PostgreSQL `work` runs through
         `run_sync` in an ordinary `session()`.
+
+        Once started, the unit runs to its end: a caller cancelled meanwhile gets its
+        `CancelledError` after the commit (or rollback), never in its middle. A commit
+        cut short is one whose effects nobody hears of (a delivery worker's claims), and
+        on SQLite the lock is held until the writer thread is done with the connection.
         """
         engine = self._sync_write_engine
         if engine is None:
-            async with self.session() as session:
-                return await session.run_sync(work)
+            return await _uninterrupted(asyncio.ensure_future(self._write_in_session(work)))
         assert self._write_lock is not None
         if self._write_thread is None:
             self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="db-write")
@@ -163,7 +180,12 @@ class Database:
                 return work(session)
 
         async with self._write_lock:
-            return await asyncio.get_running_loop().run_in_executor(self._write_thread, run)
+            unit = asyncio.get_running_loop().run_in_executor(self._write_thread, run)
+            return await _uninterrupted(unit)
+
+    async def _write_in_session(self, work: Callable[[Session], T]) -> T:
+        async with self.session() as session:
+            return await session.run_sync(work)
 
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (a cheap check first: the CLI runs this often)."""

@@ -84,3 +84,40 @@ def test_a_commit_on_the_write_thread_wakes_subscribers_on_their_loop(tmp_path: 
             await db.close()
 
     asyncio.run(run())
+
+
+def test_a_cancelled_caller_hears_of_it_once_the_unit_has_committed(tmp_path: Path) -> None:
+    """A delivery worker stopped mid-claim must not lose claims it committed: the cancel
+    reaches the caller after the unit, which commits whole (and holds the lock till then)."""
+
+    async def run() -> None:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+        started, finish = threading.Event(), threading.Event()
+        try:
+            async with db.session() as session:
+                await session.execute(text("CREATE TABLE t (v INTEGER)"))
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+
+            def held(session: Session) -> None:
+                session.execute(text("UPDATE t SET v = v + 1"))
+                started.set()
+                finish.wait(30)
+
+            task = asyncio.create_task(db.write(held))
+            assert await asyncio.to_thread(started.wait, 30)
+            task.cancel()
+            queued = asyncio.create_task(_bump_async(db))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert not task.done(), "the caller waits for its unit"
+            assert not queued.done(), "the next writer waits for the unit too"
+            finish.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await queued
+            assert await _value(db) == 3, "the unit committed, then the next writer ran"
+        finally:
+            finish.set()
+            await db.close()
+
+    asyncio.run(run())
