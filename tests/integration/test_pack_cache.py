@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clone_support import assert_whole, clones, delta, seed
 from tests.support import Git, Server, SshIdentity
 
 CAP = 1_000_000  # the cache's byte cap on this server
@@ -98,50 +98,6 @@ def cached(
 @pytest.fixture(autouse=True)
 def normal_runs(cached: Cached) -> None:
     cached.mode("")
-
-
-def seed(git: Git, work: Path, url: str, commits: int = 3, size: int = 0) -> str:
-    """Push `commits` commits (each adding `size` random bytes, if any) to `url`; the head."""
-    git.init(work)
-    for n in range(commits):
-        if size:
-            (work / f"blob{n}.bin").write_bytes(os.urandom(size))
-            git("add", ".", cwd=work)
-            git("commit", "-q", "-m", f"binary {n}", cwd=work)
-        else:
-            git.commit(work, f"file{n}.txt")
-    git("push", "-q", url, "main", cwd=work)
-    return git.rev_parse(work, "HEAD")
-
-
-def clones(
-    git: Git, url: str, dests: list[Path], *extra: str
-) -> list[subprocess.CompletedProcess[str]]:
-    """`git clone --bare` into every one of `dests` at once."""
-    procs = [
-        subprocess.Popen(
-            ["git", "clone", "--bare", "--quiet", *extra, url, str(dest)],
-            env=git.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for dest in dests
-    ]
-    done = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
-    return done
-
-
-def assert_whole(git: Git, clone: Path, head: str) -> None:
-    git("fsck", "--no-progress", cwd=clone)
-    assert git.rev_parse(clone, "refs/heads/main") == head
-
-
-def delta(before: dict[str, float], after: dict[str, float], key: str) -> float:
-    return after.get(key, 0) - before.get(key, 0)
 
 
 def test_identical_concurrent_clones_share_one_pack_objects_run(

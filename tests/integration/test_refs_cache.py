@@ -16,15 +16,9 @@ import pytest
 from botocore.client import BaseClient
 
 from tests.api_support import client_for
+from tests.clone_support import assert_whole, clone_ok, delta
 from tests.integration.test_clients import _self_signed
-from tests.integration.test_response_cache import (
-    UPLOAD_TYPE,
-    Responses,
-    assert_whole,
-    clone_ok,
-    delta,
-    start_server,
-)
+from tests.integration.test_response_cache import UPLOAD_TYPE, Responses, start_server
 from tests.support import Git, http_request
 
 PROTOCOLS = ("2", "0")

@@ -14,7 +14,6 @@ import gzip
 import http.client
 import os
 import shutil
-import subprocess
 import time
 import urllib.request
 import uuid
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clone_support import assert_whole, clone_ok, clones, delta, seed
 from tests.support import Git, Server, http_request
 
 GIT_TIMEOUT = 15.0  # the lingering server's git_timeout
@@ -104,50 +104,6 @@ def responses(
 @pytest.fixture(autouse=True)
 def normal_runs(responses: Responses) -> None:
     responses.mode("")
-
-
-def seed(git: Git, work: Path, url: str, commits: int = 3) -> str:
-    git.init(work)
-    for n in range(commits):
-        git.commit(work, f"file{n}.txt")
-    git("push", "-q", url, "main", cwd=work)
-    return git.rev_parse(work, "HEAD")
-
-
-def clones(
-    git: Git, url: str, dests: list[Path], *extra: str, protocol: str = "2"
-) -> list[subprocess.CompletedProcess[str]]:
-    """`git clone --bare` into every one of `dests` at once."""
-    clone = ["git", "-c", f"protocol.version={protocol}", "clone", "--bare", "-q", *extra, url]
-    procs = [
-        subprocess.Popen(
-            [*clone, str(dest)],
-            env=git.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for dest in dests
-    ]
-    done = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
-    return done
-
-
-def clone_ok(git: Git, url: str, dest: Path, *extra: str, protocol: str = "2") -> None:
-    (done,) = clones(git, url, [dest], *extra, protocol=protocol)
-    assert done.returncode == 0, done.stderr
-
-
-def assert_whole(git: Git, clone: Path, head: str) -> None:
-    git("fsck", "--no-progress", cwd=clone)
-    assert git.rev_parse(clone, "refs/heads/main") == head
-
-
-def delta(before: dict[str, float], after: dict[str, float], key: str) -> float:
-    return after.get(key, 0) - before.get(key, 0)
 
 
 def test_concurrent_clones_of_a_new_commit_share_one_upload_pack_run(
