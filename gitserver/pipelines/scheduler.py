@@ -16,13 +16,8 @@ from gitserver.db import Database
 from gitserver.pipelines.engine import EngineSettings, advance
 from gitserver.pipelines.errors import PipelineNotFound
 from gitserver.pipelines.jobs import active_pipelines, sweep
-from gitserver.pipelines.triggering import (
-    BATCH,
-    ChangedPaths,
-    CloneUrl,
-    any_pipeline,
-    consume,
-)
+from gitserver.pipelines.store import any_pipeline
+from gitserver.pipelines.triggering import BATCH, ChangedPaths, CloneUrl, consume
 from gitserver.pipelines.wakeup import subscribe
 
 log = logging.getLogger(__name__)

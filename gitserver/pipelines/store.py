@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import DispatchCursor, EventRow, PipelineRow, Repository, utcnow
@@ -92,7 +92,7 @@ async def create_pipeline(session: AsyncSession, definition: PipelineDefinition)
     repositories = await _check_sources(session, definition)
     if await session.get(PipelineRow, definition.name) is not None:
         raise PipelineNameInUse(f"A pipeline with the name {definition.name} already exists")
-    if await session.scalar(select(PipelineRow.name).limit(1)) is None:
+    if await session.scalar(_ANY_PIPELINE) is None:
         await _read_from_newest(session)
     stored = replace(definition, version=1)
     now = utcnow()
@@ -109,9 +109,20 @@ async def create_pipeline(session: AsyncSession, definition: PipelineDefinition)
     return StoredPipeline(stored, now, now)
 
 
+def any_pipeline(connection: Connection) -> bool:
+    """Whether there is a pipeline to start (`Database.read`). Without one the trigger
+    consumer reads nothing: every event wakes it, and most servers have none. The first
+    pipeline's creation moves its cursor to the newest event (`_read_from_newest`), so
+    what came before it starts nothing either way."""
+    return connection.execute(_ANY_PIPELINE).first() is not None
+
+
+_ANY_PIPELINE = select(PipelineRow.name).limit(1)
+
+
 async def _read_from_newest(session: AsyncSession) -> None:
     """The first pipeline: the trigger consumer, idle while there was none
-    (`triggering.any_pipeline`), goes on from the newest event, in this transaction."""
+    (`any_pipeline`), goes on from the newest event, in this transaction."""
     newest = select(func.coalesce(func.max(EventRow.seq), 0)).scalar_subquery()
     await session.execute(
         update(DispatchCursor).where(DispatchCursor.id == TRIGGER_CURSOR).values(last_seq=newest)

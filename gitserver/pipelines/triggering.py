@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gitserver.db import DispatchCursor, EventRow, PipelineRow, utcnow
@@ -27,7 +27,6 @@ from triggers.events import EventType
 
 log = logging.getLogger(__name__)
 
-CURSOR_ID = TRIGGER_CURSOR
 BATCH = 200
 # A sequence number may be committed after a higher one (PostgreSQL): wait this long
 # for a gap to fill before passing over it (as event delivery does).
@@ -57,11 +56,11 @@ async def consume(
     clone_url: CloneUrl,
 ) -> int:
     """Start the executions new events call for; returns how many events it read."""
-    query = select(DispatchCursor).where(DispatchCursor.id == CURSOR_ID)
+    query = select(DispatchCursor).where(DispatchCursor.id == TRIGGER_CURSOR)
     cursor = await session.scalar(query.with_for_update() if is_postgres(session) else query)
     if cursor is None:
         last = await session.scalar(select(func.max(EventRow.seq)))
-        cursor = DispatchCursor(id=CURSOR_ID, last_seq=last or 0)
+        cursor = DispatchCursor(id=TRIGGER_CURSOR, last_seq=last or 0)
         session.add(cursor)
         return 0
     rows = list(
@@ -109,17 +108,6 @@ def _contiguous(rows: list[EventRow], last: int) -> list[EventRow]:
         result.append(row)
         expected = row.seq + 1
     return result
-
-
-def any_pipeline(connection: Connection) -> bool:
-    """Whether there is a pipeline to start (`Database.read`). Without one the consumer
-    reads nothing: every event wakes it, and most servers have none. The first
-    pipeline's creation moves the cursor to the newest event
-    (`store.create_pipeline`), so what came before it starts nothing either way."""
-    return connection.execute(_ANY_PIPELINE).first() is not None
-
-
-_ANY_PIPELINE = select(PipelineRow.name).limit(1)
 
 
 async def _on_event(

@@ -14,15 +14,14 @@ from sqlalchemy import select
 
 from gitserver.db import Database, DispatchCursor, EventRow, Repository, utcnow
 from gitserver.pipelines import definitions
-from gitserver.pipelines.store import create_pipeline
-from gitserver.pipelines.triggering import CURSOR_ID, any_pipeline
+from gitserver.pipelines.store import TRIGGER_CURSOR, any_pipeline, create_pipeline
 from tests.unit.pipelines.definition_examples import base
 
 pytestmark = pytest.mark.database
 
 
 async def _cursor(db: Database) -> int:
-    query = select(DispatchCursor.last_seq).where(DispatchCursor.id == CURSOR_ID)
+    query = select(DispatchCursor.last_seq).where(DispatchCursor.id == TRIGGER_CURSOR)
     async with db.session() as session:
         return int((await session.execute(query)).scalar_one())
 
