@@ -282,7 +282,7 @@ def _settle_reported_in(
         push_id=push.push_id,
         transport=push.transport,
     )
-    return True, touch_repository(session, repo.id, repo.default_branch, changes)
+    return True, touch_repository(session, repo.id, repo.default_branch, changes, now)
 
 
 _updates = cast(Table, RefUpdate.__table__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import cast
@@ -248,12 +249,13 @@ def apply_ref_changes_in(
     )
     _sync_stale_entities(session, repo.id, [c.ref for c in changes], actor)
     now = utcnow()
-    repo.updated_at = now
-    repo.pushed_at = now
-    if repo.default_branch is None:
-        repo.default_branch = choose_default_branch(changes)
-        return repo.default_branch
-    return None
+    chosen = touch_repository(session, repo.id, repo.default_branch, changes, now)
+    # The entity this session holds shows what the statement wrote.
+    set_committed_value(repo, "updated_at", now)
+    set_committed_value(repo, "pushed_at", now)
+    if chosen is not None:
+        set_committed_value(repo, "default_branch", chosen)
+    return chosen
 
 
 def write_ref_changes(
@@ -281,11 +283,14 @@ def write_ref_changes(
 
 
 def touch_repository(
-    session: Session, repository_id: str, default_branch: str | None, changes: Sequence[RefChange]
+    session: Session,
+    repository_id: str,
+    default_branch: str | None,
+    changes: Sequence[RefChange],
+    now: datetime,
 ) -> str | None:
-    """`apply_ref_changes_in`'s update of the repository's row as one statement: pushed
-    now, and its first branch the default. Returns the branch that became the default."""
-    now = utcnow()
+    """The repository's row after `changes`, as one statement: pushed `now`, and its
+    first branch the default. Returns the branch that became the default."""
     chosen = None if default_branch is not None else choose_default_branch(changes)
     if chosen is None:
         session.execute(_TOUCH, {"b_id": repository_id, "b_now": now})
