@@ -53,7 +53,6 @@ from triggers.queue import (
     fan_out_in,
     next_due,
     release,
-    settle,
     settle_in,
 )
 from triggers.sender import Sender
@@ -567,11 +566,8 @@ class Dispatcher:
                         claimed, state, number, next_at, completed, outcome.status, outcome.error
                     )
                 )
-        if self.db.is_sqlite:
-            await self.db.write(lambda s: settle_in(s, settled, attempts, is_postgres=False))
-            return
-        async with self.db.session() as session:
-            await settle(session, settled, attempts, is_postgres=True)
+        pg = not self.db.is_sqlite
+        await self.db.write(lambda s: settle_in(s, settled, attempts, is_postgres=pg))
 
     def _record(
         self, claimed: Claimed, prepared: Prepared, outcome: Outcome, number: int, now: datetime
