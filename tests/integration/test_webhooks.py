@@ -273,7 +273,10 @@ def test_ssrf_guard_refuses_local_targets(
     git.commit(work, "a.txt", "one\n")
     _push(git, private, name, work)
     for hook in hooks:
-        log = _wait_state(private, hook, lambda d: all(x["state"] == "failed" for x in d))
+        # The push's delivery is fanned out after the push returns: wait for it too.
+        log = _wait_state(
+            private, hook, lambda d: len(d) == 2 and all(x["state"] == "failed" for x in d)
+        )
         assert [d["state"] for d in log] == ["failed", "failed"], log  # the push, the ping
         assert all(len(d["attempts"]) == 1 for d in log), "a refusal is not retried"
         error = log[0]["attempts"][0]["error"]
