@@ -106,12 +106,13 @@ class Reader:
     def refs(self) -> dict[str, str]:
         """Every branch, tag and other ref under `refs/` with the object it points at, as
         `git for-each-ref` lists them (symbolic refs left out): the packed ones overridden
-        by loose files. In-process, it costs a tenth of spawning git for a page."""
+        by loose files. In-process, it costs a tenth of spawning git for a page.
+
+        The loose files are read before packed-refs, as git reads them: `pack-refs` writes
+        packed-refs before deleting the loose files, so a ref is found in one or the
+        other; the opposite order loses the refs packed between the two reads."""
         container = self.repo.refs
-        found = {
-            name.decode("utf-8", "surrogateescape"): oid.decode()
-            for name, oid in container.get_packed_refs().items()
-        }
+        loose: dict[str, str] = {}
         base = Path(self.repo.controldir())
         for folder, _, files in os.walk(base / "refs"):
             for file in files:
@@ -120,8 +121,12 @@ class Reader:
                 name = os.path.relpath(os.path.join(folder, file), base)
                 value = container.read_loose_ref(Ref(os.fsencode(name)))
                 if value is not None and FULL_OID.fullmatch(value.decode("ascii", "replace")):
-                    found[name] = value.decode()
-        return found
+                    loose[name] = value.decode()
+        found = {
+            name.decode("utf-8", "surrogateescape"): oid.decode()
+            for name, oid in container.get_packed_refs().items()
+        }
+        return found | loose
 
     def _peel(self, oid: bytes) -> Commit | None:
         obj = self.obj(oid)

@@ -136,3 +136,38 @@ def test_a_read_whose_kept_reader_lost_a_pack_runs_again_on_a_new_one(
     with readers.lend(bare) as reader:
         assert reader is not kept, "the reader that failed is not kept"
     readers.close()
+
+
+def test_a_ref_listing_never_misses_a_ref_that_git_is_packing(git: Git, tmp_path: Path) -> None:
+    """`pack-refs` writes packed-refs, then deletes the loose files: a listing that read
+    packed-refs before the write and the folder after the delete would lose branches.
+    Here branches are only ever added, so each listing holds every branch of the one
+    before it."""
+    work, bare = _bare(git, tmp_path)
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    stop = threading.Event()
+    cycles = 0
+
+    def churn() -> None:
+        nonlocal cycles
+        while not stop.is_set() and cycles < 300:
+            batch = "".join(f"create refs/heads/c{cycles}-{i} {head}\n" for i in range(5))
+            git("--git-dir", str(bare), "update-ref", "--stdin", input=batch.encode())  # loose
+            git("--git-dir", str(bare), "pack-refs", "--all")
+            cycles += 1
+
+    packer = threading.Thread(target=churn)
+    packer.start()
+    reader = Reader(bare)
+    seen: set[str] = set()
+    lost: list[str] = []
+    try:
+        while cycles < 40:
+            listed = set(reader.refs())
+            lost += sorted(seen - listed)
+            seen = listed
+    finally:
+        stop.set()
+        packer.join()
+        reader.close()
+    assert lost == []
