@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import enum
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import BinaryIO
 
-from aiohttp import StreamReader, web
+from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from auth.authenticate import Authenticator
@@ -31,6 +30,7 @@ from gitserver.gitcmd import kill
 from gitserver.store.errors import InvalidRepositoryName, RepositoryNotFound
 from gitserver.store.naming import validate_repository_name
 from gitserver.store.repositories import RepositoryStore
+from gitserver.transport import httpbody
 from gitserver.transport.engine import (
     RECEIVE_PACK,
     UPLOAD_PACK,
@@ -38,6 +38,7 @@ from gitserver.transport.engine import (
     service_action,
     valid_git_protocol,
 )
+from gitserver.transport.httpbody import CHUNK, BadBody, Body, final_answer, read_chunk, settle
 from gitserver.transport.limits import Busy, Slots
 from gitserver.transport.packcache import CacheUnavailable, PackFailed
 from gitserver.transport.pktline import (
@@ -62,12 +63,11 @@ from gitserver.transport.responses import (
 
 log = logging.getLogger(__name__)
 
-CHUNK = 65536
 REALM = 'Basic realm="gitserver", charset="UTF-8"'
 # Longer claimed user names are cut in the log and the audit record (IAM allows 64).
 _MAX_CLAIMED_USER = 128
 # After a stalled body's stdin is closed, git gets this long to clean up and exit.
-_STALL_GRACE = 10.0
+STALL_GRACE = 10.0
 _SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
 # A finished cached answer at least this large goes to the socket by sendfile(2); below
 # it one read and one write cost as little.
@@ -96,15 +96,6 @@ class GitHttpLimits:
         self.body_idle_timeout = body_idle_timeout
         self.max_processes = max_processes
         self.max_processes_per_user = max_processes_per_user
-
-
-class _Body(enum.Enum):
-    """How a request body's copy into git ended."""
-
-    COMPLETE = "complete"
-    CUT = "cut"  # the client went away or sent too much
-    UNDECODABLE = "undecodable"  # invalid gzip or chunking
-    STALLED = "stalled"
 
 
 def _text(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
@@ -229,7 +220,7 @@ class GitHttp:
         data = bytearray()
         try:
             while len(data) <= MAX_CACHED_REQUEST:
-                chunk = await _read(request.content, self.limits.body_idle_timeout)
+                chunk = await read_chunk(request.content, self.limits.body_idle_timeout)
                 if not chunk:
                     return bytes(data), True, False
                 data += chunk
@@ -301,8 +292,8 @@ class GitHttp:
         principal, repo, info = await self._admit(request, RECEIVE_PACK)
         try:
             push = await self._push_request(request)
-        except _BadBody as exc:
-            return await _final_answer(request, exc.status, exc.message)
+        except BadBody as exc:
+            return await final_answer(request, exc.status, exc.message)
         target = self.access.repository(repo.name, repo)
         refs = (command.ref for command in push.commands)
         denied = self.access.denied_refs(principal, target, refs, info)
@@ -310,8 +301,8 @@ class GitHttp:
         if plan.whole_rejection:
             try:
                 return await self._reject(request, push, plan.refused)
-            except _BadBody as exc:
-                return await _final_answer(request, exc.status, exc.message)
+            except BadBody as exc:
+                return await final_answer(request, exc.status, exc.message)
         # git gets only the allowed updates (and the whole pack); the client hears of the
         # denied ones from `ng` lines added to git's report.
         path = self.store.path(repo.id)
@@ -344,12 +335,12 @@ class GitHttp:
             raise _refusal(category.AccessDenied(next(iter(denied.values()))))
         # Drain the pack without storing it, so the client reads our report, not a reset.
         try:
-            while await _read(request.content, self.limits.body_idle_timeout):
+            while await read_chunk(request.content, self.limits.body_idle_timeout):
                 pass
         except TimeoutError:
-            raise _BadBody.stalled(self.limits.body_idle_timeout) from None
+            raise BadBody.stalled(self.limits.body_idle_timeout) from None
         except (web.RequestPayloadError, HttpProcessingError):
-            raise _BadBody.undecodable() from None
+            raise BadBody.undecodable() from None
         response = self._result_response(RECEIVE_PACK)
         await response.prepare(request)
         await response.write(rejection_report(push, denied))
@@ -360,7 +351,7 @@ class GitHttp:
         """The push's command list, read before git starts (its refs are decided first).
 
         Raises:
-            _BadBody: the body cannot be decoded or stalled.
+            BadBody: the body cannot be decoded or stalled.
         """
         try:
             # Command lists are small next to the pack: the idle limit bounds the whole list.
@@ -369,9 +360,9 @@ class GitHttp:
         except ProtocolError as exc:
             raise _text(web.HTTPBadRequest, f"gitserver: {exc}") from None
         except (web.RequestPayloadError, HttpProcessingError):
-            raise _BadBody.undecodable() from None
+            raise BadBody.undecodable() from None
         except TimeoutError:
-            raise _BadBody.stalled(self.limits.body_idle_timeout) from None
+            raise BadBody.stalled(self.limits.body_idle_timeout) from None
 
     @contextlib.contextmanager
     def _process_slot(self, principal: Principal) -> Iterator[None]:
@@ -396,8 +387,8 @@ class GitHttp:
         *,
         drain: bool = False,
         stalled: bool = False,
-    ) -> asyncio.Task[_Body]:
-        return _feed(
+    ) -> asyncio.Task[Body]:
+        return httpbody.feed(
             request.content,
             process,
             prefix,
@@ -510,7 +501,7 @@ class GitHttp:
         request: web.Request,
         response: web.StreamResponse,
         *,
-        feed: asyncio.Task[_Body] | None,
+        feed: asyncio.Task[Body] | None,
         kill_on_disconnect: bool,
         splice: ReportSplicer | None = None,
         before_end: Callable[[], Awaitable[None]] | None = None,
@@ -524,7 +515,7 @@ class GitHttp:
         assert process.stdout is not None and process.stderr is not None
         if feed is None and process.stdin is not None:
             process.stdin.close()
-        drain_err = asyncio.ensure_future(_tail(process.stderr))
+        drain_err = asyncio.ensure_future(httpbody.tail(process.stderr))
         client_gone = False
         try:
             async with asyncio.timeout(self.limits.timeout):
@@ -549,16 +540,16 @@ class GitHttp:
                 # git's stdin (see _feed), so git never acts on half a push.
                 await process.wait()
                 if feed is not None:
-                    await _settle(feed)
+                    await settle(feed)
                 if before_end is not None:
                     await before_end()
-            outcome = _outcome(feed)
-            if outcome is _Body.STALLED and not response.prepared:
-                bad = _BadBody.stalled(self.limits.body_idle_timeout)
-                return await _final_answer(request, bad.status, bad.message)
-            if outcome is _Body.UNDECODABLE and not response.prepared:
-                bad = _BadBody.undecodable()
-                return await _final_answer(request, bad.status, bad.message)
+            ended = httpbody.outcome(feed)
+            if ended is Body.STALLED and not response.prepared:
+                bad = BadBody.stalled(self.limits.body_idle_timeout)
+                return await final_answer(request, bad.status, bad.message)
+            if ended is Body.UNDECODABLE and not response.prepared:
+                bad = BadBody.undecodable()
+                return await final_answer(request, bad.status, bad.message)
             if not response.prepared and process.returncode != 0:
                 raise _text(web.HTTPBadRequest, "gitserver: git could not process this request")
             if not client_gone:
@@ -568,7 +559,7 @@ class GitHttp:
                     if splice is not None and (tail := splice.finish()):
                         await response.write(tail)
                     await response.write_eof()
-            if outcome in (_Body.STALLED, _Body.UNDECODABLE):
+            if ended in (Body.STALLED, Body.UNDECODABLE):
                 # git answered (its own report): close rather than linger on the body.
                 request.protocol.force_close()
             return response
@@ -584,24 +575,6 @@ class GitHttp:
             stderr = await drain_err
             if process.returncode not in (0, None) and stderr:
                 log.info("git exited %s: %s", process.returncode, stderr[-500:])
-
-
-class _BadBody(Exception):
-    """A request body that is not worth reading further: answer, then close."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, message)
-        self.status = status
-        self.message = message
-
-    @classmethod
-    def stalled(cls, seconds: float) -> _BadBody:
-        return cls(408, f"gitserver: the request body stalled for {seconds:g} s")
-
-    @classmethod
-    def undecodable(cls) -> _BadBody:
-        # Invalid gzip or chunking; aiohttp's own message quotes the bytes, so not that.
-        return cls(400, "gitserver: the request body could not be decoded")
 
 
 async def _send_file(
@@ -624,26 +597,6 @@ async def _send_file(
     await response.write_eof()
 
 
-async def _final_answer(request: web.Request, status: int, message: str) -> web.StreamResponse:
-    """Answer `message` and close the connection without reading the rest of the body.
-
-    Left to aiohttp, the unread body would be read for a lingering period, and a body
-    that cannot be decoded would be logged there as an unhandled exception.
-    """
-    response = web.Response(status=status, text=message + "\n", content_type="text/plain")
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        await response.prepare(request)
-        await response.write_eof()
-    request.protocol.force_close()
-    return response
-
-
-def _outcome(feed: asyncio.Task[_Body] | None) -> _Body | None:
-    if feed is None or not feed.done() or feed.cancelled() or feed.exception() is not None:
-        return None
-    return feed.result()
-
-
 def _basic_credentials(header: str) -> tuple[str, str] | None:
     """User name and password from `Basic base64(user:password)`; None if malformed.
 
@@ -659,117 +612,6 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
         return None
     username, sep, password = decoded.partition(":")
     return (username, password) if sep else None
-
-
-async def _settle(feed: asyncio.Task[_Body], grace: float = 5.0) -> None:
-    """Let the body copy finish, but never wait on a client once git has exited.
-
-    A client that keeps its request body open after git's answer would otherwise hold
-    the response (and the client waiting for it) until the transport timeout.
-    """
-    try:
-        await asyncio.wait_for(asyncio.shield(feed), grace)
-    except TimeoutError:
-        feed.cancel()
-    except Exception:
-        log.debug("request body copy failed after git exited", exc_info=True)
-
-
-def _feed(
-    content: StreamReader,
-    process: asyncio.subprocess.Process,
-    prefix: bytes,
-    limit: int,
-    idle: float,
-    *,
-    drain: bool = False,
-    stalled: bool = False,
-) -> asyncio.Task[_Body]:
-    """Copy `prefix` and then the request body into git's stdin.
-
-    A body that breaks off, grows past `limit` (0: none, the prefix counts) or stops
-    moving for `idle` seconds ends with EOF on git's stdin: git gives up on the half-read
-    input and cleans up after itself (its quarantine directory), which a kill would leave
-    behind. With `drain`, the body is read to its end even after git stopped reading it.
-    `stalled`: the body already stopped moving while `prefix` was read.
-    """
-
-    async def stall() -> _Body:
-        log.warning("request body stalled", extra={"idle_timeout": idle})
-        assert process.stdin is not None
-        process.stdin.close()
-        await _stop(process)
-        return _Body.STALLED
-
-    async def copy() -> _Body:
-        stdin = process.stdin
-        assert stdin is not None
-        total = len(prefix)
-        try:
-            if limit and total > limit:
-                log.warning("request body over the limit", extra={"limit": limit})
-                stdin.close()
-                return _Body.CUT
-            if prefix:
-                await _write(stdin, prefix)
-            if stalled:
-                return await stall()
-            while True:
-                try:
-                    chunk = await _read(content, idle)
-                except TimeoutError:
-                    return await stall()
-                except (web.RequestPayloadError, HttpProcessingError):
-                    stdin.close()
-                    return _Body.UNDECODABLE
-                except Exception:
-                    stdin.close()
-                    return _Body.CUT
-                if not chunk:
-                    break
-                total += len(chunk)
-                if limit and total > limit:
-                    log.warning("request body over the limit", extra={"limit": limit})
-                    stdin.close()
-                    return _Body.CUT
-                await _write(stdin, chunk)
-            stdin.close()
-        except ConnectionError:
-            # git stopped reading: it has said what it had to say
-            if drain:
-                with contextlib.suppress(Exception):
-                    while await _read(content, idle):
-                        pass
-        return _Body.COMPLETE
-
-    return asyncio.ensure_future(copy())
-
-
-async def _read(content: StreamReader, idle: float) -> bytes:
-    """The body's next chunk (b"" at its end); TimeoutError after `idle` s without one."""
-    async with asyncio.timeout(idle):
-        return await content.read(CHUNK)
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """Give git, whose stdin is closed, `_STALL_GRACE` s to exit, then kill it."""
-    try:
-        async with asyncio.timeout(_STALL_GRACE):
-            await process.wait()
-    except TimeoutError:
-        kill(process)
-
-
-async def _write(stdin: asyncio.StreamWriter, data: bytes) -> None:
-    stdin.write(data)
-    await stdin.drain()
-
-
-async def _tail(stream: asyncio.StreamReader, keep: int = 4096) -> str:
-    tail = b""
-    while chunk := await stream.read(CHUNK):
-        tail = (tail + chunk)[-keep:]
-    return tail.decode("utf-8", "replace")
 
 
 def _signed_paths(path: str) -> list[str]:

@@ -50,7 +50,7 @@ NOT_DOMAIN = {
     "gitserver.api.errors.ApiError",
     "auth.sigv4.SignatureError",
     "gitserver.transport.sshcommand.Refused",
-    "gitserver.transport.http._BadBody",
+    "gitserver.transport.httpbody.BadBody",
     "gitserver.transport.pktline.ProtocolError",
     "gitserver.transport.relay.SessionTimeout",
     "gitserver.transport.limits.Busy",
