@@ -16,11 +16,12 @@ from gitserver.pipelines.scheduler import Scheduler
 from gitserver.services import Services
 from gitserver.store.commits import CommitLog
 from gitserver.store.repositories import RepositoryStore
-from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings, Prepared, Send
+from triggers.dispatcher import DEFAULT_SCHEDULE, Dispatcher, DispatchSettings, Send
 from triggers.formats import PayloadContext, RepositoryInfo
 from triggers.metrics import DeliveryMetrics
 from triggers.notifications import EmailSender, SmtpSettings
 from triggers.outcome import Outcome
+from triggers.rendering import Prepared
 from triggers.sender import Sender
 from triggers.ssrf import Allowed
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,16 +30,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from auth.secretbox import SecretBox
-from gitserver.db import Database, Delivery, EventRow, Repository, Subscription, utcnow
+from gitserver.db import Database, Delivery, Repository, utcnow
 from gitserver.db.outage import is_unavailable
-from triggers.events import Event
-from triggers.formats import CONVERTERS, Converter, PayloadContext, RepositoryInfo
+from triggers.formats import RepositoryInfo
 from triggers.formats.context import CommitsFn
 from triggers.metrics import DeliveryMetrics
-from triggers.notifications import email, slack
 from triggers.outcome import Outcome
 from triggers.queue import (
-    EVENT_COLUMNS,
     FAN_OUT_BATCH,
     OPEN,
     QUEUED_CHANNEL,
@@ -48,24 +44,21 @@ from triggers.queue import (
     Settled,
     claim,
     claim_in,
-    event_of,
     fan_out,
     fan_out_in,
     next_due,
     release,
     settle_in,
 )
+from triggers.rendering import Prepared, Renderer, Round, load_round
 from triggers.sender import Sender
-from triggers.signing import masked, signature_headers
-from triggers.subscriptions import secret_of
+from triggers.signing import masked
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SCHEDULE = (10.0, 30.0, 120.0, 600.0, 3600.0, 10800.0)
 NOTIFY_CHANNEL = "gitserver_events"
 NOT_SENT = "not-sent"
-# Webhook formats, and the notification targets' (chat and email bodies).
-ALL_CONVERTERS: dict[str, Converter] = {**CONVERTERS, "slack": slack, "email": email}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +83,6 @@ class DispatchSettings:
     lease: float = 120.0
 
 
-@dataclass(slots=True)
-class Prepared:
-    """One claimed delivery, ready to send (or to skip: `body` None)."""
-
-    delivery: Claimed
-    subscription: Subscription
-    url: str
-    body: bytes | None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 Send = Callable[[Prepared], Awaitable[Outcome]]
 
 
@@ -110,22 +92,6 @@ def retry_delay(schedule: Sequence[float], attempts: int, retry_after: float | N
 
 
 Result = tuple[Prepared, Outcome | str | None]
-# A rendered payload: body, event name, the X-GitServer-Event value; None: skip.
-Rendered = tuple[bytes, str, str] | None
-
-
-@dataclass(slots=True)
-class Round:
-    """What one claim's deliveries are rendered from, read once for the whole claim; a
-    run renders each delivery just before sending it (the first send does not wait for
-    the whole claim to be rendered), sharing the bodies through `rendered`."""
-
-    subscriptions: dict[str, Subscription]
-    events: dict[int, Event]
-    repositories: dict[str, Repository]
-    contexts: dict[tuple[str, str], PayloadContext] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-    rendered: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
 
 
 # What one write unit took on: events fanned out, the claims, and their round.
@@ -146,10 +112,15 @@ class Dispatcher:
         extra_senders: dict[str, Send] | None = None,
     ) -> None:
         self.db = db
-        self.box = box
         self.settings = settings
-        self.repository_info = repository_info
-        self.commits = commits
+        self.renderer = Renderer(
+            box,
+            base_url=settings.base_url,
+            region=settings.region,
+            account_id=settings.account_id,
+            repository_info=repository_info,
+            commits=commits,
+        )
         self.sender = sender
         self.metrics = metrics
         self.extra_senders = extra_senders or {}
@@ -333,7 +304,7 @@ class Dispatcher:
             # This runs on the writer thread: one `set.update` of strings is atomic
             # under the GIL, as is each of the loop's own changes to the set.
             sa_event.listen(session, "after_commit", lambda _: self._claimed.update(ids))
-            return fanned, claimed, _load_in(session, claimed)
+            return fanned, claimed, load_round(session, claimed)
 
         return await self.db.write(work)
 
@@ -354,7 +325,7 @@ class Dispatcher:
             return 0, [], Round({}, {}, {})
         try:
             async with self.db.reader() as session:
-                return 0, claimed, await session.run_sync(_load_in, claimed)
+                return 0, claimed, await session.run_sync(load_round, claimed)
         except Exception:
             await self._release([c.id for c in claimed])
             raise
@@ -395,7 +366,7 @@ class Dispatcher:
                     sub = round_.subscriptions[delivery.subscription_id]
                     results.append((Prepared(delivery, sub, sub.url, None), NOT_SENT))
                     continue
-                item = await self._prepare(delivery, round_)
+                item = await self.renderer.prepare(delivery, round_)
                 if item.body is not None:
                     left = (delivery.lease_until - utcnow()).total_seconds()
                     stopped = left <= min(item.subscription.timeout, self.settings.lease / 2)
@@ -452,85 +423,6 @@ class Dispatcher:
                     await self._gauge()
                 except Exception:
                     log.warning("could not read the queue's gauges", exc_info=True)
-
-    async def _prepare(self, delivery: Claimed, round_: Round) -> Prepared:
-        """One delivery's body and headers, signed, ready to send."""
-        sub = round_.subscriptions[delivery.subscription_id]
-        context = round_.contexts.get(delivery.key)
-        if context is None:
-            repo = round_.repositories.get(delivery.repository_id)
-            context = round_.contexts[delivery.key] = PayloadContext(
-                base_url=self.settings.base_url,
-                region=self.settings.region,
-                account_id=self.settings.account_id,
-                repository=self.repository_info(repo) if repo else None,
-                commits=self.commits,
-                subscription={"name": sub.name, **sub.config},
-            )
-        if sub.id not in round_.secrets:
-            round_.secrets[sub.id] = secret_of(self.box, sub)
-        event = round_.events.get(delivery.event_seq or -1)
-        payload = await self._render(delivery, sub, event, context, round_.rendered)
-        return self._sign(delivery, sub, payload, round_.secrets[sub.id])
-
-    async def _render(
-        self,
-        delivery: Claimed,
-        sub: Subscription,
-        event: Event | None,
-        context: PayloadContext,
-        cache: dict[tuple[Any, ...], Rendered],
-    ) -> Rendered:
-        """The body once per event and what shapes it (format, the subscription's name
-        and settings, the repository): an event that goes to many hooks is converted and
-        serialized once per round, not once per delivery."""
-        if delivery.payload:  # a ping or a test: the body was made when it was queued
-            event_name = str(delivery.payload["event"])
-            return (
-                _json(delivery.payload["body"]),
-                event_name,
-                str(delivery.payload.get("type", event_name)),
-            )
-        if event is None or sub.format not in ALL_CONVERTERS:
-            return None
-        key = (
-            delivery.event_seq,
-            sub.format,
-            delivery.repository_id,
-            json.dumps(context.subscription, sort_keys=True, default=str),
-        )
-        if key not in cache:
-            payload = await ALL_CONVERTERS[sub.format](event, context)
-            cache[key] = (
-                None
-                if payload is None
-                else (_json(payload.body), payload.event_name, str(event.type))
-            )
-        return cache[key]
-
-    def _sign(
-        self, delivery: Claimed, sub: Subscription, rendered: Rendered, secret: str
-    ) -> Prepared:
-        if rendered is None:
-            return Prepared(delivery, sub, sub.url, None)
-        body, event_name, type_header = rendered
-        stamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "X-GitServer-Event": type_header,
-            "X-GitServer-Delivery": delivery.id,
-            "webhook-id": delivery.id,
-            "webhook-timestamp": str(stamp),
-        }
-        if sub.format == "github":
-            headers["X-GitHub-Event"] = event_name
-            headers["X-GitHub-Delivery"] = delivery.id
-            headers["X-GitHub-Hook-ID"] = sub.id
-        if secret:
-            headers.update(
-                signature_headers(secret, delivery.id, stamp, body, github=sub.format == "github")
-            )
-        return Prepared(delivery, sub, sub.url, body, headers)
 
     async def _send(self, prepared: Prepared) -> Outcome | None:
         if prepared.body is None:
@@ -601,34 +493,6 @@ class Dispatcher:
         self.metrics.queue_depth.set(depth or 0)
         age = (utcnow() - oldest).total_seconds() if oldest else 0.0
         self.metrics.oldest_due_age.set(max(0.0, age))
-
-
-def _load_in(session: Session, claimed: list[Claimed]) -> Round:
-    """The subscriptions, events and repositories of a claim, read with it."""
-    if not claimed:
-        return Round({}, {}, {})
-    subs = {
-        s.id: s
-        for s in session.scalars(
-            select(Subscription).where(Subscription.id.in_({d.subscription_id for d in claimed}))
-        )
-    }
-    seqs = {d.event_seq for d in claimed if d.event_seq is not None}
-    events = {
-        row.seq: event_of(row)
-        for row in session.execute(select(*EVENT_COLUMNS).where(EventRow.seq.in_(seqs)))
-    }
-    repos = {
-        r.id: r
-        for r in session.scalars(
-            select(Repository).where(Repository.id.in_({d.repository_id for d in claimed}))
-        )
-    }
-    return Round(subs, events, repos)
-
-
-def _json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _unchanged(claimed: Claimed, state: str, completed: datetime | None, error: str) -> Settled:

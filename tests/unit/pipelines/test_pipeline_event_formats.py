@@ -10,9 +10,9 @@ import asyncio
 import pytest
 
 from triggers import eventids
-from triggers.dispatcher import ALL_CONVERTERS
 from triggers.events import Event, EventType
 from triggers.formats import PayloadContext
+from triggers.rendering import ALL_CONVERTERS
 
 PIPELINE_EVENTS = [t for t in EventType if t.startswith("pipeline")]
 
