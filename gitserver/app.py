@@ -69,7 +69,7 @@ from gitserver.transport.limits import (
     in_networks,
     raise_nofile_limit,
 )
-from gitserver.transport.packcache import PackCache, metrics_text
+from gitserver.transport.packcache import Budget, PackCache, metrics_text
 from gitserver.transport.packobjects import PackHook, PackObjects
 from gitserver.transport.responses import UploadResponses
 from gitserver.transport.ssh import GitSsh, SshLimits
@@ -98,7 +98,8 @@ def _hook_socket(data: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"gitserver-hooks-{os.getpid()}.sock"
 
 
-# The refs cache's share of disk: ref listings of even 100,000 refs are a few MiB.
+# The refs cache's bytes at most (and at most a 16th of pack_cache_max_bytes): ref
+# listings of even 100,000 refs are a few MiB.
 _REFS_CACHE_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -146,12 +147,20 @@ class Server:
         self.access = Access(self.authorizer, services.endpoints, services.db)
         hook_socket = _hook_socket(data)
         self.packs: PackObjects | None = None
+        # The pack, response and refs caches keep at most pack_cache_max_bytes on disk
+        # together. The refs cache's share is set aside: its kilobyte entries, asked by
+        # every clone, are not to be evicted by the packs of one big storm.
+        refs_bytes = 0
+        if settings.response_cache:
+            refs_bytes = min(settings.pack_cache_max_bytes // 16, _REFS_CACHE_MAX_BYTES)
+        budget = Budget(settings.pack_cache_max_bytes - refs_bytes)
         if settings.pack_cache:
             hook = PackHook(hook_socket)
             cache = PackCache(
                 _pack_cache_dir(data),
                 max_bytes=settings.pack_cache_max_bytes,
                 max_age=settings.pack_cache_max_age,
+                budget=budget,
             )
             self.packs = PackObjects(services.git, hook, cache, settings.git_timeout)
         self.engine = GitEngine(
@@ -166,18 +175,20 @@ class Server:
         )
         self.responses: UploadResponses | None = None
         if settings.pack_cache and settings.response_cache:
-            # Its own cache (and counters) with the pack cache's limits: a storm's
-            # response and the pack inside it are both on disk, for as long.
+            # Its own cache (and counters) within the pack cache's age and shared bytes:
+            # a storm's response and the pack inside it are both on disk, for as long.
             responses = PackCache(
                 _pack_cache_dir(data, "response-cache"),
                 max_bytes=settings.pack_cache_max_bytes,
                 max_age=settings.pack_cache_max_age,
+                budget=budget,
             )
             # Ref listings and advertisements: kilobytes each, but every clone asks two,
-            # so they get their own entries and counters rather than compete with packs.
+            # so they get their own entries, counters and bytes rather than compete with
+            # packs.
             refs = PackCache(
                 _pack_cache_dir(data, "refs-cache"),
-                max_bytes=min(settings.pack_cache_max_bytes, _REFS_CACHE_MAX_BYTES),
+                max_bytes=refs_bytes,
                 max_age=settings.pack_cache_max_age,
             )
             self.responses = UploadResponses(

@@ -176,7 +176,8 @@ OPTIONS: tuple[Option, ...] = (
         "pack_cache_max_bytes",
         1024 * 1024 * 1024,
         _int,
-        "bytes of packs kept to answer identical fetches (clone storms); 0: no cache",
+        "bytes kept on disk to answer identical fetches (clone storms), by the pack,"
+        " response and refs caches together; 0: no cache",
     ),
     Option("pack_cache_max_age", 300.0, _float, "seconds a cached pack is served; 0: no cache"),
     Option(
@@ -184,7 +185,7 @@ OPTIONS: tuple[Option, ...] = (
         True,
         _bool,
         "answer identical HTTP clones, ref advertisements and ls-refs from one upload-pack"
-        " run each (within the pack cache's limits)",
+        " run each (within the pack cache's age and bytes)",
     ),
     Option("max_push_commands", 4 * 1024 * 1024, _int, "max bytes of a push's command list"),
     Option(

@@ -85,6 +85,7 @@ class _Entry:
     key: str
     path: Path
     created: float
+    used: float  # its run's end, or the last request that attached: the LRU order
     size: int = 0
     state: _State = _State.WRITING
     kept: bool = True
@@ -142,8 +143,34 @@ def _free_bytes(path: Path) -> int:
     return found.f_bavail * found.f_frsize
 
 
+class Budget:
+    """One limit on the bytes several caches keep on disk (the pack and response caches
+    share `pack_cache_max_bytes`, less the refs cache's share): past it, the least
+    recently used or written finished entry of any of them goes first."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.used = 0  # every entry of every cache, written or being written
+        self._caches: list[PackCache] = []
+
+    def join(self, cache: PackCache) -> None:
+        self._caches.append(cache)
+
+    def make_room(self) -> None:
+        while self.used > self.max_bytes:
+            oldest: tuple[PackCache, _Entry] | None = None
+            for cache in self._caches:
+                entry = cache._least_recent()
+                if entry is not None and (oldest is None or entry.used < oldest[1].used):
+                    oldest = (cache, entry)
+            if oldest is None:  # all of it is being written: a finished run makes room
+                return
+            oldest[0]._evict(oldest[1])
+
+
 class PackCache:
-    """Entries by key, LRU-ordered, with at most `max_bytes` on disk for `max_age` s each."""
+    """Entries by key, LRU-ordered, with at most `max_bytes` on disk for `max_age` s each;
+    with a `budget`, also within the bytes it shares with other caches."""
 
     def __init__(
         self,
@@ -151,11 +178,16 @@ class PackCache:
         *,
         max_bytes: int,
         max_age: float,
+        budget: Budget | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.root = root
         self.max_bytes = max_bytes
         self.max_age = max_age
+        self.budget = budget if budget is not None else Budget(max_bytes)
+        self.budget.join(self)
+        # No single entry larger than what it could be kept in.
+        self._entry_limit = min(max_bytes, self.budget.max_bytes)
         self.stats = PackCacheStats()
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -194,6 +226,7 @@ class PackCache:
             pack = self._attach(entry, Source.HIT)
             if pack is not None:
                 self._entries.move_to_end(key)
+                entry.used = self._clock()
         elif entry is not None:
             pack = self._attach(entry, Source.JOIN)
         if pack is None:
@@ -209,7 +242,8 @@ class PackCache:
                 self._abandon(entry)
 
     def sweep(self) -> None:
-        """Drop finished entries past `max_age`, then the least recently used past `max_bytes`."""
+        """Drop finished entries past `max_age`, then the least recently used past
+        `max_bytes`, then those of every cache sharing the budget past its limit."""
         now = self._clock()
         for entry in list(self._entries.values()):
             if entry.state is _State.DONE and now - entry.created >= self.max_age:
@@ -219,6 +253,7 @@ class PackCache:
                 break
             if entry.state is _State.DONE:
                 self._evict(entry)
+        self.budget.make_room()
 
     async def close(self) -> None:
         """Stop every run (at shutdown); readers still attached fail."""
@@ -249,7 +284,8 @@ class PackCache:
         except OSError as exc:
             log.warning("cannot make a pack cache file: %s", exc)
             raise CacheUnavailable(str(exc)) from exc
-        entry = _Entry(key, path, self._clock())
+        now = self._clock()
+        entry = _Entry(key, path, now, now)
         self._entries[key] = entry
         pack = self._attach(entry, Source.MISS)
         assert pack is not None
@@ -266,10 +302,11 @@ class PackCache:
                 out.write(chunk)
                 entry.size += len(chunk)
                 self._bytes += len(chunk)
-                if entry.size > self.max_bytes:
+                self.budget.used += len(chunk)
+                if entry.size > self._entry_limit:
                     entry.kept = False
                 entry.changed()
-                if self._bytes > self.max_bytes:
+                if self._bytes > self.max_bytes or self.budget.used > self.budget.max_bytes:
                     self.sweep()
         except asyncio.CancelledError:
             self._fail(entry)
@@ -286,6 +323,11 @@ class PackCache:
         self._finish(entry)
 
     def _finish(self, entry: _Entry) -> None:
+        # Written is used: a response finishes after the pack inside it, and of the two
+        # the response is what serves the next clone without running git.
+        entry.used = self._clock()
+        if self._entries.get(entry.key) is entry:
+            self._entries.move_to_end(entry.key)
         if entry.kept and self._entries.get(entry.key) is entry:
             final = self.root / f"{entry.key}.pack"
             try:
@@ -314,6 +356,10 @@ class PackCache:
         if entry.task is not None:
             entry.task.cancel()
 
+    def _least_recent(self) -> _Entry | None:
+        """The finished entry used longest ago (the dict is in order of use)."""
+        return next((e for e in self._entries.values() if e.state is _State.DONE), None)
+
     def _evict(self, entry: _Entry) -> None:
         self.stats.evictions += 1
         self._drop(entry)
@@ -322,6 +368,7 @@ class PackCache:
         if self._entries.get(entry.key) is entry:
             del self._entries[entry.key]
             self._bytes -= entry.size
+            self.budget.used -= entry.size
         with contextlib.suppress(FileNotFoundError):
             os.unlink(entry.path)
 

@@ -333,6 +333,30 @@ def test_an_unauthorized_request_never_reaches_the_cache(
     assert responses.runs() == runs
 
 
+def test_the_pack_and_response_caches_keep_at_most_the_cap_together(
+    tmp_path: Path, database_factory: Callable[[Path], str], git: Git
+) -> None:
+    """A clone's pack and its response do not both fit under `pack_cache_max_bytes`:
+    the pack goes, and the response serves the next clone without running git."""
+    cap = 4 * 1024 * 1024
+    small = start_server(tmp_path / "server", database_factory, "--pack-cache-max-bytes", str(cap))
+    try:
+        url = small.server.url(small.repo())
+        head = seed(git, tmp_path / "work", url, commits=1, size=cap * 6 // 10)
+        first, second = tmp_path / "first.git", tmp_path / "second.git"
+        clones(git, url, [first])
+        runs = small.runs()
+        clones(git, url, [second])
+        for dest in (first, second):
+            assert_whole(git, dest, head)
+        assert small.runs() == runs, "the second clone is answered from the response cache"
+        kept = sum(small.metrics(cache)["bytes"] for cache in ("pack", "response", "refs"))
+        assert cap * 6 // 10 < kept <= cap
+        assert small.metrics("pack")["evictions_total"] == 1
+    finally:
+        small.server.stop()
+
+
 def test_a_run_cut_by_the_timeout_is_never_passed_off_as_whole(
     tmp_path: Path, database_factory: Callable[[Path], str], git: Git
 ) -> None:

@@ -7,7 +7,14 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from gitserver.transport.packcache import Pack, PackCache, PackFailed, Source, metrics_text
+from gitserver.transport.packcache import (
+    Budget,
+    Pack,
+    PackCache,
+    PackFailed,
+    Source,
+    metrics_text,
+)
 
 
 class Run:
@@ -172,6 +179,52 @@ def test_the_least_recently_used_packs_go_first_past_the_size_cap(tmp_path: Path
         assert await fetch("huge", 400) is Source.MISS
         assert await fetch("huge", 400) is Source.MISS
         assert "huge.pack" not in {p.name for p in tmp_path.iterdir()}
+
+    run(main)
+
+
+def test_caches_sharing_a_budget_keep_at_most_its_bytes_together(tmp_path: Path) -> None:
+    """The pack and response caches share `pack_cache_max_bytes`: filling one evicts the
+    least recently used entry of either, and nothing larger than the budget is kept."""
+
+    async def main() -> None:
+        now = [0.0]
+        budget = Budget(250)
+        packs, responses = (
+            PackCache(
+                tmp_path / name, max_bytes=250, max_age=60, budget=budget, clock=lambda: now[0]
+            )
+            for name in ("packs", "responses")
+        )
+        for cache in (packs, responses):
+            cache.root.mkdir()
+
+        async def fetch(cache: PackCache, key: str, size: int = 100) -> Source:
+            now[0] += 1
+            script = Run([b"x" * size])
+            script.run_freely()
+            async with cache.open(key, script) as pack:
+                await read_all(pack)
+                return pack.source
+
+        def kept() -> list[str]:
+            return sorted(f"{p.parent.name}/{p.name}" for p in tmp_path.glob("*/*.pack"))
+
+        assert await fetch(packs, "a") is Source.MISS
+        assert await fetch(responses, "b") is Source.MISS
+        assert await fetch(packs, "a") is Source.HIT  # b is now the least recently used
+        assert await fetch(packs, "c") is Source.MISS  # 300 bytes > 250: b goes
+        assert kept() == ["packs/a.pack", "packs/c.pack"]
+        assert responses.stats.evictions == 1 and packs.stats.evictions == 0
+        assert await fetch(responses, "d") is Source.MISS  # a goes, then c is oldest
+        assert kept() == ["packs/c.pack", "responses/d.pack"]
+        assert budget.used == packs.bytes + responses.bytes == 200
+        # Larger than the budget, though not than its own cache's cap: never kept.
+        big = PackCache(tmp_path / "big", max_bytes=1000, max_age=60, budget=budget)
+        big.root.mkdir()
+        assert await fetch(big, "huge", 400) is Source.MISS
+        assert "huge.pack" not in {p.name for p in tmp_path.glob("*/*")}
+        assert budget.used <= 250
 
     run(main)
 
