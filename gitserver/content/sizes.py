@@ -14,6 +14,7 @@ import zlib
 
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID
+from dulwich.pack import PackFileDisappeared
 
 OFS_DELTA, REF_DELTA = 6, 7
 _HEADER_READ = 4096
@@ -22,12 +23,15 @@ _HEADER_READ = 4096
 def object_size(store: DiskObjectStore, oid: bytes) -> int | None:
     """The inflated size of object `oid` (hex), or None when no header says (not found,
     an alternate, a format this does not read): the caller then loads the object."""
+    # `packs` rescans the pack directory, but lists the packs it knew before the scan
+    # first: one that maintenance deleted since is skipped, the pack that replaced it
+    # comes later in the list.
     for pack in store.packs:
         try:
             offset = pack.index.object_offset(ObjectID(oid))
-        except KeyError:
+            return _packed_size(pack._data_path, offset)
+        except (KeyError, PackFileDisappeared, FileNotFoundError):
             continue
-        return _packed_size(pack._data_path, offset)
     return _loose_size(store._get_shafile_path(ObjectID(oid)))
 
 

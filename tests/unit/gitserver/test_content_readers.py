@@ -171,3 +171,20 @@ def test_a_ref_listing_never_misses_a_ref_that_git_is_packing(git: Git, tmp_path
         packer.join()
         reader.close()
     assert lost == []
+
+
+def test_a_reader_open_across_a_repack_still_reads_blobs(git: Git, tmp_path: Path) -> None:
+    """A page's diff reads blobs on one reader for a while; maintenance may delete the
+    pack the reader listed before it loaded that pack's index (a 500 once, under load)."""
+    work, bare = _bare(git, tmp_path)
+    blob = git("rev-parse", "HEAD:README.md", cwd=work).stdout.strip()
+    git("--git-dir", str(bare), "repack", "-adq")
+    reader = Reader(bare)
+    try:
+        assert reader.repo.object_store.packs, "the reader lists the pack, index not loaded"
+        git.commit(work, "other.txt", "two\n")
+        git("push", "-q", "origin", "main", cwd=work)
+        git("--git-dir", str(bare), "repack", "-adq")  # the listed pack is deleted
+        assert reader.blob(blob.encode(), LIMIT) == b"one\n"
+    finally:
+        reader.close()
