@@ -158,7 +158,6 @@ class Server:
             hook = PackHook(hook_socket)
             cache = PackCache(
                 _pack_cache_dir(data),
-                max_bytes=settings.pack_cache_max_bytes,
                 max_age=settings.pack_cache_max_age,
                 budget=budget,
             )
@@ -179,7 +178,6 @@ class Server:
             # a storm's response and the pack inside it are both on disk, for as long.
             responses = PackCache(
                 _pack_cache_dir(data, "response-cache"),
-                max_bytes=settings.pack_cache_max_bytes,
                 max_age=settings.pack_cache_max_age,
                 budget=budget,
             )

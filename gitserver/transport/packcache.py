@@ -169,25 +169,24 @@ class Budget:
 
 
 class PackCache:
-    """Entries by key, LRU-ordered, with at most `max_bytes` on disk for `max_age` s each;
-    with a `budget`, also within the bytes it shares with other caches."""
+    """Entries by key, LRU-ordered, kept `max_age` s each within a `budget` of bytes on
+    disk that it may share with other caches (without one: `max_bytes` of its own)."""
 
     def __init__(
         self,
         root: Path,
         *,
-        max_bytes: int,
         max_age: float,
+        max_bytes: int | None = None,
         budget: Budget | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if (budget is None) == (max_bytes is None):
+            raise TypeError("a PackCache takes exactly one of max_bytes and budget")
         self.root = root
-        self.max_bytes = max_bytes
         self.max_age = max_age
-        self.budget = budget if budget is not None else Budget(max_bytes)
+        self.budget = budget if budget is not None else Budget(max_bytes or 0)
         self.budget.join(self)
-        # No single entry larger than what it could be kept in.
-        self._entry_limit = min(max_bytes, self.budget.max_bytes)
         self.stats = PackCacheStats()
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -242,16 +241,11 @@ class PackCache:
                 self._abandon(entry)
 
     def sweep(self) -> None:
-        """Drop finished entries past `max_age`, then the least recently used past
-        `max_bytes`, then those of every cache sharing the budget past its limit."""
+        """Drop finished entries past `max_age`, then the least recently used of every
+        cache sharing the budget while it is exceeded."""
         now = self._clock()
         for entry in list(self._entries.values()):
             if entry.state is _State.DONE and now - entry.created >= self.max_age:
-                self._evict(entry)
-        for entry in list(self._entries.values()):
-            if self._bytes <= self.max_bytes:
-                break
-            if entry.state is _State.DONE:
                 self._evict(entry)
         self.budget.make_room()
 
@@ -303,10 +297,10 @@ class PackCache:
                 entry.size += len(chunk)
                 self._bytes += len(chunk)
                 self.budget.used += len(chunk)
-                if entry.size > self._entry_limit:
+                if entry.size > self.budget.max_bytes:  # could never be kept
                     entry.kept = False
                 entry.changed()
-                if self._bytes > self.max_bytes or self.budget.used > self.budget.max_bytes:
+                if self.budget.used > self.budget.max_bytes:
                     self.sweep()
         except asyncio.CancelledError:
             self._fail(entry)

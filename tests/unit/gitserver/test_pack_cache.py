@@ -191,9 +191,7 @@ def test_caches_sharing_a_budget_keep_at_most_its_bytes_together(tmp_path: Path)
         now = [0.0]
         budget = Budget(250)
         packs, responses = (
-            PackCache(
-                tmp_path / name, max_bytes=250, max_age=60, budget=budget, clock=lambda: now[0]
-            )
+            PackCache(tmp_path / name, max_age=60, budget=budget, clock=lambda: now[0])
             for name in ("packs", "responses")
         )
         for cache in (packs, responses):
@@ -219,8 +217,8 @@ def test_caches_sharing_a_budget_keep_at_most_its_bytes_together(tmp_path: Path)
         assert await fetch(responses, "d") is Source.MISS  # a goes, then c is oldest
         assert kept() == ["packs/c.pack", "responses/d.pack"]
         assert budget.used == packs.bytes + responses.bytes == 200
-        # Larger than the budget, though not than its own cache's cap: never kept.
-        big = PackCache(tmp_path / "big", max_bytes=1000, max_age=60, budget=budget)
+        # Larger than the budget: streamed, never kept.
+        big = PackCache(tmp_path / "big", max_age=60, budget=budget)
         big.root.mkdir()
         assert await fetch(big, "huge", 400) is Source.MISS
         assert "huge.pack" not in {p.name for p in tmp_path.glob("*/*")}
